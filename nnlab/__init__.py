@@ -1,0 +1,19 @@
+"""nnlab: train small networks with everything recorded, then look inside them.
+
+The pipeline: data → model → train (recorder as callback) → run folder →
+analysis → figures. This package never imports streamlit.
+"""
+
+from .capture import Capture
+from .data import DataConfig, Dataset, list_datasets, load_dataset, register_dataset
+from .models import CNNConfig, MLPConfig, build_model, forward_points, layer_points
+from .pipeline import default_model, make_trainer, train_run
+from .record import RecordConfig, Recorder
+from .runs import Run, RunError, RunWriter, list_runs
+from .train import Callback, TrainConfig, Trainer
+
+__all__ = [
+    "CNNConfig", "Callback", "Capture", "DataConfig", "Dataset", "MLPConfig", "RecordConfig", "Recorder",
+    "Run", "RunError", "RunWriter", "TrainConfig", "Trainer", "build_model", "default_model", "forward_points",
+    "layer_points", "list_datasets", "list_runs", "load_dataset", "make_trainer", "register_dataset", "train_run",
+]

@@ -1,0 +1,7 @@
+"""`python -m nnlab ...`: see nnlab.cli."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

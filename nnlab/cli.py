@@ -1,0 +1,92 @@
+"""The command line: `python -m nnlab train|runs|datasets|download`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .data import DataConfig, load_dataset
+from .models import CNNConfig, MLPConfig
+from .pipeline import ProgressBar, default_train, train_run
+from .record import RecordConfig
+from .runs import list_runs, runs_dir
+from .train import TrainConfig
+
+
+def _train_parser(sub) -> None:
+    p = sub.add_parser("train", help="train a network and record a run")
+    p.add_argument("--dataset", default="moons", help="dataset name (see `python -m nnlab datasets`)")
+    p.add_argument("--subset", type=int, default=None, help="train on a class-balanced subset of this size")
+    p.add_argument("--noise", type=float, default=None, help="noise of a generated 2-D set")
+    p.add_argument("--samples", type=int, default=None, help="number of points of a generated 2-D set")
+    p.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
+    p.add_argument("--hidden", type=int, nargs="*", default=None, help="hidden dense widths, e.g. 128 64")
+    p.add_argument("--channels", type=int, nargs="+", default=[16, 32], help="CNN conv channels")
+    p.add_argument("--activation", default="relu", choices=["relu", "leaky_relu", "tanh", "sigmoid", "gelu"])
+    p.add_argument("--dropout", type=float, default=0.0)
+    p.add_argument("--batch-norm", action="store_true")
+    p.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default 3e-3)")
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--batch-size", type=int, default=None, help="default: 32 for small sets, 128 for large")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--schedule", choices=["constant", "cosine", "step"], default="constant")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--snapshots", type=int, default=50, help="snapshots besides the initial state")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--name", default=None, help="prefix of the run folder's name")
+    p.add_argument("--runs-dir", default=None, help="default $NNLAB_RUNS_DIR or runs/")
+
+
+def cmd_train(a) -> int:
+    options = {k: v for k, v in {"noise": a.noise, "n_samples": a.samples}.items() if v is not None}
+    data = DataConfig.make(a.dataset, train_subset=a.subset, **options)
+    ds = load_dataset(data)
+    common = {"input_shape": ds.input_shape, "n_classes": ds.n_classes, "activation": a.activation,
+              "dropout": a.dropout, "batch_norm": a.batch_norm}
+    if a.model == "cnn":
+        model = CNNConfig(channels=tuple(a.channels), hidden=tuple(a.hidden if a.hidden is not None else (64,)),
+                          **common)
+    else:
+        model = MLPConfig(hidden=tuple(a.hidden if a.hidden is not None else MLPConfig.hidden), **common)
+    base = default_train(ds)
+    train = TrainConfig(optimizer=a.optimizer, lr=a.lr or base.lr, momentum=a.momentum,
+                        batch_size=a.batch_size or base.batch_size, epochs=a.epochs, weight_decay=a.weight_decay,
+                        schedule=a.schedule, seed=a.seed, device=a.device)
+    run = train_run(data, model, train, RecordConfig(snapshots=a.snapshots), root=a.runs_dir, name=a.name,
+                    callbacks=(ProgressBar(),), dataset=ds)
+    acc = run.final_accuracy
+    print(f"{run.status}: test accuracy {acc:.4f}" if acc is not None else run.status)
+    if run.message:
+        print(run.message)
+    print(f"run folder: {run.folder}")
+    return 0 if run.status in ("complete", "stopped") else 1
+
+
+def cmd_runs(a) -> int:
+    runs = list_runs(a.runs_dir or runs_dir())
+    if not runs:
+        print(f"No runs in {a.runs_dir or runs_dir()}. Train one: python -m nnlab train --dataset moons")
+        return 0
+    print(f"{'run':44} {'dataset':14} {'model':18} {'acc':>6} {'status':11} created")
+    for r in runs:
+        m = r.manifest["model"]
+        arch = f"{m.get('kind', 'custom')} {'-'.join(map(str, m.get('hidden', [])))}"
+        acc = f"{r.final_accuracy:.3f}" if r.final_accuracy is not None else "-"
+        print(f"{r.id:44} {r.data_config.name:14} {arch:18} {acc:>6} {r.status:11} {r.manifest.get('created', '')}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nnlab", description="Train small networks and record them.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _train_parser(sub)
+    p = sub.add_parser("runs", help="list recorded runs")
+    p.add_argument("--runs-dir", default=None)
+    a = parser.parse_args(argv)
+    try:
+        return {"train": cmd_train, "runs": cmd_runs}[a.command](a)
+    except (KeyError, ValueError) as e:
+        print(f"error: {e.args[0] if e.args else e}", file=sys.stderr)
+        return 2

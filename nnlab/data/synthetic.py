@@ -1,0 +1,78 @@
+"""Built-in datasets that need no download: generated 2-D point sets and scikit-learn's digits."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .dataset import Dataset
+from .registry import register_dataset
+
+POINT_OPTIONS = ("n_samples", "noise", "seed")
+
+
+def split(x: np.ndarray, y: np.ndarray, test_fraction: float = 0.2, seed: int = 0):
+    """A seeded, stratified train/test split."""
+    rng = np.random.default_rng(seed)
+    test = np.zeros(len(y), bool)
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        test[idx[: max(1, round(len(idx) * test_fraction))]] = True
+    return x[~test], y[~test], x[test], y[test]
+
+
+def points(name: str, x: np.ndarray, y: np.ndarray, seed: int, description: str) -> Dataset:
+    x_tr, y_tr, x_te, y_te = split(x.astype(np.float32), y.astype(np.int64), seed=seed)
+    names = tuple(f"class {c}" for c in range(int(y.max()) + 1))
+    return Dataset(name, x_tr, y_tr, x_te, y_te, names, description)
+
+
+@register_dataset("moons", kind="points", options=POINT_OPTIONS,
+                  description="Two interleaving half circles: the smallest problem a straight line cannot solve.")
+def moons(n_samples: int = 1000, noise: float = 0.2, seed: int = 0) -> Dataset:
+    from sklearn.datasets import make_moons
+
+    x, y = make_moons(n_samples, noise=noise, random_state=seed)
+    return points("moons", x, y, seed, "")
+
+
+@register_dataset("circles", kind="points", options=POINT_OPTIONS,
+                  description="A ring around a disc: needs a curved boundary.")
+def circles(n_samples: int = 1000, noise: float = 0.1, seed: int = 0) -> Dataset:
+    from sklearn.datasets import make_circles
+
+    x, y = make_circles(n_samples, noise=noise, factor=0.5, random_state=seed)
+    return points("circles", x * 1.5, y, seed, "")
+
+
+@register_dataset("spirals", kind="points", options=(*POINT_OPTIONS, "n_classes"),
+                  description="Interleaved spiral arms, one per class: hard for a small network.")
+def spirals(n_samples: int = 1500, noise: float = 0.2, seed: int = 0, n_classes: int = 3) -> Dataset:
+    rng = np.random.default_rng(seed)
+    per = n_samples // n_classes
+    t = np.sqrt(rng.uniform(0, 1, (n_classes, per))) * 3 * np.pi  # (K, per) angle along the arm
+    offset = (2 * np.pi * np.arange(n_classes) / n_classes)[:, None]
+    r = t / np.pi
+    x = np.stack([r * np.cos(t + offset), r * np.sin(t + offset)], -1).reshape(-1, 2)
+    x += rng.normal(0, noise, x.shape)
+    y = np.repeat(np.arange(n_classes), per)
+    return points("spirals", x, y, seed, "")
+
+
+@register_dataset("blobs", kind="points", options=(*POINT_OPTIONS, "n_classes"),
+                  description="Gaussian clusters, one per class: nearly linearly separable.")
+def blobs(n_samples: int = 1000, noise: float = 1.0, seed: int = 0, n_classes: int = 4) -> Dataset:
+    from sklearn.datasets import make_blobs
+
+    x, y = make_blobs(n_samples, centers=n_classes, cluster_std=noise, random_state=seed)
+    return points("blobs", x, y, seed, "")
+
+
+@register_dataset("digits", kind="image", options=("seed",),
+                  description="scikit-learn's 1,797 handwritten digits, 8×8 pixels: bundled, works offline.")
+def digits(seed: int = 0) -> Dataset:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = (d.images * (255 / 16)).round().astype(np.uint8)[:, None]  # (N, 1, 8, 8), 0..16 → 0..255
+    x_tr, y_tr, x_te, y_te = split(x, d.target.astype(np.int64), seed=seed)
+    return Dataset("digits", x_tr, y_tr, x_te, y_te, tuple(str(i) for i in range(10)), "")

@@ -1,0 +1,180 @@
+"""The recorder: a training callback that snapshots everything into a run folder.
+
+Stage 3→4 of the pipeline. At evenly spaced steps (plus the initial state) it
+keeps every weight, bias, gradient, optimizer state and buffer, and, over a fixed
+class-balanced evaluation subset of the test split, per-class statistics of every
+layer's raw and activated output, the predictions, and each unit's firing rate.
+Every step it keeps the loss and accuracy; every epoch the trainer's metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .capture import Capture
+from .models import Net, forward_points, layer_points
+from .runs.store import RunWriter
+
+
+@dataclass(frozen=True)
+class RecordConfig:
+    """What the recorder keeps."""
+
+    snapshots: int = 50  # snapshots evenly spaced in steps, plus the initial state
+    eval_size: int = 1000  # size of the class-balanced evaluation subset of the test split
+    # dtype of gradients and optimizer state: bfloat16 keeps float32's exponent range, so no small
+    # momentum value rounds to zero (float16 would zero a fifth), at half the disk; "float32" is exact.
+    state_dtype: str = "bfloat16"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def snapshot_steps(total_steps: int, n: int) -> list[int]:
+    """Step numbers of the snapshots: 0 (initial) and `n` evenly spaced steps ending at `total_steps`."""
+    n = max(1, min(n, total_steps))
+    return sorted({0, *np.linspace(0, total_steps, n + 1).round().astype(int)[1:].tolist()})
+
+
+def model_state(model: nn.Module, optimizer: torch.optim.Optimizer | None, state_dtype: torch.dtype):
+    """Every parameter, gradient, optimizer-state tensor and buffer as CPU tensors keyed by role."""
+    out = {}
+    names = {id(p): n for n, p in model.named_parameters()}
+    for name, p in model.named_parameters():
+        out[f"param/{name}"] = p.detach().to("cpu", torch.float32, copy=True)
+        if p.grad is not None:
+            out[f"grad/{name}"] = p.grad.detach().to("cpu", state_dtype, copy=True)
+    for name, b in model.named_buffers():
+        out[f"buffer/{name}"] = b.detach().to("cpu", copy=True)
+    if optimizer is not None:
+        for p, st in optimizer.state.items():
+            for key, value in st.items():
+                if torch.is_tensor(value) and value.shape == p.shape:  # skips Adam's scalar 'step'
+                    out[f"opt/{names[id(p)]}/{key}"] = value.detach().to("cpu", state_dtype, copy=True)
+    return out
+
+
+class ClassStats:
+    """Accumulates per-class sums of every point's output over batches → mean, std, firing rate."""
+
+    def __init__(self, n_classes: int):
+        self.k = n_classes
+        self.sums: dict[str, list[torch.Tensor]] = {}
+        self.counts = torch.zeros(n_classes, dtype=torch.float64)
+
+    def add(self, outputs: dict[str, torch.Tensor], y: torch.Tensor, fire_points: set[str]) -> None:
+        onehot = torch.nn.functional.one_hot(y.cpu(), self.k).to(torch.float64).T  # (K, B)
+        self.counts += onehot.sum(1)
+        for name, o in outputs.items():
+            o = o.detach().to("cpu", torch.float64)
+            units = o.flatten(2).mean(2) if o.ndim == 4 else o.flatten(1)  # (B, U): conv → per channel
+            parts = [onehot @ units, onehot @ units**2]
+            if name in fire_points:
+                fired = (o.flatten(2) > 0).to(torch.float64).mean(2) if o.ndim == 4 else (units > 0).double()
+                parts.append(fired.sum(0))  # (U,) per-unit firing count
+            if name not in self.sums:
+                self.sums[name] = parts
+            else:
+                self.sums[name] = [a + b for a, b in zip(self.sums[name], parts)]
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        n = self.counts.clamp(min=1)[:, None]
+        out = {}
+        for name, parts in self.sums.items():
+            mean = parts[0] / n
+            out[f"mean/{name}"] = mean.float()  # (K, U)
+            out[f"std/{name}"] = (parts[1] / n - mean**2).clamp(min=0).sqrt().float()
+            if len(parts) == 3:
+                out[f"fire/{name}"] = (parts[2] / self.counts.sum()).float()  # (U,) share of samples > 0
+        return out
+
+
+class Recorder:
+    """Training callback that writes a run folder.
+
+    Args:
+        writer: the `RunWriter` of the run folder.
+        x_eval, y_eval: the prepared evaluation subset and its labels.
+        n_classes: number of classes.
+        config: a `RecordConfig`.
+        points: module names to record for a model that is not an nnlab `Net` (default: every leaf).
+    """
+
+    def __init__(self, writer: RunWriter, x_eval: torch.Tensor, y_eval: torch.Tensor, n_classes: int,
+                 config: RecordConfig = RecordConfig(), points: list[str] | None = None):
+        self.writer, self.config, self.k = writer, config, n_classes
+        self.x_eval, self.y_eval = x_eval, y_eval
+        self.points = points
+        self.state_dtype = getattr(torch, config.state_dtype)
+        self.schedule: set[int] = set()
+        self.losses: list[float] = []
+        self.accs: list[float] = []
+        self._last_snapshot = -1
+
+    # --- callback events -------------------------------------------------------------
+    def on_train_start(self, trainer) -> None:
+        self.schedule = set(snapshot_steps(trainer.total_steps, self.config.snapshots))
+        self.writer.start(total_steps=trainer.total_steps, steps_per_epoch=trainer.steps_per_epoch,
+                          planned_snapshots=len(self.schedule))
+        self.snapshot(trainer)
+
+    def on_step_end(self, trainer, loss: float, acc: float) -> None:
+        self.losses.append(loss)
+        self.accs.append(acc)
+        if trainer.step in self.schedule:
+            self.snapshot(trainer)
+
+    def on_epoch_end(self, trainer, metrics: dict) -> None:
+        self.writer.add_epoch(metrics)
+
+    def on_train_end(self, trainer) -> None:
+        if trainer.status == "stopped" and self._last_snapshot != trainer.step:
+            self.snapshot(trainer)
+        self.writer.finish(trainer.status, trainer.message, self._step_arrays())
+
+    # --- the snapshot ----------------------------------------------------------------
+    def _step_arrays(self) -> dict[str, np.ndarray]:
+        return {"loss": np.asarray(self.losses, np.float32), "acc": np.asarray(self.accs, np.float32)}
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Per-class statistics of every point and the predictions over the evaluation subset."""
+        was = model.training
+        model.eval()
+        if isinstance(model, Net):
+            fire = {p.name for p in layer_points(model) if p.role == "activated"}
+        else:
+            names = self.points or [n for n, m in model.named_modules() if n and not list(m.children())]
+            fire = set(names)
+        stats, preds = ClassStats(self.k), []
+        for i in range(0, len(self.y_eval), 256):
+            xb, yb = self.x_eval[i : i + 256], self.y_eval[i : i + 256]
+            if isinstance(model, Net):
+                outs = forward_points(model, xb)
+            else:
+                with Capture(model, names) as cap:
+                    logits = model(xb)
+                outs = {n: cap[n] for n in names}
+                outs["softmax"] = torch.softmax(logits, 1)
+            stats.add(outs, yb, fire)
+            preds.append(outs["softmax"].argmax(1).cpu())
+        model.train(was)
+        return stats.tensors(), torch.cat(preds)
+
+    def snapshot(self, trainer) -> None:
+        tensors = model_state(trainer.model, trainer.optimizer, self.state_dtype)
+        stats, pred = self.evaluate(trainer.model)
+        tensors.update(stats)
+        y = self.y_eval.cpu()
+        tensors["pred"] = pred.to(torch.int32)
+        confusion = torch.bincount(y * self.k + pred, minlength=self.k * self.k).reshape(self.k, self.k)
+        tensors["confusion"] = confusion
+        acc = float((pred == y).float().mean())
+        info = {"step": trainer.step, "epoch": trainer.step / trainer.steps_per_epoch, "eval_acc": acc,
+                "loss": self.losses[-1] if self.losses else None}
+        self.writer.add_snapshot(tensors, info, self._step_arrays())
+        self._last_snapshot = trainer.step
