@@ -1,0 +1,22 @@
+"""nnlab's app: the router and the shared frame (page config, navigation, sidebar).
+
+Run with `streamlit run streamlit_app.py`. Each page is a script in pages/.
+"""
+
+import streamlit as st
+
+import appkit
+
+st.set_page_config(page_title="nnlab: see inside a neural network", page_icon=":material/neurology:",
+                   layout="wide")
+
+PAGES = {
+    "Start": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+    "Data": [st.Page("pages/datasets.py", title="Datasets", icon=":material/dataset:")],
+    "Train": [st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+              st.Page("pages/runs.py", title="Runs", icon=":material/folder_open:")],
+}
+
+nav = st.navigation(PAGES)
+appkit.sidebar()
+nav.run()
