@@ -6,6 +6,7 @@ analysis → figures. This package never imports streamlit.
 
 from .capture import Capture
 from .data import DataConfig, Dataset, list_datasets, load_dataset, register_dataset
+from .loop import record_loop
 from .models import CNNConfig, MLPConfig, build_model, forward_points, layer_points
 from .pipeline import default_model, make_trainer, train_run
 from .record import RecordConfig, Recorder
@@ -15,5 +16,6 @@ from .train import Callback, TrainConfig, Trainer
 __all__ = [
     "CNNConfig", "Callback", "Capture", "DataConfig", "Dataset", "MLPConfig", "RecordConfig", "Recorder",
     "Run", "RunError", "RunWriter", "TrainConfig", "Trainer", "build_model", "default_model", "forward_points",
-    "layer_points", "list_datasets", "list_runs", "load_dataset", "make_trainer", "register_dataset", "train_run",
+    "layer_points", "list_datasets", "list_runs", "load_dataset", "make_trainer", "record_loop", "register_dataset",
+    "train_run",
 ]
