@@ -18,5 +18,5 @@ PAGES = {
 }
 
 nav = st.navigation(PAGES)
-appkit.sidebar()
+appkit.sidebar(PAGES)
 nav.run()

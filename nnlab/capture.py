@@ -13,6 +13,15 @@ import torch
 from torch import nn
 
 
+def _copy(output):
+    """A detached CPU copy of a tensor, a tuple of copies for a tuple or list; other values as they are."""
+    if torch.is_tensor(output):
+        return output.detach().to("cpu", copy=True)
+    if isinstance(output, (tuple, list)):
+        return tuple(_copy(o) for o in output)
+    return output
+
+
 class Capture:
     """Context manager: `with Capture(model, ["fc1", "act1"]) as cap: model(x)`; then `cap["fc1"]`.
 
@@ -20,7 +29,8 @@ class Capture:
         model: any module.
         names: dotted module names as in `model.named_modules()`.
         keep_all: keep every call's output (a list per name) instead of only the last.
-    Returns (on `cap[name]`): the module's output, detached, on the CPU.
+    Returns (on `cap[name]`): a detached CPU copy of the module's output (a later in-place op such as
+    `ReLU(inplace=True)` cannot change it); a tuple of them for a module that returns a tuple.
     """
 
     def __init__(self, model: nn.Module, names: Iterable[str], *, keep_all: bool = False):
@@ -36,7 +46,7 @@ class Capture:
 
     def _hook(self, name: str):
         def hook(module, inputs, output):
-            out = output.detach().cpu()
+            out = _copy(output)
             if self._keep_all:
                 self.outputs.setdefault(name, []).append(out)
             else:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from .data import DataConfig, load_dataset
+from .data import DataConfig, data_dir, list_datasets, load_dataset
+from .data.download import DOWNLOADS, DownloadError, TerminalProgress, cache_folder, download, is_cached
+from .data.files import discover
+from .data.formats import DataFileError
 from .models import CNNConfig, MLPConfig
 from .pipeline import ProgressBar, default_train, train_run
 from .record import RecordConfig
@@ -78,15 +82,68 @@ def cmd_runs(a) -> int:
     return 0
 
 
+def cmd_datasets(a) -> int:
+    root = Path(a.data_dir) if a.data_dir else data_dir()
+    table = {k: v for k, v in list_datasets().items() if v.source != "file"}
+    table.update({k: v for k, v in discover(root).items() if k not in table})
+    print(f"{'dataset':16} {'kind':9} {'source':9} {'available':48} description")
+    for name, info in table.items():
+        if info.source == "download":
+            ok = is_cached(name, root)
+            where = f"cached: {cache_folder(name, root)}" if ok else f"not yet: python -m nnlab download {name}"
+        elif info.source == "file":
+            where = f"file in {root}"
+        else:
+            where = "yes"
+        print(f"{name:16} {info.kind:9} {info.source:9} {where:48} {info.description}")
+    print(f"\nData folder: {root.resolve()} (set NNLAB_DATA_DIR to move it). Drop your own .npz or .csv files there.")
+    return 0
+
+
+def cmd_download(a) -> int:
+    root = Path(a.data_dir) if a.data_dir else data_dir()
+    names = list(DOWNLOADS) if "all" in a.names else a.names
+    status = 0
+    for name in names:
+        if is_cached(name, root):
+            print(f"{name}: already in {cache_folder(name, root)}")
+        else:
+            bar = TerminalProgress()
+            try:
+                download(name, root, bar, timeout=a.timeout)
+            except DownloadError as e:
+                print(f"error: {e}", file=sys.stderr)
+                status = 1
+                continue
+            finally:
+                bar.close()
+        try:
+            ds = list_datasets()[name].loader(root=root)
+        except DataFileError as e:
+            print(f"error: {e}", file=sys.stderr)
+            status = 1
+            continue
+        print(f"{name}: {len(ds.y_train):,} train + {len(ds.y_test):,} test images of {ds.input_shape}, "
+              f"{ds.n_classes} classes, in {cache_folder(name, root)}")
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nnlab", description="Train small networks and record them.")
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub)
     p = sub.add_parser("runs", help="list recorded runs")
     p.add_argument("--runs-dir", default=None)
+    p = sub.add_parser("datasets", help="list the datasets: built-in, downloadable (and whether cached), your files")
+    p.add_argument("--data-dir", default=None, help="default $NNLAB_DATA_DIR or datasets/")
+    p = sub.add_parser("download", help="download mnist, fashion-mnist, cifar-10 (or all) into the data folder")
+    p.add_argument("names", nargs="+", choices=[*DOWNLOADS, "all"], metavar="NAME",
+                   help=f"one or more of: {', '.join(DOWNLOADS)}, all")
+    p.add_argument("--data-dir", default=None, help="default $NNLAB_DATA_DIR or datasets/")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait to connect and for each read")
     a = parser.parse_args(argv)
     try:
-        return {"train": cmd_train, "runs": cmd_runs}[a.command](a)
-    except (KeyError, ValueError) as e:
+        return {"train": cmd_train, "runs": cmd_runs, "datasets": cmd_datasets, "download": cmd_download}[a.command](a)
+    except (KeyError, ValueError, DownloadError) as e:
         print(f"error: {e.args[0] if e.args else e}", file=sys.stderr)
         return 2

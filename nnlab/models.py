@@ -93,7 +93,16 @@ def build_model(config: ModelConfig) -> Net:
     act = config.activation
     i = 0
     if isinstance(config, CNNConfig):
+        if len(config.input_shape) != 3:
+            raise ValueError(f"A CNN needs image input (channels, height, width); got shape {config.input_shape}")
         c, h, w = config.input_shape
+        if config.kernel < 1 or config.kernel % 2 == 0:
+            raise ValueError(f"The kernel size must be odd (3, 5, ...) to keep the image size; got {config.kernel}")
+        if config.pool not in ("max", "avg", "none"):
+            raise ValueError(f"Unknown pool {config.pool!r}; choose 'max', 'avg' or 'none'")
+        n_pool = len(config.channels) if config.pool != "none" else 0
+        if min(h, w) >> n_pool < 1:
+            raise ValueError(f"A {h}×{w} input is too small for {n_pool} pooling blocks (each halves the size)")
         for ch in config.channels:
             i += 1
             layers[f"conv{i}"] = nn.Conv2d(c, ch, config.kernel, padding=config.kernel // 2)

@@ -53,7 +53,7 @@ def model_state(model: nn.Module, optimizer: torch.optim.Optimizer | None, state
     if optimizer is not None:
         for p, st in optimizer.state.items():
             for key, value in st.items():
-                if torch.is_tensor(value) and value.shape == p.shape:  # skips Adam's scalar 'step'
+                if torch.is_tensor(value) and key != "step" and value.shape == p.shape:  # not Adam's step count
                     out[f"opt/{names[id(p)]}/{key}"] = value.detach().to("cpu", state_dtype, copy=True)
     return out
 
@@ -151,14 +151,16 @@ class Recorder:
             names = self.points or [n for n, m in model.named_modules() if n and not list(m.children())]
             fire = set(names)
         stats, preds = ClassStats(self.k), []
+        device = next(model.parameters()).device
         for i in range(0, len(self.y_eval), 256):
-            xb, yb = self.x_eval[i : i + 256], self.y_eval[i : i + 256]
+            xb, yb = self.x_eval[i : i + 256].to(device), self.y_eval[i : i + 256]
             if isinstance(model, Net):
                 outs = forward_points(model, xb)
             else:
                 with Capture(model, names) as cap:
                     logits = model(xb)
-                outs = {n: cap[n] for n in names}
+                outs = {n: o for n, o in cap.outputs.items()  # the modules that ran and gave (B, ...) tensors
+                        if torch.is_tensor(o) and o.ndim >= 2 and len(o) == len(xb)}
                 outs["softmax"] = torch.softmax(logits, 1)
             stats.add(outs, yb, fire)
             preds.append(outs["softmax"].argmax(1).cpu())

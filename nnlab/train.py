@@ -82,7 +82,8 @@ class Trainer:
         config: a `TrainConfig`.
         x_train, y_train, x_test, y_test: prepared float tensors and int64 labels.
         callbacks: objects with the `Callback` methods.
-    After `fit()`: `status` is "complete", "stopped" (by `stop()`) or "diverged".
+    After `fit()`: `status` is "complete", "stopped" (by `stop()`) or "diverged" (NaN/Inf loss); "interrupted"
+    when an exception ended it (re-raised).
     """
 
     def __init__(self, model: nn.Module, config: TrainConfig, x_train, y_train, x_test=None, y_test=None,
@@ -127,11 +128,28 @@ class Trainer:
         return loss / max(len(y), 1), correct / max(len(y), 1)
 
     def fit(self) -> Trainer:
-        cfg = self.config
-        gen = torch.Generator().manual_seed(cfg.seed)
+        """Train; an exception (from the model, a callback, Ctrl-C) marks the run "interrupted", then propagates."""
         self.status = "running"
         self.model.train()
-        self._fire("on_train_start")
+        try:
+            self._fire("on_train_start")
+            self._loop()
+        except BaseException as e:
+            self.status = "interrupted"
+            self.message = f"Training ended by an error at step {self.step}: {type(e).__name__}: {e}"
+            try:
+                self._fire("on_train_end")  # the recorder writes the status; its snapshots stay readable
+            except Exception:
+                pass  # keep the first error
+            raise
+        if self.status == "running":
+            self.status = "complete"
+        self._fire("on_train_end")
+        return self
+
+    def _loop(self) -> None:
+        cfg = self.config
+        gen = torch.Generator().manual_seed(cfg.seed)
         start = time.perf_counter()
         for epoch in range(cfg.epochs):
             perm = torch.randperm(len(self.y_train), generator=gen).to(self.device)
@@ -171,7 +189,3 @@ class Trainer:
             self.epoch = epoch + 1
             self.history.append(metrics)
             self._fire("on_epoch_end", metrics)
-        if self.status == "running":
-            self.status = "complete"
-        self._fire("on_train_end")
-        return self

@@ -1,0 +1,229 @@
+"""The job registry: training runs in the background, each in its own worker process, at most N at once.
+
+Stage 3 (train) for an app. The app keeps one `JobRegistry` per server; `start(spec)`
+hands the spec to a warmed-up worker process (`nnlab.jobs.worker`) and returns a `Job`
+at once; a daemon thread per job reads the worker's JSON events into the job's
+`LiveMetrics`, which a live panel reads. Nothing here belongs to a session: a job goes
+on when its page is left, changed or reloaded, until it ends or `stop()` is called.
+
+Why a process and one torch thread: in one process, any busy Python thread (a page
+rerun) holds the GIL that the training loop needs between torch ops. Measured on two
+cores with a page-like busy thread, an epoch slowed from 1.1 s to 18 s with one torch
+thread and to 43 s with two. A worker process has a GIL of its own, and one intra-op
+thread leaves the second core to the app. `bench/app_training.py` measures the result.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .live import LiveMetrics
+from .worker import JobSpec
+
+ACTIVE = ("starting", "running")
+FINISHED = ("complete", "stopped", "diverged", "failed")
+
+
+class JobsFull(RuntimeError):
+    """Every training slot of the server is taken; the message says so in words."""
+
+
+@dataclass
+class _Worker:
+    proc: subprocess.Popen
+    err: object  # a temporary file with the worker's stderr (its traceback if it dies)
+
+    def stderr_tail(self, n: int = 4000) -> str:
+        try:
+            self.err.seek(0)
+            return self.err.read().decode("utf-8", "replace")[-n:]
+        except (OSError, ValueError):
+            return ""
+
+
+@dataclass(eq=False)
+class Job:
+    """One training in the background. Read its fields from any thread; `stop()` ends it cleanly."""
+
+    id: str
+    spec: JobSpec
+    label: str = ""  # a human description: "moons · MLP 128-64"
+    created: float = field(default_factory=time.time)
+    status: str = "starting"  # starting → running → complete | stopped | diverged | failed
+    message: str = ""  # the trainer's words for stopped/diverged (what happened, what to try)
+    error: str = ""  # for failed: the exception in one line
+    traceback: str = ""  # for failed: the worker's traceback
+    folder: Path | None = None  # the run folder, once the worker created it
+    live: LiveMetrics = field(default_factory=LiveMetrics)
+    stop_requested: bool = False
+    _worker: _Worker | None = field(default=None, repr=False)
+    _done: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    @property
+    def alive(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def run_id(self) -> str | None:
+        """The run folder's name (the id the runs list and the sidebar use), once created."""
+        return self.folder.name if self.folder is not None else None
+
+    def stop(self) -> None:
+        """Ask the worker to stop after its current step; the snapshots recorded so far are kept."""
+        self.stop_requested = True
+        self._send({"cmd": "stop"})
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job has ended (True) or `timeout` seconds passed (False)."""
+        return self._done.wait(timeout)
+
+    def _send(self, msg: dict) -> None:
+        try:
+            self._worker.proc.stdin.write(json.dumps(msg) + "\n")
+            self._worker.proc.stdin.flush()
+        except (AttributeError, OSError, ValueError):
+            pass  # the worker is gone already
+
+
+class JobRegistry:
+    """Background training jobs of one server.
+
+    Args:
+        max_running: how many jobs may train at once (more raise `JobsFull`).
+        spare: keep one worker process started and warmed up, so a job starts in well under a second.
+        keep: how many finished jobs to remember.
+        python: the interpreter for workers (default: this one).
+    """
+
+    def __init__(self, max_running: int = 2, *, spare: bool = True, keep: int = 20, python: str | None = None):
+        self.max_running = max_running
+        self.keep = keep
+        self.python = python or sys.executable
+        self._use_spare = spare
+        self._spare: _Worker | None = None
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        if spare:
+            self._ensure_spare()
+
+    # --- reading --------------------------------------------------------------------
+    def get(self, job_id: str | None) -> Job | None:
+        return self._jobs.get(job_id) if job_id else None
+
+    def jobs(self) -> list[Job]:
+        """Every remembered job, newest first."""
+        return sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)
+
+    def running(self) -> list[Job]:
+        return [j for j in self.jobs() if j.alive]
+
+    def job_for_run(self, run_id: str) -> Job | None:
+        return next((j for j in self.jobs() if j.run_id == run_id), None)
+
+    # --- starting and stopping --------------------------------------------------------
+    def start(self, spec: JobSpec, label: str = "") -> Job:
+        """Start training `spec` in the background and return its job; raise `JobsFull` when no slot is free."""
+        with self._lock:
+            busy = sum(j.alive for j in self._jobs.values())
+            if busy >= self.max_running:
+                raise JobsFull(f"This server already trains {busy} network{'s' * (busy != 1)} at once, its limit. "
+                               "Wait for one to finish (or stop one on the Train page), then start again.")
+            worker = self._spare if self._spare and self._spare.proc.poll() is None else self._spawn()
+            self._spare = None
+            job = Job(uuid.uuid4().hex[:10], spec, label, _worker=worker)
+            self._jobs[job.id] = job
+            self._forget_old()
+        job._send({"cmd": "run", "spec": spec.to_json()})
+        threading.Thread(target=self._follow, args=(job,), name=f"nnlab-job-{job.id}", daemon=True).start()
+        self._ensure_spare()
+        return job
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop every job, wait for them, and end the spare worker (for tests and scripts)."""
+        for job in self.running():
+            job.stop()
+        deadline = time.monotonic() + timeout
+        for job in list(self._jobs.values()):
+            if not job.wait(max(0.0, deadline - time.monotonic())) and job._worker is not None:
+                job._worker.proc.kill()
+        with self._lock:
+            spare, self._spare, self._use_spare = self._spare, None, False
+        if spare is not None:
+            spare.proc.stdin.close()  # a spare exits when its stdin closes
+            spare.proc.wait(timeout)
+            spare.err.close()
+
+    # --- inside ------------------------------------------------------------------------
+    def _spawn(self) -> _Worker:
+        import nnlab
+
+        pkg_parent = str(Path(nnlab.__file__).resolve().parent.parent)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (pkg_parent, os.environ.get("PYTHONPATH")) if p),
+               "PYTHONUNBUFFERED": "1"}
+        err = tempfile.TemporaryFile()
+        proc = subprocess.Popen([self.python, "-m", "nnlab.jobs"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1, env=env)
+        return _Worker(proc, err)
+
+    def _ensure_spare(self) -> None:
+        with self._lock:
+            if not self._use_spare or (self._spare and self._spare.proc.poll() is None):
+                return
+            if sum(j.alive for j in self._jobs.values()) < self.max_running:
+                self._spare = self._spawn()
+
+    def _forget_old(self) -> None:
+        done = sorted((j for j in self._jobs.values() if not j.alive), key=lambda j: j.created)
+        for job in done[: max(0, len(done) - self.keep)]:
+            del self._jobs[job.id]
+
+    def _follow(self, job: Job) -> None:
+        """Read the worker's events into the job until the worker exits."""
+        worker = job._worker
+        try:
+            for line in worker.proc.stdout:
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                _apply(job, event)
+            code = worker.proc.wait()
+            if job.alive:
+                job.error = f"The training process ended unexpectedly (exit code {code})."
+                job.traceback = worker.stderr_tail()
+                job.status = "failed"
+        finally:
+            job.live.finish()
+            worker.err.close()
+            job._done.set()
+            self._ensure_spare()
+
+
+def _apply(job: Job, event: dict) -> None:
+    kind = event.get("event")
+    if kind == "created":
+        job.folder = Path(event["folder"])
+    elif kind == "started":
+        job.live.start(event["total_steps"], event["steps_per_epoch"], event.get("planned_snapshots", 0))
+        job.status = "running"
+    elif kind == "steps":
+        losses = [math.nan if v is None else v for v in event["loss"]]
+        job.live.add_steps(losses, event["acc"], event["step"], event.get("snapshots"))
+    elif kind == "epoch":
+        job.live.add_epoch(event["metrics"])
+    elif kind == "end":
+        job.message = event.get("message", "")
+        job.status = event["status"]
+    elif kind == "error":
+        job.error, job.traceback = event.get("error", ""), event.get("traceback", "")
+        job.status = "failed"

@@ -1,0 +1,177 @@
+"""The training worker: a child process that trains one run and reports on its stdout as JSON lines.
+
+Stage 3 (train) run apart from the app. `python -m nnlab.jobs` imports torch and
+warms up, says `{"event": "ready"}`, then reads one job (a `JobSpec` as JSON) from stdin,
+trains it with the recorder, and streams `started` / `steps` / `epoch` / `end` (or
+`error`) events. A later `{"cmd": "stop"}` line, or stdin closing (the app went away),
+stops the trainer cleanly: what was recorded is kept. Only JSON crosses the pipe.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+from dataclasses import asdict, dataclass
+
+STEP_FLUSH_S = 0.1  # the most time step metrics wait before they are sent
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Everything a worker needs to train one run (JSON-friendly; configs as their dicts)."""
+
+    data: dict  # DataConfig.to_dict()
+    model: dict | None = None  # asdict(MLPConfig | CNNConfig); None: the dataset's default network
+    train: dict | None = None  # TrainConfig.to_dict(); None: the dataset's defaults
+    record: dict | None = None  # RecordConfig.to_dict(); None: the defaults
+    root: str = "runs"  # the runs folder (absolute, so the worker's cwd does not matter)
+    name: str | None = None  # prefix of the run folder's name
+    data_dir: str | None = None  # NNLAB_DATA_DIR for the worker (None: inherit)
+    imports: tuple[str, ...] = ()  # modules to import first (your own @register_dataset loaders)
+    torch_threads: int = 1  # intra-op threads of the worker (see nnlab.jobs.registry for why 1)
+
+    @classmethod
+    def make(cls, data, model=None, train=None, record=None, *, root, **kwargs) -> JobSpec:
+        """Build a spec from config objects (DataConfig, ModelConfig, TrainConfig, RecordConfig)."""
+        return cls(data=data.to_dict(), model=asdict(model) if model is not None else None,
+                   train=train.to_dict() if train is not None else None,
+                   record=record.to_dict() if record is not None else None, root=str(os.path.abspath(root)),
+                   **kwargs)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> JobSpec:
+        d = json.loads(text)
+        d["imports"] = tuple(d.get("imports", ()))
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+class _Control:
+    """Stop requests from the parent: a `stop` line or stdin closing."""
+
+    def __init__(self):
+        self.stopped = threading.Event()
+        self.trainer = None
+
+    def watch(self, stream) -> None:
+        for line in stream:
+            try:
+                if json.loads(line).get("cmd") == "stop":
+                    break
+            except (ValueError, AttributeError):
+                continue  # not a command: ignore it
+        self.stopped.set()  # a stop line, or EOF: the app closed the pipe
+        if self.trainer is not None:
+            self.trainer.stop()
+
+
+class _Reporter:
+    """Training callback that sends progress to the parent, step metrics batched every `STEP_FLUSH_S`."""
+
+    def __init__(self, send, recorder):
+        self.send, self.recorder = send, recorder
+        self.loss: list[float] = []
+        self.acc: list[float] = []
+        self.last = 0.0
+
+    def _snapshots(self) -> int:
+        return len(self.recorder.writer.manifest["snapshots"]) if self.recorder else 0
+
+    def flush(self, trainer) -> None:
+        self.send({"event": "steps", "step": trainer.step, "loss": self.loss, "acc": self.acc,
+                   "snapshots": self._snapshots()})
+        self.loss, self.acc, self.last = [], [], time.monotonic()
+
+    def on_train_start(self, trainer) -> None:
+        self.send({"event": "started", "total_steps": trainer.total_steps, "steps_per_epoch": trainer.steps_per_epoch,
+                   "planned_snapshots": len(self.recorder.schedule) if self.recorder else 0})
+        self.flush(trainer)
+
+    def on_step_end(self, trainer, loss: float, acc: float) -> None:
+        self.loss.append(loss if loss == loss and abs(loss) != float("inf") else None)  # JSON has no NaN
+        self.acc.append(acc)
+        if time.monotonic() - self.last > STEP_FLUSH_S:
+            self.flush(trainer)
+
+    def on_epoch_end(self, trainer, metrics: dict) -> None:
+        self.flush(trainer)
+        self.send({"event": "epoch", "metrics": metrics})
+
+    def on_train_end(self, trainer) -> None:
+        self.flush(trainer)
+
+
+def warm_up(threads: int = 1) -> None:
+    """Import what training needs and take one optimizer step, so the first real step is not slow."""
+    import torch
+
+    torch.set_num_threads(threads)
+    import nnlab.pipeline  # noqa: F401  (the registry, models, recorder)
+    import sklearn.datasets  # noqa: F401  (the built-in point sets and digits load through it)
+
+    w = torch.zeros(2, requires_grad=True)
+    opt = torch.optim.Adam([w])
+    (w.sum() ** 2).backward()
+    opt.step()  # the first step imports torch's compile machinery lazily: pay for it now
+
+
+def run_job(spec: JobSpec, send, control: _Control) -> None:
+    """Train `spec`, sending events through `send(dict)`; stop when `control` says so."""
+    import torch
+
+    from ..data import DataConfig
+    from ..models import config_from_dict
+    from ..pipeline import make_trainer
+    from ..record import RecordConfig, Recorder
+    from ..train import TrainConfig
+
+    torch.set_num_threads(spec.torch_threads)
+    if spec.data_dir is not None:
+        os.environ["NNLAB_DATA_DIR"] = spec.data_dir
+    for module in spec.imports:
+        __import__(module)
+    trainer = None
+    try:
+        trainer, folder = make_trainer(
+            DataConfig.from_dict(spec.data), config_from_dict(spec.model) if spec.model else None,
+            TrainConfig.from_dict(spec.train) if spec.train else None, RecordConfig(**(spec.record or {})),
+            root=spec.root, name=spec.name)
+        recorder = next((cb for cb in trainer.callbacks if isinstance(cb, Recorder)), None)
+        trainer.callbacks.append(_Reporter(send, recorder))
+        send({"event": "created", "folder": str(folder)})
+        control.trainer = trainer
+        if control.stopped.is_set():
+            trainer.stop()
+        trainer.fit()
+        send({"event": "end", "status": trainer.status, "message": trainer.message})
+    except Exception as e:
+        recorder = next((cb for cb in getattr(trainer, "callbacks", ()) if isinstance(cb, Recorder)), None)
+        if recorder is not None:  # the run folder says what happened too
+            recorder.writer.finish("failed", f"{type(e).__name__}: {e}", recorder._step_arrays())
+        send({"event": "error", "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()})
+
+
+def main() -> int:
+    proto = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)  # the protocol keeps the real stdout
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints (a library's) go to stderr instead
+    sys.stdout = sys.stderr
+
+    def send(event: dict) -> None:
+        proto.write(json.dumps(event) + "\n")
+
+    warm_up()
+    send({"event": "ready", "pid": os.getpid()})
+    line = sys.stdin.readline()
+    if not line.strip():
+        return 0  # closed before any job: a spare worker the app no longer needs
+    spec = JobSpec.from_json(json.loads(line)["spec"])
+    control = _Control()
+    threading.Thread(target=control.watch, args=(sys.stdin,), daemon=True).start()
+    run_job(spec, send, control)
+    return 0

@@ -1,0 +1,218 @@
+"""Class averages: what each class looks like inside the network, where classes come apart, what gets confused.
+
+Page 5 of the spec. Reads the recorder's per-class statistics (`mean/<point>`, `std/<point>`) and the
+confusion matrix of the sidebar's snapshot; `nnlab.analysis.classes` summarises them and
+`nnlab.figures.classes` draws them. A click on a confusion cell lists its samples and opens one in
+the layer walk-through.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+import appkit
+from nnlab.analysis import classes as A
+from nnlab.figures import classes as F
+
+POINT = "classes_point"  # the point whose class means are shown
+GROUP = "classes_group"  # group units by the class that drives them most
+PAIR = ("classes_a", "classes_b")  # the two classes compared
+TRUE, PRED = "classes_true", "classes_pred"  # the confusion cell whose samples are listed (selectboxes)
+CHART = "classes_confusion"  # the confusion chart's selection state
+RUN = "classes_run"  # the run these choices were made for
+WALK_PAGE = str(Path(__file__).resolve().with_name("walkthrough.py"))
+THUMBS = 24  # samples listed for a cell
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def network_points(_run, folder: str):
+    return _run.points()
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def eval_set(_run, folder: str) -> tuple[np.ndarray, np.ndarray]:
+    return _run.eval_set()
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def snapshot_stats(_run, folder: str, k: int, step: int):
+    """Per-class statistics of every point, the confusion matrix and the predictions of snapshot k."""
+    snap = _run.snapshot(k)
+    stats = A.class_means(
+        _run.group(k, "mean"),
+        _run.group(k, "std"),
+        network_points(_run, folder),
+        activation=_run.model_config.activation,
+    )
+    return stats, snap["confusion"].numpy(), snap["pred"].numpy()
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def input_ratio(_run, folder: str) -> float:
+    """Separability of the input itself, over the evaluation subset (as the network sees it: normalised)."""
+    ds = appkit.run_dataset(_run)
+    idx, labels = eval_set(_run, folder)
+    return A.sample_separability(ds.prepare(ds.x_test[idx]).numpy(), labels, ds.n_classes)
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading every snapshot's class statistics…")
+def history(_run, folder: str, n: int, last_step: int) -> A.SeparabilityHistory:
+    """The separability of every point at each of the first n snapshots."""
+    base = input_ratio(_run, folder)
+    profiles = []
+    for k in range(n):
+        stats, confusion, _ = snapshot_stats(_run, folder, k, _run.snapshots[k]["step"])
+        profiles.append(A.separability_profile(stats, confusion.sum(1), base))
+    return A.separability_history(profiles, [s["epoch"] for s in _run.snapshots[:n]])
+
+
+def open_in_walkthrough(index: int) -> None:
+    """Show test sample `index` on the walk-through page."""
+    st.session_state["walk_sample"] = int(index)
+    st.session_state["walk_mode"] = "By index"
+    st.switch_page(WALK_PAGE)
+
+
+def on_cell_click(names: list[str]) -> None:
+    """A click on a confusion cell (a callback: it runs before the page) selects it in the boxes below."""
+    cell = A.cell_from_selection(st.session_state.get(CHART))
+    if cell is not None:
+        st.session_state[TRUE], st.session_state[PRED] = names[cell[0]], names[cell[1]]
+
+
+def class_box(where, label: str, key: str, names: list[str]) -> int:
+    """A class picker (its state holds the class name); returns the class index."""
+    return names.index(where.selectbox(label, names, key=key, persist_state="session"))
+
+
+def thumbnails(ds, indices: np.ndarray) -> list[np.ndarray]:
+    """Small uint8 images of test samples, enlarged without smoothing."""
+    imgs = ds.display_images(ds.x_test[indices])
+    scale = max(1, 72 // imgs.shape[1])
+    return [np.kron(im, np.ones((scale, scale) + (1,) * (im.ndim - 2), np.uint8)) for im in imgs]
+
+
+def cell_listing(ds, names: list[str], idx: np.ndarray, labels: np.ndarray, pred: np.ndarray) -> None:
+    """The samples of the chosen cell, each with a button that opens it in the walk-through."""
+    c1, c2 = st.columns(2)
+    t = class_box(c1, "True class", TRUE, names)
+    p = class_box(c2, "Predicted as", PRED, names)
+    hits = A.cell_samples(idx, labels, pred, t, p)
+    st.markdown(
+        f"**{len(hits)}** evaluation samples of true class **{names[t]}** were predicted as **{names[p]}**"
+        + (f"; the first {THUMBS}:" if len(hits) > THUMBS else (":" if len(hits) else "."))
+    )
+    hits = hits[:THUMBS]
+    cols = st.columns(8)
+    images = thumbnails(ds, hits) if ds.is_image and len(hits) else [None] * len(hits)
+    for i, (index, img) in enumerate(zip(hits, images, strict=True)):
+        with cols[i % 8]:
+            if img is not None:
+                st.image(img, caption=f"#{index}")
+            if st.button(
+                "Open" if img is not None else f"#{index}",
+                key=f"classes_open_{index}",
+                help="Open this sample in the layer walk-through",
+            ):
+                open_in_walkthrough(index)
+
+
+# --- the page ----------------------------------------------------------------------------
+st.title("Class averages")
+st.markdown(
+    "What does each class look like inside the network? Each figure averages the layer outputs over "
+    "the evaluation samples of one true class, at the snapshot chosen in the sidebar."
+)
+
+run = appkit.require_run()
+k = appkit.current_snapshot(run)
+ds = appkit.run_dataset(run)
+names = run.class_names or list(ds.class_names)
+folder = str(run.folder)
+stats, confusion, pred = snapshot_stats(run, folder, k, run.snapshots[k]["step"])
+worst = A.confused_pairs(confusion, 1)
+a0, b0 = (worst[0].true, worst[0].pred) if worst else (0, min(1, len(names) - 1))
+st.session_state.setdefault(GROUP, True)
+for key, value in ((PAIR[0], a0), (PAIR[1], b0), (TRUE, a0), (PRED, b0)):
+    if st.session_state.get(RUN) != run.id or st.session_state.get(key) not in names:  # start on the worst mistake
+        st.session_state[key] = names[value]
+st.session_state[RUN] = run.id
+
+st.subheader("Each class, layer by layer", anchor=False)
+by_name = {s.name: s for s in stats}
+hidden = [s.name for s in stats if s.role == "activated"]
+default = hidden[-1] if hidden else stats[0].name
+if st.session_state.get(POINT) not in by_name:
+    st.session_state[POINT] = default
+c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
+cm = by_name[c1.selectbox("Layer output", list(by_name), key=POINT, persist_state="session")]
+grouped = c2.toggle("Group units by the class that drives them most", key=GROUP, persist_state="session")
+order = A.unit_order(cm.mean) if grouped else None
+st.plotly_chart(F.class_heatmap(cm, names, order=order), key="classes_heat")
+appkit.how_to_read(
+    f"One row per true class, one column per {cm.unit_word}: the colour is the mean output of that "
+    f"{cm.unit_word} over the class's samples. "
+    + ("Blue is below zero and red above. " if cm.signed else "Dark is zero, bright is large. ")
+    + "A column bright for one row only is a unit that fires for that class: a detector."
+)
+
+st.subheader("Two classes side by side", anchor=False)
+c1, c2 = st.columns(2)
+a = class_box(c1, "Class A", PAIR[0], names)
+b = class_box(c2, "Class B", PAIR[1], names)
+pair = A.pair_difference(cm, a, b)
+st.plotly_chart(F.pair_figure(pair, names, signed=cm.signed, order=order, what=cm.unit_word), key="classes_pair")
+top = np.argsort(-np.abs(pair.diff))[:3]
+if a != b and len(top) and np.abs(pair.diff[top[0]]) > 0:
+    st.markdown(
+        f"The {cm.unit_word}s that tell **{names[a]}** from **{names[b]}** most at {cm.name}: "
+        + ", ".join(f"{u} ({names[a] if pair.diff[u] > 0 else names[b]} higher)" for u in top)
+        + "."
+    )
+appkit.how_to_read(
+    "The top two rows are the two classes' mean outputs on the same colour scale; the bottom row "
+    "is their difference: red where class A is higher, blue where class B is, white where the "
+    "layer does not tell them apart."
+)
+
+st.subheader("Where do the classes come apart?", anchor=False)
+profile = A.separability_profile(stats, confusion.sum(1), input_ratio(run, folder))
+st.markdown(A.describe_separation(profile))
+c1, c2 = st.columns(2)
+c1.plotly_chart(F.separability_figure(profile), key="classes_sep")
+hist = history(run, folder, len(run), run.snapshots[-1]["step"])
+c2.plotly_chart(F.separability_history_figure(hist, current_epoch=run.snapshots[k]["epoch"]), key="classes_sep_time")
+appkit.how_to_read(
+    "For each point of the network, the spread between the class means divided by the spread of the "
+    "samples around their own class mean (a between/within ratio, from the recorded class "
+    "statistics; conv layers are averaged over positions first). Above the dotted line (1) the "
+    "classes are further apart than they are wide. Right: the same numbers at every snapshot; "
+    "the cyan line marks the snapshot shown."
+)
+
+st.subheader("What gets confused", anchor=False)
+idx, labels = eval_set(run, folder)
+left, right = st.columns([3, 2])
+with left:
+    cell = (names.index(st.session_state[TRUE]), names.index(st.session_state[PRED]))
+    fig = F.confusion_figure(confusion, names, selected=cell)
+    st.plotly_chart(fig, key=CHART, on_select=lambda: on_cell_click(names), selection_mode="points")
+with right:
+    acc = np.trace(confusion) / max(confusion.sum(), 1)
+    st.markdown(
+        f"**{acc:.1%}** of the {confusion.sum()} evaluation samples are right at this snapshot. "
+        "The most frequent mistakes:"
+    )
+    pairs = A.confused_pairs(confusion, 5)
+    st.markdown("\n".join(f"- {A.describe_pair(p, names)}" for p in pairs) if pairs else "- none: all are right.")
+appkit.how_to_read(
+    "Rows are the true classes, columns the predicted ones; the number in a cell counts the "
+    "evaluation samples, the colour is their share of the row. The diagonal is what the network gets "
+    "right. Click a cell (or choose it below) to see its samples."
+)
+cell_listing(ds, names, idx, labels, pred)
+
+appkit.show_code(A.class_means, A.separability, A.describe_separation, A.confused_pairs, A.cell_samples)

@@ -1,0 +1,63 @@
+"""Home: what nnlab is, a one-click quick start, and the runs recorded so far."""
+
+import streamlit as st
+
+import appkit
+from nnlab.jobs import JobRegistry
+from nnlab.runs import list_runs
+
+st.title("nnlab: watch a neural network learn")
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.markdown(
+        "nnlab trains small neural networks and **records everything while they learn**: every weight, "
+        "every gradient, and what each layer does to each class, about fifty times per run. Then you look "
+        "inside: follow one sample through the layers, compare what the classes look like inside the network, "
+        "watch the weights and the decision boundary change over training, and see which pixels drive a "
+        "prediction.\n\n"
+        "**How it goes:** look at a dataset on **Datasets** → configure and train a network on **Train** "
+        "(it trains in the background, so you can look around meanwhile) → pick the run in the sidebar and "
+        "scrub through **training time** with the slider on any page that looks inside the network."
+    )
+    st.caption(
+        "Everything here also works from Python: `python -m nnlab train --dataset digits` records a run "
+        "that appears in this app, and `nnlab.Recorder` records your own PyTorch training loop."
+    )
+
+with right, st.container(border=True):
+    st.subheader("Quick start", anchor=False)
+    st.markdown(
+        "Train a small network on **two moons**, two interleaving half circles of points. "
+        "It takes a few seconds; then look inside it."
+    )
+    appkit.quick_start_button("home_quick")
+    run = appkit.current_run()
+    if run is not None:
+        st.success(
+            f"Current run: **{run.id}** ({run.status}, test accuracy {run.final_accuracy:.1%})"
+            if run.final_accuracy is not None
+            else f"Current run: **{run.id}**"
+        )
+        pages = st.session_state.get(appkit.PAGES_KEY) or {}
+        inside = [p for section in ("Inside the network", "Learning over time") for p in pages.get(section, [])]
+        if inside:
+            st.markdown("**Look inside it:**")
+            for page in inside:
+                st.page_link(page)
+        else:
+            st.page_link("pages/runs.py", label="See it among the runs", icon=":material/folder_open:")
+
+st.subheader("Your runs", anchor=False)
+runs = list_runs(appkit.runs_root())
+if not runs:
+    st.info("No runs yet: use the quick start above, or configure one on the Train page.")
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+else:
+    st.dataframe(appkit.runs_table(runs), hide_index=True, column_config=appkit.RUNS_COLUMNS, width="stretch")
+    st.caption(
+        f"{len(runs)} run{'s' * (len(runs) != 1)} in `{appkit.runs_root()}`. Pick one in the sidebar to "
+        "look at it; rename, delete, download or upload runs on the **Runs** page."
+    )
+
+appkit.show_code(appkit.quick_start_button, JobRegistry.start)

@@ -1,0 +1,244 @@
+"""Layer walk-through: one test sample through every layer of the network, at any moment of training.
+
+Page 4 of the spec. Follows the sidebar's run and training-time slider: the snapshot's weights are
+replayed on the chosen sample (`Run.model_at`, one small model cached per run and snapshot), then
+`nnlab.analysis.layers` arranges the outputs and `nnlab.figures.layers` draws them.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import streamlit as st
+
+import appkit
+from nnlab.analysis import layers as A
+from nnlab.figures import layers as F
+
+SAMPLE = "walk_sample"  # index into the test split of the sample shown (the class-averages page sets it too)
+MODE = "walk_mode"  # how the sample is chosen: one of A.MODES
+CLASS = "walk_class"  # the class walked through in "By class" mode
+INDEX = "walk_index"  # the index box (mirrors SAMPLE)
+PLAY = "walk_play"  # play through samples
+LAST = "walk_last_step"  # time of the last automatic step while playing
+PLAY_EVERY = 1.5  # seconds per sample while playing
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def snapshot_model(_run, folder: str, k: int, step: int):
+    """The network at snapshot k, shared read-only (eval mode, used under no_grad only)."""
+    return _run.model_at(k)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def network_points(_run, folder: str):
+    return _run.points()
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def wrong_at(_run, folder: str, k: int, step: int) -> tuple[np.ndarray, int]:
+    """Test-split indices of the evaluation samples misclassified at snapshot k, and the subset's size."""
+    idx, labels = _run.eval_set()
+    return A.misclassified(idx, labels, _run.snapshot(k)["pred"].numpy()), len(idx)
+
+
+def replay_sample(run, k: int, ds, index: int) -> A.SampleWalk:
+    """One sample through the network of snapshot k."""
+    model = snapshot_model(run, str(run.folder), k, run.snapshots[k]["step"])
+    outputs = A.replay(model, ds.prepare(ds.x_test[index : index + 1]))
+    points = network_points(run, str(run.folder))
+    return A.walk_sample(
+        outputs, points, activation=run.model_config.activation, label=int(ds.y_test[index]), index=index
+    )
+
+
+# --- choosing the sample (callbacks run before the script, so they may set widget state) -----------
+def go_to(index: int) -> None:
+    st.session_state[SAMPLE] = int(index)
+    st.session_state[INDEX] = int(index)
+
+
+def on_step(pool: np.ndarray, delta: int) -> None:
+    go_to(A.step_sample(pool, st.session_state[SAMPLE], delta))
+
+
+def on_index() -> None:
+    st.session_state[SAMPLE] = int(st.session_state[INDEX])
+
+
+def on_random(pool: np.ndarray) -> None:
+    if len(pool):
+        go_to(A.random_sample(pool, np.random.default_rng(), st.session_state[SAMPLE]))
+
+
+def chosen_class(names: list[str]) -> int:
+    return names.index(st.session_state[CLASS])
+
+
+def on_mode(y_test: np.ndarray, wrong: np.ndarray, names: list[str]) -> None:
+    """A new mode (or class) moves to a sample it contains, unless the current one is in it."""
+    mode = st.session_state[MODE]
+    if mode == "Random":
+        return on_random(np.arange(len(y_test)))
+    pool = A.sample_pool(mode, y_test, cls=chosen_class(names), wrong=wrong)
+    if len(pool) and st.session_state[SAMPLE] not in pool:
+        go_to(A.step_sample(pool, st.session_state[SAMPLE], 1))
+
+
+def picker(ds, class_names: list[str], wrong: np.ndarray, n_eval: int) -> np.ndarray:
+    """The sample controls; returns the pool that previous/next/play walk through."""
+    y_test = ds.y_test
+    st.session_state[INDEX] = st.session_state[SAMPLE]
+    mode = st.radio(
+        "Choose a sample",
+        A.MODES,
+        horizontal=True,
+        key=MODE,
+        on_change=on_mode,
+        args=(y_test, wrong, class_names),
+        persist_state="session",
+        help="Misclassified: among the evaluation subset, at this snapshot.",
+    )
+    pool = A.sample_pool(mode, y_test, cls=chosen_class(class_names), wrong=wrong)
+    c1, c2, c3, c4 = st.columns([3, 1, 1, 1.2], vertical_alignment="bottom")
+    with c1:
+        if mode == "By index":
+            st.number_input(f"Test sample (0 to {len(y_test) - 1})", 0, len(y_test) - 1, key=INDEX, on_change=on_index)
+        elif mode == "By class":
+            st.selectbox(
+                "True class",
+                class_names,
+                key=CLASS,
+                on_change=on_mode,
+                args=(y_test, wrong, class_names),
+                persist_state="session",
+            )
+        elif mode == "Misclassified":
+            st.markdown(
+                f"**{len(wrong)}** of the {n_eval} evaluation samples are misclassified at this snapshot."
+                if len(wrong)
+                else "No evaluation sample is misclassified at this snapshot."
+            )
+        else:
+            st.button(
+                "Another random sample", icon=":material/casino:", on_click=on_random, args=(pool,), key="walk_random"
+            )
+    c2.button(
+        "Previous",
+        icon=":material/arrow_back:",
+        on_click=on_step,
+        args=(pool, -1),
+        key="walk_prev",
+        disabled=len(pool) == 0,
+        width="stretch",
+    )
+    c3.button(
+        "Next",
+        icon=":material/arrow_forward:",
+        on_click=on_step,
+        args=(pool, 1),
+        key="walk_next",
+        disabled=len(pool) == 0,
+        width="stretch",
+    )
+    c4.toggle("Play through samples", key=PLAY, help=f"Moves to the next sample every {PLAY_EVERY:g} s.")
+    return pool
+
+
+# --- the page ----------------------------------------------------------------------------
+st.title("Layer walk-through")
+st.markdown(
+    "Follow one sample through the network: what each layer computes from it, where ReLU puts zeros, "
+    "and how sure the network is at the end. Move the **training time** slider in the sidebar to watch "
+    "the same sample at another moment of training."
+)
+
+run = appkit.require_run()
+k = appkit.current_snapshot(run)
+ds = appkit.run_dataset(run)
+names = run.class_names or list(ds.class_names)
+folder, step = str(run.folder), run.snapshots[k]["step"]
+wrong, n_eval = wrong_at(run, folder, k, step)
+st.session_state.setdefault(MODE, A.MODES[0])
+if st.session_state.get(CLASS) not in names:  # a new run, with other classes
+    st.session_state[CLASS] = names[0]
+st.session_state[SAMPLE] = int(np.clip(st.session_state.get(SAMPLE, 0), 0, len(ds.y_test) - 1))
+playing = bool(st.session_state.get(PLAY, False))
+
+
+@st.fragment(run_every=PLAY_EVERY if playing else None)
+def sample_view() -> None:
+    """Everything that depends on the sample: a fragment, so that playing reruns only this part."""
+    if bool(st.session_state.get(PLAY, False)) != playing:
+        st.rerun(scope="app")  # the play toggle changed: restart with (or without) the timer
+    pool = picker(ds, names, wrong, n_eval)
+    now = time.monotonic()
+    if playing and now - st.session_state.get(LAST, 0.0) >= 0.8 * PLAY_EVERY and len(pool):
+        st.session_state[LAST] = now
+        go_to(A.step_sample(pool, st.session_state[SAMPLE], 1))
+    index = st.session_state[SAMPLE]
+    walk = replay_sample(run, k, ds, index)
+    show_sample(walk, index)
+    show_layers(walk)
+
+
+def show_sample(walk: A.SampleWalk, index: int) -> None:
+    info = run.snapshots[k]
+    verdict = ":green[**right**]" if walk.correct else ":red[**wrong**]"
+    st.subheader(f"Test sample {index}", anchor=False)
+    st.markdown(
+        f"At step {info['step']} (epoch {info['epoch']:.2f}) the network says **{names[walk.pred]}** "
+        f"({walk.probs[walk.pred]:.0%}); the truth is **{names[walk.label]}**: {verdict}."
+    )
+    left, right = st.columns([1, 1.4])
+    with left:
+        x = ds.x_test[index : index + 1]
+        if ds.is_image:
+            st.plotly_chart(F.image_input_figure(ds.display_images(x)[0], title="Input"), key="walk_input")
+        elif ds.is_2d:
+            st.plotly_chart(F.points_input_figure(ds.x_test, ds.y_test, x[0], names), key="walk_input")
+        else:
+            st.plotly_chart(F.vector_input_figure(ds.prepare(x)[0].numpy()), key="walk_input")
+    with right:
+        st.plotly_chart(F.probability_figure(walk, names), key="walk_probs")
+    appkit.how_to_read(
+        "Left, what goes in; right, what comes out: the softmax probability of every class. "
+        "The predicted class is the longest bar, green when it is the true class and red when it "
+        "is not; the true class is marked “← truth”."
+    )
+
+
+def show_layers(walk: A.SampleWalk) -> None:
+    st.subheader("Layer by layer", anchor=False)
+    zeros = [f"{p.name}: {p.off_fraction:.0%}" for p in walk.points if p.off_fraction is not None]
+    if zeros:
+        word = "zero" if run.model_config.activation == "relu" else "switched off (negative side)"
+        st.markdown("Share of values the activation left " + word + ": " + " · ".join(zeros))
+    dense = []
+    for layer, pts in walk.layers():
+        if pts[0].is_map:
+            c, h, w = pts[0].values.shape
+            st.markdown(f"**Layer {layer}** · {' → '.join(p.name for p in pts)}: {c} feature maps of {h}×{w}")
+            st.plotly_chart(F.feature_maps_figure(pts), key=f"walk_maps{layer}")
+        else:
+            dense.extend(pts)
+    if any(p.is_map for p in walk.points):
+        appkit.how_to_read(
+            "Each tile is one channel's feature map. Raw conv outputs are blue below zero, red above, "
+            "white at zero; after ReLU every blue pixel becomes zero (the darkest colour); pooling "
+            "keeps the strongest value of each 2×2 block. Hover a tile to name its channel."
+        )
+    if dense:
+        st.markdown("**Dense layers**, in network order, left to right:")
+        st.plotly_chart(F.dense_figure(dense, class_names=names), key="walk_dense")
+        appkit.how_to_read(
+            "Each strip is one layer's output as a column of units (unit 0 at the top). Raw outputs "
+            "are blue below zero and red above; after ReLU every blue unit becomes exactly zero and "
+            "the rest keep their value (sequential colours, dark = zero). The last strip holds the "
+            "logits that the softmax turns into the probabilities above."
+        )
+
+
+sample_view()
+appkit.show_code(A.replay, A.walk_sample, A.step_sample, F.dense_figure, F.feature_maps_figure)

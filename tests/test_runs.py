@@ -1,0 +1,422 @@
+"""nnlab.runs: round trips, replay, crashes, bad folders with clear errors, and run management."""
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from nnlab import Callback, DataConfig, MLPConfig, RecordConfig, Run, RunError, TrainConfig, load_dataset
+from nnlab.models import forward_points
+from nnlab.pipeline import make_trainer
+from nnlab.record import snapshot_steps
+from nnlab.runs import check_name, delete_run, export_zip, import_zip, list_runs, new_run_folder, rename_run
+
+DATA = DataConfig.make("moons", n_samples=200)
+
+
+def _copy(run, root, name="copy"):
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copytree(run.folder, root / name))
+
+
+def _edit_manifest(folder, change):
+    m = json.loads((folder / "manifest.json").read_text())
+    change(m)
+    (folder / "manifest.json").write_text(json.dumps(m))
+
+
+def _tree(root):
+    return sorted(str(p.relative_to(root)) for p in Path(root).rglob("*"))
+
+
+class KeepAtSnapshots(Callback):
+    """Copies the model's state and its own forward pass on `x` at every snapshot step."""
+
+    def __init__(self, x, n):
+        self.x, self.n, self.states, self.outputs = x, n, [], []
+
+    def keep(self, trainer):
+        model = trainer.model
+        self.states.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+        model.eval()
+        with torch.no_grad():
+            self.outputs.append({k: v.numpy().copy() for k, v in forward_points(model, self.x).items()})
+        model.train()
+
+    def on_train_start(self, trainer):
+        self.steps = set(snapshot_steps(trainer.total_steps, self.n))
+        self.keep(trainer)
+
+    def on_step_end(self, trainer, loss, acc):
+        if trainer.step in self.steps:
+            self.keep(trainer)
+
+
+def test_save_load_round_trip_and_replay_are_exact(tmp_path):
+    ds = load_dataset(DATA)
+    x = ds.prepare(ds.x_test[:15])
+    model = MLPConfig(hidden=(6, 5), batch_norm=True, dropout=0.1)
+    train = TrainConfig(batch_size=32, epochs=2, seed=4)
+    keep = KeepAtSnapshots(x, 3)
+    trainer, folder = make_trainer(
+        DATA,
+        model,
+        train,
+        RecordConfig(snapshots=3, eval_size=40),
+        root=tmp_path,
+        name="rt",
+        callbacks=(keep,),
+        dataset=ds,
+    )
+    trainer.fit()
+    run = Run(folder)
+    assert run.status == "complete" and run.message == "" and folder.name.startswith("rt-")
+    assert len(run) == len(keep.states) == 4
+    for k in range(len(run)):
+        params, buffers = run.group(k, "param"), run.group(k, "buffer")
+        assert set(params) | set(buffers) == set(keep.states[k])
+        for name, value in keep.states[k].items():
+            assert torch.equal((params | buffers)[name], value), (k, name)
+        replay = run.layer_outputs(k, x)
+        assert list(replay) == list(keep.outputs[k])
+        for name, value in keep.outputs[k].items():
+            np.testing.assert_array_equal(replay[name], value, err_msg=f"{k} {name}")
+    assert not run.model_at(1).training
+    # the manifest describes the run
+    assert run.data_config == DATA and run.model_config == model and run.train_config == train
+    assert run.class_names == ["class 0", "class 1"]
+    assert run.epochs == trainer.history and run.final_accuracy == trainer.history[-1]["test_acc"]
+    assert len(run.steps()["loss"]) == trainer.total_steps == 10
+    idx, labels = run.eval_set()
+    np.testing.assert_array_equal(labels, ds.y_test[idx])
+    assert np.bincount(labels).tolist() == [20, 20]
+    assert torch.equal(run.dataset().prepare(ds.x_test), trainer.x_test)
+    assert [p.name for p in run.points()] == ["dense1", "bn1", "relu1", "dense2", "bn2", "relu2", "out", "softmax"]
+    assert "status='complete'" in repr(run)
+
+
+KILL_SCRIPT = """
+import os, sys
+from nnlab import DataConfig, MLPConfig, RecordConfig, TrainConfig, make_trainer
+
+class Die:
+    def on_step_end(self, trainer, loss, acc):
+        if trainer.step == 6:
+            os._exit(3)
+
+trainer, folder = make_trainer(DataConfig.make("spirals", n_samples=200, n_classes=2), MLPConfig(hidden=(4,)),
+                               TrainConfig(batch_size=32, epochs=2), RecordConfig(snapshots=4, eval_size=40),
+                               root=sys.argv[1], name="killed", callbacks=(Die(),))
+print(folder, flush=True)
+trainer.fit()
+"""
+
+
+def test_a_killed_process_leaves_a_run_readable_up_to_its_last_snapshot(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    proc = subprocess.run(
+        [sys.executable, "-c", KILL_SCRIPT, str(tmp_path)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode == 3, proc.stderr
+    run = Run(proc.stdout.strip())
+    assert run.status == "interrupted"  # the manifest says "running", but its writer is gone
+    assert [s["step"] for s in run.snapshots] == [0, 2, 5]  # step 8 was never reached
+    assert run.snapshot(-1)["param/dense1.weight"].shape == (4, 2)
+    assert len(run.steps()["loss"]) == 5 and len(run.epochs) == 1
+    assert [r.id for r in list_runs(tmp_path)] == [run.id]
+
+
+def test_an_exception_in_training_marks_the_run_interrupted(tmp_path):
+    class Boom(Callback):
+        def on_step_end(self, trainer, loss, acc):
+            if trainer.step == 6:
+                raise MemoryError("out of memory")
+
+    trainer, folder = make_trainer(
+        DATA,
+        MLPConfig(hidden=(4,)),
+        TrainConfig(batch_size=32, epochs=2),
+        RecordConfig(snapshots=4, eval_size=40),
+        root=tmp_path,
+        callbacks=(Boom(),),
+    )
+    with pytest.raises(MemoryError):
+        trainer.fit()
+    run = Run(folder)
+    assert run.status == "interrupted" and "MemoryError: out of memory" in run.message
+    assert [s["step"] for s in run.snapshots] == [0, 2, 5]
+
+
+def test_stop_and_divergence_are_recorded(tmp_path):
+    class StopAt(Callback):
+        def on_step_end(self, trainer, loss, acc):
+            if trainer.step == 3:
+                trainer.stop()
+
+    trainer, folder = make_trainer(
+        DATA,
+        MLPConfig(hidden=(4,)),
+        TrainConfig(batch_size=32, epochs=2),
+        RecordConfig(snapshots=4, eval_size=40),
+        root=tmp_path,
+        callbacks=(StopAt(),),
+    )
+    trainer.fit()
+    run = Run(folder)
+    assert run.status == "stopped" and [s["step"] for s in run.snapshots] == [0, 2, 3]  # a last one at the stop
+    trainer, folder = make_trainer(
+        DATA,
+        MLPConfig(hidden=(4,)),
+        TrainConfig(optimizer="sgd", lr=1e12, batch_size=8),
+        RecordConfig(snapshots=200, eval_size=40),
+        root=tmp_path,
+    )
+    trainer.fit()
+    run = Run(folder)
+    assert run.status == "diverged" and "learning rate" in run.message
+    assert [s["step"] for s in run.snapshots] == list(range(trainer.step + 1))  # every step before the bad one
+
+
+def test_partial_files_from_a_crash_are_ignored(tiny_run, tmp_path):
+    folder = _copy(tiny_run, tmp_path)
+    (folder / "snapshots" / ".0005.safetensors.abc.tmp").write_bytes(b"half a file")
+    _edit_manifest(folder, lambda m: m["snapshots"].pop())  # 0004 written, manifest not yet updated
+    run = Run(folder)
+    assert len(run) == 4 and run.snapshots[-1]["step"] == 8
+    assert run.snapshot(-1)["pred"].shape == (40,)
+    assert "snapshots/.0005.safetensors.abc.tmp" not in zipfile.ZipFile(io.BytesIO(export_zip(folder))).namelist()
+
+
+def _garbage(folder):
+    (folder / "snapshots/0002.safetensors").write_bytes(b"\x00\x01 not a safetensors file" * 10)
+
+
+def _truncate(folder):
+    path = folder / "snapshots/0002.safetensors"
+    path.write_bytes(path.read_bytes()[:-100])
+
+
+@pytest.mark.parametrize(
+    "damage, error",
+    [
+        (lambda f: (f / "manifest.json").unlink(), "Not a run folder.*manifest.json is missing"),
+        (lambda f: (f / "manifest.json").write_text("{not json"), "not valid JSON"),
+        (lambda f: (f / "manifest.json").write_bytes(b"\xff\xfe\x00"), "not valid JSON"),
+        (lambda f: (f / "manifest.json").write_text("[1, 2]"), "not a JSON object"),
+        (lambda f: _edit_manifest(f, lambda m: m.update(format_version=99)), "format version 99.*reads version 1"),
+        (lambda f: _edit_manifest(f, lambda m: m.pop("model")), "no 'model' entry"),
+        (lambda f: _edit_manifest(f, lambda m: m.update(snapshots={"a": 1})), "damaged"),
+        (lambda f: _edit_manifest(f, lambda m: m.update(epochs=[1], snapshots=[None])), "damaged"),
+        (lambda f: (f / "snapshots/0003.safetensors").unlink(), "Snapshot 3 of run 'copy' is missing"),
+        (lambda f: _edit_manifest(f, lambda m: m["snapshots"][1].update(file="../../etc/passwd")), "outside the run"),
+        (lambda f: _edit_manifest(f, lambda m: m["snapshots"][1].update(file="/etc/passwd")), "outside the run"),
+        (lambda f: _edit_manifest(f, lambda m: m["snapshots"][1].update(file="snapshots/../../x")), "outside the run"),
+        (lambda f: _edit_manifest(f, lambda m: m["snapshots"][1].update(file=["snapshots/x"])), "outside the run"),
+    ],
+    ids=[
+        "no-manifest",
+        "bad-json",
+        "not-utf8",
+        "json-list",
+        "version",
+        "no-model",
+        "snapshots-dict",
+        "snapshot-none",
+        "missing-snapshot",
+        "escape-up",
+        "escape-absolute",
+        "escape-inside",
+        "file-not-str",
+    ],
+)
+def test_bad_run_folders_give_clear_errors(tiny_run, tmp_path, damage, error):
+    folder = _copy(tiny_run, tmp_path)
+    damage(folder)
+    with pytest.raises(RunError, match=error):
+        Run(folder)
+    assert list_runs(tmp_path) == []  # listing skips it
+
+
+@pytest.mark.parametrize("damage", [_garbage, _truncate], ids=["garbage", "truncated"])
+def test_a_corrupt_snapshot_file_is_a_clear_error(tiny_run, tmp_path, damage):
+    folder = _copy(tiny_run, tmp_path)
+    damage(folder)
+    run = Run(folder)  # opening is cheap: files are read on demand
+    assert run.snapshot(1)["pred"].shape == (40,)
+    with pytest.raises(RunError, match=r"Snapshot 2 of run 'copy' is corrupt .*0002\.safetensors"):
+        run.snapshot(2)
+    with pytest.raises(RunError, match="corrupt"):
+        run.layer_outputs(2, torch.zeros(1, 2))
+    (folder / "steps.safetensors").write_bytes(b"junk")
+    with pytest.raises(RunError, match="step metrics .* corrupt"):
+        run.steps()
+
+
+def test_list_rename_delete(tiny_run, runs_root):
+    a, b = _copy(tiny_run, runs_root, "a"), _copy(tiny_run, runs_root, "b")
+    _edit_manifest(b, lambda m: m.update(created="2999-01-01T00:00:00"))
+    (runs_root / "not-a-run").mkdir()
+    (runs_root / "stray.txt").write_text("hi")
+    _copy(tiny_run, runs_root, "broken")
+    (runs_root / "broken/manifest.json").write_text("{")
+    assert [r.id for r in list_runs()] == ["b", "a"]  # newest first; NNLAB_RUNS_DIR is the default root
+    assert list_runs(runs_root / "nothing-here") == []
+
+    before = _tree(runs_root)
+    for bad in ["../x", "a/b", "", ".", "..", "-x", ".hidden", "x" * 81, "a\\b", "a\x00", "/tmp/x", "ü"]:
+        with pytest.raises(ValueError, match="not a valid run name"):
+            rename_run(runs_root, "a", bad)
+        with pytest.raises(ValueError, match="not a valid run name"):
+            delete_run(runs_root, bad)
+    with pytest.raises(RunError, match="already exists"):
+        rename_run(runs_root, "a", "b")
+    with pytest.raises(RunError, match="No run named 'zzz'"):
+        rename_run(runs_root, "zzz", "c")
+    with pytest.raises(RunError, match="No run named 'not-a-run'"):
+        delete_run(runs_root, "not-a-run")
+    assert _tree(runs_root) == before  # nothing changed on disk
+
+    new = rename_run(runs_root, "a", "my_run.v2")
+    assert new == (runs_root / "my_run.v2").resolve() and not a.exists()
+    run = Run(new)
+    assert run.id == run.name == "my_run.v2" and len(run) == 5
+    delete_run(runs_root, "my_run.v2")
+    delete_run(runs_root, "broken")  # a broken run can be deleted
+    assert sorted(p.name for p in runs_root.iterdir()) == ["b", "not-a-run", "stray.txt"]
+    assert check_name("run-1.2_x") == "run-1.2_x"
+
+
+def test_a_run_still_training_can_be_neither_renamed_nor_deleted(tiny_run, runs_root):
+    folder = _copy(tiny_run, runs_root, "live")
+    _edit_manifest(folder, lambda m: m.update(status="running"))  # written by this (live) process
+    assert Run(folder).status == "running"
+    with pytest.raises(RunError, match="still training"):
+        rename_run(runs_root, "live", "other")
+    with pytest.raises(RunError, match="still training"):
+        delete_run(runs_root, "live")
+    assert folder.is_dir() and not (runs_root / "other").exists()
+    _edit_manifest(folder, lambda m: m["writer"].update(pid=2**22 + 12345))  # no such process
+    assert Run(folder).status == "interrupted"
+    delete_run(runs_root, "live")
+    assert not folder.exists()
+
+
+def test_new_run_folder_names_are_unique_and_safe(tmp_path):
+    a = new_run_folder(tmp_path, "my run/../x")
+    b = new_run_folder(tmp_path, "my run/../x")
+    assert a != b and a.parent == b.parent == tmp_path
+    assert a.name.startswith("my-run-..-x-") and check_name(a.name) and check_name(b.name)
+    assert new_run_folder(tmp_path, "///").name.startswith("run-")
+
+
+def test_export_import_round_trip(tiny_run, runs_root):
+    data = export_zip(tiny_run.folder)
+    names = sorted(zipfile.ZipFile(io.BytesIO(data)).namelist())
+    assert names == [
+        "eval.safetensors",
+        "manifest.json",
+        *[f"snapshots/000{i}.safetensors" for i in range(5)],
+        "steps.safetensors",
+    ]
+    path = import_zip(runs_root, data, "imported")
+    run = Run(path)
+    assert run.name == "imported" and run.status == "complete" and len(run) == len(tiny_run)
+    assert {k: v for k, v in run.manifest.items() if k != "name"} == {
+        k: v for k, v in tiny_run.manifest.items() if k != "name"
+    }
+    for k in range(len(run)):
+        mine, theirs = run.snapshot(k), tiny_run.snapshot(k)
+        assert mine.keys() == theirs.keys() and all(torch.equal(mine[key], theirs[key]) for key in mine)
+    np.testing.assert_array_equal(run.steps()["loss"], tiny_run.steps()["loss"])
+    with pytest.raises(RunError, match="already exists"):
+        import_zip(runs_root, data, "imported")
+    with pytest.raises(ValueError, match="not a valid run name"):
+        import_zip(runs_root, data, "../evil")
+
+
+def _zip(members, *, compression=zipfile.ZIP_DEFLATED):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression) as zf:
+        for name, content in members.items():
+            zf.writestr(name, content)
+    return buf.getvalue()
+
+
+def _members(run):
+    with zipfile.ZipFile(io.BytesIO(export_zip(run.folder))) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+@pytest.mark.parametrize(
+    "change, error",
+    [
+        ("not-a-zip", "not a zip file"),
+        ({"../evil": b"x"}, r"holds '\.\./evil', which is not part of a run"),
+        ({"/abs.json": b"x"}, "not part of a run"),
+        ({"notes.txt": b"x"}, "not part of a run"),
+        ({"snapshots/0001.py": b"x"}, "not part of a run"),
+        ({"snapshots/0009.safetensors": bytes(8 * 2**20)}, "zip bomb"),
+        ({"manifest.json": None}, "no manifest.json"),
+        ({"manifest.json": b"{oops"}, "not valid JSON"),
+        ({"snapshots/0001.safetensors": b"garbage" * 50}, "Snapshot 1 .* is corrupt"),
+        ({"snapshots/0004.safetensors": None}, "Snapshot 4 .* is missing"),
+        ({"steps.safetensors": b"junk"}, "step metrics .* corrupt"),
+        ({"eval.safetensors": b"junk"}, "evaluation subset .* corrupt"),
+    ],
+    ids=[
+        "not-zip",
+        "escape",
+        "absolute",
+        "unexpected",
+        "odd-snapshot",
+        "bomb",
+        "no-manifest",
+        "bad-manifest",
+        "corrupt-snapshot",
+        "missing-snapshot",
+        "corrupt-steps",
+        "corrupt-eval",
+    ],
+)
+def test_import_rejects_bad_zips_and_leaves_nothing_behind(tiny_run, runs_root, change, error):
+    if change == "not-a-zip":
+        data = b"PK\x03\x04 this is not really a zip"
+    else:
+        members = _members(tiny_run)
+        for name, content in change.items():
+            if content is None:
+                members.pop(name)
+            else:
+                members[name] = content
+        data = _zip(members)
+    (runs_root / "existing").mkdir()
+    before = _tree(runs_root)
+    with pytest.raises(RunError, match=error):
+        import_zip(runs_root, data, "upload")
+    assert _tree(runs_root) == before
+
+
+def test_import_rejects_a_member_whose_data_does_not_match_its_checksum(tiny_run, runs_root):
+    data = bytearray(export_zip(tiny_run.folder))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        info = zf.getinfo("snapshots/0002.safetensors")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start + info.compress_size // 2] ^= 0xFF  # flip a byte inside the compressed data
+    with pytest.raises(RunError, match="damaged"):
+        import_zip(runs_root, bytes(data), "upload")
+    assert _tree(runs_root) == []
+
+
+def test_export_refuses_a_broken_run(tiny_run, tmp_path):
+    folder = _copy(tiny_run, tmp_path)
+    (folder / "snapshots/0001.safetensors").unlink()
+    with pytest.raises(RunError, match="missing"):
+        export_zip(folder)
