@@ -9,6 +9,7 @@ never stops a run. Session-state keys here start with `app_` (or the page's pref
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import os
@@ -232,7 +233,7 @@ def dataset_picker(prefix: str, *, default: str | None = None) -> DataConfig | N
 def download_panel(name: str, prefix: str) -> bool:
     """True if `name` is in the data folder; else a download button with a progress bar (and False)."""
     try:
-        from nnlab.data import download as dl
+        dl = importlib.import_module("nnlab.data.download")  # the module (nnlab.data.download is also a function)
     except ImportError:
         st.warning("Downloads are not available in this version of nnlab.")
         return False
@@ -254,7 +255,7 @@ def download_panel(name: str, prefix: str) -> bool:
             dl.download(name, progress=progress)
         except dl.DownloadError as e:
             bar.empty()
-            st.error(str(e), icon=":material/cloud_off:")
+            st.error(str(e).replace("\n", "  \n"), icon=":material/cloud_off:")
             return False
         st.rerun()
     return False

@@ -46,6 +46,8 @@ def _train_parser(sub) -> None:
 def cmd_train(a) -> int:
     options = {k: v for k, v in {"noise": a.noise, "n_samples": a.samples}.items() if v is not None}
     data = DataConfig.make(a.dataset, train_subset=a.subset, **options)
+    if a.dataset in DOWNLOADS and not is_cached(a.dataset):
+        download(a.dataset, progress=TerminalProgress())  # first use: show the download, then train
     ds = load_dataset(data)
     common = {"input_shape": ds.input_shape, "n_classes": ds.n_classes, "activation": a.activation,
               "dropout": a.dropout, "batch_norm": a.batch_norm}

@@ -81,7 +81,7 @@ def record_loop(model: nn.Module, optimizer: torch.optim.Optimizer, folder: Path
         data_dict = (data or DataConfig(dataset.name)).to_dict()
     else:
         info = {"name": "custom", "class_names": list(class_names), "input_shape": list(x_eval.shape[1:])}
-        data_dict = {"name": "custom", "options": {}, "train_subset": None, "seed": 0}
+        data_dict = {"name": "custom", "options": {}, "train_subset": None, "subset_seed": 0}
     writer = RunWriter(folder, data=data_dict, model=model_dict, train=train or {}, record=record.to_dict(),
                        dataset_info=info)
     writer.save_eval_set(np.arange(len(y_eval)), y_eval.cpu().numpy())

@@ -270,14 +270,8 @@ def test_default_mlp_learns_real_mnist(tmp_path):
     torch.manual_seed(0)
     net = build_model(default_model(ds))
     train = default_train(ds, epochs=10, device="cpu")  # Adam 3e-3, batches of 128; 5 epochs end near 95%
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small matmuls: one thread is as fast, and immune to a busy machine
-    try:
-        trainer = Trainer(
-            net, train, ds.prepare(x_tr), torch.from_numpy(y_tr), ds.prepare(x_te), torch.from_numpy(y_te)
-        ).fit()
-    finally:
-        torch.set_num_threads(threads)
+    trainer = Trainer(net, train, ds.prepare(x_tr), torch.from_numpy(y_tr), ds.prepare(x_te), torch.from_numpy(y_te))
+    trainer.fit()  # one torch thread (tests/conftest.py): these matmuls are small
     acc = trainer.history[-1]["test_acc"]
     print(f"default MLP on the real MNIST test set (8,000 train / 2,000 test): test accuracy {acc:.4f}")
     assert trainer.status == "complete" and acc >= 0.95

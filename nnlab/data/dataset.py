@@ -21,23 +21,25 @@ class DataConfig:
     name: str = "moons"  # registry name, e.g. "moons", "digits", "fashion-mnist"
     options: tuple[tuple[str, Any], ...] = ()  # loader options, sorted (noise, n_samples, ...)
     train_subset: int | None = None  # train on a seeded, class-balanced subset of this size
-    seed: int = 0  # seed for the subset (and for the test split of files that lack one)
+    subset_seed: int = 0  # seed of the training subset (a loader's own `seed` option goes in options)
 
     @classmethod
-    def make(cls, name: str, *, train_subset: int | None = None, seed: int = 0, **options) -> DataConfig:
+    def make(cls, name: str, *, train_subset: int | None = None, subset_seed: int = 0, **options) -> DataConfig:
         """Build a config from keyword options (kept sorted so equal configs compare equal)."""
-        return cls(name, tuple(sorted(options.items())), train_subset, seed)
+        return cls(name, tuple(sorted(options.items())), train_subset, subset_seed)
 
     @property
     def kwargs(self) -> dict[str, Any]:
         return dict(self.options)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "options": self.kwargs, "train_subset": self.train_subset, "seed": self.seed}
+        return {"name": self.name, "options": self.kwargs, "train_subset": self.train_subset,
+                "subset_seed": self.subset_seed}
 
     @classmethod
     def from_dict(cls, d: dict) -> DataConfig:
-        return cls.make(d["name"], train_subset=d.get("train_subset"), seed=d.get("seed", 0), **d.get("options", {}))
+        return cls.make(d["name"], train_subset=d.get("train_subset"), subset_seed=d.get("subset_seed", 0),
+                        **d.get("options", {}))
 
     def label(self) -> str:
         """A short human label: `moons (noise=0.2)`."""

@@ -91,4 +91,4 @@ def load_dataset(config: DataConfig | str, **options) -> Dataset:
     if isinstance(config, str):
         config = DataConfig.make(config, **options)
     ds = dataset_info(config.name).loader(**config.kwargs)
-    return ds.subset(config.train_subset, config.seed)
+    return ds.subset(config.train_subset, config.subset_seed)

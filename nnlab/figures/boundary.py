@@ -74,21 +74,21 @@ def sample_points(labels: np.ndarray, is_test: np.ndarray, max_points: int, seed
 
 
 def _point_traces(coords: np.ndarray, labels: np.ndarray, is_test: np.ndarray, names: Sequence[str],
-                  *, show_train: bool, show_test: bool, legend: bool) -> list[go.Scatter]:
+                  *, show_train: bool, show_test: bool, tag: bool) -> list[go.Scatter]:
     """One scatter per (split, class): train as circles, test as diamonds with a dark edge."""
     traces = []
     for split, symbol, shown in ((False, "circle", show_train), (True, "diamond", show_test)):
         for c, name in enumerate(names):
             m = (labels == c) & (is_test == split)
             xy = coords[m]
-            tag = "test" if split else "train"
+            label = f"{name} ({'test' if split else 'train'})" if tag else name
             traces.append(go.Scatter(
-                x=xy[:, 0], y=xy[:, 1], mode="markers", name=f"{name} ({tag})", legendgroup=tag,
-                legendgrouptitle_text=("test" if split else "train") if c == 0 else None,
-                visible=True if shown else "legendonly", showlegend=legend,
+                x=xy[:, 0], y=xy[:, 1], mode="markers", name=label, legendgroup="test" if split else "train",
+                legendgrouptitle_text=("test points" if split else "training points") if c == 0 else None,
+                visible=True if shown else "legendonly", showlegend=bool(m.any()),
                 marker={"color": class_color(c), "symbol": symbol, "size": 7 if split else 6,
                         "line": {"color": "#222" if split else "white", "width": 1}},
-                hovertemplate=f"{name} ({tag})<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>"))
+                hovertemplate=f"{label}<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>"))
     return traces
 
 
@@ -124,17 +124,17 @@ def boundary_figure(movie: BoundaryMovie, class_names: Sequence[str], *, mode: s
         return go.Image(source=png_uri(*region_index(movie.probs[t], mode)), x0=float(xs[0]), dx=dx,
                         y0=float(ys[0]), dy=dy, hoverinfo="skip")
 
-    def points(t, legend=False):
-        return _point_traces(coords[min(t, len(coords) - 1)], labels, is_test, names, show_train=show_train,
-                             show_test=show_test, legend=legend)
-
-    fig = go.Figure([image(active), *points(active, legend=True)])
+    both = bool(is_test.any() and (~is_test).any())
+    fig = go.Figure([image(active), *_point_traces(coords[min(active, len(coords) - 1)], labels, is_test, names,
+                                                   show_train=show_train, show_test=show_test, tag=both)])
+    groups = [(labels == c) & (is_test == split) for split in (False, True) for c in range(len(names))]
     moving = len(coords) > 1
-    n_traces = len(fig.data)
     frames = []
     for t in range(t_count):
-        data = [image(t), *points(t)] if moving else [image(t)]
-        frames.append({"data": data, "traces": list(range(n_traces)) if moving else [0]})
+        data = [image(t)]
+        if moving:  # only the coordinates change: the rest of each trace stays as drawn
+            data += [go.Scatter(x=coords[t][g, 0], y=coords[t][g, 1]) for g in groups]
+        frames.append({"data": data, "traces": list(range(len(data)))})
     animate(fig, frames, [f"step {s}" for s in movie.steps], active=active)
     fig.update_xaxes(title=x_title, range=[float(xs[0]) - dx / 2, float(xs[-1]) + dx / 2], showgrid=False,
                      zeroline=False)

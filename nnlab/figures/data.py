@@ -46,7 +46,7 @@ def sample_grid_figure(images: np.ndarray, indices: np.ndarray, class_names: Seq
     blank = np.full_like(images[0], 255)
     tiles = np.stack([images[i] if i >= 0 else blank for i in indices.reshape(-1)])  # (K*per, H, W[, 3])
     gap = max(1, h // 14)
-    grid = mosaic(tiles, per, gap=gap, fill=255)
+    grid = mosaic(tiles, per, gap=gap, fill=255, rgb=tiles.ndim == 4)
     fig = go.Figure(go.Image(source=png_uri(grid), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip"))
     _image_axes(fig, grid.shape[0], grid.shape[1])
     fig.update_xaxes(visible=False)
@@ -77,10 +77,10 @@ def class_images_figure(ci: ClassImages, class_names: Sequence[str]) -> go.Figur
         return empty_figure("No class images")
     h, w = ci.mean.shape[1:3]
     gap = max(1, h // 10)
-    mean = mosaic(np.clip(np.round(ci.mean), 0, 255).astype(np.uint8), k, gap=gap, fill=255)
+    mean = mosaic(np.clip(np.round(ci.mean), 0, 255).astype(np.uint8), k, gap=gap, fill=255, rgb=ci.mean.ndim == 4)
     spread = ci.std.mean(-1) if ci.std.ndim == 4 else ci.std  # (K, H, W): colour channels averaged
     spread_rgb = sequential_rgb(spread, vmax=float(spread.max()) or 1.0)  # (K, H, W, 3) on the sequential map
-    spread = mosaic(spread_rgb, k, gap=gap, fill=255)
+    spread = mosaic(spread_rgb, k, gap=gap, fill=255, rgb=True)
     fig = make_subplots(rows=2, cols=1, vertical_spacing=0.12,
                         subplot_titles=("Mean image of each class", "Spread (standard deviation per pixel)"))
     for row, img in ((1, mean), (2, spread)):

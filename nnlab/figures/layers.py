@@ -239,7 +239,7 @@ def feature_maps_figure(points: list[PointOutput], *, height: int = 360) -> go.F
         cols = math.ceil(math.sqrt(c))
         lo, hi = value_range(p.values, p.signed)
         scale = DIVERGING if p.signed else SEQUENTIAL
-        tiles = mosaic(to_rgb(p.values, lo, hi, scale), cols, fill=GAP)  # (rows*(h+1)-1, cols*(w+1)-1, 3)
+        tiles = mosaic(to_rgb(p.values, lo, hi, scale), cols, fill=GAP, rgb=True)  # (rows*(h+1)-1, cols*(w+1)-1, 3)
         data.append(
             go.Image(
                 source=png_uri(tiles),
