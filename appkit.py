@@ -16,6 +16,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 import torch
 
@@ -81,7 +82,7 @@ def load_data(config: DataConfig) -> Dataset:
 @st.cache_resource(show_spinner=False, on_release=lambda reg: reg.shutdown())
 def job_registry() -> JobRegistry:
     """The server's training jobs (one registry for every session; jobs outlive pages and sessions)."""
-    return JobRegistry(MAX_JOBS)
+    return JobRegistry(MAX_JOBS, spare=os.environ.get("NNLAB_SPARE_WORKER", "1") != "0")
 
 
 @st.cache_resource(show_spinner=False)
@@ -140,11 +141,17 @@ def sidebar(pages: dict | None = None) -> None:
         st.session_state[SNAP_KEY] = max(0, min(snap, n - 1))
         st.session_state[SNAP_N_KEY] = n
         if n > 1:
-            st.slider("Training time (snapshot)", 0, n - 1, key=SNAP_KEY,
-                      help="Scrub through training: 0 is the untrained network, the right end is the last snapshot.")
+            st.slider(
+                "Training time (snapshot)",
+                0,
+                n - 1,
+                key=SNAP_KEY,
+                help="Scrub through training: 0 is the untrained network, the right end is the last snapshot.",
+            )
         info = run.snapshots[st.session_state[SNAP_KEY]]
-        st.caption(f"Step {info['step']} · epoch {info['epoch']:.2f} · accuracy {info['eval_acc']:.1%} · "
-                   f"status: {run.status}")
+        st.caption(
+            f"Step {info['step']} · epoch {info['epoch']:.2f} · accuracy {info['eval_acc']:.1%} · status: {run.status}"
+        )
         _training_note()
 
 
@@ -170,8 +177,10 @@ def require_run(*, needs_model: bool = True) -> Run:
     if run is not None and len(run) > 0 and (not needs_model or run.model_config is not None):
         return run
     if run is not None and needs_model and run.model_config is None:
-        st.info("This run was recorded from a custom PyTorch model, so this page cannot rebuild it. "
-                "The Train page and the weight views still work.")
+        st.info(
+            "This run was recorded from a custom PyTorch model, so this page cannot rebuild it. "
+            "The Train page and the weight views still work."
+        )
     else:
         st.info("There is no run to look at yet. Train a small network on two moons in a few seconds:")
         quick_start_button("empty_quick")
@@ -206,12 +215,18 @@ def dataset_picker(prefix: str, *, default: str | None = None) -> DataConfig | N
     key = f"{prefix}_dataset"
     if st.session_state.get(key) not in names:
         st.session_state[key] = default if default in names else names[0]
+
     def label(n: str) -> str:
         return f"{n} · {KIND_WORDS.get(table[n].kind, table[n].kind)}, {SOURCE_WORDS.get(table[n].source, '')}"
 
-    name = st.selectbox("Dataset", names, key=key, format_func=label,
-                        help="Built-in sets work offline; MNIST, Fashion-MNIST and CIFAR-10 download once; "
-                             "your own .npz/.csv files in the data folder appear here too.")
+    name = st.selectbox(
+        "Dataset",
+        names,
+        key=key,
+        format_func=label,
+        help="Built-in sets work offline; MNIST, Fashion-MNIST and CIFAR-10 download once; "
+        "your own .npz/.csv files in the data folder appear here too.",
+    )
     info = table[name]
     if info.description:
         st.caption(info.description)
@@ -222,8 +237,9 @@ def dataset_picker(prefix: str, *, default: str | None = None) -> DataConfig | N
         label, lo, hi, step, help_ = OPTION_WIDGETS[opt]
         value = defaults.get(opt, lo)
         cast = float if isinstance(step, float) else int
-        options[opt] = col.slider(label, cast(lo), cast(hi), cast(value), cast(step), key=f"{prefix}_{name}_{opt}",
-                                  help=help_)
+        options[opt] = col.slider(
+            label, cast(lo), cast(hi), cast(value), cast(step), key=f"{prefix}_{name}_{opt}", help=help_
+        )
     if info.source == "download" and not download_panel(name, prefix):
         return None
     options = {k: v for k, v in options.items() if v != defaults.get(k)}  # defaults left out: one config per set
@@ -241,8 +257,11 @@ def download_panel(name: str, prefix: str) -> bool:
         return True
     spec = dl.DOWNLOADS[name]
     size = sum(f.size or 0 for f in spec.files) / 1e6
-    st.info(f"**{name}** is not in the data folder yet. Download it once (about {size:.0f} MB) into "
-            f"`{dl.cache_folder(name)}`; after that it loads offline.", icon=":material/download:")
+    st.info(
+        f"**{name}** is not in the data folder yet. Download it once (about {size:.0f} MB) into "
+        f"`{dl.cache_folder(name)}`; after that it loads offline.",
+        icon=":material/download:",
+    )
     if st.button(f"Download {name}", key=f"{prefix}_download_{name}", icon=":material/download:"):
         bar = st.progress(0.0, text=f"Connecting to download {name}…")
 
@@ -286,8 +305,9 @@ def _task_notice(key: tuple, what: str, hint: str) -> None:
     task = background_tasks().get(key)
     if task is None or task.status != "running":
         st.rerun()  # done (or forgotten): redraw the page with the result
-    st.info(f"{what} is running in the background: {task.elapsed:.0f} s so far. {hint}",
-            icon=":material/hourglass_top:")
+    st.info(
+        f"{what} is running in the background: {task.elapsed:.0f} s so far. {hint}", icon=":material/hourglass_top:"
+    )
 
 
 # --- training jobs ----------------------------------------------------------------------------------------------
@@ -306,7 +326,7 @@ def job_spec(data: DataConfig, model=None, train=None, record=None, *, name: str
 
 
 def progress_text(job: Job) -> str:
-    """"Epoch 2.4 of 5 · step 60 of 125 · 3 s left" for a running job."""
+    """ "Epoch 2.4 of 5 · step 60 of 125 · 3 s left" for a running job."""
     v = job.live.view()
     if not v.started:
         return "Starting: loading the data and building the network…"
@@ -325,8 +345,7 @@ def training_panel(job_id: str, live: bool) -> None:
 
     job = job_registry().get(job_id)
     if job is None:
-        st.warning("The server no longer knows this training (it was restarted). Its run, if any, is on the "
-                   "Runs page.")
+        st.warning("The server no longer knows this training (it was restarted). Its run, if any, is on the Runs page.")
         return
     if live and not job.alive:
         st.rerun()  # it has just ended: redraw the whole page (sidebar, run list) once, without the timer
@@ -334,27 +353,39 @@ def training_panel(job_id: str, live: bool) -> None:
     st.markdown(f"**{job.label}**" + (f" → run `{job.run_id}`" if job.run_id else ""))
     if job.alive:
         st.progress(v.fraction, text=progress_text(job))
-        _metrics(v)
+        if v.started:
+            _metrics(v)
         if job.stop_requested:
             st.caption("Stopping after the current step…")
-        elif st.button("Stop", key="train_stop", icon=":material/stop_circle:",
-                       help="End training now; everything recorded so far is kept."):
+        elif st.button(
+            "Stop",
+            key="train_stop",
+            icon=":material/stop_circle:",
+            help="End training now; everything recorded so far is kept.",
+        ):
             job.stop()
             st.caption("Stopping after the current step…")
     else:
         _outcome(job, v)
     if len(v.loss):
-        fig = training_curves(v.loss, v.acc, v.epochs, steps_per_epoch=v.steps_per_epoch,
-                              total_epochs=v.total_steps / max(v.steps_per_epoch, 1))
+        fig = training_curves(
+            v.loss,
+            v.acc,
+            v.epochs,
+            steps_per_epoch=v.steps_per_epoch,
+            total_epochs=v.total_steps / max(v.steps_per_epoch, 1),
+        )
         st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})
-        how_to_read("the faint blue line is the loss (left) and accuracy (right) of each training batch, the solid "
-                    "one their moving average; orange points are measured on the test split after each epoch. "
-                    "Training loss falling while test loss rises means the network memorises instead of learning.")
+        how_to_read(
+            "the faint blue line is the loss (left) and accuracy (right) of each training batch, the solid "
+            "one their moving average; orange points are measured on the test split after each epoch. "
+            "Training loss falling while test loss rises means the network memorises instead of learning."
+        )
 
 
 def _metrics(v) -> None:
     c = st.columns(4)
-    recent = v.loss[-max(1, v.steps_per_epoch // 4):]
+    recent = v.loss[-max(1, v.steps_per_epoch // 4) :]
     c[0].metric("Epoch", f"{v.epoch:.1f} / {v.total_steps / max(v.steps_per_epoch, 1):.0f}")
     c[1].metric("Training loss", f"{float(recent.mean()):.3f}" if len(recent) else "–")
     test = [e["test_acc"] for e in v.epochs if e.get("test_acc") is not None]
@@ -362,36 +393,77 @@ def _metrics(v) -> None:
     c[3].metric("Snapshots", f"{v.snapshots} / {v.planned_snapshots}")
 
 
+def did_not_learn(loss, acc: float | None, n_classes: int, train) -> str | None:
+    """Words for a finished run that did not learn (accuracy near chance, or a loss that blew up); else None."""
+    finite = loss[np.isfinite(loss)]
+    start = float(finite[: max(1, len(finite) // 50)].mean()) if len(finite) else 0.0
+    exploded = len(finite) > 10 and float(finite.max()) > 10 * max(start, 0.1)
+    guessing = acc is not None and n_classes > 1 and acc < 1.5 / n_classes
+    if not (exploded or guessing):
+        return None
+    words = []
+    if guessing:
+        words.append(f"Test accuracy {acc:.0%} is what guessing scores with {n_classes} classes: the network did "
+                     "not learn.")
+    if exploded:
+        words.append(f"The loss jumped from {start:.2g} to {float(finite.max()):.2g} on the way: each step "
+                     "overshot.")
+    if exploded or train.lr >= 0.1:
+        words.append(f"The learning rate {train.lr:g} is probably too large: try {train.lr / 10:g} (or Adam).")
+    else:
+        words.append("Try more epochs, a wider network, or a learning rate 3× larger.")
+    return " ".join(words)
+
+
 def _outcome(job: Job, v) -> None:
     run = open_run(job.run_id) if job.run_id else None
     acc = run.final_accuracy if run is not None else None
     acc_text = f"test accuracy **{acc:.1%}**, " if acc is not None else ""
     if job.status == "complete":
-        st.success(f"Finished: {acc_text}{v.snapshots} snapshots recorded in {v.elapsed:.0f} s.",
-                   icon=":material/check_circle:")
+        st.success(
+            f"Finished: {acc_text}{v.snapshots} snapshots recorded in {v.elapsed:.0f} s.",
+            icon=":material/check_circle:",
+        )
+        if run is not None and (advice := did_not_learn(v.loss, acc, len(run.class_names), run.train_config)):
+            st.warning(advice, icon=":material/trending_down:")
     elif job.status == "stopped":
-        st.info(f"Stopped at step {v.step} of {v.total_steps} (epoch {v.epoch:.1f}). Everything recorded until "
-                f"then is kept: {v.snapshots} snapshots, {acc_text.rstrip(', ') or 'no accuracy yet'}.",
-                icon=":material/stop_circle:")
+        st.info(
+            f"Stopped at step {v.step} of {v.total_steps} (epoch {v.epoch:.1f}). Everything recorded until "
+            f"then is kept: {v.snapshots} snapshots, {acc_text.rstrip(', ') or 'no accuracy yet'}.",
+            icon=":material/stop_circle:",
+        )
     elif job.status == "diverged":
-        st.error(f"**Training diverged.** {job.message}\n\nThe weights grew until the loss was no longer a "
-                 "number, so training stopped. The snapshots before that are kept: look inside them to see the "
-                 "weights blow up.", icon=":material/warning:")
+        st.error(
+            f"**Training diverged.** {job.message}\n\nThe weights grew until the loss was no longer a "
+            "number, so training stopped. The snapshots before that are kept: look inside them to see the "
+            "weights blow up.",
+            icon=":material/warning:",
+        )
     else:
         st.error(f"**Training failed:** {job.error}", icon=":material/error:")
         with st.expander("Details (the error's traceback)"):
             st.code(job.traceback or "no traceback", language="text")
-    if run is not None and len(run) > 0 and st.button("Look inside this run", key="train_look", type="primary",
-                                                      icon=":material/visibility:"):
+    if (
+        run is not None
+        and len(run) > 0
+        and st.button("Look inside this run", key="train_look", type="primary", icon=":material/visibility:")
+    ):
         look_inside(run.id)
 
 
 def quick_start_button(key: str) -> None:
     """One click: train a small MLP on two moons in the background, show its progress, make it the current run."""
-    job = job_registry().get(st.session_state.get(QUICK_KEY))
+    registry = job_registry()
+    registry.warm()  # a training is likely: have a worker process ready
+    job = registry.get(st.session_state.get(QUICK_KEY))
     if job is None or not job.alive:
-        if not st.button("Quick start: train on two moons", key=key, type="primary", icon=":material/bolt:",
-                         help="A 2-128-64-2 network, 5 epochs on 800 points: a few seconds."):
+        if not st.button(
+            "Quick start: train on two moons",
+            key=key,
+            type="primary",
+            icon=":material/bolt:",
+            help="A 2-128-64-2 network, 5 epochs on 800 points: a few seconds.",
+        ):
             return
         job = start_job(job_spec(DataConfig.make("moons"), name="quickstart-moons"), "two moons · MLP 128-64")
         if job is None:
@@ -432,17 +504,26 @@ def _dataset_label(run: Run) -> str:
 
 
 def runs_table(runs: list[Run]):
-    """One row per run: name, dataset, network, accuracy, status, snapshots, date (a pandas DataFrame)."""
+    """One row per run: name, dataset, network, test accuracy in %, status, snapshots, date (a pandas DataFrame)."""
     import pandas as pd
 
-    rows = [{"run": r.id, "dataset": _dataset_label(r), "network": describe_model(r.manifest["model"]),
-             "accuracy": r.final_accuracy, "status": r.status, "snapshots": len(r),
-             "created": pd.to_datetime(r.manifest.get("created"), errors="coerce")} for r in runs]
+    rows = [
+        {
+            "run": r.id,
+            "dataset": _dataset_label(r),
+            "network": describe_model(r.manifest["model"]),
+            "accuracy": None if r.final_accuracy is None else 100 * r.final_accuracy,
+            "status": r.status,
+            "snapshots": len(r),
+            "created": pd.to_datetime(r.manifest.get("created"), errors="coerce"),
+        }
+        for r in runs
+    ]
     return pd.DataFrame(rows, columns=["run", "dataset", "network", "accuracy", "status", "snapshots", "created"])
 
 
 RUNS_COLUMNS = {
-    "accuracy": st.column_config.ProgressColumn("test accuracy", format="percent", min_value=0.0, max_value=1.0),
+    "accuracy": st.column_config.ProgressColumn("test accuracy", format="%.1f%%", min_value=0.0, max_value=100.0),
     "created": st.column_config.DatetimeColumn("created", format="YYYY-MM-DD HH:mm"),
 }
 

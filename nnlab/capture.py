@@ -56,7 +56,7 @@ class Capture:
 
     def __enter__(self) -> Capture:
         try:
-            for name, module in zip(self.names, self._modules):
+            for name, module in zip(self.names, self._modules, strict=True):
                 self._handles.append(module.register_forward_hook(self._hook(name)))
         except BaseException:
             self.close()

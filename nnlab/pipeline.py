@@ -6,6 +6,7 @@ For your own model and loop, use `Recorder` and `RunWriter` directly (see README
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import asdict
 from pathlib import Path
 
@@ -64,14 +65,18 @@ def make_trainer(data: DataConfig, model: ModelConfig | None = None, train: Trai
     torch.manual_seed(train.seed)
     net = build_model(model)
     folder = new_run_folder(root or runs_dir(), name or f"{ds.name}-{model.kind}")
-    writer = RunWriter(folder, data=data.to_dict(), model=asdict(model), train=train.to_dict(),
-                       record=record.to_dict(), dataset_info=dataset_manifest(ds))
-    idx = balanced_indices(ds.y_test, record.eval_size, seed=0)
-    writer.save_eval_set(idx, ds.y_test[idx])
-    x_eval, y_eval = ds.prepare(ds.x_test[idx]), torch.from_numpy(ds.y_test[idx])
-    recorder = Recorder(writer, x_eval, y_eval, ds.n_classes, record)
-    trainer = Trainer(net, train, ds.prepare(ds.x_train), torch.from_numpy(ds.y_train),
-                      ds.prepare(ds.x_test), torch.from_numpy(ds.y_test), callbacks=[recorder, *callbacks])
+    try:
+        writer = RunWriter(folder, data=data.to_dict(), model=asdict(model), train=train.to_dict(),
+                           record=record.to_dict(), dataset_info=dataset_manifest(ds))
+        idx = balanced_indices(ds.y_test, record.eval_size, seed=0)
+        writer.save_eval_set(idx, ds.y_test[idx])
+        x_eval, y_eval = ds.prepare(ds.x_test[idx]), torch.from_numpy(ds.y_test[idx])
+        recorder = Recorder(writer, x_eval, y_eval, ds.n_classes, record)
+        trainer = Trainer(net, train, ds.prepare(ds.x_train), torch.from_numpy(ds.y_train),
+                          ds.prepare(ds.x_test), torch.from_numpy(ds.y_test), callbacks=[recorder, *callbacks])
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # a run that never started leaves nothing behind
+        raise
     return trainer, folder
 
 

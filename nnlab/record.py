@@ -70,16 +70,17 @@ class ClassStats:
         onehot = torch.nn.functional.one_hot(y.cpu(), self.k).to(torch.float64).T  # (K, B)
         self.counts += onehot.sum(1)
         for name, o in outputs.items():
-            o = o.detach().to("cpu", torch.float64)
-            units = o.flatten(2).mean(2) if o.ndim == 4 else o.flatten(1)  # (B, U): conv → per channel
+            o = o.detach()
+            # (B, U): conv maps are reduced per channel where they are (in float32) before the float64 sums
+            units = (o.flatten(2).mean(2) if o.ndim == 4 else o.flatten(1)).to("cpu", torch.float64)
             parts = [onehot @ units, onehot @ units**2]
             if name in fire_points:
-                fired = (o.flatten(2) > 0).to(torch.float64).mean(2) if o.ndim == 4 else (units > 0).double()
-                parts.append(fired.sum(0))  # (U,) per-unit firing count
+                fired = (o.flatten(2) > 0).float().mean(2) if o.ndim == 4 else (o.flatten(1) > 0).float()
+                parts.append(fired.to("cpu", torch.float64).sum(0))  # (U,) per-unit firing count
             if name not in self.sums:
                 self.sums[name] = parts
             else:
-                self.sums[name] = [a + b for a, b in zip(self.sums[name], parts)]
+                self.sums[name] = [a + b for a, b in zip(self.sums[name], parts, strict=True)]
 
     def tensors(self) -> dict[str, torch.Tensor]:
         n = self.counts.clamp(min=1)[:, None]

@@ -30,6 +30,15 @@ class TrainConfig:
     seed: int = 0  # seeds weight init, shuffling and dropout
     device: str = "auto"  # "auto" picks CUDA, then Apple MPS, then CPU
 
+    def __post_init__(self):
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"Unknown optimizer {self.optimizer!r}; choose 'adam' or 'sgd'")
+        if self.schedule not in ("constant", "cosine", "step"):
+            raise ValueError(f"Unknown schedule {self.schedule!r}; choose 'constant', 'cosine' or 'step'")
+        if not (self.lr >= 0 and self.batch_size >= 1 and self.epochs >= 0 and self.weight_decay >= 0):
+            raise ValueError(f"Need lr >= 0, batch_size >= 1, epochs >= 0, weight_decay >= 0; got lr={self.lr}, "
+                             f"batch_size={self.batch_size}, epochs={self.epochs}, weight_decay={self.weight_decay}")
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -82,8 +91,8 @@ class Trainer:
         config: a `TrainConfig`.
         x_train, y_train, x_test, y_test: prepared float tensors and int64 labels.
         callbacks: objects with the `Callback` methods.
-    After `fit()`: `status` is "complete", "stopped" (by `stop()`) or "diverged" (NaN/Inf loss); "interrupted"
-    when an exception ended it (re-raised).
+    After `fit()`: `status` is "complete", "stopped" (by `stop()`) or "diverged" (NaN/Inf loss); "failed"
+    ("interrupted" for Ctrl-C) when an exception ended it, which is re-raised.
     """
 
     def __init__(self, model: nn.Module, config: TrainConfig, x_train, y_train, x_test=None, y_test=None,
@@ -128,15 +137,15 @@ class Trainer:
         return loss / max(len(y), 1), correct / max(len(y), 1)
 
     def fit(self) -> Trainer:
-        """Train; an exception (from the model, a callback, Ctrl-C) marks the run "interrupted", then propagates."""
+        """Train. An error (in the model or a callback) ends it as "failed", Ctrl-C as "interrupted"; both propagate."""
         self.status = "running"
         self.model.train()
         try:
             self._fire("on_train_start")
             self._loop()
         except BaseException as e:
-            self.status = "interrupted"
-            self.message = f"Training ended by an error at step {self.step}: {type(e).__name__}: {e}"
+            self.status = "failed" if isinstance(e, Exception) else "interrupted"
+            self.message = f"Training ended at step {self.step} by {type(e).__name__}: {e}"
             try:
                 self._fire("on_train_end")  # the recorder writes the status; its snapshots stay readable
             except Exception:
@@ -167,7 +176,8 @@ class Trainer:
                     self.status = "diverged"
                     self.message = (f"The loss became {loss_value} at step {self.step + 1} (epoch {epoch + 1}). "
                                     f"The learning rate {cfg.lr:g} is probably too large for this network: "
-                                    "try a value 3–10× smaller, or batch norm, or Adam instead of SGD.")
+                                    "try a value 3–10× smaller, or batch norm"
+                                    + (", or Adam instead of SGD." if cfg.optimizer == "sgd" else "."))
                     break
                 loss.backward()
                 self.optimizer.step()
@@ -180,12 +190,14 @@ class Trainer:
                 if self._stop.is_set():
                     self.status = "stopped"
                     break
-            if self.status != "running":
+            if self.status == "diverged" or seen < len(perm):
                 break  # an epoch cut short has no epoch metrics
-            metrics = {"epoch": epoch + 1, "step": self.step, "train_loss": run_loss / seen,
-                       "train_acc": run_correct / seen, "time": time.perf_counter() - start}
+            metrics = {"epoch": epoch + 1, "step": self.step, "train_loss": run_loss / max(seen, 1),
+                       "train_acc": run_correct / max(seen, 1), "time": time.perf_counter() - start}
             if self.x_test is not None:
                 metrics["test_loss"], metrics["test_acc"] = self.evaluate(self.x_test, self.y_test)
             self.epoch = epoch + 1
             self.history.append(metrics)
             self._fire("on_epoch_end", metrics)
+            if self.status != "running":
+                break  # stopped on the epoch's last step

@@ -61,16 +61,17 @@ def input_ratio(_run, folder: str) -> float:
 @st.cache_data(max_entries=8, show_spinner="Reading every snapshot's class statistics…")
 def history(_run, folder: str, n: int, last_step: int) -> A.SeparabilityHistory:
     """The separability of every point at each of the first n snapshots."""
-    base = input_ratio(_run, folder)
+    base, points, act = input_ratio(_run, folder), network_points(_run, folder), _run.model_config.activation
     profiles = []
-    for k in range(n):
-        stats, confusion, _ = snapshot_stats(_run, folder, k, _run.snapshots[k]["step"])
-        profiles.append(A.separability_profile(stats, confusion.sum(1), base))
+    for k in range(n):  # read directly, not through snapshot_stats: a long run would churn that cache
+        stats = A.class_means(_run.group(k, "mean"), _run.group(k, "std"), points, activation=act)
+        profiles.append(A.separability_profile(stats, _run.snapshot(k)["confusion"].numpy().sum(1), base))
     return A.separability_history(profiles, [s["epoch"] for s in _run.snapshots[:n]])
 
 
-def open_in_walkthrough(index: int) -> None:
-    """Show test sample `index` on the walk-through page."""
+def open_in_walkthrough(run_id: str, snapshot: int, index: int) -> None:
+    """Show test sample `index` of this run and snapshot on the walk-through page."""
+    appkit.set_current_run(run_id, snapshot)  # a page switch forgets the sidebar's widgets: say it again
     st.session_state["walk_sample"] = int(index)
     st.session_state["walk_mode"] = "By index"
     st.switch_page(WALK_PAGE)
@@ -117,7 +118,7 @@ def cell_listing(ds, names: list[str], idx: np.ndarray, labels: np.ndarray, pred
                 key=f"classes_open_{index}",
                 help="Open this sample in the layer walk-through",
             ):
-                open_in_walkthrough(index)
+                open_in_walkthrough(run.id, k, index)
 
 
 # --- the page ----------------------------------------------------------------------------

@@ -165,14 +165,15 @@ if ds.is_image:
     )
     appkit.how_to_read(
         "the top row averages up to 2,000 training images per class, pixel by pixel: a blurry "
-        "prototype. The bottom row shows the spread (standard deviation) of each pixel: bright where "
-        "samples of that class disagree, dark where they all agree."
+        "prototype. The bottom row shows the spread (standard deviation) of each pixel: yellow where "
+        "samples of that class disagree, dark blue where they all agree."
     )
 
 st.subheader("Input values", anchor=False)
 st.plotly_chart(histogram_figure(cached_histogram(key, folder)), width="stretch", config={"displayModeBar": False})
 appkit.how_to_read(
-    "how often each input value occurs over up to 5,000 training samples. Networks learn best from "
+    "how often each input value occurs over up to 5,000 training samples (for images on a log scale: "
+    "the background's black pixels outnumber the rest). Networks learn best from "
     "inputs centred near zero with a spread near one, so nnlab normalises every input with the "
     "training split's mean and standard deviation before the first layer."
 )
@@ -191,7 +192,7 @@ if not ds.is_2d:
     )
     dims = c2.segmented_control("Dimensions", [2, 3], default=2, key="data_dims", required=True)
     n_max = len(ds.y_train)
-    sizes = [s for s in (500, 1000, 2000, 5000) if s < n_max] + [n_max]
+    sizes = [s for s in (200, 500, 1000, 2000, 5000) if s < n_max] + [n_max]
     n = c3.select_slider(
         "Samples",
         sizes,

@@ -6,14 +6,61 @@ import appkit
 from nnlab.runs import RunError, delete_run, export_zip, import_zip, list_runs, rename_run
 
 CONFIRM_KEY = "runs_confirm_delete"  # id of the run whose deletion waits for a confirmation
+ERROR_KEY, DONE_KEY = "runs_error", "runs_done"  # what the last action said, shown once
 
+
+def notices() -> None:
+    """What the last action did (set by the callbacks below, shown once)."""
+    if msg := st.session_state.pop(ERROR_KEY, None):
+        st.error(msg, icon=":material/error:")
+    if msg := st.session_state.pop(DONE_KEY, None):
+        st.success(msg, icon=":material/check_circle:")
+
+
+def rename(run_id: str) -> None:
+    new = st.session_state.get(f"runs_new_name_{run_id}", run_id).strip()
+    if new == run_id:
+        return
+    try:
+        rename_run(root, run_id, new)
+    except (ValueError, RunError, OSError) as e:
+        st.session_state[ERROR_KEY] = f"Cannot rename: {e}"
+        return
+    if st.session_state.get(appkit.RUN_KEY) == run_id:
+        appkit.set_current_run(new)
+    st.session_state["runs_pick"] = new
+    st.session_state[DONE_KEY] = f"Renamed {run_id} to **{new}**."
+
+
+def delete(run_id: str) -> None:
+    st.session_state.pop(CONFIRM_KEY, None)
+    try:
+        delete_run(root, run_id)
+    except (ValueError, RunError, OSError) as e:
+        st.session_state[ERROR_KEY] = f"Cannot delete: {e}"
+        return
+    st.session_state[DONE_KEY] = f"Deleted {run_id}."
+
+
+def import_upload(upload, name_key: str) -> None:
+    name = st.session_state.get(name_key, "").strip()
+    try:
+        folder = import_zip(root, upload.getvalue(), name)
+    except (ValueError, RunError, OSError) as e:
+        st.session_state[ERROR_KEY] = f"This zip cannot be added: {e}"
+        return
+    appkit.set_current_run(folder.name)
+    st.session_state["runs_pick"] = folder.name
+    st.session_state[DONE_KEY] = f"Added run **{folder.name}**; it is now the current run."
+
+
+root = appkit.runs_root()
 st.title("Runs")
 st.caption(
     f"Every run in `{appkit.runs_root()}`, newest first. A run is a folder: its manifest (JSON) and "
     "its arrays (safetensors). Pick one in the sidebar to look inside it."
 )
 
-root = appkit.runs_root()
 runs = list_runs(root)
 if not runs:
     st.info(
@@ -41,28 +88,23 @@ else:
     with c1, st.container(border=True):
         st.markdown("**Open**")
         st.caption("Make it the current run of every analysis page.")
-        if st.button("Open this run", key="runs_open", icon=":material/visibility:", disabled=len(run) == 0):
-            appkit.set_current_run(run.id)
-            st.rerun()
+        st.button(
+            "Open this run",
+            key="runs_open",
+            icon=":material/visibility:",
+            disabled=len(run) == 0,
+            on_click=appkit.set_current_run,
+            args=(run.id,),
+        )
     with c2, st.container(border=True):
         st.markdown("**Rename**")
-        new_name = st.text_input(
+        st.text_input(
             "New name",
             run.id,
             key=f"runs_new_name_{run.id}",
             help="Letters, digits, '.', '_' and '-'; at most 80 characters.",
         )
-        if st.button("Rename", key="runs_rename", disabled=training or new_name == run.id):
-            try:
-                rename_run(root, run.id, new_name)
-            except (ValueError, RunError, OSError) as e:
-                st.error(str(e))
-            else:
-                st.toast(f"Renamed to {new_name}")
-                if current == run.id:
-                    appkit.set_current_run(new_name)
-                st.session_state["runs_pick"] = new_name
-                st.rerun()
+        st.button("Rename", key="runs_rename", disabled=training, on_click=rename, args=(run.id,))
     with c3, st.container(border=True):
         st.markdown("**Download or delete**")
         st.download_button(
@@ -75,23 +117,20 @@ else:
             disabled=training,
             on_click="ignore",
         )
-        if st.button("Delete…", key="runs_delete", icon=":material/delete:", disabled=training):
-            st.session_state[CONFIRM_KEY] = run.id
+        st.button(
+            "Delete…",
+            key="runs_delete",
+            icon=":material/delete:",
+            disabled=training,
+            on_click=st.session_state.__setitem__,
+            args=(CONFIRM_KEY, run.id),
+        )
         if st.session_state.get(CONFIRM_KEY) == run.id:
             st.warning(f"Delete **{run.id}** and its {len(run)} snapshots? This cannot be undone.")
             y, n = st.columns(2)
-            if y.button("Yes, delete it", key="runs_delete_yes", type="primary"):
-                st.session_state.pop(CONFIRM_KEY, None)
-                try:
-                    delete_run(root, run.id)
-                except (ValueError, RunError, OSError) as e:
-                    st.error(str(e))
-                else:
-                    st.toast(f"Deleted {run.id}")
-                    st.rerun()
-            if n.button("Cancel", key="runs_delete_no"):
-                st.session_state.pop(CONFIRM_KEY, None)
-                st.rerun()
+            y.button("Yes, delete it", key="runs_delete_yes", type="primary", on_click=delete, args=(run.id,))
+            n.button("Cancel", key="runs_delete_no", on_click=st.session_state.pop, args=(CONFIRM_KEY, None))
+    notices()
 
 st.subheader("Upload a run", anchor=False)
 st.caption(
@@ -102,15 +141,16 @@ upload = st.file_uploader("Run zip", type=["zip"], key="runs_upload")
 if upload is not None:
     stem = upload.name.rsplit(".", 1)[0]
     default = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in stem).strip("-.")[:80] or "uploaded-run"
-    name = st.text_input("Name for the uploaded run", default, key="runs_upload_name")
-    if st.button("Add this run", key="runs_import", type="primary", icon=":material/upload:"):
-        try:
-            folder = import_zip(root, upload.getvalue(), name)
-        except (ValueError, RunError, OSError) as e:
-            st.error(f"This zip cannot be added: {e}")
-        else:
-            st.toast(f"Added run {folder.name}", icon=":material/check_circle:")
-            appkit.set_current_run(folder.name)
-            st.rerun()
+    st.text_input("Name for the uploaded run", default, key=f"runs_upload_name_{upload.file_id}")
+    st.button(
+        "Add this run",
+        key="runs_import",
+        type="primary",
+        icon=":material/upload:",
+        on_click=import_upload,
+        args=(upload, f"runs_upload_name_{upload.file_id}"),
+    )
+    if not runs:
+        notices()
 
 appkit.show_code(list_runs, rename_run, export_zip, import_zip)

@@ -19,7 +19,11 @@ from nnlab.train import TrainConfig
 LRS = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0]
 BATCHES = [16, 32, 64, 128, 256, 512]
 DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2]
+# Seconds between live-panel refreshes. Streamlit restarts this timer after each refresh has run and reached the
+# browser, so 0.3 s gives a refresh about every 0.4-0.5 s: at least twice a second.
+LIVE_EVERY = 0.3
 registry = appkit.job_registry()
+registry.warm()  # a worker process ready before Start is pressed
 
 
 def widths(text: str, what: str) -> tuple[int, ...] | None:
@@ -32,6 +36,11 @@ def widths(text: str, what: str) -> tuple[int, ...] | None:
         st.error(f"{what}: write whole numbers between 1 and 4096 separated by commas, like `128, 64`.")
         return None
     return out
+
+
+def shape_words(ds) -> str:
+    """ "is 1×28×28 pixels" or "has 2 numbers"."""
+    return f"is {'×'.join(map(str, ds.input_shape))} pixels" if ds.is_image else f"has {ds.input_shape[0]} numbers"
 
 
 def watched_job():
@@ -54,7 +63,7 @@ st.caption(
 config_col, live_col = st.columns([5, 6], gap="large")
 
 # --- the configuration -------------------------------------------------------------------------------------------
-spec, label = None, ""
+spec, label, summary, n_params = None, "", "", 0
 with config_col:
     st.subheader("1 · Data", anchor=False)
     data = appkit.dataset_picker("train", default=st.session_state.get("data_dataset"))
@@ -78,7 +87,7 @@ with config_col:
                 help="A class-balanced, seeded subset of the training split: fewer samples, faster epochs.",
             )
         st.caption(
-            f"{ds.n_classes} classes · input shape {'×'.join(map(str, ds.input_shape))} · "
+            f"{ds.n_classes} classes · each sample {shape_words(ds)} · "
             f"{subset:,} training and {len(ds.y_test):,} test samples"
         )
         data = replace(data, train_subset=subset if subset < n else None)
@@ -143,9 +152,10 @@ with config_col:
         if model is not None:
             try:
                 net = build_model(model)
+                n_params = count_parameters(net)
                 st.dataframe(parameter_table(net), hide_index=True, width="stretch")
                 st.caption(
-                    f"**{count_parameters(net):,} parameters** to learn. Each row is a layer; raw outputs "
+                    f"**{n_params:,} parameters** to learn. Each row is a layer; raw outputs "
                     "(dense, conv) and activated outputs (relu, …) are separate points you can look at."
                 )
             except (RuntimeError, ValueError) as e:
@@ -211,31 +221,43 @@ with config_col:
             spec = appkit.job_spec(
                 data, model, train, RecordConfig(snapshots=int(snaps)), name=name or f"{data.name}-{kind.lower()}"
             )
-            label = f"{data.name} · {appkit.describe_model({'kind': kind.lower(), **model.__dict__})}"
-
-    job = watched_job()
-    if st.button(
-        "Start training",
-        key="train_start",
-        type="primary",
-        icon=":material/play_arrow:",
-        disabled=spec is None,
-        width="stretch",
-    ):
-        new = appkit.start_job(spec, label)
-        if new is not None:
-            st.session_state[appkit.TRAIN_JOB_KEY] = new.id
-            st.query_params["job"] = new.id
-            job = new
+            network = appkit.describe_model({"kind": kind.lower(), **model.__dict__})
+            label = f"{data.name} · {network}"
+            summary = (
+                f"**{data.name}**, {subset:,} training samples → **{network}**, {n_params:,} parameters → "
+                f"**{'Adam' if opt == 'adam' else 'SGD'}** at learning rate {lr:g}, {epochs} epoch"
+                f"{'s' * (epochs != 1)} in batches of {batch} → {snaps} snapshots"
+            )
 
 # --- the live panel ----------------------------------------------------------------------------------------------
+job = watched_job()
 with live_col:
+    with st.container(border=True):
+        st.markdown("**Ready to train**")
+        if spec is not None:
+            st.markdown(summary)
+        else:
+            st.caption("Finish the settings on the left first.")
+        if st.button(
+            "Start training",
+            key="train_start",
+            type="primary",
+            icon=":material/play_arrow:",
+            disabled=spec is None,
+            width="stretch",
+        ):
+            new = appkit.start_job(spec, label)
+            if new is not None:
+                st.session_state[appkit.TRAIN_JOB_KEY] = new.id
+                st.query_params["job"] = new.id
+                job = new
+
     st.subheader("Training", anchor=False)
     if job is None:
         st.info("Nothing is training in this session yet. Configure a run on the left and press **Start**.")
     else:
         live = job.alive  # a live job redraws twice a second; a finished one is drawn once
-        st.fragment(run_every=0.5 if live else None)(appkit.training_panel)(job.id, live)
+        st.fragment(run_every=LIVE_EVERY if live else None)(appkit.training_panel)(job.id, live)
 
     others = [j for j in registry.running() if job is None or j.id != job.id]
     if others:

@@ -23,6 +23,13 @@ INDEX = "walk_index"  # the index box (mirrors SAMPLE)
 PLAY = "walk_play"  # play through samples
 LAST = "walk_last_step"  # time of the last automatic step while playing
 PLAY_EVERY = 1.5  # seconds per sample while playing
+AFTER = {  # what the activation does, for the captions
+    "relu": "after ReLU every blue value becomes exactly zero, the rest keep theirs (sequential colours, dark = 0)",
+    "leaky_relu": "after leaky ReLU blue values shrink to a hundredth and the rest keep theirs",
+    "sigmoid": "the sigmoid squashes every value into 0…1 (sequential colours, dark = 0)",
+    "tanh": "tanh squashes every value into −1…1 (still blue below zero, red above)",
+    "gelu": "GELU keeps positive values and pulls negative ones close to zero",
+}
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -101,7 +108,7 @@ def picker(ds, class_names: list[str], wrong: np.ndarray, n_eval: int) -> np.nda
         help="Misclassified: among the evaluation subset, at this snapshot.",
     )
     pool = A.sample_pool(mode, y_test, cls=chosen_class(class_names), wrong=wrong)
-    c1, c2, c3, c4 = st.columns([3, 1, 1, 1.2], vertical_alignment="bottom")
+    c1, c2, c3, c4 = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
     with c1:
         if mode == "By index":
             st.number_input(f"Test sample (0 to {len(y_test) - 1})", 0, len(y_test) - 1, key=INDEX, on_change=on_index)
@@ -142,7 +149,7 @@ def picker(ds, class_names: list[str], wrong: np.ndarray, n_eval: int) -> np.nda
         disabled=len(pool) == 0,
         width="stretch",
     )
-    c4.toggle("Play through samples", key=PLAY, help=f"Moves to the next sample every {PLAY_EVERY:g} s.")
+    c4.toggle("Play", key=PLAY, help=f"Play through the samples: the next one every {PLAY_EVERY:g} s.")
     return pool
 
 
@@ -165,22 +172,6 @@ if st.session_state.get(CLASS) not in names:  # a new run, with other classes
     st.session_state[CLASS] = names[0]
 st.session_state[SAMPLE] = int(np.clip(st.session_state.get(SAMPLE, 0), 0, len(ds.y_test) - 1))
 playing = bool(st.session_state.get(PLAY, False))
-
-
-@st.fragment(run_every=PLAY_EVERY if playing else None)
-def sample_view() -> None:
-    """Everything that depends on the sample: a fragment, so that playing reruns only this part."""
-    if bool(st.session_state.get(PLAY, False)) != playing:
-        st.rerun(scope="app")  # the play toggle changed: restart with (or without) the timer
-    pool = picker(ds, names, wrong, n_eval)
-    now = time.monotonic()
-    if playing and now - st.session_state.get(LAST, 0.0) >= 0.8 * PLAY_EVERY and len(pool):
-        st.session_state[LAST] = now
-        go_to(A.step_sample(pool, st.session_state[SAMPLE], 1))
-    index = st.session_state[SAMPLE]
-    walk = replay_sample(run, k, ds, index)
-    show_sample(walk, index)
-    show_layers(walk)
 
 
 def show_sample(walk: A.SampleWalk, index: int) -> None:
@@ -211,6 +202,7 @@ def show_sample(walk: A.SampleWalk, index: int) -> None:
 
 def show_layers(walk: A.SampleWalk) -> None:
     st.subheader("Layer by layer", anchor=False)
+    after = AFTER.get(run.model_config.activation, "the activation reshapes each value")
     zeros = [f"{p.name}: {p.off_fraction:.0%}" for p in walk.points if p.off_fraction is not None]
     if zeros:
         word = "zero" if run.model_config.activation == "relu" else "switched off (negative side)"
@@ -225,19 +217,34 @@ def show_layers(walk: A.SampleWalk) -> None:
             dense.extend(pts)
     if any(p.is_map for p in walk.points):
         appkit.how_to_read(
-            "Each tile is one channel's feature map. Raw conv outputs are blue below zero, red above, "
-            "white at zero; after ReLU every blue pixel becomes zero (the darkest colour); pooling "
-            "keeps the strongest value of each 2×2 block. Hover a tile to name its channel."
+            f"Each tile is one channel's feature map. Raw conv outputs are blue below zero, red above, white at zero; "
+            f"{after}; pooling keeps one value for each 2×2 block. Hover a tile to name its channel."
         )
     if dense:
         st.markdown("**Dense layers**, in network order, left to right:")
         st.plotly_chart(F.dense_figure(dense, class_names=names), key="walk_dense")
         appkit.how_to_read(
-            "Each strip is one layer's output as a column of units (unit 0 at the top). Raw outputs "
-            "are blue below zero and red above; after ReLU every blue unit becomes exactly zero and "
-            "the rest keep their value (sequential colours, dark = zero). The last strip holds the "
-            "logits that the softmax turns into the probabilities above."
+            f"Each strip is one layer's output as a column of units (unit 0 at the top). Raw outputs are blue below "
+            f"zero and red above; {after}. The last strip holds the logits that the softmax turns into the "
+            "probabilities above."
         )
+
+
+@st.fragment(run_every=PLAY_EVERY if playing else None)
+def sample_view() -> None:
+    """Everything that depends on the sample: a fragment, so that playing reruns only this part."""
+    if bool(st.session_state.get(PLAY, False)) != playing:
+        st.rerun(scope="app")  # the play toggle changed: restart with (or without) the timer
+    now = time.monotonic()
+    if playing and now - st.session_state.get(LAST, 0.0) >= 0.8 * PLAY_EVERY:  # a timed rerun: next sample
+        st.session_state[LAST] = now
+        pool = A.sample_pool(st.session_state[MODE], ds.y_test, cls=chosen_class(names), wrong=wrong)
+        st.session_state[SAMPLE] = A.step_sample(pool, st.session_state[SAMPLE], 1)
+    picker(ds, names, wrong, n_eval)
+    index = st.session_state[SAMPLE]
+    walk = replay_sample(run, k, ds, index)
+    show_sample(walk, index)
+    show_layers(walk)
 
 
 sample_view()

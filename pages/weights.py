@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas  # noqa: F401  (imported whole before plotly looks for it: another session may be importing it)
 import streamlit as st
 
 import appkit
@@ -55,34 +56,38 @@ def encoded_movie(
 def movie_tiles(folder: str, stamp: tuple, name: str, how: str, count: int, start: int):
     """The tiles to animate for a layer (T, U, ...), their hover labels, columns per row and axis titles."""
     run = Run(folder)
-    layer = {w.name: w for w in wa.weight_layers(run.snapshot(-1))}[name]
+    layers = wa.weight_layers(run.snapshot(-1))
+    layer = {w.name: w for w in layers}[name]
     weights = layer_record(folder, stamp, name)[0].astype(np.float32)
-    tiles, what = tiles_for(layer, weights, tuple(run.manifest.get("dataset", {}).get("input_shape") or ()))
+    shape = tuple(run.manifest.get("dataset", {}).get("input_shape") or ())
+    tiles, what = tiles_for(layer, weights, shape, first=name == layers[0].name)
     if what == "matrix":
         wide = layer.shape[0] <= layer.shape[1]
         axis = ("input", f"unit of {name}") if wide else (f"unit of {name}", "input")
         return (tiles if wide else np.swapaxes(tiles, -1, -2)), None, None, axis
     sel = wa.select_units(weights, how, n=count, start=start)
-    if what == "kernel":  # every (filter, input channel) kernel of the chosen filters, one row per filter
-        per = layer.shape[1]
-        t = len(tiles)
-        tiles = tiles.reshape(t, layer.shape[0], per, *tiles.shape[2:])[:, sel].reshape(
-            t, len(sel) * per, *tiles.shape[2:]
-        )
-        return tiles, [f"filter {o} ← channel {i}" for o in sel for i in range(per)], per, None
+    if what == "kernel":  # every (filter, input channel) kernel of the chosen filters: one column per filter
+        per, t = layer.shape[1], len(tiles)
+        k = tiles.reshape(t, layer.shape[0], per, *tiles.shape[2:])[:, sel].swapaxes(1, 2)  # (T, I, O', kh, kw)
+        labels = [f"filter {o} ← channel {i}" for i in range(per) for o in sel]
+        return k.reshape(t, per * len(sel), *tiles.shape[2:]), labels, len(sel), None
     return tiles[:, sel], [f"{what} {i}" for i in sel], None, None
 
 
-def tiles_for(layer: wa.WeightLayer, w: np.ndarray, input_shape) -> tuple[np.ndarray, str]:
-    """What to draw for a layer's weights over time `w` (T, ...): tiles (T, U, ...) and what a tile is."""
+def tiles_for(layer: wa.WeightLayer, w: np.ndarray, input_shape, first: bool) -> tuple[np.ndarray, str]:
+    """What to draw for a layer's weights over time `w` (T, ...): tiles (T, U, ...) and what a tile is.
+
+    Only the first layer reads the image itself: its units (dense) are drawn as images, and its
+    filters (conv) in colour when the image has three channels.
+    """
     if layer.kind == "conv":
         out, inp, kh, kw = layer.shape
         if inp == 1:
             return w[:, :, 0], "filter"  # (T, O, kh, kw)
-        if inp == 3:
+        if inp == 3 and first and tuple(input_shape[:1]) == (3,):
             return wa.filter_images(w), "filter"  # (T, O, kh, kw, 3)
-        return w.reshape(len(w), out * inp, kh, kw), "kernel"  # (T, O·I, kh, kw), one row per filter
-    if input_shape and len(input_shape) == 3 and layer.shape[1] == math.prod(input_shape):
+        return w.reshape(len(w), out * inp, kh, kw), "kernel"  # (T, O·I, kh, kw)
+    if first and len(input_shape) == 3 and layer.shape[1] == math.prod(input_shape):
         return wa.unit_images(w, input_shape), "unit"
     return w[:, None], "matrix"
 
@@ -112,7 +117,7 @@ name = st.selectbox(
 )
 layer = by_name[name]
 weights, hists, steps = layer_record(str(run.folder), stamp, name)
-what = tiles_for(layer, weights[:1].astype(np.float32), input_shape)[1]
+what = tiles_for(layer, weights[:1].astype(np.float32), input_shape, first=name == layers[0].name)[1]
 
 # --- 1. the animation ------------------------------------------------------------------
 st.subheader("Weights over training")
@@ -155,10 +160,10 @@ reading = {
     "watch the noise of the initialisation turn into strokes and blobs that match parts of the inputs.",
     "filter": "each square is one convolution filter: the pattern it slides over the image. Red weights respond "
     "to bright pixels, blue ones to dark pixels.",
-    "kernel": "each row is one filter of this layer and each column one input channel: the small kernel that "
-    "filter applies to that channel. Red is positive, blue negative.",
-    "matrix": "each pixel is one weight: how strongly an input of this layer (across) drives a unit (down). Red "
-    "is positive, blue negative, white near zero. Stripes along one unit mean it reads many inputs.",
+    "kernel": "each column is one filter of this layer and each row one of its input channels: the small kernel "
+    "that filter applies to that channel. Red is positive, blue negative.",
+    "matrix": "each pixel is one weight: how strongly one input of this layer drives one of its units (see the "
+    "axes). Red is positive, blue negative, white near zero. A stripe along a unit means it reads many inputs.",
 }[what]
 appkit.how_to_read(reading + " The colour scale is centred on zero.")
 
@@ -191,10 +196,10 @@ if layer.kind == "dense" and what == "matrix":
         format_func={"weights": "Weights", "change": "Change since the start"}.get,
     )
     w_now = weights[snap].astype(np.float32) - (weights[0].astype(np.float32) if mode == "change" else 0)
-    st.plotly_chart(
-        wf.matrix_figure(w_now, title=f"{name} at step {steps[snap]}", x_title="input", y_title=f"unit of {name}"),
-        key="weights_matrix",
-    )
+    titles = {"x_title": "input", "y_title": f"unit of {name}"}
+    if w_now.shape[0] > w_now.shape[1]:  # lay a tall matrix on its side, like the animation above
+        w_now, titles = w_now.T, {"x_title": f"unit of {name}", "y_title": "input"}
+    st.plotly_chart(wf.matrix_figure(w_now, title=f"{name} at step {steps[snap]}", **titles), key="weights_matrix")
     appkit.how_to_read(
         "Hover a cell for its value. “Change since the start” subtracts the initial weights, so "
         "what training added stands out from the random start."
@@ -204,7 +209,8 @@ if layer.kind == "dense" and what == "matrix":
 st.subheader("How the values are spread, over training")
 st.plotly_chart(wf.histograms_figure(hists, title=f"Distributions in {name}"), key="weights_hists")
 appkit.how_to_read(
-    "Each column is a histogram at one snapshot (60 bins), bright where many values fall. A band "
+    "Each column is a histogram at one snapshot (60 bins), bright where many values fall (each column "
+    "is scaled to its own peak; hover a cell for the true share). A band "
     "that widens means the weights spread out as they learn; gradients shrink towards zero as the "
     "loss falls; momentum is the optimizer's running average of the gradients. Values beyond the "
     "0.5–99.5% range are counted in the top and bottom bins. No gradient exists before the first "

@@ -38,3 +38,32 @@ def app_test(monkeypatch: pytest.MonkeyPatch, page: str | None = None, timeout: 
 def errors(at: AppTest) -> list[str]:
     """Exceptions and error boxes on the page, as text (empty when all is well)."""
     return [str(e.value) for e in at.exception] + [str(e.value) for e in at.error]
+
+
+@pytest.fixture
+def app_dirs(tmp_path, monkeypatch) -> dict[str, Path]:
+    """Empty runs and data folders that NNLAB_RUNS_DIR and NNLAB_DATA_DIR point at."""
+    dirs = {"runs": tmp_path / "runs", "data": tmp_path / "data"}
+    for d in dirs.values():
+        d.mkdir()
+    monkeypatch.setenv("NNLAB_RUNS_DIR", str(dirs["runs"]))
+    monkeypatch.setenv("NNLAB_DATA_DIR", str(dirs["data"]))
+    return dirs
+
+
+@pytest.fixture(scope="module")
+def jobs():
+    """The app's job registry (one per server, like the real one); released after the module, ending its workers."""
+    import appkit
+
+    yield appkit.job_registry()
+    appkit.job_registry.clear()  # on_release shuts the registry down: running jobs stop, the spare worker exits
+
+
+def copy_run(run, root: Path, name: str | None = None) -> str:
+    """Copy a finished run into `root` (as `name`); returns its id."""
+    import shutil
+
+    dst = root / (name or run.id)
+    shutil.copytree(run.folder, dst)
+    return dst.name

@@ -34,6 +34,12 @@ def test_a_model_that_does_not_fit_the_data_is_refused_before_anything_is_writte
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_trainer_that_cannot_be_made_leaves_no_run_folder(tmp_path):
+    with pytest.raises(RuntimeError, match="nonsense"):
+        make_trainer(DataConfig.make("moons"), train=TrainConfig(device="nonsense"), root=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_make_trainer_wires_data_model_and_recorder(tmp_path):
     data = DataConfig.make("digits", train_subset=100)
     trainer, folder = make_trainer(

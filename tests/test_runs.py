@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from nnlab import Callback, DataConfig, MLPConfig, RecordConfig, Run, RunError, TrainConfig, load_dataset
+from nnlab import Callback, DataConfig, MLPConfig, RecordConfig, Run, RunError, RunWriter, TrainConfig, load_dataset
 from nnlab.models import forward_points
 from nnlab.pipeline import make_trainer
 from nnlab.record import snapshot_steps
@@ -121,7 +121,7 @@ trainer.fit()
 
 
 def test_a_killed_process_leaves_a_run_readable_up_to_its_last_snapshot(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
         [sys.executable, "-c", KILL_SCRIPT, str(tmp_path)], capture_output=True, text=True, env=env, timeout=120
     )
@@ -134,7 +134,7 @@ def test_a_killed_process_leaves_a_run_readable_up_to_its_last_snapshot(tmp_path
     assert [r.id for r in list_runs(tmp_path)] == [run.id]
 
 
-def test_an_exception_in_training_marks_the_run_interrupted(tmp_path):
+def test_an_exception_in_training_marks_the_run_failed(tmp_path):
     class Boom(Callback):
         def on_step_end(self, trainer, loss, acc):
             if trainer.step == 6:
@@ -151,7 +151,7 @@ def test_an_exception_in_training_marks_the_run_interrupted(tmp_path):
     with pytest.raises(MemoryError):
         trainer.fit()
     run = Run(folder)
-    assert run.status == "interrupted" and "MemoryError: out of memory" in run.message
+    assert run.status == "failed" and "MemoryError: out of memory" in run.message
     assert [s["step"] for s in run.snapshots] == [0, 2, 5]
 
 
@@ -420,3 +420,29 @@ def test_export_refuses_a_broken_run(tiny_run, tmp_path):
     (folder / "snapshots/0001.safetensors").unlink()
     with pytest.raises(RunError, match="missing"):
         export_zip(folder)
+
+
+def test_run_files_get_the_usual_permissions(tiny_run, runs_root):
+    umask = os.umask(0o022)
+    os.umask(umask)
+    files = [p for p in tiny_run.folder.rglob("*") if p.is_file()]
+    assert len(files) == 8 and {p.stat().st_mode & 0o777 for p in files} == {0o666 & ~umask}
+    imported = import_zip(runs_root, export_zip(tiny_run.folder), "imported")
+    assert imported.stat().st_mode & 0o777 == 0o777 & ~umask  # not mkdtemp's 0700
+
+
+def test_a_run_being_written_can_be_read_as_it_grows(tmp_path):
+    writer = RunWriter(tmp_path / "live", data=DATA.to_dict(), model={"kind": "custom"}, train={}, record={})
+    run = Run(tmp_path / "live")
+    assert run.status == "created" and len(run) == 0 and run.final_accuracy is None
+    with pytest.raises(RunError, match="no snapshot yet"):
+        run.snapshot(0)
+    writer.start(total_steps=2)
+    writer.add_snapshot({"param/w": torch.ones(2)}, {"step": 0}, {"loss": np.zeros(0, np.float32)})
+    assert run.refresh().status == "running" and len(run) == 1
+    writer.add_epoch({"epoch": 1, "test_acc": 0.5})
+    writer.finish("complete", "", {"loss": np.ones(2, np.float32)})
+    assert run.refresh().status == "complete" and run.final_accuracy == 0.5 and run.model_config is None
+    assert torch.equal(run.group(0, "param")["w"], torch.ones(2)) and run.steps()["loss"].tolist() == [1, 1]
+    with pytest.raises(RunError, match="already exists and is not empty"):
+        RunWriter(tmp_path / "live", data={}, model={}, train={}, record={})

@@ -165,7 +165,18 @@ def test_stop_from_a_callback_ends_cleanly():
     assert log.events == ["start", ("end", "stopped")]
 
 
-def test_an_exception_marks_the_run_interrupted_and_propagates():
+def test_stop_on_the_last_step_of_an_epoch_keeps_that_epochs_metrics():
+    class StopAt(Callback):
+        def on_step_end(self, trainer, loss, acc):
+            if trainer.step == 5:
+                trainer.stop()
+
+    trainer, log = _train(TrainConfig(batch_size=20, epochs=3), callbacks=[StopAt()])
+    assert trainer.status == "stopped" and trainer.step == 5
+    assert trainer.epoch == 1 and [m["step"] for m in trainer.history] == [5] and len(log.epochs) == 1
+
+
+def test_an_exception_marks_the_run_failed_and_ctrl_c_interrupted_and_both_propagate():
     class Boom(Callback):
         def on_step_end(self, trainer, loss, acc):
             if trainer.step == 2:
@@ -177,8 +188,18 @@ def test_an_exception_marks_the_run_interrupted_and_propagates():
     trainer = Trainer(build_model(MODEL), TrainConfig(batch_size=10), x, y, callbacks=[log, Boom()])
     with pytest.raises(RuntimeError, match="disk full"):
         trainer.fit()
-    assert trainer.status == "interrupted" and "disk full" in trainer.message
-    assert log.events == ["start", ("end", "interrupted")]
+    assert trainer.status == "failed" and "step 2 by RuntimeError: disk full" in trainer.message
+    assert log.events == ["start", ("end", "failed")]
+
+    class CtrlC(Callback):
+        def on_step_end(self, trainer, loss, acc):
+            raise KeyboardInterrupt
+
+    log = Log()
+    trainer = Trainer(build_model(MODEL), TrainConfig(batch_size=10), x, y, callbacks=[log, CtrlC()])
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit()
+    assert trainer.status == "interrupted" and log.events == ["start", ("end", "interrupted")]
 
 
 @pytest.mark.parametrize("schedule", ["constant", "cosine", "step"])
@@ -196,10 +217,19 @@ def test_lr_factor_values():
     assert [lr_factor("step", s, 8) for s in range(8)] == pytest.approx([1, 1, 1, 1, 0.1, 0.1, 0.01, 0.01])
 
 
-def test_unknown_optimizer_is_a_clear_error():
-    x, y = _data()
-    with pytest.raises(ValueError, match="Unknown optimizer 'rmsprop'"):
-        Trainer(build_model(MODEL), TrainConfig(optimizer="rmsprop"), x, y)
+@pytest.mark.parametrize(
+    "bad, error",
+    [
+        ({"optimizer": "rmsprop"}, "Unknown optimizer 'rmsprop'"),
+        ({"schedule": "cosine "}, "Unknown schedule 'cosine '"),
+        ({"batch_size": 0}, "batch_size >= 1"),
+        ({"lr": -1.0}, "lr >= 0"),
+        ({"epochs": -2}, "epochs >= 0"),
+    ],
+)
+def test_bad_train_configs_are_clear_errors(bad, error):
+    with pytest.raises(ValueError, match=error):
+        TrainConfig(**bad)
 
 
 def test_train_config_round_trip_ignores_unknown_keys():

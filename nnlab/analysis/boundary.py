@@ -44,8 +44,10 @@ def plane_grid(points: np.ndarray, resolution: int = 100, *, margin: float = 0.1
     lo, hi = (p.min(0), p.max(0)) if len(p) else (np.array([-1.0, -1.0]), np.array([1.0, 1.0]))
     span = np.where(hi - lo > 0, hi - lo, 1.0)
     lo, hi = lo - margin * span, hi + margin * span
-    return Grid(np.linspace(lo[0], hi[0], resolution).astype(np.float32),
-                np.linspace(lo[1], hi[1], resolution).astype(np.float32))
+    return Grid(
+        np.linspace(lo[0], hi[0], resolution).astype(np.float32),
+        np.linspace(lo[1], hi[1], resolution).astype(np.float32),
+    )
 
 
 @torch.no_grad()
@@ -94,8 +96,7 @@ def point_outputs(model: nn.Module, x: torch.Tensor, point: str) -> np.ndarray:
     return run_modules(prefix, x).flatten(1).numpy()
 
 
-def unit_maps(model: nn.Module, prepare: Callable[[np.ndarray], torch.Tensor], grid: Grid,
-              point: str) -> np.ndarray:
+def unit_maps(model: nn.Module, prepare: Callable[[np.ndarray], torch.Tensor], grid: Grid, point: str) -> np.ndarray:
     """Every unit's own output at `point` over the grid of raw 2-D coordinates: `(U, H, W)`."""
     out = point_outputs(model, prepare(grid.points), point)  # (H·W, U)
     return np.ascontiguousarray(out.T.reshape(out.shape[1], *grid.shape))
@@ -134,8 +135,14 @@ def fit_plane(h: np.ndarray, point: str = INPUT, *, reference: Plane | None = No
     if len(h) < 2 or total <= 0:
         d = h.shape[1]
         axes = np.eye(2, d) if d >= 2 else np.zeros((2, d))
-        return Plane(point, mean.astype(np.float32), axes.astype(np.float32), np.ones(2, np.float32),
-                     np.zeros(2, np.float32), np.zeros((len(h), 2), np.float32))
+        return Plane(
+            point,
+            mean.astype(np.float32),
+            axes.astype(np.float32),
+            np.ones(2, np.float32),
+            np.zeros(2, np.float32),
+            np.zeros((len(h), 2), np.float32),
+        )
     from threadpoolctl import threadpool_limits  # comes with scikit-learn
 
     wide = h.shape[1] > len(h)  # more dimensions than samples: work with the (N, N) Gram matrix instead
@@ -153,8 +160,14 @@ def fit_plane(h: np.ndarray, point: str = INPUT, *, reference: Plane | None = No
     scale = proj.std(0)
     scale = np.where(scale > 0, scale, 1.0)
     explained = proj.var(0, ddof=1) / total
-    return Plane(point, mean.astype(np.float32), axes.astype(np.float32), scale.astype(np.float32),
-                 explained.astype(np.float32), (proj / scale).astype(np.float32))
+    return Plane(
+        point,
+        mean.astype(np.float32),
+        axes.astype(np.float32),
+        scale.astype(np.float32),
+        explained.astype(np.float32),
+        (proj / scale).astype(np.float32),
+    )
 
 
 AFFINE = (nn.Flatten, nn.Linear, nn.Conv2d, nn.Identity, nn.Dropout, nn.AvgPool2d, nn.BatchNorm1d, nn.BatchNorm2d)
@@ -202,17 +215,43 @@ class BoundaryMovie:
         return len(self.probs)
 
 
-def points_movie(models: list[nn.Module], prepare, coords: np.ndarray, labels: np.ndarray, is_test: np.ndarray,
-                 steps, *, resolution: int = 100, margin: float = 0.1) -> BoundaryMovie:
+def points_movie(
+    models: list[nn.Module],
+    prepare,
+    coords: np.ndarray,
+    labels: np.ndarray,
+    is_test: np.ndarray,
+    steps,
+    *,
+    resolution: int = 100,
+    margin: float = 0.1,
+) -> BoundaryMovie:
     """The boundary of 2-D data at every model (one per snapshot), over a grid covering `coords`."""
     grid = plane_grid(coords, resolution, margin=margin)
     probs = np.stack([boundary_2d(m, prepare, grid) for m in models]).astype(np.float16)
-    return BoundaryMovie(grid.xs, grid.ys, probs, np.asarray(steps), np.asarray(coords, np.float32)[None],
-                         np.asarray(labels), np.asarray(is_test, bool), np.full((len(models), 2), np.nan), "")
+    return BoundaryMovie(
+        grid.xs,
+        grid.ys,
+        probs,
+        np.asarray(steps),
+        np.asarray(coords, np.float32)[None],
+        np.asarray(labels),
+        np.asarray(is_test, bool),
+        np.full((len(models), 2), np.nan),
+        "",
+    )
 
 
-def plane_movie(models: list[nn.Module], x: torch.Tensor, labels: np.ndarray, steps, point: str = INPUT, *,
-                resolution: int = 100, margin: float = 0.05) -> BoundaryMovie:
+def plane_movie(
+    models: list[nn.Module],
+    x: torch.Tensor,
+    labels: np.ndarray,
+    steps,
+    point: str = INPUT,
+    *,
+    resolution: int = 100,
+    margin: float = 0.05,
+) -> BoundaryMovie:
     """The boundary in the PCA plane of `point` at every model, with samples `x` (prepared) on top.
 
     For the inputs the plane is fitted once; for a hidden point it is refitted at each
@@ -234,8 +273,17 @@ def plane_movie(models: list[nn.Module], x: torch.Tensor, labels: np.ndarray, st
     grid = plane_grid(np.array([[-lim, -lim], [lim, lim]]), resolution, margin=margin)
     probs = np.stack([plane_boundary(m, p, grid, shape) for m, p in zip(models, planes, strict=True)])
     coords = coords[:1] if point == INPUT else coords
-    return BoundaryMovie(grid.xs, grid.ys, probs.astype(np.float16), np.asarray(steps), coords, np.asarray(labels),
-                         np.ones(len(labels), bool), np.stack([p.explained for p in planes]), point)
+    return BoundaryMovie(
+        grid.xs,
+        grid.ys,
+        probs.astype(np.float16),
+        np.asarray(steps),
+        coords,
+        np.asarray(labels),
+        np.ones(len(labels), bool),
+        np.stack([p.explained for p in planes]),
+        point,
+    )
 
 
 def region_at(movie: BoundaryMovie, t: int, coords: np.ndarray) -> np.ndarray:
@@ -255,7 +303,11 @@ def region_agreement(movie: BoundaryMovie, t: int, predictions: np.ndarray) -> f
     coords = np.asarray(movie.coords[min(t, len(movie.coords) - 1)], np.float64)
     if len(coords) == 0:
         return float("nan")
-    inside = ((coords[:, 0] >= movie.xs[0]) & (coords[:, 0] <= movie.xs[-1]) & (coords[:, 1] >= movie.ys[0])
-              & (coords[:, 1] <= movie.ys[-1]))
+    inside = (
+        (coords[:, 0] >= movie.xs[0])
+        & (coords[:, 0] <= movie.xs[-1])
+        & (coords[:, 1] >= movie.ys[0])
+        & (coords[:, 1] <= movie.ys[-1])
+    )
     same = region_at(movie, t, coords) == np.asarray(predictions)
     return float(np.mean(same & inside))

@@ -38,13 +38,15 @@ class ClassCounts:
     @property
     def imbalance(self) -> float:
         """Largest over smallest training class (1.0 = balanced; inf if a class is empty)."""
-        lo = self.train.min(initial=0) if len(self.train) else 0
+        lo = self.train.min() if len(self.train) else 0
         return float(self.train.max() / lo) if lo else float("inf")
 
 
 def class_counts(y_train: np.ndarray, y_test: np.ndarray, n_classes: int) -> ClassCounts:
-    return ClassCounts(np.bincount(y_train, minlength=n_classes).astype(np.int64),
-                       np.bincount(y_test, minlength=n_classes).astype(np.int64))
+    return ClassCounts(
+        np.bincount(y_train, minlength=n_classes).astype(np.int64),
+        np.bincount(y_test, minlength=n_classes).astype(np.int64),
+    )
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,9 @@ class ClassImages:
     counts: np.ndarray  # (K,) samples each average was taken over
 
 
-def class_images(images: np.ndarray, labels: np.ndarray, n_classes: int, *, max_per_class: int | None = 2000,
-                 seed: int = 0) -> ClassImages:
+def class_images(
+    images: np.ndarray, labels: np.ndarray, n_classes: int, *, max_per_class: int | None = 2000, seed: int = 0
+) -> ClassImages:
     """Per-class mean and std of display images `(N, H, W[, 3])` (over at most `max_per_class` seeded samples)."""
     rng = np.random.default_rng(seed)
     shape = images.shape[1:]
@@ -132,8 +135,16 @@ def features(x: np.ndarray) -> np.ndarray:
     return (flat - flat.mean(0)) / np.where(std > 1e-8, std, 1.0)
 
 
-def embed(x: np.ndarray, labels: np.ndarray, method: str = "PCA", *, dims: int = 2, n: int = 2000, seed: int = 0,
-          prepare: Callable[[np.ndarray], np.ndarray] = features) -> Embedding:
+def embed(
+    x: np.ndarray,
+    labels: np.ndarray,
+    method: str = "PCA",
+    *,
+    dims: int = 2,
+    n: int = 2000,
+    seed: int = 0,
+    prepare: Callable[[np.ndarray], np.ndarray] = features,
+) -> Embedding:
     """Embed a class-balanced, seeded subset of `n` samples of `x` into `dims` (2 or 3) dimensions.
 
     Args:
@@ -173,12 +184,19 @@ def embed(x: np.ndarray, labels: np.ndarray, method: str = "PCA", *, dims: int =
         if method == "t-SNE":
             from sklearn.manifold import TSNE
 
-            coords = TSNE(n_components=dims, perplexity=min(30.0, (len(idx) - 1) / 3), init="pca",
-                          learning_rate="auto", random_state=seed).fit_transform(feats)
+            coords = TSNE(
+                n_components=dims,
+                perplexity=min(30.0, (len(idx) - 1) / 3),
+                init="pca",
+                learning_rate="auto",
+                random_state=seed,
+            ).fit_transform(feats)
         else:
             import umap  # imported only here: it is slow to import
 
-            coords = umap.UMAP(n_components=dims, n_neighbors=min(15, len(idx) - 1),
-                               random_state=seed).fit_transform(feats)
-    return Embedding(np.asarray(coords, np.float32), labels[idx].astype(np.int64), idx.astype(np.int64), method,
-                     explained)
+            coords = umap.UMAP(n_components=dims, n_neighbors=min(15, len(idx) - 1), random_state=seed).fit_transform(
+                feats
+            )
+    return Embedding(
+        np.asarray(coords, np.float32), labels[idx].astype(np.int64), idx.astype(np.int64), method, explained
+    )

@@ -73,7 +73,9 @@ def unit_images(weights: np.ndarray, input_shape: Sequence[int]) -> np.ndarray:
     if len(shape) == 3 and shape[0] == 1:
         shape = shape[1:]
     if math.prod(shape) != w.shape[-1]:
-        raise ValueError(f"Each unit has {w.shape[-1]} weights; they do not fill an input of shape {tuple(input_shape)}")
+        raise ValueError(
+            f"Each unit has {w.shape[-1]} weights; they do not fill an input of shape {tuple(input_shape)}"
+        )
     out = w.reshape(*w.shape[:-1], *shape)
     if len(shape) == 3:  # (C, H, W) → (H, W, C) for colour
         out = np.moveaxis(out, -3, -1)
@@ -139,8 +141,9 @@ class HistogramHistory:
         return (self.edges[:-1] + self.edges[1:]) / 2
 
 
-def histogram_history(arrays: Sequence[np.ndarray | None], steps: Sequence[int], *, name: str = "",
-                      bins: int = 60, clip: float = 0.5) -> HistogramHistory:
+def histogram_history(
+    arrays: Sequence[np.ndarray | None], steps: Sequence[int], *, name: str = "", bins: int = 60, clip: float = 0.5
+) -> HistogramHistory:
     """Histograms of each array on one set of `bins` bins spanning the pooled values.
 
     The range is the [clip, 100 - clip] percentiles of all values pooled, so that one outlier does
@@ -165,26 +168,33 @@ def histogram_history(arrays: Sequence[np.ndarray | None], steps: Sequence[int],
     for t, a in enumerate(flat):
         if a is None or a.size == 0:
             continue
-        counts, _ = np.histogram(np.clip(a, lo, hi), edges)
+        counts, _ = np.histogram(np.clip(a.astype(np.float64), lo, hi), edges)  # float64: the end values stay in
         share[t] = counts / a.size
         clipped[t] = np.mean((a < lo) | (a > hi))
     return HistogramHistory(name, np.asarray(steps), edges, share, clipped)
 
 
-def layer_histograms(snapshots: Sequence[Mapping], steps: Sequence[int], layer: str, *,
-                     bins: int = 60) -> dict[str, HistogramHistory]:
+def layer_histograms(
+    snapshots: Sequence[Mapping], steps: Sequence[int], layer: str, *, bins: int = 60
+) -> dict[str, HistogramHistory]:
     """Weights, biases, gradients and momentum of one layer over time: "weights", "biases", "gradients", "momentum"."""
     out = {}
-    for label, key in (("weights", f"param/{layer}.weight"), ("biases", f"param/{layer}.bias"),
-                       ("gradients", f"grad/{layer}.weight")):
+    for label, key, name in (
+        ("weights", f"param/{layer}.weight", f"{layer}.weight"),
+        ("biases", f"param/{layer}.bias", f"{layer}.bias"),
+        ("gradients", f"grad/{layer}.weight", f"gradient of {layer}.weight"),
+    ):
         if any(key in s for s in snapshots):
-            out[label] = histogram_history([s.get(key) for s in snapshots], steps, name=key.split("/", 1)[1],
-                                           bins=bins)
+            out[label] = histogram_history([s.get(key) for s in snapshots], steps, name=name, bins=bins)
     mom = [momentum_key(s, f"{layer}.weight") for s in snapshots]
     if any(mom):
         kind = "Adam's first moment" if any(k and k.endswith("exp_avg") for k in mom) else "momentum buffer"
-        out["momentum"] = histogram_history([s[k] if k else None for s, k in zip(snapshots, mom)], steps,
-                                            name=f"{kind} of {layer}.weight", bins=bins)
+        out["momentum"] = histogram_history(
+            [s[k] if k else None for s, k in zip(snapshots, mom, strict=True)],
+            steps,
+            name=f"{kind} of {layer}.weight",
+            bins=bins,
+        )
     return out
 
 

@@ -14,8 +14,17 @@ import plotly.graph_objects as go
 from PIL import Image, ImageDraw
 
 from ..analysis.boundary import BoundaryMovie
-from .colors import DIVERGING_LUT, SEQUENTIAL_LUT, class_color, class_rgb, diverging_index, mosaic, png_uri
-from .colors import sequential_index, symmetric_limit
+from .colors import (
+    DIVERGING_LUT,
+    SEQUENTIAL_LUT,
+    class_color,
+    class_rgb,
+    diverging_index,
+    mosaic,
+    png_uri,
+    sequential_index,
+    symmetric_limit,
+)
 from .gif import animate
 
 MODES = ("probabilities", "regions")
@@ -32,7 +41,7 @@ def region_palette(n_classes: int) -> tuple[np.ndarray, int]:
     """A ≤256-colour palette: for each class, `levels` shades from white (unsure) to its colour (sure)."""
     levels = max(2, min(32, 256 // max(n_classes, 1)))
     base = class_rgb(n_classes).astype(np.float32)  # (K, 3)
-    mix = np.linspace(0.0, 0.85, levels)[None, :, None]  # share of the class colour
+    mix = np.linspace(0.0, 0.6, levels)[None, :, None]  # share of the class colour: pastel, so points stand out
     pal = 255 * (1 - mix) + base[:, None, :] * mix  # (K, L, 3)
     return np.round(pal).reshape(-1, 3).astype(np.uint8), levels
 
@@ -73,8 +82,16 @@ def sample_points(labels: np.ndarray, is_test: np.ndarray, max_points: int, seed
     return np.sort(np.concatenate(keep))
 
 
-def _point_traces(coords: np.ndarray, labels: np.ndarray, is_test: np.ndarray, names: Sequence[str],
-                  *, show_train: bool, show_test: bool, tag: bool) -> list[go.Scatter]:
+def _point_traces(
+    coords: np.ndarray,
+    labels: np.ndarray,
+    is_test: np.ndarray,
+    names: Sequence[str],
+    *,
+    show_train: bool,
+    show_test: bool,
+    tag: bool,
+) -> list[go.Scatter]:
     """One scatter per (split, class): train as circles, test as diamonds with a dark edge."""
     traces = []
     for split, symbol, shown in ((False, "circle", show_train), (True, "diamond", show_test)):
@@ -82,20 +99,42 @@ def _point_traces(coords: np.ndarray, labels: np.ndarray, is_test: np.ndarray, n
             m = (labels == c) & (is_test == split)
             xy = coords[m]
             label = f"{name} ({'test' if split else 'train'})" if tag else name
-            traces.append(go.Scatter(
-                x=xy[:, 0], y=xy[:, 1], mode="markers", name=label, legendgroup="test" if split else "train",
-                legendgrouptitle_text=("test points" if split else "training points") if c == 0 else None,
-                visible=True if shown else "legendonly", showlegend=bool(m.any()),
-                marker={"color": class_color(c), "symbol": symbol, "size": 7 if split else 6,
-                        "line": {"color": "#222" if split else "white", "width": 1}},
-                hovertemplate=f"{label}<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>"))
+            traces.append(
+                go.Scatter(
+                    x=xy[:, 0],
+                    y=xy[:, 1],
+                    mode="markers",
+                    name=label,
+                    legendgroup="test" if split else "train",
+                    legendgrouptitle_text=("test points" if split else "training points") if c == 0 else None,
+                    visible=True if shown else "legendonly",
+                    showlegend=bool(m.any()),
+                    marker={
+                        "color": class_color(c),
+                        "symbol": symbol,
+                        "size": 7 if split else 6,
+                        "line": {"color": "#222" if split else "white", "width": 1},
+                    },
+                    hovertemplate=f"{label}<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
+                )
+            )
     return traces
 
 
-def boundary_figure(movie: BoundaryMovie, class_names: Sequence[str], *, mode: str = "probabilities",
-                    active: int = -1, title: str = "", x_title: str = "x₁", y_title: str = "x₂",
-                    show_train: bool = True, show_test: bool = True, max_points: int = 500,
-                    height: int = 620) -> go.Figure:
+def boundary_figure(
+    movie: BoundaryMovie,
+    class_names: Sequence[str],
+    *,
+    mode: str = "probabilities",
+    active: int = -1,
+    title: str = "",
+    x_title: str = "x₁",
+    y_title: str = "x₂",
+    show_train: bool = True,
+    show_test: bool = True,
+    max_points: int = 500,
+    height: int = 620,
+) -> go.Figure:
     """Class regions over the plane at every snapshot with the samples on top, animated over training.
 
     Args:
@@ -121,12 +160,30 @@ def boundary_figure(movie: BoundaryMovie, class_names: Sequence[str], *, mode: s
     dy = float(ys[1] - ys[0]) if len(ys) > 1 else 1.0
 
     def image(t):
-        return go.Image(source=png_uri(*region_index(movie.probs[t], mode)), x0=float(xs[0]), dx=dx,
-                        y0=float(ys[0]), dy=dy, hoverinfo="skip")
+        return go.Image(
+            source=png_uri(*region_index(movie.probs[t], mode)),
+            x0=float(xs[0]),
+            dx=dx,
+            y0=float(ys[0]),
+            dy=dy,
+            hoverinfo="skip",
+        )
 
     both = bool(is_test.any() and (~is_test).any())
-    fig = go.Figure([image(active), *_point_traces(coords[min(active, len(coords) - 1)], labels, is_test, names,
-                                                   show_train=show_train, show_test=show_test, tag=both)])
+    fig = go.Figure(
+        [
+            image(active),
+            *_point_traces(
+                coords[min(active, len(coords) - 1)],
+                labels,
+                is_test,
+                names,
+                show_train=show_train,
+                show_test=show_test,
+                tag=both,
+            ),
+        ]
+    )
     groups = [(labels == c) & (is_test == split) for split in (False, True) for c in range(len(names))]
     moving = len(coords) > 1
     frames = []
@@ -136,18 +193,37 @@ def boundary_figure(movie: BoundaryMovie, class_names: Sequence[str], *, mode: s
             data += [go.Scatter(x=coords[t][g, 0], y=coords[t][g, 1]) for g in groups]
         frames.append({"data": data, "traces": list(range(len(data)))})
     animate(fig, frames, [f"step {s}" for s in movie.steps], active=active)
-    fig.update_xaxes(title=x_title, range=[float(xs[0]) - dx / 2, float(xs[-1]) + dx / 2], showgrid=False,
-                     zeroline=False)
-    fig.update_yaxes(title=y_title, range=[float(ys[0]) - dy / 2, float(ys[-1]) + dy / 2], showgrid=False,
-                     zeroline=False, autorange=False, scaleanchor="x" if movie.point == "" else None)
-    fig.update_layout(title=title, height=height, margin={"l": 60, "r": 10, "t": 50, "b": 100},
-                      plot_bgcolor="white", legend={"groupclick": "toggleitem", "itemsizing": "constant"},
-                      meta={"frames": t_count})
+    fig.update_xaxes(
+        title=x_title, range=[float(xs[0]) - dx / 2, float(xs[-1]) + dx / 2], showgrid=False, zeroline=False
+    )
+    fig.update_yaxes(
+        title=y_title,
+        range=[float(ys[0]) - dy / 2, float(ys[-1]) + dy / 2],
+        showgrid=False,
+        zeroline=False,
+        autorange=False,
+        scaleanchor="x" if movie.point == "" else None,
+    )
+    fig.update_layout(
+        title=title,
+        height=height,
+        margin={"l": 60, "r": 10, "t": 50, "b": 130},
+        plot_bgcolor="white",
+        legend={"groupclick": "toggleitem", "itemsizing": "constant"},
+        meta={"frames": t_count},
+    )
     return fig
 
 
-def unit_maps_figure(maps: np.ndarray, *, title: str = "", signed: bool = True, unit_labels=None,
-                     cols: int | None = None, height: int | None = None) -> go.Figure:
+def unit_maps_figure(
+    maps: np.ndarray,
+    *,
+    title: str = "",
+    signed: bool = True,
+    unit_labels=None,
+    cols: int | None = None,
+    height: int | None = None,
+) -> go.Figure:
     """Each unit's output over the plane as a small map `(U, H, W)` (row 0 lowest), in one grid.
 
     Signed outputs (raw, tanh) on a diverging scale centred on zero, non-negative ones (ReLU,
@@ -169,19 +245,32 @@ def unit_maps_figure(maps: np.ndarray, *, title: str = "", signed: bool = True, 
     fig = go.Figure(go.Image(source=png_uri(big), hoverinfo="skip"))
     cy, cx = np.divmod(np.arange(n), cols)
     text = list(unit_labels) if unit_labels is not None else [f"unit {i}" for i in range(n)]
-    fig.add_trace(go.Scatter(x=cx * (w + 2) + (w - 1) / 2, y=cy * (h + 2) + (h - 1) / 2, mode="markers",
-                             marker={"size": 14, "opacity": 0}, text=text, hovertemplate="%{text}<extra></extra>",
-                             showlegend=False))
+    fig.add_trace(
+        go.Scatter(
+            x=cx * (w + 2) + (w - 1) / 2,
+            y=cy * (h + 2) + (h - 1) / 2,
+            mode="markers",
+            marker={"size": 14, "opacity": 0},
+            text=text,
+            hovertemplate="%{text}<extra></extra>",
+            showlegend=False,
+        )
+    )
     rows = -(-n // cols)
     fig.update_xaxes(visible=False, range=[-0.5, big.shape[1] - 0.5])
     fig.update_yaxes(visible=False, range=[big.shape[0] - 0.5, -0.5], scaleanchor="x")
-    fig.update_layout(title=title, height=height or int(np.clip(80 + rows * 70, 180, 900)),
-                      margin={"l": 10, "r": 10, "t": 40, "b": 10}, plot_bgcolor="white")
+    fig.update_layout(
+        title=title,
+        height=height or int(np.clip(80 + rows * 70, 180, 900)),
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        plot_bgcolor="white",
+    )
     return fig
 
 
-def gif_frames(movie: BoundaryMovie, *, mode: str = "probabilities", size: int = 300, max_points: int = 300,
-               point_radius: int = 3) -> list[np.ndarray]:
+def gif_frames(
+    movie: BoundaryMovie, *, mode: str = "probabilities", size: int = 300, max_points: int = 300, point_radius: int = 3
+) -> list[np.ndarray]:
     """The regions of each frame with the samples drawn on, as uint8 RGB images for a GIF."""
     if movie.n_frames == 0:
         return []
@@ -201,10 +290,10 @@ def gif_frames(movie: BoundaryMovie, *, mode: str = "probabilities", size: int =
             box = (x - r, y - r, x + r, y + r)
             fill = tuple(int(v) for v in colours[c])
             if test:
-                draw.polygon([(x, y - r - 1), (x + r + 1, y), (x, y + r + 1), (x - r - 1, y)], fill=fill,
-                             outline=(34, 34, 34))
+                draw.polygon(
+                    [(x, y - r - 1), (x + r + 1, y), (x, y + r + 1), (x - r - 1, y)], fill=fill, outline=(34, 34, 34)
+                )
             else:
                 draw.ellipse(box, fill=fill, outline=(255, 255, 255))
         out.append(np.asarray(img))
     return out
-

@@ -13,7 +13,7 @@ from ..analysis.classes import SEPARATE, ClassMeans, PairDifference, Separabilit
 from .layers import DIVERGING, SEQUENTIAL, empty_figure, value_range
 
 CONFUSION_SCALE = "Blues"
-HISTORY_SCALE = "Magma"
+HISTORY_SCALE = "Plasma"  # not Magma/Inferno: their first colour, #000004, is a Streamlit theme placeholder
 
 
 def _scale(values: np.ndarray, signed: bool) -> dict:
@@ -106,6 +106,14 @@ def pair_figure(
     )
 
 
+def _log_ticks(values: np.ndarray) -> dict:
+    """Tick marks 1, 2, 5 × 10^k across the data, written out (plotly abbreviates minor log ticks to digits)."""
+    lo, hi = np.floor(np.log10(min(values.min(), 1.0))), np.ceil(np.log10(max(values.max(), 1.0)))
+    ticks = [m * 10.0**e for e in range(int(lo), int(hi) + 1) for m in (1, 2, 5)]
+    ticks = [t for t in ticks if values.min() / 2 <= t <= values.max() * 2 or t == 1]
+    return dict(tickmode="array", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks])
+
+
 def separability_figure(profile: Separability, *, threshold: float = SEPARATE) -> go.Figure:
     """The separability of each point in network order, on a log scale, with the first separating point marked."""
     if len(profile.ratio) == 0:
@@ -147,7 +155,7 @@ def separability_figure(profile: Separability, *, threshold: float = SEPARATE) -
             shapes=[rule],
             annotations=notes,
             xaxis=dict(title=dict(text="point in the network"), type="category"),
-            yaxis=dict(title=dict(text="between / within spread"), type="log"),
+            yaxis=dict(title=dict(text="between / within spread"), type="log", **_log_ticks(r)),
         ),
     )
 

@@ -120,8 +120,15 @@ def png_uri(image: np.ndarray, palette: np.ndarray | None = None) -> str:
     return "data:image/png;base64," + base64.b64encode(png_bytes(image, palette)).decode("ascii")
 
 
-def mosaic(tiles: np.ndarray, cols: int, *, gap: int = 1, fill: int | Sequence[int] = 255,
-           blank: int | Sequence[int] | None = None, rgb: bool = False) -> np.ndarray:
+def mosaic(
+    tiles: np.ndarray,
+    cols: int,
+    *,
+    gap: int = 1,
+    fill: int | Sequence[int] = 255,
+    blank: int | Sequence[int] | None = None,
+    rgb: bool = False,
+) -> np.ndarray:
     """Tiles `(..., N, h, w)` (or `(..., N, h, w, 3)` with `rgb`) laid out row by row, `cols` to a row.
 
     Leading axes (frames) are kept: `(T, N, h, w)` gives `(T, H, W)`. Tiles are `gap` pixels
@@ -136,11 +143,23 @@ def mosaic(tiles: np.ndarray, cols: int, *, gap: int = 1, fill: int | Sequence[i
     rows = -(-n // cols) if n else 1
     grid = np.empty((*lead, rows * cols, h + gap, w + gap, *rest), tiles.dtype)
     grid[...] = fill
-    grid[..., :n, :h, :w, *([slice(None)] * len(rest))] = tiles
+    tail = (slice(None),) * len(rest)  # the colour axis, if any
+    grid[(..., slice(0, n), slice(0, h), slice(0, w), *tail)] = tiles
     if n < rows * cols:
-        grid[..., n:, :, :, *([slice(None)] * len(rest))] = fill if blank is None else blank
+        grid[(..., slice(n, None), slice(None), slice(None), *tail)] = fill if blank is None else blank
     grid = grid.reshape(*lead, rows, cols, h + gap, w + gap, *rest)
     k = len(lead)
     order = (*range(k), k, k + 2, k + 1, k + 3, *range(k + 4, k + 4 + len(rest)))
     out = grid.transpose(order).reshape(*lead, rows * (h + gap), cols * (w + gap), *rest)
-    return out[..., : out.shape[k] - gap, : out.shape[k + 1] - gap, *([slice(None)] * len(rest))]
+    return out[(..., slice(0, out.shape[k] - gap), slice(0, out.shape[k + 1] - gap), *tail)]
+
+
+def grid_columns(n: int, tile_h: int, tile_w: int, *, aspect: float = 1.6) -> int:
+    """Columns of a tile grid about `aspect` times wider than tall, preferring one that fills every row."""
+    if n <= 0:
+        return 1
+    target = float(np.clip(np.sqrt(n * aspect * tile_h / max(tile_w, 1)), 1, n))
+    divisors = [c for c in range(max(1, int(target * 0.75)), int(target * 1.35) + 1) if n % c == 0]
+    if divisors:
+        return min(divisors, key=lambda c: abs(c - target))
+    return int(round(target))

@@ -14,8 +14,15 @@ import plotly.graph_objects as go
 from PIL import Image, ImageDraw
 
 
-def animate(fig: go.Figure, frames: Sequence[dict], labels: Sequence[str], *, active: int = 0,
-            frame_ms: int = 300, prefix: str = "Snapshot: ") -> go.Figure:
+def animate(
+    fig: go.Figure,
+    frames: Sequence[dict],
+    labels: Sequence[str],
+    *,
+    active: int = 0,
+    frame_ms: int = 300,
+    prefix: str = "Snapshot: ",
+) -> go.Figure:
     """Add frames with play/pause buttons and a slider to `fig` (in place; also returned).
 
     Args:
@@ -30,22 +37,55 @@ def animate(fig: go.Figure, frames: Sequence[dict], labels: Sequence[str], *, ac
     """
     if not frames:
         return fig
-    fig.frames = [go.Frame(name=str(i), data=f["data"], traces=f.get("traces"), layout=f.get("layout"))
-                  for i, f in enumerate(frames)]
+    fig.frames = [
+        go.Frame(name=str(i), data=f["data"], traces=f.get("traces"), layout=f.get("layout"))
+        for i, f in enumerate(frames)
+    ]
     play = {"frame": {"duration": frame_ms, "redraw": True}, "fromcurrent": True, "transition": {"duration": 0}}
     pause = {"frame": {"duration": 0, "redraw": False}, "mode": "immediate", "transition": {"duration": 0}}
     fig.update_layout(
-        updatemenus=[{"type": "buttons", "direction": "left", "showactive": False, "x": 0, "y": 0, "xanchor": "left",
-                      "yanchor": "top", "pad": {"t": 36, "r": 10},
-                      "buttons": [{"label": "▶ Play", "method": "animate", "args": [None, play]},
-                                  {"label": "❚❚ Pause", "method": "animate", "args": [[None], pause]}]}],
-        sliders=[{"active": int(np.clip(active, 0, len(frames) - 1)), "x": 0.16, "len": 0.84, "y": 0,
-                  "yanchor": "top", "pad": {"t": 24},
-                  "currentvalue": {"prefix": prefix, "font": {"size": 13}},
-                  "steps": [{"label": str(lab), "method": "animate",
-                             "args": [[str(i)], {"mode": "immediate", "frame": {"duration": 0, "redraw": True},
-                                                 "transition": {"duration": 0}}]}
-                            for i, lab in enumerate(labels)]}],
+        updatemenus=[
+            {
+                "type": "buttons",
+                "direction": "left",
+                "showactive": False,
+                "x": 0,
+                "y": 0,
+                "xanchor": "left",
+                "yanchor": "top",
+                "pad": {"t": 62, "r": 10},
+                "buttons": [
+                    {"label": "▶ Play", "method": "animate", "args": [None, play]},
+                    {"label": "❚❚ Pause", "method": "animate", "args": [[None], pause]},
+                ],
+            }
+        ],
+        sliders=[
+            {
+                "active": int(np.clip(active, 0, len(frames) - 1)),
+                "x": 0.16,
+                "len": 0.84,
+                "y": 0,
+                "yanchor": "top",
+                "pad": {"t": 50},
+                "currentvalue": {"prefix": prefix, "font": {"size": 13}},
+                "steps": [
+                    {
+                        "label": str(lab),
+                        "method": "animate",
+                        "args": [
+                            [str(i)],
+                            {
+                                "mode": "immediate",
+                                "frame": {"duration": 0, "redraw": True},
+                                "transition": {"duration": 0},
+                            },
+                        ],
+                    }
+                    for i, lab in enumerate(labels)
+                ],
+            }
+        ],
     )
     return fig
 
@@ -58,6 +98,22 @@ def even_subsample(n: int, keep: int, *, always: int | None = None) -> np.ndarra
     if always is not None and 0 <= always < n:
         idx.add(int(always))
     return np.array(sorted(idx))
+
+
+def sent_size(uri: str) -> int:
+    """Characters a data URI takes in `fig.to_json()` (which writes each "/" as a 6-character escape)."""
+    return len(uri) + 5 * uri.count("/")
+
+
+def frames_within(uris: Sequence[str], budget: int, active: int) -> np.ndarray:
+    """Frame indices to keep so their data URIs total at most `budget` characters (evenly spread)."""
+    n = len(uris)
+    sizes = [sent_size(u) for u in uris]
+    if n == 0 or sum(sizes) <= budget:
+        return np.arange(n)
+    per = max(1, int(np.mean(sizes)))
+    keep = even_subsample(n, max(2, budget // per - 1), always=active)
+    return keep
 
 
 def label_strip(image: np.ndarray, text: str, *, height: int = 14) -> np.ndarray:
@@ -77,8 +133,14 @@ def upscale(image: np.ndarray, factor: int) -> np.ndarray:
     return np.repeat(np.repeat(np.asarray(image), factor, axis=0), factor, axis=1)
 
 
-def gif_bytes(frames: Sequence[np.ndarray], *, fps: float = 4.0, labels: Sequence[str] | None = None,
-              scale: int = 1, hold_last_ms: int = 1200) -> bytes:
+def gif_bytes(
+    frames: Sequence[np.ndarray],
+    *,
+    fps: float = 4.0,
+    labels: Sequence[str] | None = None,
+    scale: int = 1,
+    hold_last_ms: int = 1200,
+) -> bytes:
     """A looping GIF of uint8 RGB frames `(H, W, 3)` (or grey `(H, W)`), all the same size.
 
     Args:
@@ -104,6 +166,14 @@ def gif_bytes(frames: Sequence[np.ndarray], *, fps: float = 4.0, labels: Sequenc
     durations[-1] = max(step, hold_last_ms)
     paletted = [im.quantize(colors=255, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE) for im in images]
     buf = io.BytesIO()
-    paletted[0].save(buf, format="GIF", save_all=True, append_images=paletted[1:], duration=durations, loop=0,
-                     optimize=False, disposal=1)
+    paletted[0].save(
+        buf,
+        format="GIF",
+        save_all=True,
+        append_images=paletted[1:],
+        duration=durations,
+        loop=0,
+        optimize=False,
+        disposal=1,
+    )
     return buf.getvalue()

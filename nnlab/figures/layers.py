@@ -222,10 +222,11 @@ def dense_figure(points: list[PointOutput], *, class_names: list[str] | None = N
     return go.Figure(data, dict(layout, height=height, margin=dict(l=50, r=30, t=20, b=90)))
 
 
-def feature_maps_figure(points: list[PointOutput], *, height: int = 360) -> go.Figure:
+def feature_maps_figure(points: list[PointOutput], *, height: int | None = None) -> go.Figure:
     """Conv points of one layer as grids of feature maps (one tile per channel), side by side, as PNG.
 
     Each panel has its own colour range shared by all its channels; hovering a tile names the channel.
+    The height follows the panels' shape unless given.
     """
     points = [p for p in points if p.is_map]
     if not points:
@@ -300,4 +301,5 @@ def feature_maps_figure(points: list[PointOutput], *, height: int = 360) -> go.F
             scaleanchor=f"x{ax}",
             constrain="domain",
         )
+    height = height or int(90 + min(300, 750 / n) * hh / ww)  # square-ish panels across a wide page
     return go.Figure(data, dict(layout, height=height, margin=dict(l=10, r=40, t=10, b=80), plot_bgcolor="white"))

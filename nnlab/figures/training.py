@@ -11,7 +11,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 TRAIN_COLOR = "#4C78A8"
 TEST_COLOR = "#F58518"
@@ -24,11 +23,12 @@ def bucket_mean(values: np.ndarray, max_points: int) -> tuple[np.ndarray, np.nda
     if n <= max_points:
         return np.arange(n, dtype=np.float64), values
     edges = np.linspace(0, n, max_points + 1).astype(int)
-    pos = (edges[:-1] + edges[1:] - 1) / 2
-    with np.errstate(invalid="ignore"):
-        means = np.array([np.nanmean(values[a:b]) if np.isfinite(values[a:b]).any() else np.nan
-                          for a, b in zip(edges[:-1], edges[1:])])
-    return pos, means
+    ok = np.isfinite(values)
+    sums = np.add.reduceat(np.where(ok, values, 0.0), edges[:-1])
+    counts = np.add.reduceat(ok.astype(np.int64), edges[:-1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return (edges[:-1] + edges[1:] - 1) / 2, means
 
 
 def smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -46,8 +46,16 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
         return np.where(c > 0, s / np.maximum(c, 1), np.nan)
 
 
-def training_curves(loss: np.ndarray, acc: np.ndarray, epochs: Sequence[dict] = (), *, steps_per_epoch: int = 1,
-                    total_epochs: float | None = None, max_points: int = 400, height: int = 330) -> go.Figure:
+def training_curves(
+    loss: np.ndarray,
+    acc: np.ndarray,
+    epochs: Sequence[dict] = (),
+    *,
+    steps_per_epoch: int = 1,
+    total_epochs: float | None = None,
+    max_points: int = 400,
+    height: int = 330,
+) -> go.Figure:
     """Loss (left) and accuracy (right) against epochs.
 
     Args:
@@ -56,35 +64,77 @@ def training_curves(loss: np.ndarray, acc: np.ndarray, epochs: Sequence[dict] = 
         steps_per_epoch: turns step numbers into epochs on the x axis.
         total_epochs: fix the x axis to the planned length (a live run fills it in as it goes).
     """
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss (lower is better)", "Accuracy"), horizontal_spacing=0.1)
     spe = max(int(steps_per_epoch), 1)
     window = max(1, min(spe, len(loss) // 10 or 1))
-    for col, values, name in ((1, loss, "loss"), (2, acc, "accuracy")):
+    traces = []  # built as one figure at the end: this redraws twice a second while a run trains
+    for axes, values, name in ((("x", "y"), loss, "loss"), (("x2", "y2"), acc, "accuracy")):
         values = np.asarray(values, np.float64)
         if len(values) == 0:
             continue
         pos, raw = bucket_mean(values, max_points)
         _, smoothed = bucket_mean(smooth(values, window), max_points)
         x = (pos + 1) / spe
-        fig.add_trace(go.Scatter(x=x, y=raw, mode="lines", name=f"training {name} (each step)", showlegend=False,
-                                 line=dict(color=TRAIN_COLOR, width=1), opacity=0.3, hoverinfo="skip"), row=1, col=col)
-        fig.add_trace(go.Scatter(x=x, y=smoothed, mode="lines", name=f"training {name}", line=dict(color=TRAIN_COLOR,
-                                 width=2), legendgroup="train", showlegend=col == 1,
-                                 hovertemplate=f"epoch %{{x:.2f}}: training {name} %{{y:.3f}}<extra></extra>"),
-                      row=1, col=col)
-    key = {1: "test_loss", 2: "test_acc"}
-    for col in (1, 2):
-        pts = [(e["epoch"], e[key[col]]) for e in epochs if e.get(key[col]) is not None]
+        traces.append(
+            go.Scatter(
+                x=x,
+                y=raw,
+                mode="lines",
+                name=f"training {name} (each step)",
+                showlegend=False,
+                line=dict(color=TRAIN_COLOR, width=1),
+                opacity=0.3,
+                hoverinfo="skip",
+                xaxis=axes[0],
+                yaxis=axes[1],
+            )
+        )
+        traces.append(
+            go.Scatter(
+                x=x,
+                y=smoothed,
+                mode="lines",
+                name="training (moving average)",
+                line=dict(color=TRAIN_COLOR, width=2),
+                legendgroup="train",
+                showlegend=name == "loss",
+                hovertemplate=f"epoch %{{x:.2f}}: training {name} %{{y:.3f}}<extra></extra>",
+                xaxis=axes[0],
+                yaxis=axes[1],
+            )
+        )
+    for axes, key in ((("x", "y"), "test_loss"), (("x2", "y2"), "test_acc")):
+        pts = [(e["epoch"], e[key]) for e in epochs if e.get(key) is not None]
         if pts:
-            ex, ey = zip(*pts)
-            fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines+markers", name="test (each epoch)",
-                                     line=dict(color=TEST_COLOR, width=2), marker=dict(size=7), legendgroup="test",
-                                     showlegend=col == 1,
-                                     hovertemplate="epoch %{x}: test %{y:.3f}<extra></extra>"), row=1, col=col)
+            ex, ey = zip(*pts, strict=True)
+            traces.append(
+                go.Scatter(
+                    x=ex,
+                    y=ey,
+                    mode="lines+markers",
+                    name="test (after each epoch)",
+                    line=dict(color=TEST_COLOR, width=2),
+                    marker=dict(size=7),
+                    legendgroup="test",
+                    showlegend=key == "test_loss",
+                    xaxis=axes[0],
+                    yaxis=axes[1],
+                    hovertemplate="epoch %{x}: test %{y:.3f}<extra></extra>",
+                )
+            )
     xr = dict(range=[0, total_epochs]) if total_epochs else {}
-    fig.update_xaxes(title_text="epoch", **xr)
-    fig.update_yaxes(title_text="cross-entropy loss", rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(title_text="accuracy", tickformat=".0%", range=[0, 1.02], row=1, col=2)
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10),
-                      legend=dict(orientation="h", y=-0.25, x=0), uirevision="curves")
+    title = dict(
+        font=dict(size=14), xanchor="center", yanchor="bottom", showarrow=False, xref="paper", yref="paper", y=1.02
+    )
+    layout = dict(
+        height=height,
+        margin=dict(l=10, r=10, t=40, b=10),
+        uirevision="curves",
+        legend=dict(orientation="h", y=-0.25, x=0),
+        xaxis=dict(domain=[0, 0.45], title_text="epoch", anchor="y", **xr),
+        yaxis=dict(title_text="cross-entropy loss", rangemode="tozero", anchor="x"),
+        xaxis2=dict(domain=[0.55, 1], title_text="epoch", anchor="y2", **xr),
+        yaxis2=dict(title_text="accuracy", tickformat=".0%", range=[0, 1.02], anchor="x2"),
+        annotations=[dict(text="Loss (lower is better)", x=0.225, **title), dict(text="Accuracy", x=0.775, **title)],
+    )
+    fig = go.Figure(traces, layout)
     return fig

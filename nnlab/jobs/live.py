@@ -64,17 +64,25 @@ class LiveMetrics(Callback):
     # --- feeding ----------------------------------------------------------------------
     def start(self, total_steps: int, steps_per_epoch: int, planned_snapshots: int = 0) -> None:
         with self._lock:
-            self._info.update(total_steps=int(total_steps), steps_per_epoch=max(int(steps_per_epoch), 1),
-                              planned_snapshots=int(planned_snapshots))
+            self._info.update(
+                total_steps=int(total_steps),
+                steps_per_epoch=max(int(steps_per_epoch), 1),
+                planned_snapshots=int(planned_snapshots),
+            )
             self._t0 = time.monotonic()
 
-    def add_steps(self, losses, accs, step: int | None = None, snapshots: int | None = None) -> None:
+    def add_steps(
+        self, losses, accs, step: int | None = None, snapshots: int | None = None, elapsed: float | None = None
+    ) -> None:
+        """Append step metrics; `elapsed` is the trainer's own clock (seconds since it started), if it sent one."""
         with self._lock:
             self._loss.extend(float(v) for v in losses)
             self._acc.extend(float(v) for v in accs)
             self._info["step"] = int(step) if step is not None else len(self._loss)
             if snapshots is not None:
                 self._info["snapshots"] = int(snapshots)
+            if elapsed is not None and self._t1 is None:  # re-base our clock on the trainer's: no transport delay
+                self._t0 = time.monotonic() - float(elapsed)
 
     def add_epoch(self, metrics: dict) -> None:
         with self._lock:
@@ -102,6 +110,11 @@ class LiveMetrics(Callback):
         """A copy of the progress so far."""
         with self._lock:
             end = self._t1 if self._t1 is not None else time.monotonic()
-            return LiveView(loss=np.asarray(self._loss, np.float32), acc=np.asarray(self._acc, np.float32),
-                            epochs=tuple(dict(e) for e in self._epochs), started=self._t0 is not None,
-                            elapsed=(end - self._t0) if self._t0 is not None else 0.0, **self._info)
+            return LiveView(
+                loss=np.asarray(self._loss, np.float32),
+                acc=np.asarray(self._acc, np.float32),
+                epochs=tuple(dict(e) for e in self._epochs),
+                started=self._t0 is not None,
+                elapsed=(end - self._t0) if self._t0 is not None else 0.0,
+                **self._info,
+            )

@@ -100,7 +100,8 @@ class JobRegistry:
 
     Args:
         max_running: how many jobs may train at once (more raise `JobsFull`).
-        spare: keep one worker process started and warmed up, so a job starts in well under a second.
+        spare: once `warm()` was called (or a job started), keep one worker process started and warmed up,
+            so that the next job starts in well under a second (it costs an idle process: ~300 MB).
         keep: how many finished jobs to remember.
         python: the interpreter for workers (default: this one).
     """
@@ -110,11 +111,15 @@ class JobRegistry:
         self.keep = keep
         self.python = python or sys.executable
         self._use_spare = spare
+        self._wanted = False  # a spare is kept only once someone is about to train
         self._spare: _Worker | None = None
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
-        if spare:
-            self._ensure_spare()
+
+    def warm(self) -> None:
+        """Start a spare worker now (if spares are on and a slot is free): the next `start` will not wait for one."""
+        self._wanted = True
+        self._ensure_spare()
 
     # --- reading --------------------------------------------------------------------
     def get(self, job_id: str | None) -> Job | None:
@@ -136,10 +141,12 @@ class JobRegistry:
         with self._lock:
             busy = sum(j.alive for j in self._jobs.values())
             if busy >= self.max_running:
-                raise JobsFull(f"This server already trains {busy} network{'s' * (busy != 1)} at once, its limit. "
-                               "Wait for one to finish (or stop one on the Train page), then start again.")
+                raise JobsFull(
+                    f"This server already trains {busy} network{'s' * (busy != 1)} at once, its limit. "
+                    "Wait for one to finish (or stop one on the Train page), then start again."
+                )
             worker = self._spare if self._spare and self._spare.proc.poll() is None else self._spawn()
-            self._spare = None
+            self._spare, self._wanted = None, True
             job = Job(uuid.uuid4().hex[:10], spec, label, _worker=worker)
             self._jobs[job.id] = job
             self._forget_old()
@@ -158,8 +165,8 @@ class JobRegistry:
                 job._worker.proc.kill()
         with self._lock:
             spare, self._spare, self._use_spare = self._spare, None, False
-        if spare is not None:
-            spare.proc.stdin.close()  # a spare exits when its stdin closes
+        if spare is not None:  # it holds no job: end it at once rather than after its warm-up
+            spare.proc.kill()
             spare.proc.wait(timeout)
             spare.err.close()
 
@@ -168,16 +175,26 @@ class JobRegistry:
         import nnlab
 
         pkg_parent = str(Path(nnlab.__file__).resolve().parent.parent)
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (pkg_parent, os.environ.get("PYTHONPATH")) if p),
-               "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(p for p in (pkg_parent, os.environ.get("PYTHONPATH")) if p),
+            "PYTHONUNBUFFERED": "1",
+        }
         err = tempfile.TemporaryFile()
-        proc = subprocess.Popen([self.python, "-m", "nnlab.jobs"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1, env=env)
+        proc = subprocess.Popen(
+            [self.python, "-m", "nnlab.jobs"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            bufsize=1,
+            env=env,
+        )
         return _Worker(proc, err)
 
     def _ensure_spare(self) -> None:
         with self._lock:
-            if not self._use_spare or (self._spare and self._spare.proc.poll() is None):
+            if not (self._use_spare and self._wanted) or (self._spare and self._spare.proc.poll() is None):
                 return
             if sum(j.alive for j in self._jobs.values()) < self.max_running:
                 self._spare = self._spawn()
@@ -218,7 +235,7 @@ def _apply(job: Job, event: dict) -> None:
         job.status = "running"
     elif kind == "steps":
         losses = [math.nan if v is None else v for v in event["loss"]]
-        job.live.add_steps(losses, event["acc"], event["step"], event.get("snapshots"))
+        job.live.add_steps(losses, event["acc"], event["step"], event.get("snapshots"), event.get("elapsed"))
     elif kind == "epoch":
         job.live.add_epoch(event["metrics"])
     elif kind == "end":

@@ -29,7 +29,7 @@ class Task:
 
     @property
     def status(self) -> str:
-        """"running", "done" or "failed"."""
+        """ "running", "done" or "failed"."""
         if not self._done.is_set():
             return "running"
         return "failed" if self.error else "done"

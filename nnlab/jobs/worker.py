@@ -37,10 +37,15 @@ class JobSpec:
     @classmethod
     def make(cls, data, model=None, train=None, record=None, *, root, **kwargs) -> JobSpec:
         """Build a spec from config objects (DataConfig, ModelConfig, TrainConfig, RecordConfig)."""
-        return cls(data=data.to_dict(), model=asdict(model) if model is not None else None,
-                   train=train.to_dict() if train is not None else None,
-                   record=record.to_dict() if record is not None else None, root=str(os.path.abspath(root)),
-                   **kwargs)
+        spec = cls(
+            data=data.to_dict(),
+            model=asdict(model) if model is not None else None,
+            train=train.to_dict() if train is not None else None,
+            record=record.to_dict() if record is not None else None,
+            root=str(os.path.abspath(root)),
+            **kwargs,
+        )
+        return cls.from_json(spec.to_json())  # tuples become lists: the spec equals what the worker reads
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -78,19 +83,34 @@ class _Reporter:
         self.send, self.recorder = send, recorder
         self.loss: list[float] = []
         self.acc: list[float] = []
-        self.last = 0.0
+        self.last = self.t0 = time.monotonic()
 
     def _snapshots(self) -> int:
         return len(self.recorder.writer.manifest["snapshots"]) if self.recorder else 0
 
     def flush(self, trainer) -> None:
-        self.send({"event": "steps", "step": trainer.step, "loss": self.loss, "acc": self.acc,
-                   "snapshots": self._snapshots()})
+        self.send(
+            {
+                "event": "steps",
+                "step": trainer.step,
+                "loss": self.loss,
+                "acc": self.acc,
+                "snapshots": self._snapshots(),
+                "elapsed": time.monotonic() - self.t0,
+            }
+        )
         self.loss, self.acc, self.last = [], [], time.monotonic()
 
     def on_train_start(self, trainer) -> None:
-        self.send({"event": "started", "total_steps": trainer.total_steps, "steps_per_epoch": trainer.steps_per_epoch,
-                   "planned_snapshots": len(self.recorder.schedule) if self.recorder else 0})
+        self.t0 = time.monotonic()
+        self.send(
+            {
+                "event": "started",
+                "total_steps": trainer.total_steps,
+                "steps_per_epoch": trainer.steps_per_epoch,
+                "planned_snapshots": len(self.recorder.schedule) if self.recorder else 0,
+            }
+        )
         self.flush(trainer)
 
     def on_step_end(self, trainer, loss: float, acc: float) -> None:
@@ -112,8 +132,9 @@ def warm_up(threads: int = 1) -> None:
     import torch
 
     torch.set_num_threads(threads)
-    import nnlab.pipeline  # noqa: F401  (the registry, models, recorder)
     import sklearn.datasets  # noqa: F401  (the built-in point sets and digits load through it)
+
+    import nnlab.pipeline  # noqa: F401  (the registry, models, recorder)
 
     w = torch.zeros(2, requires_grad=True)
     opt = torch.optim.Adam([w])
@@ -139,9 +160,13 @@ def run_job(spec: JobSpec, send, control: _Control) -> None:
     trainer = None
     try:
         trainer, folder = make_trainer(
-            DataConfig.from_dict(spec.data), config_from_dict(spec.model) if spec.model else None,
-            TrainConfig.from_dict(spec.train) if spec.train else None, RecordConfig(**(spec.record or {})),
-            root=spec.root, name=spec.name)
+            DataConfig.from_dict(spec.data),
+            config_from_dict(spec.model) if spec.model else None,
+            TrainConfig.from_dict(spec.train) if spec.train else None,
+            RecordConfig(**(spec.record or {})),
+            root=spec.root,
+            name=spec.name,
+        )
         recorder = next((cb for cb in trainer.callbacks if isinstance(cb, Recorder)), None)
         trainer.callbacks.append(_Reporter(send, recorder))
         send({"event": "created", "folder": str(folder)})

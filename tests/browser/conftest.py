@@ -65,6 +65,22 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test leaves a screenshot of what the browser showed: artifacts/screenshots/FAILED-<test>.png."""
+    outcome = yield
+    report = outcome.get_result()
+    app = item.funcargs.get("app") if hasattr(item, "funcargs") else None
+    if report.when == "call" and report.failed and isinstance(app, App):
+        name = "FAILED-" + "".join(c if c.isalnum() or c in "-_" else "-" for c in item.name)
+        try:
+            app.screenshot(name)
+            errors = app.errors()
+        except Exception as e:  # the page may be gone; the test's own error matters more
+            errors = [f"(no screenshot: {e})"]
+        report.sections.append(("browser", f"screenshot {name}.png; error boxes: {errors}"))
+
+
 # ---------------------------------------------------------------- runs and server
 
 
@@ -265,7 +281,7 @@ class App:
     def __init__(self, page, url: str, runs: dict[str, str], js_errors: list[str]):
         self.page, self.url, self.runs, self.js_errors = page, url, runs, js_errors
 
-    def wait_idle(self, timeout_ms: int = RUN_TIMEOUT_MS, settle_s: float = 0.6) -> None:
+    def wait_idle(self, timeout_ms: int = RUN_TIMEOUT_MS, settle_s: float = 0.5) -> None:
         """Wait until the script has finished running and stayed finished for `settle_s` (reruns chain)."""
         deadline = time.monotonic() + timeout_ms / 1000
         quiet_since = None
@@ -309,18 +325,21 @@ class App:
 
     def select_run(self, key: str) -> None:
         """Pick the run trained as `key` (moons, digits-mlp, digits-cnn, or a run id) in the sidebar's selectbox."""
-        run_id = self.runs.get(key, key)
-        box = self.page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Run")
-        if run_id in box.input_value():
+        self.select("Run", self.runs.get(key, key), within='[data-testid="stSidebar"]')
+
+    def select(self, label: str, option: str, *, within: str = '[data-testid="stMain"]') -> None:
+        """Choose the option containing `option` in the selectbox labelled `label`, then wait for the rerun."""
+        box = self.page.locator(within).get_by_role("combobox", name=label, exact=True).first
+        if option in box.input_value():
             return
         box.click()
         options = self.page.get_by_role("option")
-        option = options.filter(has_text=run_id)
-        assert option.count() >= 1, f"run {run_id} is not offered; the options are {options.all_inner_texts()}"
-        option.first.click()
+        choice = options.filter(has_text=option)
+        assert choice.count() >= 1, f"{label}: no option {option!r}; the options are {options.all_inner_texts()}"
+        choice.first.click()
         self.page.wait_for_timeout(300)
         self.wait_idle()
-        assert run_id in box.input_value(), f"could not select run {run_id}: the box shows {box.input_value()!r}"
+        assert option in box.input_value(), f"{label}: could not choose {option!r}, it shows {box.input_value()!r}"
 
     def wait_charts(self, minimum: int = 0, timeout_ms: int = 30_000) -> int:
         """Wait until every visible plotly chart has drawn (and at least `minimum` exist); returns how many."""
@@ -362,6 +381,7 @@ class App:
         height = self.page.evaluate(_HEIGHT_JS)
         path = SHOTS / f"{name}.png"
         self.page.set_viewport_size({"width": VIEWPORT["width"], "height": min(max(height, 900), 8000)})
+        self.page.mouse.move(1, 1)  # no hover tooltip or plotly toolbar from the last click in the picture
         try:
             self.page.wait_for_timeout(400)  # plotly re-lays out on resize
             self.page.screenshot(path=str(path), full_page=True)

@@ -74,6 +74,14 @@ def test_page_draws_without_errors(app, nav_titles, pattern, shot, run, min_char
         _scrub_to_start(app, shot)
 
 
+def test_datasets_page_shows_an_image_dataset(app, nav_titles):
+    """Datasets with digits: sample grid, class images, histogram and the PCA map all draw."""
+    title = _title(nav_titles, r"^Datasets?$")
+    app.open(title)
+    app.select("Dataset", "digits")
+    app.check_page("datasets-digits", min_charts=3)
+
+
 def test_pages_not_listed_above_draw_without_errors(app, nav_titles):
     """A page added to the navigation later is still loaded and checked (with the newest run)."""
     extra = [t for t in nav_titles if not any(re.search(p, t, re.IGNORECASE) for p in COVERED)]

@@ -55,9 +55,12 @@ def test_train_page_trains_live_then_opens_the_run(app, app_dirs):
     main = app.page.locator('[data-testid="stMain"]')
     finished = main.get_by_text("Finished:")
     main.locator('[data-testid="stProgress"], [data-testid="stAlertContentSuccess"]').first.wait_for()
-    if not finished.count():  # still running: this is the screenshot of live training
-        app.wait_charts(1)
-        app.screenshot("train-running")
+    main.locator('[data-testid="stPlotlyChart"], [data-testid="stAlertContentSuccess"]').first.wait_for()
+    if not finished.count():  # curves drawing live: the screenshot of training (kept if it was still running after)
+        app.page.wait_for_timeout(1000)
+        shot = app.screenshot("train-running")
+        if finished.count():
+            shot.unlink()
     deadline = time.monotonic() + TRAIN_TIMEOUT_S
     while not finished.count():
         app.assert_clean()

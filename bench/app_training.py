@@ -1,0 +1,180 @@
+"""Benchmark: does training in the app keep its headless speed while the app is busy?
+
+Not run by pytest: `python bench/app_training.py` (a few minutes on 2 cores; `--quick` for a smoke run).
+A Fashion-MNIST-sized set (60k 28×28 images, 784-128-64-10 MLP, batches of 128, default recording) is
+trained (a) headless, as `python -m nnlab train` does (this process, torch's default threads), and (b) as
+the app does: a background job in a worker process (`nnlab.jobs`, one torch thread), first with the app idle,
+then with the app as busy as it gets: the Train page watching the job, re-run back to back (each run redraws
+the live panel, the curves and the form). For comparison it also trains in a thread of the app's own process
+(the obvious design) with 1 and 2 torch threads under the same load. Times are the trainer's own (first to last
+step, recording included), medians over interleaved repeats; the ratio headless/app is the speed kept
+(target ≥ 0.80). Also the server time of one live-panel refresh (it must stay well under 0.5 s to redraw twice
+a second).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere
+DEFAULT_THREADS = torch.get_num_threads()  # before appkit sets the app's own to 1
+
+from nnlab import DataConfig, MLPConfig, RecordConfig, TrainConfig, load_dataset, make_trainer  # noqa: E402
+from nnlab.jobs import JobRegistry, JobSpec, LiveMetrics  # noqa: E402
+
+MODEL = MLPConfig(input_shape=(1, 28, 28), n_classes=10, hidden=(128, 64))
+
+
+def write_dataset(folder: Path, n_train: int, n_test: int) -> str:
+    """A Fashion-MNIST-shaped .npz in `folder` (class templates plus noise); returns its dataset name."""
+    rng = np.random.default_rng(0)
+    templates = rng.uniform(0, 255, (10, 7, 7)).repeat(4, 1).repeat(4, 2)  # (10, 28, 28) blocky class means
+    y = rng.integers(0, 10, n_train + n_test)
+    x = (templates[y] * 0.15 + rng.normal(128, 60, (len(y), 28, 28))).clip(0, 255).astype(np.uint8)
+    np.savez(
+        folder / "fmnist-like.npz", x_train=x[:n_train], y_train=y[:n_train], x_test=x[n_train:], y_test=y[n_train:]
+    )
+    return "fmnist-like"
+
+
+def headless(data: DataConfig, train: TrainConfig, root: Path, threads: int) -> float:
+    """Seconds of `trainer.fit()` in this thread, as the command line trains."""
+    torch.set_num_threads(threads)
+    live = LiveMetrics()
+    trainer, _ = make_trainer(data, MODEL, train, RecordConfig(), root=root, callbacks=(live,))
+    trainer.fit()
+    return live.view().elapsed
+
+
+class BusyApp:
+    """The app at its busiest: the Train page watching `job_id`, re-run back to back in this process."""
+
+    def __init__(self, job_id: str | None):
+        from streamlit.testing.v1 import AppTest
+
+        self.at = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=120)
+        if job_id:
+            self.at.session_state["train_job"] = job_id
+        self.runs, self.seconds = 0, 0.0
+
+    def until(self, done) -> None:
+        while not done():
+            t = time.perf_counter()
+            self.at.run()
+            self.seconds += time.perf_counter() - t
+            self.runs += 1
+
+
+def in_worker(registry: JobRegistry, spec: JobSpec, busy: bool) -> tuple[float, BusyApp | None]:
+    """Seconds the worker's trainer took, with the app idle or busy meanwhile."""
+    job = registry.start(spec, "bench")
+    app = BusyApp(job.id) if busy else None
+    while job.alive and not job.live.view().started:  # the worker loads the data first: not training time
+        time.sleep(0.05)
+    if app:
+        app.until(lambda: not job.alive)
+    job.wait()
+    assert job.status == "complete", job.error or job.traceback
+    return job.live.view().elapsed, app
+
+
+def in_thread(data: DataConfig, train: TrainConfig, root: Path, threads: int) -> float:
+    """Seconds of `trainer.fit()` in a thread of this process while the Train page re-runs back to back."""
+    torch.set_num_threads(threads)
+    live = LiveMetrics()
+    trainer, _ = make_trainer(data, MODEL, train, RecordConfig(), root=root, callbacks=(live,))
+    worker = threading.Thread(target=trainer.fit, daemon=True)
+    app = BusyApp(None)
+    worker.start()
+    app.until(lambda: not worker.is_alive())
+    return live.view().elapsed
+
+
+def _panel(job_id: str) -> None:
+    import appkit
+
+    appkit.training_panel(job_id, True)
+
+
+def panel_refresh_ms(registry: JobRegistry, spec: JobSpec) -> float:
+    """Median server time of one live-panel refresh (the fragment's work) while a job trains."""
+    from streamlit.testing.v1 import AppTest
+
+    job = registry.start(spec, "bench")
+    while job.alive and job.live.view().step < 50:
+        time.sleep(0.05)
+    at = AppTest.from_function(_panel, args=(job.id,), default_timeout=60)
+    times = []
+    while job.alive and len(times) < 30:
+        t = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - t)
+    job.stop()
+    job.wait()
+    return 1000 * statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smaller set and one repeat (a smoke run)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=2)
+    a = parser.parse_args()
+    n_train, repeats = (10_000, 1) if a.quick else (60_000, a.repeats)
+    tmp = Path(tempfile.mkdtemp(prefix="nnlab-bench-"))
+    (tmp / "data").mkdir()
+    os.environ["NNLAB_DATA_DIR"] = str(tmp / "data")
+    os.environ["NNLAB_RUNS_DIR"] = str(tmp / "runs")
+    data = DataConfig.make(write_dataset(tmp / "data", n_train, 10_000))
+    load_dataset(data)  # the file's first read is not training time
+    train = TrainConfig(batch_size=128, epochs=a.epochs)
+    spec = JobSpec.make(data, MODEL, train, RecordConfig(), root=tmp / "runs", data_dir=str(tmp / "data"))
+    import appkit  # the app's glue: sets this process's torch threads to 1, as in the server
+
+    registry = appkit.job_registry()
+    print(
+        f"{n_train:,} training images 28×28, MLP 784-128-64-10, batches of 128, {a.epochs} epochs, "
+        f"50 snapshots; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; {repeats} repeat(s)\n"
+    )
+    results: dict[str, list[float]] = {}
+    busy_runs = []
+    for _ in range(repeats):  # interleaved, so that other load on the machine hits every variant alike
+        results.setdefault(f"headless, {DEFAULT_THREADS} torch threads (reference)", []).append(
+            headless(data, train, tmp / "runs", DEFAULT_THREADS)
+        )
+        if DEFAULT_THREADS != 1:
+            results.setdefault("headless, 1 torch thread", []).append(headless(data, train, tmp / "runs", 1))
+        results.setdefault("app: worker process, app idle", []).append(in_worker(registry, spec, busy=False)[0])
+        seconds, app = in_worker(registry, spec, busy=True)
+        results.setdefault("app: worker process, Train page re-run back to back", []).append(seconds)
+        busy_runs.append(app.seconds / max(app.runs, 1))
+        for threads in (1, 2):
+            results.setdefault(f"same process, thread, {threads} torch thread(s), page re-run back to back", []).append(
+                in_thread(data, train, tmp / "runs", threads)
+            )
+    ref = statistics.median(next(iter(results.values())))
+    print(f"{'training':68} {'s/epoch':>8} {'speed kept':>11}")
+    for name, times in results.items():
+        t = statistics.median(times)
+        print(f"{name:68} {t / a.epochs:8.2f} {ref / t:10.0%}")
+    print(f"\none Train page run while training (server time): {1000 * statistics.median(busy_runs):.0f} ms")
+    print(
+        f"one live-panel refresh while training (server time): {panel_refresh_ms(registry, spec):.0f} ms "
+        "(the panel refreshes every 500 ms)"
+    )
+    registry.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+"""Server time and figure bytes of the "Inside the network" pages: layer walk-through and class averages.
+
+Trains two short runs on synthetic data registered as temporary datasets (so `Run.dataset()` can
+reload them): an MLP (784-128-64-10) on Fashion-MNIST-shaped images (28×28 uint8, 10 classes) and
+the default CNN on CIFAR-shaped images (32×32×3). Then drives the real app (`streamlit_app.py`)
+through AppTest and times `at.run()` once warm, for a new sample at a new snapshot each time, and
+sums the plotly specs the page sends. Targets (SPEC §6): walk-through ≤ 150 ms, class averages
+≤ 300 ms, ≤ 3 MB of figures per page.
+
+    python bench/pages.py            # about two minutes on 2 cores
+    python bench/pages.py --repeats 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from nnlab import CNNConfig, DataConfig, Dataset, MLPConfig, RecordConfig, TrainConfig, make_trainer  # noqa: E402
+from nnlab.data import register_dataset  # noqa: E402
+
+WALK, CLASSES = "pages/walkthrough.py", "pages/class_averages.py"
+
+
+def synthetic(name: str, shape: tuple[int, ...], n_train: int, n_test: int, seed: int = 0) -> Dataset:
+    """Images of 10 classes: a smooth random template per class plus noise, as uint8 (N, C, H, W)."""
+    rng = np.random.default_rng(seed)
+    c, h, w = shape
+    coarse = rng.uniform(0, 255, (10, c, h // 4, w // 4))
+    templates = coarse.repeat(4, axis=2).repeat(4, axis=3)  # (10, C, H, W) blocky templates
+
+    def draw(n):
+        y = rng.integers(0, 10, n)
+        x = 0.7 * templates[y] + rng.normal(40, 50, (n, c, h, w))
+        return np.clip(x, 0, 255).astype(np.uint8), y.astype(np.int64)
+
+    x_tr, y_tr = draw(n_train)
+    x_te, y_te = draw(n_test)
+    return Dataset(name, x_tr, y_tr, x_te, y_te, tuple(f"class {i}" for i in range(10)), "synthetic (bench)")
+
+
+@register_dataset("bench-fashion", kind="image", description="synthetic 28×28 images (bench only)")
+def bench_fashion() -> Dataset:
+    return synthetic("bench-fashion", (1, 28, 28), 6000, 2000)
+
+
+@register_dataset("bench-cifar", kind="image", description="synthetic 32×32×3 images (bench only)")
+def bench_cifar() -> Dataset:
+    return synthetic("bench-cifar", (3, 32, 32), 3000, 2000, seed=1)
+
+
+def train(root: Path, data: str, model, batch: int) -> str:
+    """A short run with the default recording (50 snapshots, 1,000 evaluation samples); its id."""
+    t = time.perf_counter()
+    trainer, folder = make_trainer(
+        DataConfig.make(data),
+        model,
+        TrainConfig(batch_size=batch, epochs=2, seed=0),
+        RecordConfig(),
+        root=root,
+        name=data,
+    )
+    trainer.fit()
+    print(f"  trained {folder.name}: {trainer.step} steps, status {trainer.status}, {time.perf_counter() - t:.1f} s")
+    return folder.name
+
+
+def app(run_id: str, page: str):
+    """The whole app in AppTest, on `page`, set up as the live server runs it.
+
+    Like the server, it keeps st.navigation's pages across runs and compiles each script once
+    (AppTest alone recompiles the scripts on every run: ~40 ms that no user ever waits for).
+    """
+    import streamlit.testing.v1.app_test as app_test_module
+    import streamlit.testing.v1.local_script_runner as runner_module
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    from streamlit.testing.v1 import AppTest
+
+    class NavigationPages(PagesManager):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            PagesManager.uses_pages_directory = False
+
+    shared = ScriptCache()
+    app_test_module.PagesManager = NavigationPages
+    app_test_module.ScriptCache = runner_module.ScriptCache = lambda: shared
+    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=300)
+    at.run()
+    at.session_state["app_run"] = run_id
+    at.switch_page(page)
+    return at
+
+
+def run_timed(at) -> tuple[float, float]:
+    """Wall time and process CPU time of one run, in ms (CPU time is less sensitive to other load)."""
+    t, c = time.perf_counter(), time.process_time()
+    at.run()
+    dt, dc = 1e3 * (time.perf_counter() - t), 1e3 * (time.process_time() - c)
+    problems = [str(e.value) for e in at.exception] + [str(e.value) for e in at.error]
+    if problems:
+        raise RuntimeError(f"the page failed: {problems[0][:300]}")
+    return dt, dc
+
+
+def figure_bytes(at) -> int:
+    return sum(len(c.proto.spec) for c in at.get("plotly_chart"))
+
+
+def summary(runs: list[tuple[float, float]]) -> str:
+    wall, cpu = [w for w, _ in runs], [c for _, c in runs]
+    return (
+        f"median {statistics.median(wall):6.1f} ms · p90 {np.percentile(wall, 90):6.1f} ms · "
+        f"max {max(wall):6.1f} ms · CPU median {statistics.median(cpu):5.1f} ms  (n={len(runs)})"
+    )
+
+
+def bench_walkthrough(run_id: str, n_test: int, n_snap: int, repeats: int, rng) -> None:
+    at = app(run_id, WALK)
+    cold, _ = run_timed(at)
+    at.number_input(key="walk_index").set_value(1)
+    run_timed(at)
+    new_both, new_sample = [], []
+    for _ in range(repeats):
+        at.number_input(key="walk_index").set_value(int(rng.integers(n_test)))
+        at.slider(key="app_snapshot").set_value(int(rng.integers(n_snap)))
+        new_both.append(run_timed(at))
+        at.number_input(key="walk_index").set_value(int(rng.integers(n_test)))
+        new_sample.append(run_timed(at))
+    size = figure_bytes(at)
+    print(f"  walk-through  first view (cold caches)    {cold:7.1f} ms")
+    print(f"  walk-through  new sample + new snapshot   {summary(new_both)}")
+    print(f"  walk-through  new sample, same snapshot   {summary(new_sample)}")
+    print(f"  walk-through  figures sent                {size / 1e6:.3f} MB in {len(at.get('plotly_chart'))} charts")
+
+
+def bench_classes(run_id: str, n_snap: int, repeats: int, rng) -> None:
+    at = app(run_id, CLASSES)
+    cold, _ = run_timed(at)
+    times = []
+    for _ in range(repeats):
+        at.slider(key="app_snapshot").set_value(int(rng.integers(n_snap)))
+        times.append(run_timed(at))
+    cell = []
+    for _ in range(max(2, repeats // 2)):  # choosing a confusion cell lists its samples as thumbnails
+        at.selectbox(key="classes_true").set_value(f"class {rng.integers(10)}")
+        at.selectbox(key="classes_pred").set_value(f"class {rng.integers(10)}")
+        cell.append(run_timed(at))
+    at.selectbox(key="classes_pred").set_value(at.selectbox(key="classes_true").value)  # a full cell: thumbnails
+    run_timed(at)
+    size = figure_bytes(at)
+    print(f"  class averages first view (cold caches, reads all snapshots) {cold:7.1f} ms")
+    print(f"  class averages new snapshot               {summary(times)}")
+    print(f"  class averages new confusion cell         {summary(cell)}")
+    print(
+        f"  class averages figures sent               {size / 1e6:.3f} MB in {len(at.get('plotly_chart'))} charts"
+        f" (+ {sum(len(i.value) for i in at.image)} thumbnails as PNG files)"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=20, help="timed reruns per measurement")
+    args = ap.parse_args()
+    rng = np.random.default_rng(0)
+    import torch
+
+    print(
+        f"nnlab bench: inside-the-network pages · torch {torch.__version__} · {os.cpu_count()} CPUs "
+        f"· load average {os.getloadavg()[0]:.1f}"
+    )
+    with tempfile.TemporaryDirectory(prefix="nnlab-bench-") as tmp:
+        root = Path(tmp)
+        os.environ["NNLAB_RUNS_DIR"] = str(root)
+        print("training two short runs (default recording: 50 snapshots, 1,000 evaluation samples)")
+        mlp = train(root, "bench-fashion", MLPConfig(input_shape=(1, 28, 28), n_classes=10, hidden=(128, 64)), 128)
+        cnn = train(root, "bench-cifar", CNNConfig(input_shape=(3, 32, 32), n_classes=10), 64)
+        for label, run_id, n_test in (
+            ("MLP 784-128-64-10 on 28×28 (Fashion-MNIST shape)", mlp, 2000),
+            ("CNN 16-32-64 on 32×32×3 (CIFAR-10 shape)", cnn, 2000),
+        ):
+            from nnlab import Run
+
+            n_snap = len(Run(root / run_id))
+            print(f"\n{label}: {n_snap} snapshots")
+            bench_walkthrough(run_id, n_test, n_snap, args.repeats, rng)
+            bench_classes(run_id, n_snap, args.repeats, rng)
+    print(
+        "\ntargets: walk-through ≤ 150 ms, class averages ≤ 300 ms of server time once warm; ≤ 3 MB of figures a page"
+    )
+
+
+if __name__ == "__main__":
+    main()

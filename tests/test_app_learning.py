@@ -1,0 +1,165 @@
+"""AppTest of the "Learning over time" pages (weight evolution, decision boundary) through the whole app.
+
+Each page on a 2-D run and on image runs: first load, a widget change, a snapshot change
+with the sidebar's training-time slider, and the empty state without any run.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+
+from nnlab import CNNConfig, DataConfig, MLPConfig, RecordConfig, TrainConfig, train_run
+from tests import app_harness
+from tests.app_harness import app_test, errors
+
+jobs = app_harness.jobs  # the app's job registry, released after this module
+app_dirs = app_harness.app_dirs
+
+WEIGHTS, BOUNDARY = "pages/weights.py", "pages/boundary.py"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two moons (MLP), and an MLP and a CNN on 200 digits, in one runs folder; 3 snapshots plus the start."""
+    root = tmp_path_factory.mktemp("learning-runs")
+    train, record = TrainConfig(batch_size=32, epochs=1, seed=0), RecordConfig(snapshots=3, eval_size=60)
+    digits = DataConfig.make("digits", train_subset=200)
+    return root, {
+        "moons": train_run(DataConfig.make("moons", n_samples=200), MLPConfig(hidden=(8, 8)), train, record,
+                           root=root, name="moons"),
+        "mlp": train_run(digits, MLPConfig(input_shape=(1, 8, 8), n_classes=10, hidden=(12, 6)), train, record,
+                         root=root, name="mlp"),
+        "cnn": train_run(digits, CNNConfig(input_shape=(1, 8, 8), n_classes=10, channels=(3, 4), hidden=(6,)),
+                         train, record, root=root, name="cnn"),
+    }  # fmt: skip
+
+
+@pytest.fixture
+def app_env(monkeypatch, tmp_path, runs, jobs):
+    monkeypatch.setenv("NNLAB_RUNS_DIR", str(runs[0]))
+    monkeypatch.setenv("NNLAB_DATA_DIR", str(tmp_path))
+    return monkeypatch
+
+
+def open_page(app_env, runs, which: str, page: str):
+    """The whole app on `page`, showing run `which`."""
+    at = app_test(app_env, timeout=120)
+    at.session_state["app_run"] = runs[1][which].id
+    at.switch_page(page).run()
+    assert not errors(at)
+    return at
+
+
+def specs(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def length(values) -> int:
+    """The length of a plotly array in a figure's JSON: a list, or typed binary data ({"bdata", "dtype"})."""
+    if isinstance(values, dict):
+        return len(base64.b64decode(values["bdata"])) // np.dtype(values["dtype"]).itemsize
+    return len(values)
+
+
+def rerun(at):
+    """Rerun after a widget change and check the page raised nothing."""
+    at.run()
+    assert not errors(at)
+    return at
+
+
+def test_weights_page_on_moons(app_env, runs):
+    at = open_page(app_env, runs, "moons", WEIGHTS)
+    n = len(runs[1]["moons"])
+    movie, matrix, hists, norms = specs(at)
+    assert len(movie["frames"]) == n and movie["data"][0]["source"].startswith("data:image/png;base64,")
+    assert movie["layout"]["sliders"][0]["active"] == n - 1  # starts where the sidebar's training time is
+    assert matrix["data"][0]["type"] == "heatmap" and len(hists["data"]) == 4 and len(norms["data"]) == 3 * 3 + 2
+    at.selectbox(key="weights_layer").set_value("dense2")
+    rerun(at)
+    assert "dense2" in specs(at)[0]["layout"]["title"]["text"]
+    at.radio(key="weights_matrix_mode").set_value("change")
+    rerun(at)
+    at.slider(key="app_snapshot").set_value(1)
+    rerun(at)
+    movie, matrix = specs(at)[:2]
+    assert movie["layout"]["sliders"][0]["active"] == 1
+    assert f"step {runs[1]['moons'].snapshots[1]['step']}" in matrix["layout"]["title"]["text"]
+
+
+def test_weights_page_on_image_runs(app_env, runs):
+    at = open_page(app_env, runs, "mlp", WEIGHTS)
+    assert length(specs(at)[0]["data"][1]["x"]) == 12  # one hover point per first-layer unit (8×8 images)
+    at.radio(key="weights_units").set_value("changed")
+    rerun(at)
+    at.slider(key="weights_count").set_value(5)
+    rerun(at)
+    assert length(specs(at)[0]["data"][1]["x"]) == 5
+    at.toggle(key="weights_scale").set_value(True)
+    rerun(at)
+    at.slider(key="app_snapshot").set_value(0)
+    rerun(at)
+    assert len(at.get("download_button")) == 1
+
+    at = open_page(app_env, runs, "cnn", WEIGHTS)
+    assert at.selectbox(key="weights_layer").value == "conv1"
+    at.selectbox(key="weights_layer").set_value("conv2")
+    rerun(at)
+    assert length(specs(at)[0]["data"][1]["x"]) == 4 * 3  # every (filter, input channel) kernel
+
+
+def test_boundary_page_on_moons(app_env, runs):
+    at = open_page(app_env, runs, "moons", BOUNDARY)
+    movie, units = specs(at)
+    assert len(movie["frames"]) == len(runs[1]["moons"]) and movie["data"][0]["type"] == "image"
+    at.segmented_control(key="boundary_mode").set_value("regions")
+    rerun(at)
+    at.pills(key="boundary_points").set_value(["test"])
+    rerun(at)
+    assert all(t.get("visible") == "legendonly" for t in specs(at)[0]["data"][1:] if "(train)" in t["name"])
+    assert at.selectbox(key="boundary_unit_point").value == "relu1"
+    at.selectbox(key="boundary_unit_point").set_value("dense2")
+    rerun(at)
+    assert "dense2" in specs(at)[1]["layout"]["title"]["text"]
+    at.slider(key="app_snapshot").set_value(0)
+    rerun(at)
+    assert specs(at)[0]["layout"]["sliders"][0]["active"] == 0
+
+
+def test_boundary_page_on_image_runs(app_env, runs):
+    at = open_page(app_env, runs, "mlp", BOUNDARY)
+    assert "PC1" in specs(at)[0]["layout"]["xaxis"]["title"]["text"]
+    assert any("What it hides" in c.value for c in at.caption)
+    at.selectbox(key="boundary_plane").set_value("relu1")
+    rerun(at)
+    assert len(specs(at)[0]["frames"][0]["data"]) > 1  # the samples move with the plane in every frame
+    at.slider(key="app_snapshot").set_value(1)
+    rerun(at)
+    at = open_page(app_env, runs, "cnn", BOUNDARY)
+    at.selectbox(key="boundary_plane").set_value("pool1")
+    rerun(at)
+
+
+@pytest.mark.parametrize("page", [WEIGHTS, BOUNDARY])
+def test_pages_without_a_run_offer_the_quick_start(page, app_dirs, jobs, monkeypatch):
+    at = app_test(monkeypatch, page)
+    assert not errors(at)
+    assert not at.get("plotly_chart")
+    assert any("Quick start" in b.label for b in at.button)
+
+
+def test_boundary_page_when_the_data_is_gone(app_dirs, runs, jobs, monkeypatch):
+    run_id = app_harness.copy_run(runs[1]["moons"], app_dirs["runs"])
+    manifest = app_dirs["runs"] / run_id / "manifest.json"
+    m = json.loads(manifest.read_text())
+    m["data"]["name"] = "a-file-since-deleted"
+    manifest.write_text(json.dumps(m))
+    at = app_test(monkeypatch)
+    at.session_state["app_run"] = run_id
+    at.switch_page(BOUNDARY).run()
+    assert not at.exception
+    assert any("cannot be loaded" in e.value for e in at.error)

@@ -1,0 +1,140 @@
+"""The Train page through AppTest: the form, the architecture preview, and background training that survives
+reruns, widget changes, page switches and a reloaded tab."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from streamlit.testing.v1 import AppTest
+
+import appkit
+from nnlab import DataConfig, MLPConfig, RecordConfig, TrainConfig
+from nnlab.runs import Run
+from tests import app_harness
+from tests.app_harness import APP, app_test, errors
+
+app_dirs, jobs = app_harness.app_dirs, app_harness.jobs  # the shared fixtures
+
+PAGE = "pages/train.py"
+
+
+def watched(at, registry):
+    return registry.get(at.session_state[appkit.TRAIN_JOB_KEY])
+
+
+def test_first_load_shows_the_form_and_the_architecture(app_dirs, jobs, monkeypatch):
+    at = app_test(monkeypatch, PAGE)
+    assert not errors(at), errors(at)
+    table = at.dataframe[0].value
+    assert list(table["layer"]) == ["dense1", "relu1", "dense2", "relu2", "out"]
+    assert any("8,770 parameters" in c.value for c in at.caption)  # 2·128+128 + 128·64+64 + 64·2+2
+    assert not at.button(key="train_start").disabled
+    assert any("Nothing is training" in i.value for i in at.info)
+
+
+def test_widget_changes_update_the_network_and_bad_input_is_explained(app_dirs, jobs, monkeypatch):
+    at = app_test(monkeypatch, PAGE)
+    at.selectbox(key="train_dataset").set_value("digits").run()
+    at.segmented_control(key="train_kind").set_value("CNN").run()
+    assert not errors(at), errors(at)
+    assert list(at.dataframe[0].value["layer"])[:3] == ["conv1", "relu1", "pool1"]
+    at.text_input(key="train_channels").set_value("8, lots").run()
+    assert any("whole numbers" in e for e in errors(at)) and at.button(key="train_start").disabled
+    at.text_input(key="train_channels").set_value("4").run()
+    at.selectbox(key="train_optimizer").set_value("sgd").run()
+    at.slider(key="train_momentum").set_value(0.5).run()
+    at.segmented_control(key="train_kind").set_value("MLP").run()
+    at.text_input(key="train_hidden").set_value("").run()  # no hidden layer: a linear model
+    assert not errors(at) and list(at.dataframe[0].value["layer"]) == ["out"]
+
+
+def test_training_survives_reruns_widget_changes_page_switches_and_a_reload(app_dirs, jobs, monkeypatch):
+    at = app_test(monkeypatch, PAGE)
+    at.slider(key="train_epochs").set_value(4).run()
+    at.slider(key="train_snapshots").set_value(20).run()
+    at.button(key="train_start").click().run()
+    assert not errors(at), errors(at)
+    job = watched(at, jobs)
+    assert job is not None and at.query_params["job"] == job.id
+    # While it trains: rerun, change widgets, visit every other page of mine, come back.
+    at.run()
+    at.slider(key="train_epochs").set_value(2).run()
+    at.selectbox(key="train_dataset").set_value("circles").run()
+    for page in ("pages/home.py", "pages/datasets.py", "pages/runs.py", PAGE):
+        at.switch_page(page).run()
+        assert not errors(at), (page, errors(at))
+    assert watched(at, jobs) is job and len(jobs.jobs()) >= 1
+    # A reloaded tab is a new session that only has the address: it finds the same job, starts nothing.
+    reloaded = AppTest.from_file(str(APP), default_timeout=60)
+    reloaded.query_params["job"] = job.id
+    reloaded.run()
+    reloaded.switch_page(PAGE).run()
+    assert not errors(reloaded) and reloaded.session_state[appkit.TRAIN_JOB_KEY] == job.id
+    assert any(job.label in m.value for m in reloaded.markdown)
+    assert job.wait(180), "training did not finish"
+    at.run()
+    assert not errors(at), errors(at)
+    run = Run(job.folder)
+    assert job.status == run.status == "complete"
+    assert [e["epoch"] for e in run.epochs] == [1, 2, 3, 4]  # the 4 epochs it started with, not the 2 set later
+    assert len(run) == 21 and run.data_config.name == "moons"  # every snapshot: the initial state and 20 more
+    assert run.snapshots[-1]["step"] == job.live.view().total_steps
+    assert any("Finished" in s.value for s in at.success)
+    at.button(key="train_look").click().run()
+    assert at.session_state[appkit.RUN_KEY] == run.id and at.session_state[appkit.SNAP_KEY] == 20
+
+
+def test_stop_ends_training_and_keeps_what_was_recorded(app_dirs, jobs, monkeypatch):
+    at = app_test(monkeypatch, PAGE)
+    at.slider(key="train_epochs").set_value(50).run()
+    at.button(key="train_start").click().run()
+    job = watched(at, jobs)
+    deadline = time.monotonic() + 120
+    while job.live.view().step < 5 and job.alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+    at.run()
+    at.button(key="train_stop").click().run()
+    assert job.wait(60) and job.status == "stopped"
+    at.run()
+    assert not errors(at), errors(at)
+    run = Run(job.folder)
+    assert run.status == "stopped" and len(run) >= 2 and run.snapshots[-1]["step"] == job.live.view().step
+    assert any("Stopped at step" in i.value for i in at.info)
+
+
+def test_a_diverged_run_says_what_happened_and_what_to_try(app_dirs, jobs, monkeypatch):
+    spec = appkit.job_spec(
+        DataConfig.make("moons", n_samples=200),
+        MLPConfig(hidden=(8,)),
+        TrainConfig(optimizer="sgd", lr=1e12, batch_size=32, epochs=2),
+        RecordConfig(snapshots=4),
+    )
+    job = jobs.start(spec, "moons · too fast")
+    assert job.wait(120) and job.status == "diverged"
+    at = app_test(monkeypatch)
+    at.session_state[appkit.TRAIN_JOB_KEY] = job.id
+    at.switch_page(PAGE).run()
+    text = " ".join(e.value for e in at.error)
+    assert "diverged" in text and "smaller" in text and not at.exception
+    at.button(key="train_look").click().run()  # what was recorded before it blew up can be opened
+    assert at.session_state[appkit.RUN_KEY] == job.run_id
+
+
+def test_a_full_server_says_so_and_starts_nothing(app_dirs, jobs, monkeypatch):
+    monkeypatch.setattr(jobs, "max_running", 0)
+    at = app_test(monkeypatch, PAGE)
+    at.button(key="train_start").click().run()
+    assert not at.exception and any("limit" in w.value for w in at.warning)
+    assert appkit.TRAIN_JOB_KEY not in at.session_state and not list(app_dirs["runs"].iterdir())
+
+
+def test_a_run_that_did_not_learn_gets_advice():
+    sgd = TrainConfig(optimizer="sgd", lr=3.0)
+    calm, exploding = np.full(100, 0.5), np.r_[np.full(50, 2.3), np.full(50, 1e20)]
+    assert appkit.did_not_learn(calm, 0.95, 10, sgd) is None
+    advice = appkit.did_not_learn(exploding, 0.10, 10, sgd)
+    assert "guessing" in advice and "jumped" in advice and "try 0.3" in advice
+    slow = appkit.did_not_learn(calm, 0.4, 2, TrainConfig(lr=1e-4))
+    assert "did not learn" in slow and "more epochs" in slow and "jumped" not in slow

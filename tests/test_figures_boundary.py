@@ -1,0 +1,102 @@
+"""Boundary figures checked by structure: region colours, frames, point traces, unit maps, GIF frames."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+from PIL import Image
+
+from nnlab.analysis.boundary import BoundaryMovie
+from nnlab.figures import boundary as bf
+from nnlab.figures.colors import class_rgb
+
+
+def movie(t=3, h=20, w=30, k=3, moving=False, n=12) -> BoundaryMovie:
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(k), size=(t, h, w)).astype(np.float16)
+    coords = rng.uniform(-1, 1, size=(t if moving else 1, n, 2)).astype(np.float32)
+    return BoundaryMovie(
+        np.linspace(-1, 1, w, dtype=np.float32),
+        np.linspace(-1, 1, h, dtype=np.float32),
+        probs,
+        np.arange(t) * 10,
+        coords,
+        np.arange(n) % k,
+        np.arange(n) % 2 == 1,
+        np.full((t, 2), np.nan),
+        "" if not moving else "relu1",
+    )
+
+
+def test_region_colours_from_hand_set_probabilities():
+    probs = np.array([[[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]], np.float32)  # (H=1, W=3, K=2)
+    pal, levels = bf.region_palette(2)
+    rgb = bf.region_rgb(probs, "probabilities")
+    assert rgb.shape == (1, 3, 3) and rgb.dtype == np.uint8
+    assert rgb[0, 1].tolist() == [255, 255, 255]  # undecided: white
+    sure = 255 * 0.4 + class_rgb(2).astype(float) * 0.6
+    np.testing.assert_allclose(rgb[0, 0], sure[0], atol=1)  # certain class 0: its (pastel) colour
+    np.testing.assert_allclose(rgb[0, 2], sure[1], atol=1)
+    hard = bf.region_rgb(np.array([[[0.6, 0.4]]], np.float32), "regions")
+    np.testing.assert_allclose(hard[0, 0], sure[0], atol=1)  # hard regions ignore how sure the network is
+    assert len(pal) <= 256 and levels >= 2
+
+
+def test_boundary_figure_has_one_frame_per_snapshot_with_png_regions():
+    m = movie()
+    fig = bf.boundary_figure(m, ["a", "b", "c"], active=1)
+    assert len(fig.frames) == 3 and fig.layout.sliders[0].active == 1
+    assert fig.data[0].type == "image" and fig.frames[0].traces == (0,)  # only the regions change
+    img = Image.open(io.BytesIO(base64.b64decode(fig.data[0].source.split(",", 1)[1])))
+    assert img.size == (30, 20)
+    assert fig.data[0].x0 == -1.0 and fig.data[0].y0 == -1.0  # row 0 sits at the lowest y
+    names = [t.name for t in fig.data[1:] if t.showlegend]
+    assert names == ["a (train)", "b (train)", "c (train)", "a (test)", "b (test)", "c (test)"]
+    assert sum(len(t.x) for t in fig.data[1:]) == 12
+    assert fig.layout.yaxis.scaleanchor == "x"  # raw 2-D data keeps its aspect
+
+
+def test_moving_points_are_updated_in_every_frame():
+    m = movie(moving=True)
+    fig = bf.boundary_figure(m, ["a", "b", "c"], show_train=False, x_title="PC1")
+    assert len(fig.frames[2].data) == 1 + 6
+    first_test = next(i for i, t in enumerate(fig.data) if t.name == "a (test)")
+    np.testing.assert_allclose(fig.frames[2].data[first_test].x, m.coords[2][(m.labels == 0) & m.is_test, 0])
+    assert fig.data[1].visible == "legendonly"  # training points start hidden
+    assert fig.layout.xaxis.title.text == "PC1"
+
+
+def test_degenerate_inputs_give_empty_figures():
+    empty = BoundaryMovie(
+        np.zeros(0),
+        np.zeros(0),
+        np.zeros((0, 0, 0, 2)),
+        np.zeros(0),
+        np.zeros((1, 0, 2)),
+        np.zeros(0, int),
+        np.zeros(0, bool),
+        np.zeros((0, 2)),
+    )
+    assert bf.boundary_figure(empty, ["a", "b"]).layout.title.text == "No boundary to show"
+    assert bf.unit_maps_figure(np.zeros((0, 5, 5))).layout.title.text == "No units to show"
+    assert bf.gif_frames(empty) == []
+
+
+def test_unit_maps_figure_draws_every_unit_with_its_own_hover_label():
+    maps = np.stack([np.outer(np.arange(8), np.ones(8)) - 3, -np.ones((8, 8))]).astype(np.float32)
+    fig = bf.unit_maps_figure(maps, signed=True, cols=2)
+    img = Image.open(io.BytesIO(base64.b64decode(fig.data[0].source.split(",", 1)[1])))
+    assert img.size == (2 * 8 + 2, 8)
+    assert list(fig.data[1].text) == ["unit 0", "unit 1"]
+    top = np.asarray(img.convert("RGB"))[0, 0].astype(int)
+    bottom = np.asarray(img.convert("RGB"))[7, 0].astype(int)
+    assert top[0] > top[2] and bottom[2] > bottom[0]  # +y is up: high values (red) at the top of the tile
+
+
+def test_gif_frames_draw_the_points_on_each_frame():
+    m = movie(moving=True)
+    frames = bf.gif_frames(m, size=64)
+    assert len(frames) == 3 and frames[0].shape == (64, 64, 3) and frames[0].dtype == np.uint8
+    assert not np.array_equal(frames[0], frames[1])

@@ -1,0 +1,168 @@
+"""Background work: the live metrics store, job specs, background tasks, and real training jobs in worker processes."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+import pytest
+
+from nnlab import DataConfig, MLPConfig, RecordConfig, TrainConfig
+from nnlab.jobs import BackgroundTasks, JobRegistry, JobsFull, JobSpec, LiveMetrics
+from nnlab.runs import Run
+
+TINY = dict(model=MLPConfig(hidden=(8,)), record=RecordConfig(snapshots=4, eval_size=40))
+
+
+def tiny_spec(root, *, epochs=2, lr=3e-3, optimizer="adam", n=200, **kwargs) -> JobSpec:
+    """Two moons of `n` points, a 2-8-2 MLP, batches of 32, 4 snapshots."""
+    return JobSpec.make(
+        DataConfig.make("moons", n_samples=n),
+        TINY["model"],
+        TrainConfig(optimizer=optimizer, lr=lr, batch_size=32, epochs=epochs),
+        TINY["record"],
+        root=root,
+        name="job",
+        **kwargs,
+    )
+
+
+# --- LiveMetrics ---------------------------------------------------------------------------------------------------
+def test_live_metrics_view_reports_progress_epochs_and_eta():
+    live = LiveMetrics()
+    assert live.view().fraction == 0 and live.view().eta is None and not live.view().started
+    live.start(total_steps=10, steps_per_epoch=5, planned_snapshots=3)
+    live.add_steps([1.0, 0.8], [0.5, 0.6], step=2, snapshots=1)
+    live.add_steps([0.6], [0.7], step=3)
+    live.add_epoch({"epoch": 1, "test_acc": 0.9})
+    v = live.view()
+    assert v.step == 3 and v.fraction == pytest.approx(0.3) and v.epoch == pytest.approx(0.6)
+    np.testing.assert_allclose(v.loss, [1.0, 0.8, 0.6])
+    np.testing.assert_allclose(v.acc, [0.5, 0.6, 0.7])
+    assert v.snapshots == 1 and v.planned_snapshots == 3 and v.epochs == ({"epoch": 1, "test_acc": 0.9},)
+    assert v.eta is not None and v.eta >= 0
+
+
+def test_live_metrics_elapsed_follows_the_trainers_clock():
+    live = LiveMetrics()
+    live.start(100, 10)
+    live.add_steps([1.0] * 50, [0.5] * 50, step=50, elapsed=10.0)  # the trainer says: 50 steps in 10 s
+    v = live.view()
+    assert 10.0 <= v.elapsed < 11.0 and v.eta == pytest.approx(v.elapsed, rel=0.1)  # as long again for the rest
+    live.finish()
+    assert live.view().elapsed == pytest.approx(live.view().elapsed)
+
+
+def test_live_metrics_view_is_a_copy():
+    live = LiveMetrics()
+    live.start(4, 2)
+    live.add_steps([1.0], [0.0], step=1)
+    v = live.view()
+    live.add_steps([2.0], [1.0], step=2)
+    assert len(v.loss) == 1 and len(live.view().loss) == 2
+
+
+def test_live_metrics_take_steps_from_many_threads():
+    live = LiveMetrics()
+    live.start(4000, 100)
+    threads = [threading.Thread(target=lambda: [live.add_steps([1.0], [1.0]) for _ in range(1000)]) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(live.view().loss) == 4000
+
+
+# --- JobSpec -------------------------------------------------------------------------------------------------------
+def test_job_spec_round_trips_through_json(tmp_path):
+    spec = tiny_spec(tmp_path, imports=("json",), data_dir=str(tmp_path))
+    again = JobSpec.from_json(spec.to_json())
+    assert again == spec
+    assert json.loads(spec.to_json())["model"]["hidden"] == [8]
+    assert again.root == str(tmp_path.resolve())
+
+
+# --- BackgroundTasks -----------------------------------------------------------------------------------------------
+def test_background_task_runs_once_per_key_and_keeps_its_result():
+    tasks, calls = BackgroundTasks(), []
+
+    def work(x):
+        calls.append(x)
+        return x * 2
+
+    first = tasks.submit(("k", 1), work, 21)
+    assert first.wait(10) and first.status == "done" and first.result == 42
+    assert tasks.submit(("k", 1), work, 99) is first and calls == [21]
+    assert tasks.get(("k", 2)) is None
+
+
+def test_background_task_failure_is_kept_until_forgotten():
+    tasks = BackgroundTasks()
+
+    def boom():
+        raise ValueError("no good")
+
+    task = tasks.submit("k", boom)
+    task.wait(10)
+    assert task.status == "failed" and task.error == "ValueError: no good"
+    assert tasks.submit("k", lambda: 1) is task  # not retried behind the user's back
+    tasks.forget("k")
+    again = tasks.submit("k", lambda: 1)
+    assert again.wait(10) and again.result == 1
+
+
+def test_background_tasks_keep_only_the_newest():
+    tasks = BackgroundTasks(keep=2)
+    for k in range(3):
+        tasks.submit(k, lambda: None).wait(10)
+    assert tasks.get(0) is None and tasks.get(2) is not None
+
+
+# --- JobRegistry with real workers ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def registry():
+    reg = JobRegistry(max_running=2)
+    yield reg
+    reg.shutdown()
+
+
+def test_job_trains_in_a_worker_and_records_every_snapshot(registry, tmp_path):
+    job = registry.start(tiny_spec(tmp_path), "tiny moons")
+    assert registry.get(job.id) is job and job.label == "tiny moons"
+    assert job.wait(120), "the job did not finish"
+    assert job.status == "complete", job.error or job.traceback
+    run = Run(job.folder)
+    assert run.status == "complete" and job.folder.parent == tmp_path.resolve()
+    v = job.live.view()
+    assert v.step == v.total_steps == 10  # 160 training points / 32 × 2 epochs
+    assert len(v.loss) == 10 and np.isfinite(v.loss).all() and len(v.epochs) == 2
+    assert len(run) == v.snapshots == v.planned_snapshots == 5  # the initial state and 4 more
+    np.testing.assert_allclose(run.steps()["loss"], v.loss, rtol=1e-6)
+    assert registry.job_for_run(run.id) is job and job not in registry.running()
+
+
+def test_full_registry_refuses_another_job_and_stop_keeps_what_was_recorded(registry, tmp_path):
+    jobs = [registry.start(tiny_spec(tmp_path, epochs=500), f"long {i}") for i in range(2)]
+    with pytest.raises(JobsFull, match="limit"):
+        registry.start(tiny_spec(tmp_path), "third")
+    for job in jobs:
+        while job.alive and job.live.view().step < 3:
+            job.wait(0.05)
+        job.stop()
+    for job in jobs:
+        assert job.wait(60) and job.status == "stopped", job.error
+        run = Run(job.folder)
+        assert run.status == "stopped" and run.snapshots[-1]["step"] == job.live.view().step >= 3
+    assert not registry.running()
+
+
+def test_diverging_and_failing_jobs_say_what_happened(registry, tmp_path):
+    diverges = registry.start(tiny_spec(tmp_path, optimizer="sgd", lr=1e12), "diverges")
+    broken = registry.start(JobSpec.make(DataConfig.make("no-such-dataset"), root=tmp_path), "broken")
+    assert diverges.wait(120) and broken.wait(120)
+    assert diverges.status == "diverged" and "learning rate" in diverges.message and "smaller" in diverges.message
+    run = Run(diverges.folder)
+    assert run.status == "diverged" and len(run) >= 1  # the snapshots before it are kept
+    assert broken.status == "failed" and "no-such-dataset" in broken.error and "Traceback" in broken.traceback
+    assert broken.folder is None
