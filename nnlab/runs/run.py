@@ -1,0 +1,167 @@
+"""Reading a run folder back: configs, snapshots, metrics, and replay at any snapshot.
+
+Replay rebuilds the network from the saved config, loads the weights of snapshot k,
+and recomputes any sample's layer outputs exactly as the network computed them then.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..data import DataConfig, Dataset, load_dataset
+from ..data.dataset import stats_from_dict
+from ..models import ModelConfig, build_model, config_from_dict, forward_points, layer_points
+from ..train import TrainConfig
+from .store import RunError, _load_tensors, _pid_alive, read_manifest
+
+
+class Run:
+    """A run folder opened for reading. Cheap to open; snapshots load on demand (a few are kept)."""
+
+    def __init__(self, folder: Path | str, *, cache_size: int = 8):
+        self.folder = Path(folder)
+        self.manifest = read_manifest(self.folder)
+        self._cache: OrderedDict = OrderedDict()
+        self._cache_size = cache_size
+        self._check_files()
+
+    def _check_files(self) -> None:
+        for i, snap in enumerate(self.manifest["snapshots"]):
+            if not (self.folder / snap["file"]).is_file():
+                raise RunError(f"Snapshot {i} of run {self.id!r} is missing: {self.folder / snap['file']}")
+
+    def refresh(self) -> Run:
+        """Re-read the manifest (a run still training grows)."""
+        self.manifest = read_manifest(self.folder)
+        return self
+
+    # --- what the run is -------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return self.folder.name
+
+    @property
+    def name(self) -> str:
+        return self.manifest.get("name") or self.id
+
+    @property
+    def status(self) -> str:
+        """"complete", "stopped", "diverged", "failed" (an error), "running", or "interrupted" (writer gone, Ctrl-C)."""
+        status = self.manifest["status"]
+        if status in ("running", "created") and not _pid_alive(self.manifest.get("writer", {})):
+            return "interrupted"
+        return status
+
+    @property
+    def message(self) -> str:
+        return self.manifest.get("message", "")
+
+    @property
+    def data_config(self) -> DataConfig:
+        return DataConfig.from_dict(self.manifest["data"])
+
+    @property
+    def model_config(self) -> ModelConfig | None:
+        model = self.manifest["model"]
+        return config_from_dict(model) if model.get("kind") in ("mlp", "cnn") else None
+
+    @property
+    def train_config(self) -> TrainConfig:
+        return TrainConfig.from_dict(self.manifest["train"])
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.manifest.get("dataset", {}).get("class_names", []))
+
+    @property
+    def snapshots(self) -> list[dict]:
+        return self.manifest["snapshots"]
+
+    @property
+    def epochs(self) -> list[dict]:
+        return self.manifest["epochs"]
+
+    def __len__(self) -> int:
+        return len(self.snapshots)
+
+    @property
+    def final_accuracy(self) -> float | None:
+        if self.epochs and "test_acc" in self.epochs[-1]:
+            return self.epochs[-1]["test_acc"]
+        return self.snapshots[-1]["eval_acc"] if self.snapshots else None
+
+    # --- arrays ----------------------------------------------------------------------
+    def snapshot(self, k: int) -> dict[str, torch.Tensor]:
+        """Every array of snapshot `k` (negative counts from the end); raise `RunError` if bad."""
+        if not self.snapshots:
+            raise RunError(f"Run {self.id!r} has no snapshot yet")
+        k = range(len(self.snapshots))[k]
+        if k in self._cache:
+            self._cache.move_to_end(k)
+            return self._cache[k]
+        tensors = _load_tensors(self.folder / self.snapshots[k]["file"], f"Snapshot {k} of run {self.id!r}")
+        self._cache[k] = tensors
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return tensors
+
+    def group(self, k: int, prefix: str) -> dict[str, torch.Tensor]:
+        """One group of snapshot `k` without its prefix: "param", "grad", "opt", "buffer", "mean", ..."""
+        p = prefix + "/"
+        return {key[len(p):]: v for key, v in self.snapshot(k).items() if key.startswith(p)}
+
+    def steps(self) -> dict[str, np.ndarray]:
+        """Loss and accuracy of every training step."""
+        path = self.folder / "steps.safetensors"
+        if not path.exists():
+            return {"loss": np.zeros(0, np.float32), "acc": np.zeros(0, np.float32)}
+        return {k: v.numpy() for k, v in _load_tensors(path, f"The step metrics of run {self.id!r}").items()}
+
+    def eval_set(self) -> tuple[np.ndarray, np.ndarray]:
+        """Indices into the test split and labels of the evaluation subset."""
+        t = _load_tensors(self.folder / "eval.safetensors", f"The evaluation subset of run {self.id!r}")
+        return t["indices"].numpy(), t["labels"].numpy()
+
+    # --- replay ----------------------------------------------------------------------
+    def dataset(self) -> Dataset:
+        """The run's dataset, normalised with the statistics the run was trained with."""
+        ds = load_dataset(self.data_config)
+        stats = self.manifest.get("dataset", {}).get("stats")
+        if stats:
+            mean, std = stats_from_dict(stats)
+            ds = Dataset(ds.name, ds.x_train, ds.y_train, ds.x_test, ds.y_test, ds.class_names,
+                         ds.description, mean, std)
+        return ds
+
+    def model_at(self, k: int, model: torch.nn.Module | None = None) -> torch.nn.Module:
+        """The network with the weights and buffers of snapshot `k`, in eval mode.
+
+        Pass `model` for a run recorded from your own module class (its config is not nnlab's).
+        """
+        if model is None:
+            cfg = self.model_config
+            if cfg is None:
+                raise RunError(f"Run {self.id!r} holds a custom model; pass an instance as model=")
+            model = build_model(cfg)
+        state = {**self.group(k, "param"), **self.group(k, "buffer")}
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as e:
+            raise RunError(f"Snapshot {k} of run {self.id!r} does not fit its model config: {e}") from None
+        return model.eval()
+
+    @torch.no_grad()
+    def layer_outputs(self, k: int, x: torch.Tensor) -> dict[str, np.ndarray]:
+        """Every point's output for prepared inputs `x` `(N, *input_shape)` at snapshot `k`."""
+        return {name: t.numpy() for name, t in forward_points(self.model_at(k), x).items()}
+
+    def points(self):
+        """The network's points (name, role, layer, shape), from the saved config."""
+        return layer_points(build_model(self.model_config))
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.folder)!r}, status={self.status!r}, snapshots={len(self)})"
