@@ -90,8 +90,9 @@ def record_loop(model: nn.Module, optimizer: torch.optim.Optimizer, folder: Path
     recorder.on_train_start(state)
     try:
         yield state
-    except BaseException as e:
-        state.status, state.message = "stopped", f"The loop raised {type(e).__name__}: {e}"
+    except BaseException as e:  # as the Trainer: Ctrl-C is "interrupted", any other error "failed"
+        state.status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
+        state.message = f"The loop raised {type(e).__name__}: {e}"
         recorder.on_train_end(state)
         raise
     if state.status == "running":

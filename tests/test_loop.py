@@ -62,7 +62,7 @@ def test_nnlab_net_in_own_loop_replays(tmp_path):
     assert torch.allclose(torch.from_numpy(out["out"]), net.eval()(x[:3]))
 
 
-def test_loop_that_raises_is_kept_as_stopped(tmp_path):
+def test_loop_that_raises_is_kept_as_failed(tmp_path):
     x, y = _data(64)
     model = nn.Sequential(nn.Linear(2, 2))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -72,5 +72,5 @@ def test_loop_that_raises_is_kept_as_stopped(tmp_path):
             rec.step_done(1.0)
             raise RuntimeError("boom")
     run = Run(tmp_path / "r")
-    assert run.status == "stopped" and "boom" in run.message
-    assert [s["step"] for s in run.snapshots] == [0, 1]
+    assert run.status == "failed" and "boom" in run.message
+    assert [s["step"] for s in run.snapshots] == [0]  # an error takes no final snapshot
