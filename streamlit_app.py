@@ -3,6 +3,7 @@
 Run with `streamlit run streamlit_app.py`. Each page is a script in pages/.
 """
 
+import pandas  # noqa: F401  (imported once here: two pages importing it at the same moment raced inside plotly)
 import streamlit as st
 
 import appkit
