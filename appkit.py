@@ -21,7 +21,7 @@ import streamlit as st
 import torch
 
 from nnlab.data import DataConfig, Dataset, data_dir, load_dataset
-from nnlab.jobs import BackgroundTasks, Job, JobRegistry, JobsFull, JobSpec
+from nnlab.jobs import BackgroundTasks, Job, JobRegistry, JobsFull, JobSpec, worker_threads
 from nnlab.runs import Run, RunError, list_runs, runs_dir
 
 RUN_KEY = "app_run"  # session-state key: id (folder name) of the current run
@@ -34,8 +34,8 @@ TRAIN_JOB_KEY = "train_job"  # id of the job the Train page watches in this sess
 MAX_JOBS = int(os.environ.get("NNLAB_MAX_JOBS", "2"))  # trainings at once per server
 LOOK_INSIDE_SECTION = "Inside the network"  # where "Look inside" goes after training
 
-# Page work in this process gets one torch thread: training runs in worker processes (see nnlab.jobs) with one
-# thread each, so on a two-core machine a page never takes the core a training is using.
+# Page work in this process gets one torch thread: training runs in worker processes (see nnlab.jobs) that leave
+# one core to the app, so a page never takes the cores a training is using.
 torch.set_num_threads(1)
 
 
@@ -230,15 +230,19 @@ def dataset_picker(prefix: str, *, default: str | None = None) -> DataConfig | N
     info = table[name]
     if info.description:
         st.caption(info.description)
-    defaults = {k: v.default for k, v in inspect.signature(info.loader).parameters.items()}
+    try:
+        params = inspect.signature(info.loader).parameters.items()
+        defaults = {k: p.default for k, p in params if p.default is not inspect.Parameter.empty}
+    except (TypeError, ValueError):  # a plug-in loader without a signature
+        defaults = {}
     options = {}
     shown = [o for o in info.options if o in OPTION_WIDGETS]
     for col, opt in zip(st.columns(len(shown)) if shown else [], shown, strict=True):
-        label, lo, hi, step, help_ = OPTION_WIDGETS[opt]
-        value = defaults.get(opt, lo)
+        title, lo, hi, step, help_ = OPTION_WIDGETS[opt]
         cast = float if isinstance(step, float) else int
+        value = min(max(cast(defaults.get(opt, lo)), cast(lo)), cast(hi))
         options[opt] = col.slider(
-            label, cast(lo), cast(hi), cast(value), cast(step), key=f"{prefix}_{name}_{opt}", help=help_
+            title, cast(lo), cast(hi), value, cast(step), key=f"{prefix}_{name}_{opt}", help=help_
         )
     if info.source == "download" and not download_panel(name, prefix):
         return None
@@ -322,7 +326,16 @@ def start_job(spec: JobSpec, label: str) -> Job | None:
 
 def job_spec(data: DataConfig, model=None, train=None, record=None, *, name: str | None = None) -> JobSpec:
     """A job spec writing into this app's runs folder and reading this app's data folder."""
-    return JobSpec.make(data, model, train, record, root=runs_root(), name=name, data_dir=str(data_dir()))
+    return JobSpec.make(
+        data,
+        model,
+        train,
+        record,
+        root=runs_root(),
+        name=name,
+        data_dir=str(data_dir()),
+        torch_threads=worker_threads(MAX_JOBS),
+    )
 
 
 def progress_text(job: Job) -> str:
@@ -338,7 +351,7 @@ def progress_text(job: Job) -> str:
 def training_panel(job_id: str, live: bool) -> None:
     """One job's live panel: progress, metrics, loss and accuracy curves and Stop; then what happened, and what next.
 
-    The Train page runs it as a fragment every 0.5 s while the job is `live`; it reads only the job's in-memory
+    The Train page runs it as a fragment a few times a second while the job is `live`; it reads only the job's in-memory
     metrics (never the session), so any number of tabs can watch one job.
     """
     from nnlab.figures.training import training_curves
@@ -403,11 +416,11 @@ def did_not_learn(loss, acc: float | None, n_classes: int, train) -> str | None:
         return None
     words = []
     if guessing:
-        words.append(f"Test accuracy {acc:.0%} is what guessing scores with {n_classes} classes: the network did "
-                     "not learn.")
+        words.append(
+            f"Test accuracy {acc:.0%} is what guessing scores with {n_classes} classes: the network did not learn."
+        )
     if exploded:
-        words.append(f"The loss jumped from {start:.2g} to {float(finite.max()):.2g} on the way: each step "
-                     "overshot.")
+        words.append(f"The loss jumped from {start:.2g} to {float(finite.max()):.2g} on the way: each step overshot.")
     if exploded or train.lr >= 0.1:
         words.append(f"The learning rate {train.lr:g} is probably too large: try {train.lr / 10:g} (or Adam).")
     else:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from nnlab import DataConfig, MLPConfig, RecordConfig, TrainConfig
-from nnlab.jobs import BackgroundTasks, JobRegistry, JobsFull, JobSpec, LiveMetrics
+from nnlab.jobs import BackgroundTasks, JobRegistry, JobsFull, JobSpec, LiveMetrics, worker_threads
 from nnlab.runs import Run
 
 TINY = dict(model=MLPConfig(hidden=(8,)), record=RecordConfig(snapshots=4, eval_size=40))
@@ -81,6 +81,11 @@ def test_job_spec_round_trips_through_json(tmp_path):
     assert again == spec
     assert json.loads(spec.to_json())["model"]["hidden"] == [8]
     assert again.root == str(tmp_path.resolve())
+
+
+def test_workers_leave_one_core_to_the_app_and_share_the_rest():
+    assert worker_threads(2, cpus=2) == 1 and worker_threads(1, cpus=2) == 1
+    assert worker_threads(2, cpus=4) == 1 and worker_threads(1, cpus=4) == 3 and worker_threads(2, cpus=16) == 7
 
 
 # --- BackgroundTasks -----------------------------------------------------------------------------------------------

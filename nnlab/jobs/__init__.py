@@ -7,8 +7,18 @@ Nothing here imports streamlit; the app holds one registry per server.
 """
 
 from .live import LiveMetrics, LiveView
-from .registry import Job, JobRegistry, JobsFull
+from .registry import Job, JobRegistry, JobsFull, worker_threads
 from .tasks import BackgroundTasks, Task
 from .worker import JobSpec
 
-__all__ = ["BackgroundTasks", "Job", "JobRegistry", "JobSpec", "JobsFull", "LiveMetrics", "LiveView", "Task"]
+__all__ = [
+    "BackgroundTasks",
+    "Job",
+    "JobRegistry",
+    "JobSpec",
+    "JobsFull",
+    "LiveMetrics",
+    "LiveView",
+    "Task",
+    "worker_threads",
+]

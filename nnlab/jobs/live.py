@@ -89,8 +89,10 @@ class LiveMetrics(Callback):
             self._epochs.append(dict(metrics))
 
     def finish(self) -> None:
+        """Stop the clock (the first call counts)."""
         with self._lock:
-            self._t1 = time.monotonic()
+            if self._t1 is None:
+                self._t1 = time.monotonic()
 
     # --- as a Callback of an in-process Trainer ---------------------------------------
     def on_train_start(self, trainer) -> None:

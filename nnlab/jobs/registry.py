@@ -10,7 +10,8 @@ Why a process and one torch thread: in one process, any busy Python thread (a pa
 rerun) holds the GIL that the training loop needs between torch ops. Measured on two
 cores with a page-like busy thread, an epoch slowed from 1.1 s to 18 s with one torch
 thread and to 43 s with two. A worker process has a GIL of its own, and one intra-op
-thread leaves the second core to the app. `bench/app_training.py` measures the result.
+thread leaves the second core to the app (`worker_threads` gives more on bigger machines).
+`bench/app_training.py` measures the result.
 """
 
 from __future__ import annotations
@@ -32,6 +33,16 @@ from .worker import JobSpec
 
 ACTIVE = ("starting", "running")
 FINISHED = ("complete", "stopped", "diverged", "failed")
+
+
+def worker_threads(max_running: int, cpus: int | None = None) -> int:
+    """Intra-op threads per worker: one core left to the app, the rest shared by the job slots (at least 1).
+
+    On two cores that is 1: a second thread would compete with the app's own thread for a core, and torch's
+    threads wait for each other at every op (measured: 4-10× slower epochs while the app is busy).
+    """
+    cpus = cpus or os.cpu_count() or 1
+    return max(1, (cpus - 1) // max(max_running, 1))
 
 
 class JobsFull(RuntimeError):
@@ -239,8 +250,10 @@ def _apply(job: Job, event: dict) -> None:
     elif kind == "epoch":
         job.live.add_epoch(event["metrics"])
     elif kind == "end":
+        job.live.finish()  # now, not when the worker process has exited (that takes a moment more)
         job.message = event.get("message", "")
         job.status = event["status"]
     elif kind == "error":
+        job.live.finish()
         job.error, job.traceback = event.get("error", ""), event.get("traceback", "")
         job.status = "failed"

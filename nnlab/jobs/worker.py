@@ -32,7 +32,7 @@ class JobSpec:
     name: str | None = None  # prefix of the run folder's name
     data_dir: str | None = None  # NNLAB_DATA_DIR for the worker (None: inherit)
     imports: tuple[str, ...] = ()  # modules to import first (your own @register_dataset loaders)
-    torch_threads: int = 1  # intra-op threads of the worker (see nnlab.jobs.registry for why 1)
+    torch_threads: int = 1  # intra-op threads of the worker (see nnlab.jobs.registry.worker_threads)
 
     @classmethod
     def make(cls, data, model=None, train=None, record=None, *, root, **kwargs) -> JobSpec:
