@@ -8,18 +8,23 @@ import streamlit as st
 
 import appkit
 
-st.set_page_config(page_title="nnlab: see inside a neural network", page_icon=":material/neurology:",
-                   layout="wide")
+st.set_page_config(page_title="nnlab: see inside a neural network", page_icon=":material/neurology:", layout="wide")
 
 PAGES = {
     "Start": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
     "Data": [st.Page("pages/datasets.py", title="Datasets", icon=":material/dataset:")],
-    "Train": [st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-              st.Page("pages/runs.py", title="Runs", icon=":material/folder_open:")],
-    "Inside the network": [st.Page("pages/walkthrough.py", title="Layer walk-through", icon=":material/layers:"),
-                           st.Page("pages/class_averages.py", title="Class averages", icon=":material/category:")],
-    "Learning over time": [st.Page("pages/weights.py", title="Weight evolution", icon=":material/grid_on:"),
-                           st.Page("pages/boundary.py", title="Decision boundary", icon=":material/scatter_plot:")],
+    "Train": [
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("pages/runs.py", title="Runs", icon=":material/folder_open:"),
+    ],
+    "Inside the network": [
+        st.Page("pages/walkthrough.py", title="Layer walk-through", icon=":material/layers:"),
+        st.Page("pages/class_averages.py", title="Class averages", icon=":material/category:"),
+    ],
+    "Learning over time": [
+        st.Page("pages/weights.py", title="Weight evolution", icon=":material/grid_on:"),
+        st.Page("pages/boundary.py", title="Decision boundary", icon=":material/scatter_plot:"),
+    ],
 }
 
 nav = st.navigation(PAGES)

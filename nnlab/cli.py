@@ -49,19 +49,41 @@ def cmd_train(a) -> int:
     if a.dataset in DOWNLOADS and not is_cached(a.dataset):
         download(a.dataset, progress=TerminalProgress())  # first use: show the download, then train
     ds = load_dataset(data)
-    common = {"input_shape": ds.input_shape, "n_classes": ds.n_classes, "activation": a.activation,
-              "dropout": a.dropout, "batch_norm": a.batch_norm}
+    common = {
+        "input_shape": ds.input_shape,
+        "n_classes": ds.n_classes,
+        "activation": a.activation,
+        "dropout": a.dropout,
+        "batch_norm": a.batch_norm,
+    }
     if a.model == "cnn":
-        model = CNNConfig(channels=tuple(a.channels), hidden=tuple(a.hidden if a.hidden is not None else (64,)),
-                          **common)
+        model = CNNConfig(
+            channels=tuple(a.channels), hidden=tuple(a.hidden if a.hidden is not None else (64,)), **common
+        )
     else:
         model = MLPConfig(hidden=tuple(a.hidden if a.hidden is not None else MLPConfig.hidden), **common)
     base = default_train(ds)
-    train = TrainConfig(optimizer=a.optimizer, lr=a.lr or base.lr, momentum=a.momentum,
-                        batch_size=a.batch_size or base.batch_size, epochs=a.epochs, weight_decay=a.weight_decay,
-                        schedule=a.schedule, seed=a.seed, device=a.device)
-    run = train_run(data, model, train, RecordConfig(snapshots=a.snapshots), root=a.runs_dir, name=a.name,
-                    callbacks=(ProgressBar(),), dataset=ds)
+    train = TrainConfig(
+        optimizer=a.optimizer,
+        lr=a.lr or base.lr,
+        momentum=a.momentum,
+        batch_size=a.batch_size or base.batch_size,
+        epochs=a.epochs,
+        weight_decay=a.weight_decay,
+        schedule=a.schedule,
+        seed=a.seed,
+        device=a.device,
+    )
+    run = train_run(
+        data,
+        model,
+        train,
+        RecordConfig(snapshots=a.snapshots),
+        root=a.runs_dir,
+        name=a.name,
+        callbacks=(ProgressBar(),),
+        dataset=ds,
+    )
     acc = run.final_accuracy
     print(f"{run.status}: test accuracy {acc:.4f}" if acc is not None else run.status)
     if run.message:
@@ -125,8 +147,10 @@ def cmd_download(a) -> int:
             print(f"error: {e}", file=sys.stderr)
             status = 1
             continue
-        print(f"{name}: {len(ds.y_train):,} train + {len(ds.y_test):,} test images of {ds.input_shape}, "
-              f"{ds.n_classes} classes, in {cache_folder(name, root)}")
+        print(
+            f"{name}: {len(ds.y_train):,} train + {len(ds.y_test):,} test images of {ds.input_shape}, "
+            f"{ds.n_classes} classes, in {cache_folder(name, root)}"
+        )
     return status
 
 
@@ -139,8 +163,13 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("datasets", help="list the datasets: built-in, downloadable (and whether cached), your files")
     p.add_argument("--data-dir", default=None, help="default $NNLAB_DATA_DIR or datasets/")
     p = sub.add_parser("download", help="download mnist, fashion-mnist, cifar-10 (or all) into the data folder")
-    p.add_argument("names", nargs="+", choices=[*DOWNLOADS, "all"], metavar="NAME",
-                   help=f"one or more of: {', '.join(DOWNLOADS)}, all")
+    p.add_argument(
+        "names",
+        nargs="+",
+        choices=[*DOWNLOADS, "all"],
+        metavar="NAME",
+        help=f"one or more of: {', '.join(DOWNLOADS)}, all",
+    )
     p.add_argument("--data-dir", default=None, help="default $NNLAB_DATA_DIR or datasets/")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait to connect and for each read")
     a = parser.parse_args(argv)

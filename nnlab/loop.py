@@ -55,10 +55,22 @@ class LoopState:
 
 
 @contextmanager
-def record_loop(model: nn.Module, optimizer: torch.optim.Optimizer, folder: Path | str, x_eval: torch.Tensor,
-                y_eval: torch.Tensor, class_names: list[str], *, total_steps: int, steps_per_epoch: int,
-                record: RecordConfig = RecordConfig(), dataset: Dataset | None = None,
-                data: DataConfig | None = None, points: list[str] | None = None, train: dict | None = None):
+def record_loop(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    folder: Path | str,
+    x_eval: torch.Tensor,
+    y_eval: torch.Tensor,
+    class_names: list[str],
+    *,
+    total_steps: int,
+    steps_per_epoch: int,
+    record: RecordConfig = RecordConfig(),
+    dataset: Dataset | None = None,
+    data: DataConfig | None = None,
+    points: list[str] | None = None,
+    train: dict | None = None,
+):
     """Record your own loop into a run folder (see the module docstring).
 
     Args:
@@ -74,16 +86,20 @@ def record_loop(model: nn.Module, optimizer: torch.optim.Optimizer, folder: Path
         train: your training settings, kept in the manifest.
     Yields: an object with `step_done(loss, acc=nan)` and `epoch(**metrics)`.
     """
-    model_dict = asdict(model.config) if isinstance(model, Net) else {
-        "kind": "custom", "class": type(model).__name__, "repr": repr(model)[:4000]}
+    model_dict = (
+        asdict(model.config)
+        if isinstance(model, Net)
+        else {"kind": "custom", "class": type(model).__name__, "repr": repr(model)[:4000]}
+    )
     if dataset is not None:
         info = dataset_manifest(dataset)
         data_dict = (data or DataConfig(dataset.name)).to_dict()
     else:
         info = {"name": "custom", "class_names": list(class_names), "input_shape": list(x_eval.shape[1:])}
         data_dict = {"name": "custom", "options": {}, "train_subset": None, "subset_seed": 0}
-    writer = RunWriter(folder, data=data_dict, model=model_dict, train=train or {}, record=record.to_dict(),
-                       dataset_info=info)
+    writer = RunWriter(
+        folder, data=data_dict, model=model_dict, train=train or {}, record=record.to_dict(), dataset_info=info
+    )
     writer.save_eval_set(np.arange(len(y_eval)), y_eval.cpu().numpy())
     recorder = Recorder(writer, x_eval, y_eval, len(class_names), record, points=points)
     state = LoopState(model, optimizer, recorder, total_steps, steps_per_epoch)

@@ -182,8 +182,14 @@ def parameter_table(model: nn.Module) -> list[dict]:
     for name, module in model.named_children():
         n = sum(p.numel() for p in module.parameters())
         if n or name in shapes:
-            rows.append({"layer": name, "type": type(module).__name__,
-                         "output shape": "×".join(map(str, shapes.get(name, ()))), "parameters": n})
+            rows.append(
+                {
+                    "layer": name,
+                    "type": type(module).__name__,
+                    "output shape": "×".join(map(str, shapes.get(name, ()))),
+                    "parameters": n,
+                }
+            )
     return rows
 
 

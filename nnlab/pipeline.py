@@ -35,14 +35,28 @@ def default_model(ds: Dataset, kind: str = "mlp") -> ModelConfig:
 
 
 def dataset_manifest(ds: Dataset) -> dict:
-    return {"name": ds.name, "class_names": list(ds.class_names), "input_shape": list(ds.input_shape),
-            "n_train": len(ds.y_train), "n_test": len(ds.y_test), "is_image": ds.is_image,
-            "stats": ds.stats_dict()}
+    return {
+        "name": ds.name,
+        "class_names": list(ds.class_names),
+        "input_shape": list(ds.input_shape),
+        "n_train": len(ds.y_train),
+        "n_test": len(ds.y_test),
+        "is_image": ds.is_image,
+        "stats": ds.stats_dict(),
+    }
 
 
-def make_trainer(data: DataConfig, model: ModelConfig | None = None, train: TrainConfig | None = None,
-                 record: RecordConfig = RecordConfig(), *, root: Path | str | None = None, name: str | None = None,
-                 callbacks: tuple = (), dataset: Dataset | None = None) -> tuple[Trainer, Path]:
+def make_trainer(
+    data: DataConfig,
+    model: ModelConfig | None = None,
+    train: TrainConfig | None = None,
+    record: RecordConfig = RecordConfig(),
+    *,
+    root: Path | str | None = None,
+    name: str | None = None,
+    callbacks: tuple = (),
+    dataset: Dataset | None = None,
+) -> tuple[Trainer, Path]:
     """A trainer with a recorder writing a new run folder under `root`; call `.fit()` to train.
 
     Args:
@@ -60,28 +74,48 @@ def make_trainer(data: DataConfig, model: ModelConfig | None = None, train: Trai
     model = model or default_model(ds)
     train = train or default_train(ds)
     if tuple(model.input_shape) != ds.input_shape or model.n_classes != ds.n_classes:
-        raise ValueError(f"The model expects input {tuple(model.input_shape)} and {model.n_classes} classes; "
-                         f"{ds.name} has {ds.input_shape} and {ds.n_classes}")
+        raise ValueError(
+            f"The model expects input {tuple(model.input_shape)} and {model.n_classes} classes; "
+            f"{ds.name} has {ds.input_shape} and {ds.n_classes}"
+        )
     torch.manual_seed(train.seed)
     net = build_model(model)
     folder = new_run_folder(root or runs_dir(), name or f"{ds.name}-{model.kind}")
     try:
-        writer = RunWriter(folder, data=data.to_dict(), model=asdict(model), train=train.to_dict(),
-                           record=record.to_dict(), dataset_info=dataset_manifest(ds))
+        writer = RunWriter(
+            folder,
+            data=data.to_dict(),
+            model=asdict(model),
+            train=train.to_dict(),
+            record=record.to_dict(),
+            dataset_info=dataset_manifest(ds),
+        )
         idx = balanced_indices(ds.y_test, record.eval_size, seed=0)
         writer.save_eval_set(idx, ds.y_test[idx])
         x_eval, y_eval = ds.prepare(ds.x_test[idx]), torch.from_numpy(ds.y_test[idx])
         recorder = Recorder(writer, x_eval, y_eval, ds.n_classes, record)
-        trainer = Trainer(net, train, ds.prepare(ds.x_train), torch.from_numpy(ds.y_train),
-                          ds.prepare(ds.x_test), torch.from_numpy(ds.y_test), callbacks=[recorder, *callbacks])
+        trainer = Trainer(
+            net,
+            train,
+            ds.prepare(ds.x_train),
+            torch.from_numpy(ds.y_train),
+            ds.prepare(ds.x_test),
+            torch.from_numpy(ds.y_test),
+            callbacks=[recorder, *callbacks],
+        )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # a run that never started leaves nothing behind
         raise
     return trainer, folder
 
 
-def train_run(data: DataConfig, model: ModelConfig | None = None, train: TrainConfig | None = None,
-              record: RecordConfig = RecordConfig(), **kwargs) -> Run:
+def train_run(
+    data: DataConfig,
+    model: ModelConfig | None = None,
+    train: TrainConfig | None = None,
+    record: RecordConfig = RecordConfig(),
+    **kwargs,
+) -> Run:
     """Train and record; returns the finished `Run`. Keyword arguments as for `make_trainer`."""
     trainer, folder = make_trainer(data, model, train, record, **kwargs)
     trainer.fit()
@@ -102,8 +136,10 @@ class ProgressBar(Callback):
             self.bar.set_postfix(loss=f"{loss:.3f}", acc=f"{acc:.2f}", epoch=trainer.epoch + 1)
 
     def on_epoch_end(self, trainer, metrics):
-        self.bar.write(f"epoch {metrics['epoch']}: train loss {metrics['train_loss']:.4f}, "
-                       f"test acc {metrics.get('test_acc', float('nan')):.4f}")
+        self.bar.write(
+            f"epoch {metrics['epoch']}: train loss {metrics['train_loss']:.4f}, "
+            f"test acc {metrics.get('test_acc', float('nan')):.4f}"
+        )
 
     def on_train_end(self, trainer):
         self.bar.close()

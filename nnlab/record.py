@@ -105,8 +105,15 @@ class Recorder:
         points: module names to record for a model that is not an nnlab `Net` (default: every leaf).
     """
 
-    def __init__(self, writer: RunWriter, x_eval: torch.Tensor, y_eval: torch.Tensor, n_classes: int,
-                 config: RecordConfig = RecordConfig(), points: list[str] | None = None):
+    def __init__(
+        self,
+        writer: RunWriter,
+        x_eval: torch.Tensor,
+        y_eval: torch.Tensor,
+        n_classes: int,
+        config: RecordConfig = RecordConfig(),
+        points: list[str] | None = None,
+    ):
         self.writer, self.config, self.k = writer, config, n_classes
         self.x_eval, self.y_eval = x_eval, y_eval
         self.points = points
@@ -119,8 +126,11 @@ class Recorder:
     # --- callback events -------------------------------------------------------------
     def on_train_start(self, trainer) -> None:
         self.schedule = set(snapshot_steps(trainer.total_steps, self.config.snapshots))
-        self.writer.start(total_steps=trainer.total_steps, steps_per_epoch=trainer.steps_per_epoch,
-                          planned_snapshots=len(self.schedule))
+        self.writer.start(
+            total_steps=trainer.total_steps,
+            steps_per_epoch=trainer.steps_per_epoch,
+            planned_snapshots=len(self.schedule),
+        )
         self.snapshot(trainer)
 
     def on_step_end(self, trainer, loss: float, acc: float) -> None:
@@ -160,8 +170,11 @@ class Recorder:
             else:
                 with Capture(model, names) as cap:
                     logits = model(xb)
-                outs = {n: o for n, o in cap.outputs.items()  # the modules that ran and gave (B, ...) tensors
-                        if torch.is_tensor(o) and o.ndim >= 2 and len(o) == len(xb)}
+                outs = {
+                    n: o
+                    for n, o in cap.outputs.items()  # the modules that ran and gave (B, ...) tensors
+                    if torch.is_tensor(o) and o.ndim >= 2 and len(o) == len(xb)
+                }
                 outs["softmax"] = torch.softmax(logits, 1)
             stats.add(outs, yb, fire)
             preds.append(outs["softmax"].argmax(1).cpu())
@@ -177,7 +190,11 @@ class Recorder:
         confusion = torch.bincount(y * self.k + pred, minlength=self.k * self.k).reshape(self.k, self.k)
         tensors["confusion"] = confusion
         acc = float((pred == y).float().mean())
-        info = {"step": trainer.step, "epoch": trainer.step / trainer.steps_per_epoch, "eval_acc": acc,
-                "loss": self.losses[-1] if self.losses else None}
+        info = {
+            "step": trainer.step,
+            "epoch": trainer.step / trainer.steps_per_epoch,
+            "eval_acc": acc,
+            "loss": self.losses[-1] if self.losses else None,
+        }
         self.writer.add_snapshot(tensors, info, self._step_arrays())
         self._last_snapshot = trainer.step

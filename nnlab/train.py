@@ -36,8 +36,10 @@ class TrainConfig:
         if self.schedule not in ("constant", "cosine", "step"):
             raise ValueError(f"Unknown schedule {self.schedule!r}; choose 'constant', 'cosine' or 'step'")
         if not (self.lr >= 0 and self.batch_size >= 1 and self.epochs >= 0 and self.weight_decay >= 0):
-            raise ValueError(f"Need lr >= 0, batch_size >= 1, epochs >= 0, weight_decay >= 0; got lr={self.lr}, "
-                             f"batch_size={self.batch_size}, epochs={self.epochs}, weight_decay={self.weight_decay}")
+            raise ValueError(
+                f"Need lr >= 0, batch_size >= 1, epochs >= 0, weight_decay >= 0; got lr={self.lr}, "
+                f"batch_size={self.batch_size}, epochs={self.epochs}, weight_decay={self.weight_decay}"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -95,8 +97,7 @@ class Trainer:
     ("interrupted" for Ctrl-C) when an exception ended it, which is re-raised.
     """
 
-    def __init__(self, model: nn.Module, config: TrainConfig, x_train, y_train, x_test=None, y_test=None,
-                 callbacks=()):
+    def __init__(self, model: nn.Module, config: TrainConfig, x_train, y_train, x_test=None, y_test=None, callbacks=()):
         self.config = config
         self.device = pick_device(config.device)
         self.model = model.to(self.device)
@@ -174,10 +175,12 @@ class Trainer:
                 loss_value = loss.item()
                 if not math.isfinite(loss_value):
                     self.status = "diverged"
-                    self.message = (f"The loss became {loss_value} at step {self.step + 1} (epoch {epoch + 1}). "
-                                    f"The learning rate {cfg.lr:g} is probably too large for this network: "
-                                    "try a value 3–10× smaller, or batch norm"
-                                    + (", or Adam instead of SGD." if cfg.optimizer == "sgd" else "."))
+                    self.message = (
+                        f"The loss became {loss_value} at step {self.step + 1} (epoch {epoch + 1}). "
+                        f"The learning rate {cfg.lr:g} is probably too large for this network: "
+                        "try a value 3–10× smaller, or batch norm"
+                        + (", or Adam instead of SGD." if cfg.optimizer == "sgd" else ".")
+                    )
                     break
                 loss.backward()
                 self.optimizer.step()
@@ -192,8 +195,13 @@ class Trainer:
                     break
             if self.status == "diverged" or seen < len(perm):
                 break  # an epoch cut short has no epoch metrics
-            metrics = {"epoch": epoch + 1, "step": self.step, "train_loss": run_loss / max(seen, 1),
-                       "train_acc": run_correct / max(seen, 1), "time": time.perf_counter() - start}
+            metrics = {
+                "epoch": epoch + 1,
+                "step": self.step,
+                "train_loss": run_loss / max(seen, 1),
+                "train_acc": run_correct / max(seen, 1),
+                "time": time.perf_counter() - start,
+            }
             if self.x_test is not None:
                 metrics["test_loss"], metrics["test_acc"] = self.evaluate(self.x_test, self.y_test)
             self.epoch = epoch + 1

@@ -31,8 +31,17 @@ def test_custom_module_is_recorded(tmp_path):
     x, y = _data()
     model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2))
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    with record_loop(model, opt, tmp_path / "own", x[:64], y[:64], ["a", "b"], total_steps=24, steps_per_epoch=8,
-                     record=RecordConfig(snapshots=6)) as rec:
+    with record_loop(
+        model,
+        opt,
+        tmp_path / "own",
+        x[:64],
+        y[:64],
+        ["a", "b"],
+        total_steps=24,
+        steps_per_epoch=8,
+        record=RecordConfig(snapshots=6),
+    ) as rec:
         _loop(model, opt, rec, x, y)
     run = Run(tmp_path / "own")
     assert run.status == "complete"
@@ -53,8 +62,17 @@ def test_nnlab_net_in_own_loop_replays(tmp_path):
     x, y = _data()
     net = build_model(MLPConfig((2,), 2, (4,)))
     opt = torch.optim.Adam(net.parameters(), lr=0.01)
-    with record_loop(net, opt, tmp_path / "net", x[:32], y[:32], ["a", "b"], total_steps=8, steps_per_epoch=8,
-                     record=RecordConfig(snapshots=2)) as rec:
+    with record_loop(
+        net,
+        opt,
+        tmp_path / "net",
+        x[:32],
+        y[:32],
+        ["a", "b"],
+        total_steps=8,
+        steps_per_epoch=8,
+        record=RecordConfig(snapshots=2),
+    ) as rec:
         _loop(net, opt, rec, x, y, epochs=1)
     run = Run(tmp_path / "net")
     assert run.model_config == net.config
@@ -67,8 +85,17 @@ def test_loop_that_raises_is_kept_as_failed(tmp_path):
     model = nn.Sequential(nn.Linear(2, 2))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(RuntimeError, match="boom"):
-        with record_loop(model, opt, tmp_path / "r", x, y, ["a", "b"], total_steps=10, steps_per_epoch=5,
-                         record=RecordConfig(snapshots=2)) as rec:
+        with record_loop(
+            model,
+            opt,
+            tmp_path / "r",
+            x,
+            y,
+            ["a", "b"],
+            total_steps=10,
+            steps_per_epoch=5,
+            record=RecordConfig(snapshots=2),
+        ) as rec:
             rec.step_done(1.0)
             raise RuntimeError("boom")
     run = Run(tmp_path / "r")

@@ -28,7 +28,7 @@ def test_readme_dataset_example_registers_and_loads(monkeypatch):
 def test_readme_train_example_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     ns = {}
-    exec(_blocks("train_run(DataConfig"), ns)
+    exec(_blocks("import DataConfig, MLPConfig, TrainConfig, train_run"), ns)
     run, outputs = ns["run"], ns["outputs"]
     assert run.status == "complete" and run.final_accuracy > 0.8
     assert set(outputs) == {"dense1", "relu1", "dense2", "relu2", "out", "softmax"}

@@ -8,7 +8,19 @@ from .formats import DataFileError
 from .registry import DatasetInfo, data_dir, dataset_info, list_datasets, load_dataset, register_dataset
 
 __all__ = [
-    "DOWNLOADS", "DataConfig", "DataFileError", "Dataset", "DatasetInfo", "DownloadError", "balanced_indices",
-    "data_dir", "dataset_info", "download", "is_cached", "list_datasets", "load_dataset", "normalisation_stats",
+    "DOWNLOADS",
+    "DataConfig",
+    "DataFileError",
+    "Dataset",
+    "DatasetInfo",
+    "DownloadError",
+    "balanced_indices",
+    "data_dir",
+    "dataset_info",
+    "download",
+    "is_cached",
+    "list_datasets",
+    "load_dataset",
+    "normalisation_stats",
     "register_dataset",
 ]

@@ -33,13 +33,18 @@ class DataConfig:
         return dict(self.options)
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "options": self.kwargs, "train_subset": self.train_subset,
-                "subset_seed": self.subset_seed}
+        return {
+            "name": self.name,
+            "options": self.kwargs,
+            "train_subset": self.train_subset,
+            "subset_seed": self.subset_seed,
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> DataConfig:
-        return cls.make(d["name"], train_subset=d.get("train_subset"), subset_seed=d.get("subset_seed", 0),
-                        **d.get("options", {}))
+        return cls.make(
+            d["name"], train_subset=d.get("train_subset"), subset_seed=d.get("subset_seed", 0), **d.get("options", {})
+        )
 
     def label(self) -> str:
         """A short human label: `moons (noise=0.2)`."""
@@ -158,4 +163,3 @@ def balanced_indices(y: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
 def stats_from_dict(d: dict) -> tuple[np.ndarray, np.ndarray]:
     shape = tuple(d["shape"])
     return (np.asarray(d["mean"], np.float32).reshape(shape), np.asarray(d["std"], np.float32).reshape(shape))
-

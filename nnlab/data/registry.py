@@ -8,9 +8,9 @@ are listed by `nnlab.data.files`. `load_dataset(config)` is the one way in.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .dataset import DataConfig, Dataset
 
@@ -32,8 +32,9 @@ class DatasetInfo:
 _BUILTINS: dict[str, DatasetInfo] = {}  # filled at import by the decorators below; read-only after
 
 
-def register_dataset(name: str, *, description: str = "", kind: str = "image", source: str = "built-in",
-                     options: tuple[str, ...] = ()):
+def register_dataset(
+    name: str, *, description: str = "", kind: str = "image", source: str = "built-in", options: tuple[str, ...] = ()
+):
     """Decorator: register `loader(**options) -> Dataset` under `name`.
 
     Example:

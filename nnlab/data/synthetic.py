@@ -26,8 +26,12 @@ def points(name: str, x: np.ndarray, y: np.ndarray, seed: int, description: str)
     return Dataset(name, x_tr, y_tr, x_te, y_te, names, description)
 
 
-@register_dataset("moons", kind="points", options=POINT_OPTIONS,
-                  description="Two interleaving half circles: the smallest problem a straight line cannot solve.")
+@register_dataset(
+    "moons",
+    kind="points",
+    options=POINT_OPTIONS,
+    description="Two interleaving half circles: the smallest problem a straight line cannot solve.",
+)
 def moons(n_samples: int = 1000, noise: float = 0.2, seed: int = 0) -> Dataset:
     from sklearn.datasets import make_moons
 
@@ -35,8 +39,9 @@ def moons(n_samples: int = 1000, noise: float = 0.2, seed: int = 0) -> Dataset:
     return points("moons", x, y, seed, "")
 
 
-@register_dataset("circles", kind="points", options=POINT_OPTIONS,
-                  description="A ring around a disc: needs a curved boundary.")
+@register_dataset(
+    "circles", kind="points", options=POINT_OPTIONS, description="A ring around a disc: needs a curved boundary."
+)
 def circles(n_samples: int = 1000, noise: float = 0.1, seed: int = 0) -> Dataset:
     from sklearn.datasets import make_circles
 
@@ -44,8 +49,12 @@ def circles(n_samples: int = 1000, noise: float = 0.1, seed: int = 0) -> Dataset
     return points("circles", x * 1.5, y, seed, "")
 
 
-@register_dataset("spirals", kind="points", options=(*POINT_OPTIONS, "n_classes"),
-                  description="Interleaved spiral arms, one per class: hard for a small network.")
+@register_dataset(
+    "spirals",
+    kind="points",
+    options=(*POINT_OPTIONS, "n_classes"),
+    description="Interleaved spiral arms, one per class: hard for a small network.",
+)
 def spirals(n_samples: int = 1500, noise: float = 0.2, seed: int = 0, n_classes: int = 3) -> Dataset:
     rng = np.random.default_rng(seed)
     per = n_samples // n_classes
@@ -58,8 +67,12 @@ def spirals(n_samples: int = 1500, noise: float = 0.2, seed: int = 0, n_classes:
     return points("spirals", x, y, seed, "")
 
 
-@register_dataset("blobs", kind="points", options=(*POINT_OPTIONS, "n_classes"),
-                  description="Gaussian clusters, one per class: nearly linearly separable.")
+@register_dataset(
+    "blobs",
+    kind="points",
+    options=(*POINT_OPTIONS, "n_classes"),
+    description="Gaussian clusters, one per class: nearly linearly separable.",
+)
 def blobs(n_samples: int = 1000, noise: float = 1.0, seed: int = 0, n_classes: int = 4) -> Dataset:
     from sklearn.datasets import make_blobs
 
@@ -67,8 +80,12 @@ def blobs(n_samples: int = 1000, noise: float = 1.0, seed: int = 0, n_classes: i
     return points("blobs", x, y, seed, "")
 
 
-@register_dataset("digits", kind="image", options=("seed",),
-                  description="scikit-learn's 1,797 handwritten digits, 8×8 pixels: bundled, works offline.")
+@register_dataset(
+    "digits",
+    kind="image",
+    options=("seed",),
+    description="scikit-learn's 1,797 handwritten digits, 8×8 pixels: bundled, works offline.",
+)
 def digits(seed: int = 0) -> Dataset:
     from sklearn.datasets import load_digits
 

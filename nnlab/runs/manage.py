@@ -34,8 +34,10 @@ def runs_dir() -> Path:
 def check_name(name: str) -> str:
     """Return `name` if it is a safe run name (letters, digits, `.`, `_`, `-`; not a path), else raise."""
     if not isinstance(name, str) or not NAME_RE.match(name) or name in (".", ".."):
-        raise ValueError(f"{name!r} is not a valid run name: use letters, digits, '.', '_' and '-' "
-                         "(at most 80, starting with a letter or digit)")
+        raise ValueError(
+            f"{name!r} is not a valid run name: use letters, digits, '.', '_' and '-' "
+            "(at most 80, starting with a letter or digit)"
+        )
     return name
 
 
@@ -145,8 +147,9 @@ def import_zip(root: Path | str, data: bytes, name: str) -> Path:
                 raise RunError(f"The zip holds {info.filename!r}, which is not part of a run folder")
             total += info.file_size
             if info.file_size > MAX_RATIO * max(info.compress_size, 1) and info.file_size > 2**20:
-                raise RunError(f"{info.filename!r} expands {info.file_size // max(info.compress_size, 1)}× "
-                               "(a zip bomb?)")
+                raise RunError(
+                    f"{info.filename!r} expands {info.file_size // max(info.compress_size, 1)}× (a zip bomb?)"
+                )
         if total > MAX_IMPORT_BYTES:
             raise RunError(f"The zip unpacks to {total / 2**20:.0f} MB; the limit is {MAX_IMPORT_BYTES // 2**20} MB")
         if MANIFEST not in zf.namelist():

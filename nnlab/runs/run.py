@@ -50,7 +50,7 @@ class Run:
 
     @property
     def status(self) -> str:
-        """"complete", "stopped", "diverged", "failed" (an error), "running", or "interrupted" (writer gone, Ctrl-C)."""
+        """ "complete", "stopped", "diverged", "failed" (an error), "running", "interrupted" (writer gone, Ctrl-C)."""
         status = self.manifest["status"]
         if status in ("running", "created") and not _pid_alive(self.manifest.get("writer", {})):
             return "interrupted"
@@ -112,7 +112,7 @@ class Run:
     def group(self, k: int, prefix: str) -> dict[str, torch.Tensor]:
         """One group of snapshot `k` without its prefix: "param", "grad", "opt", "buffer", "mean", ..."""
         p = prefix + "/"
-        return {key[len(p):]: v for key, v in self.snapshot(k).items() if key.startswith(p)}
+        return {key[len(p) :]: v for key, v in self.snapshot(k).items() if key.startswith(p)}
 
     def steps(self) -> dict[str, np.ndarray]:
         """Loss and accuracy of every training step."""
@@ -133,8 +133,9 @@ class Run:
         stats = self.manifest.get("dataset", {}).get("stats")
         if stats:
             mean, std = stats_from_dict(stats)
-            ds = Dataset(ds.name, ds.x_train, ds.y_train, ds.x_test, ds.y_test, ds.class_names,
-                         ds.description, mean, std)
+            ds = Dataset(
+                ds.name, ds.x_train, ds.y_train, ds.x_test, ds.y_test, ds.class_names, ds.description, mean, std
+            )
         return ds
 
     def model_at(self, k: int, model: torch.nn.Module | None = None) -> torch.nn.Module:

@@ -65,24 +65,47 @@ def write_manifest(folder: Path, manifest: dict) -> None:
 class RunWriter:
     """Creates a run folder and keeps its manifest current while training runs."""
 
-    def __init__(self, folder: Path | str, *, data: dict, model: dict, train: dict, record: dict,
-                 dataset_info: dict | None = None, name: str | None = None):
+    def __init__(
+        self,
+        folder: Path | str,
+        *,
+        data: dict,
+        model: dict,
+        train: dict,
+        record: dict,
+        dataset_info: dict | None = None,
+        name: str | None = None,
+    ):
         self.folder = Path(folder)
         if self.folder.exists() and any(self.folder.iterdir()):
             raise RunError(f"{self.folder} already exists and is not empty")
         (self.folder / "snapshots").mkdir(parents=True, exist_ok=True)
         self.manifest = {
-            "format_version": FORMAT_VERSION, "name": name or self.folder.name,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "status": "created", "message": "",
+            "format_version": FORMAT_VERSION,
+            "name": name or self.folder.name,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "status": "created",
+            "message": "",
             "writer": {"pid": os.getpid(), "host": socket.gethostname()},
-            "data": data, "dataset": dataset_info or {}, "model": model, "train": train, "record": record,
-            "progress": {}, "epochs": [], "snapshots": [],
+            "data": data,
+            "dataset": dataset_info or {},
+            "model": model,
+            "train": train,
+            "record": record,
+            "progress": {},
+            "epochs": [],
+            "snapshots": [],
         }
         write_manifest(self.folder, self.manifest)
 
     def save_eval_set(self, indices: np.ndarray, labels: np.ndarray) -> None:
-        atomic_save_tensors(self.folder / "eval.safetensors", {"indices": torch.as_tensor(indices, dtype=torch.int64),
-                                                               "labels": torch.as_tensor(labels, dtype=torch.int64)})
+        atomic_save_tensors(
+            self.folder / "eval.safetensors",
+            {
+                "indices": torch.as_tensor(indices, dtype=torch.int64),
+                "labels": torch.as_tensor(labels, dtype=torch.int64),
+            },
+        )
 
     def start(self, **progress) -> None:
         self.manifest["status"] = "running"
