@@ -22,7 +22,8 @@ with left:
     )
     st.caption(
         "Everything here also works from Python: `python -m nnlab train --dataset digits` records a run "
-        "that appears in this app, and `nnlab.Recorder` records your own PyTorch training loop."
+        "that appears in this app, and `nnlab.record_loop` records your own PyTorch model and training loop "
+        "(see the README)."
     )
 
 with right, st.container(border=True):

@@ -75,6 +75,8 @@ def test_feature_maps_are_png_mosaics_with_a_colour_bar_each():
     assert "50% zero" in fig.layout.xaxis2.title.text
     assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis2.scaleanchor == "x2"
     assert len(fig.to_json()) < 20_000  # images, not float lists
+    wide = F.feature_maps_figure([point("conv2", "raw", np.ones((32, 4, 4), np.float32), True)])
+    assert png_size(wide.data[0].source) == (8 * 5 - 1, 4 * 5 - 1)  # 32 channels: 8 × 4, no row left half empty
 
 
 def test_empty_inputs_give_titled_empty_figures():

@@ -68,7 +68,7 @@ def animate(
                 "y": 0,
                 "yanchor": "top",
                 "pad": {"t": 50},
-                "currentvalue": {"prefix": prefix, "font": {"size": 13}},
+                "currentvalue": {"prefix": prefix, "font": {"size": 13}, "xanchor": "right"},  # clear of the buttons
                 "steps": [
                     {
                         "label": str(lab),

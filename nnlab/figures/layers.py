@@ -7,13 +7,11 @@ feature maps) go to the browser as PNG; dense vectors are small heatmaps drawn a
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import plotly.graph_objects as go
 
 from ..analysis.layers import PointOutput, SampleWalk
-from .colors import CLASS_COLORS, DIVERGING, DIVERGING_LUT, SEQUENTIAL, SEQUENTIAL_LUT, mosaic, png_uri
+from .colors import CLASS_COLORS, DIVERGING, DIVERGING_LUT, SEQUENTIAL, SEQUENTIAL_LUT, grid_columns, mosaic, png_uri
 
 RIGHT, WRONG, OTHER = "#15803d", "#b91c1c", "#94a3b8"  # prediction bar: correct, wrong, other classes
 GAP = (150, 150, 150)  # colour of the gaps between feature maps: a grey on neither scale
@@ -237,7 +235,7 @@ def feature_maps_figure(points: list[PointOutput], *, height: int | None = None)
     for i, (p, (a, b)) in enumerate(zip(points, doms, strict=True)):
         ax = "" if i == 0 else str(i + 1)
         c, h, w = p.values.shape
-        cols = math.ceil(math.sqrt(c))
+        cols = grid_columns(c, h, w)  # 32 channels: 8×4, every row full
         lo, hi = value_range(p.values, p.signed)
         scale = DIVERGING if p.signed else SEQUENTIAL
         tiles = mosaic(to_rgb(p.values, lo, hi, scale), cols, fill=GAP, rgb=True)  # (rows*(h+1)-1, cols*(w+1)-1, 3)

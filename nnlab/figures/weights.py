@@ -333,7 +333,7 @@ def norms_figure(norms: NormHistory, *, title: str = "", height: int = 560) -> g
             2,
         )
     for r, c in ((1, 2), (2, 1)):
-        fig.update_yaxes(type="log", tickformat=".2~g", row=r, col=c)
+        fig.update_yaxes(type="log", tickformat=".2~g", dtick="D2", row=r, col=c)
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=2, col=2)
     fig.update_xaxes(title_text="training step", row=2)
     fig.update_layout(
