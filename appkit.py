@@ -34,8 +34,9 @@ TRAIN_JOB_KEY = "train_job"  # id of the job the Train page watches in this sess
 MAX_JOBS = int(os.environ.get("NNLAB_MAX_JOBS", "2"))  # trainings at once per server
 LOOK_INSIDE_SECTION = "Inside the network"  # where "Look inside" goes after training
 
-# Page work in this process gets one torch thread: training runs in worker processes (see nnlab.jobs) that leave
-# one core to the app, so a page never takes the cores a training is using.
+# Page work in this process gets one torch thread: training runs in worker processes (see nnlab.jobs) that use
+# every core while the machine is idle and leave one to the app while it is not (nnlab.jobs.threads).
+CORES = torch.get_num_threads()  # torch's default: what `python -m nnlab train` uses; a worker may use as many
 torch.set_num_threads(1)
 
 
@@ -335,6 +336,7 @@ def job_spec(data: DataConfig, model=None, train=None, record=None, *, name: str
         name=name,
         data_dir=str(data_dir()),
         torch_threads=worker_threads(MAX_JOBS),
+        max_threads=CORES,  # while nothing else runs on the machine (nnlab.jobs.threads)
     )
 
 

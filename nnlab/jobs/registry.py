@@ -10,7 +10,8 @@ Why a process and one torch thread: in one process, any busy Python thread (a pa
 rerun) holds the GIL that the training loop needs between torch ops. Measured on two
 cores with a page-like busy thread, an epoch slowed from 1.1 s to 18 s with one torch
 thread and to 43 s with two. A worker process has a GIL of its own, and one intra-op
-thread leaves the second core to the app (`worker_threads` gives more on bigger machines).
+thread leaves the second core to the app (`worker_threads` gives more on bigger machines);
+while nothing else runs, the worker takes every core (`threads.ThreadGovernor`).
 `bench/app_training.py` measures the result.
 """
 
@@ -75,6 +76,7 @@ class Job:
     error: str = ""  # for failed: the exception in one line
     traceback: str = ""  # for failed: the worker's traceback
     folder: Path | None = None  # the run folder, once the worker created it
+    thread_seconds: dict = field(default_factory=dict)  # at the end: training seconds per torch thread count
     live: LiveMetrics = field(default_factory=LiveMetrics)
     stop_requested: bool = False
     _worker: _Worker | None = field(default=None, repr=False)
@@ -252,6 +254,7 @@ def _apply(job: Job, event: dict) -> None:
     elif kind == "end":
         job.live.finish()  # now, not when the worker process has exited (that takes a moment more)
         job.message = event.get("message", "")
+        job.thread_seconds = {int(k): v for k, v in event.get("thread_seconds", {}).items()}
         job.status = event["status"]
     elif kind == "error":
         job.live.finish()

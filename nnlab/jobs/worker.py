@@ -33,6 +33,7 @@ class JobSpec:
     data_dir: str | None = None  # NNLAB_DATA_DIR for the worker (None: inherit)
     imports: tuple[str, ...] = ()  # modules to import first (your own @register_dataset loaders)
     torch_threads: int = 1  # intra-op threads of the worker (see nnlab.jobs.registry.worker_threads)
+    max_threads: int = 0  # more than torch_threads: use up to this many while the machine is idle (jobs.threads)
 
     @classmethod
     def make(cls, data, model=None, train=None, record=None, *, root, **kwargs) -> JobSpec:
@@ -151,8 +152,8 @@ def run_job(spec: JobSpec, send, control: _Control) -> None:
     from ..pipeline import make_trainer
     from ..record import RecordConfig, Recorder
     from ..train import TrainConfig
+    from .threads import ThreadGovernor
 
-    torch.set_num_threads(spec.torch_threads)
     if spec.data_dir is not None:
         os.environ["NNLAB_DATA_DIR"] = spec.data_dir
     for module in spec.imports:
@@ -169,12 +170,21 @@ def run_job(spec: JobSpec, send, control: _Control) -> None:
         )
         recorder = next((cb for cb in trainer.callbacks if isinstance(cb, Recorder)), None)
         trainer.callbacks.append(_Reporter(send, recorder))
+        governor = ThreadGovernor(spec.torch_threads, max(spec.max_threads, spec.torch_threads))
+        trainer.callbacks.append(governor)
         send({"event": "created", "folder": str(folder)})
         control.trainer = trainer
         if control.stopped.is_set():
             trainer.stop()
         trainer.fit()
-        send({"event": "end", "status": trainer.status, "message": trainer.message})
+        send(
+            {
+                "event": "end",
+                "status": trainer.status,
+                "message": trainer.message,
+                "thread_seconds": governor.seconds,
+            }
+        )
     except Exception as e:
         recorder = next((cb for cb in getattr(trainer, "callbacks", ()) if isinstance(cb, Recorder)), None)
         if recorder is not None:  # the run folder says what happened too
