@@ -1,6 +1,6 @@
 """Streamlit glue shared by the pages: cached loaders, the run and snapshot picker, the training jobs.
 
-Sits between `nnlab` (which never imports streamlit) and `pages/*.py`. `streamlit_app.py`
+Sits between `nnlab` (which never imports streamlit) and `app_pages/*.py`. `streamlit_app.py`
 calls `sidebar()`; pages call `require_run()` for the run the user picked and
 `current_snapshot()` for the training-time slider's position. One `JobRegistry` per
 server trains in the background (`job_registry()`), so leaving or reloading a page
@@ -160,7 +160,7 @@ def _training_note() -> None:
     job = job_registry().get(st.session_state.get(TRAIN_JOB_KEY))
     if job is not None and job.alive:
         st.caption(f"Training in the background: {job.label} · {job.live.view().fraction:.0%}")
-        st.page_link("pages/train.py", label="Watch it on the Train page", icon=":material/monitoring:")
+        st.page_link("app_pages/train.py", label="Watch it on the Train page", icon=":material/monitoring:")
 
 
 def current_run() -> Run | None:

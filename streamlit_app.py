@@ -1,6 +1,8 @@
 """nnlab's app: the router and the shared frame (page config, navigation, sidebar).
 
-Run with `streamlit run streamlit_app.py`. Each page is a script in pages/.
+Run with `streamlit run streamlit_app.py`. Each page is a script in app_pages/, not pages/: Streamlit runs a
+folder named pages/ as an old-style multipage app, without this router, until the router has run once, so a link
+straight to a page on a freshly started server would open it without the sidebar.
 """
 
 import pandas  # noqa: F401  (imported once here: two pages importing it at the same moment raced inside plotly)
@@ -11,19 +13,19 @@ import appkit
 st.set_page_config(page_title="nnlab: see inside a neural network", page_icon=":material/neurology:", layout="wide")
 
 PAGES = {
-    "Start": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
-    "Data": [st.Page("pages/datasets.py", title="Datasets", icon=":material/dataset:")],
+    "Start": [st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)],
+    "Data": [st.Page("app_pages/datasets.py", title="Datasets", icon=":material/dataset:")],
     "Train": [
-        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-        st.Page("pages/runs.py", title="Runs", icon=":material/folder_open:"),
+        st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("app_pages/runs.py", title="Runs", icon=":material/folder_open:"),
     ],
     "Inside the network": [
-        st.Page("pages/walkthrough.py", title="Layer walk-through", icon=":material/layers:"),
-        st.Page("pages/class_averages.py", title="Class averages", icon=":material/category:"),
+        st.Page("app_pages/walkthrough.py", title="Layer walk-through", icon=":material/layers:"),
+        st.Page("app_pages/class_averages.py", title="Class averages", icon=":material/category:"),
     ],
     "Learning over time": [
-        st.Page("pages/weights.py", title="Weight evolution", icon=":material/grid_on:"),
-        st.Page("pages/boundary.py", title="Decision boundary", icon=":material/scatter_plot:"),
+        st.Page("app_pages/weights.py", title="Weight evolution", icon=":material/grid_on:"),
+        st.Page("app_pages/boundary.py", title="Decision boundary", icon=":material/scatter_plot:"),
     ],
 }
 

@@ -32,7 +32,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 DEFAULT_THREADS = torch.get_num_threads()  # before appkit sets the app's own to 1
-LIVE_EVERY = 0.1  # the Train page's live panel: run_every (pages/train.py)
+LIVE_EVERY = 0.1  # the Train page's live panel: run_every (app_pages/train.py)
 
 from nnlab import DataConfig, MLPConfig, RecordConfig, TrainConfig, load_dataset, make_trainer  # noqa: E402
 from nnlab.jobs import JobRegistry, JobSpec, LiveMetrics, worker_threads  # noqa: E402
@@ -67,7 +67,7 @@ class BusyApp:
     def __init__(self, job_id: str | None):
         from streamlit.testing.v1 import AppTest
 
-        self.at = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=120)
+        self.at = AppTest.from_file(str(ROOT / "app_pages" / "train.py"), default_timeout=120)
         if job_id:
             self.at.session_state["train_job"] = job_id
         self.runs, self.seconds = 0, 0.0

@@ -81,7 +81,7 @@ def page_bytes(page: str, run, widgets: dict) -> tuple[int, int, float, float]:
     """(figures, characters of figure JSON, cold seconds, warm seconds) of one page as AppTest renders it."""
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=600)
+    at = AppTest.from_file(str(ROOT / "app_pages" / f"{page}.py"), default_timeout=600)
     at.session_state["app_run"] = run.id
     for key, value in widgets.items():
         at.session_state[key] = value

@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 from nnlab import CNNConfig, DataConfig, Dataset, MLPConfig, RecordConfig, TrainConfig, make_trainer  # noqa: E402
 from nnlab.data import register_dataset  # noqa: E402
 
-WALK, CLASSES = "pages/walkthrough.py", "pages/class_averages.py"
+WALK, CLASSES = "app_pages/walkthrough.py", "app_pages/class_averages.py"
 
 
 def synthetic(name: str, shape: tuple[int, ...], n_train: int, n_test: int, seed: int = 0) -> Dataset:

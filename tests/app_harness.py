@@ -1,33 +1,17 @@
-"""AppTest helpers for the app's pages: run `streamlit_app.py` as the real server does, on any page.
-
-AppTest forgets between runs that `st.navigation` replaced the `pages/` directory, so a
-`switch_page` would run the page alone, without the shared frame (sidebar). `app_test()`
-patches that for the test's duration, so every run goes through `streamlit_app.py`.
-"""
+"""AppTest helpers for the app's pages: run `streamlit_app.py` as the real server does, on any page."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-import streamlit.testing.v1.app_test as app_test_module
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 
 
-class _NavigationPages(PagesManager):
-    """A PagesManager that knows the app uses st.navigation (as a live server learns on its first run)."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-
 def app_test(monkeypatch: pytest.MonkeyPatch, page: str | None = None, timeout: float = 60) -> AppTest:
-    """An AppTest of the whole app, switched to `page` ("pages/train.py") if given, and run once."""
-    monkeypatch.setattr(app_test_module, "PagesManager", _NavigationPages)
+    """An AppTest of the whole app, switched to `page` ("app_pages/train.py") if given, and run once."""
     at = AppTest.from_file(str(APP), default_timeout=timeout)
     at.run()
     if page is not None:

@@ -16,7 +16,7 @@ from tests.app_harness import app_test, errors
 
 app_dirs, jobs = app_harness.app_dirs, app_harness.jobs  # the shared fixtures
 
-PAGE = "pages/datasets.py"
+PAGE = "app_pages/datasets.py"
 
 
 def chart_types(at) -> list[list[str]]:

@@ -16,7 +16,7 @@ from tests.app_harness import app_test, errors
 
 jobs = app_harness.jobs  # the app's job registry, released after this module
 
-WALK, CLASSES = "pages/walkthrough.py", "pages/class_averages.py"
+WALK, CLASSES = "app_pages/walkthrough.py", "app_pages/class_averages.py"
 
 
 @pytest.fixture(scope="module")

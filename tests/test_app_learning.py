@@ -19,7 +19,7 @@ from tests.app_harness import app_test, errors
 jobs = app_harness.jobs  # the app's job registry, released after this module
 app_dirs = app_harness.app_dirs
 
-WEIGHTS, BOUNDARY = "pages/weights.py", "pages/boundary.py"
+WEIGHTS, BOUNDARY = "app_pages/weights.py", "app_pages/boundary.py"
 
 
 @pytest.fixture(scope="module")

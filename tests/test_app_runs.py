@@ -11,7 +11,7 @@ from tests.app_harness import app_test, copy_run, errors
 
 app_dirs, jobs = app_harness.app_dirs, app_harness.jobs  # the shared fixtures
 
-PAGE = "pages/runs.py"
+PAGE = "app_pages/runs.py"
 
 
 def test_empty_runs_page_offers_an_upload(app_dirs, jobs, monkeypatch):

@@ -11,7 +11,7 @@ from tests.app_harness import app_test, copy_run, errors
 
 app_dirs, jobs = app_harness.app_dirs, app_harness.jobs  # the shared fixtures
 
-MY_PAGES = ["pages/home.py", "pages/datasets.py", "pages/train.py", "pages/runs.py"]
+MY_PAGES = ["app_pages/home.py", "app_pages/datasets.py", "app_pages/train.py", "app_pages/runs.py"]
 
 
 def sidebar_text(at) -> str:

@@ -16,7 +16,7 @@ from tests.app_harness import APP, app_test, errors
 
 app_dirs, jobs = app_harness.app_dirs, app_harness.jobs  # the shared fixtures
 
-PAGE = "pages/train.py"
+PAGE = "app_pages/train.py"
 
 
 def watched(at, registry):
@@ -61,7 +61,7 @@ def test_training_survives_reruns_widget_changes_page_switches_and_a_reload(app_
     at.run()
     at.slider(key="train_epochs").set_value(2).run()
     at.selectbox(key="train_dataset").set_value("circles").run()
-    for page in ("pages/home.py", "pages/datasets.py", "pages/runs.py", PAGE):
+    for page in ("app_pages/home.py", "app_pages/datasets.py", "app_pages/runs.py", PAGE):
         at.switch_page(page).run()
         assert not errors(at), (page, errors(at))
     assert watched(at, jobs) is job and len(jobs.jobs()) >= 1

@@ -104,3 +104,18 @@ def test_nothing_is_pickled_outside_tests():
 
 def test_every_nnlab_module_has_a_docstring():
     assert [p.relative_to(ROOT).as_posix() for p, tree in _sources("nnlab") if not ast.get_docstring(tree)] == []
+
+
+def test_every_page_goes_through_the_router():
+    """Each st.Page of streamlit_app.py exists, and none lives in a folder named pages/ next to it: Streamlit runs
+    such a folder as an old-style multipage app until the router has run once, so on a fresh server a link straight
+    to a page (http://host/walkthrough) would open it without the router, the page config or the sidebar."""
+    assert not (ROOT / "pages").exists()
+    app = ast.parse((ROOT / "streamlit_app.py").read_text())
+    scripts = [
+        node.args[0].value
+        for node in ast.walk(app)
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "Page" and node.args
+    ]
+    assert len(scripts) == 8 and all((ROOT / s).is_file() for s in scripts)
+    assert sorted(scripts) == sorted(f"app_pages/{p.name}" for p in (ROOT / "app_pages").glob("*.py"))

@@ -145,7 +145,6 @@ def warm_up(threads: int = 1) -> None:
 
 def run_job(spec: JobSpec, send, control: _Control) -> None:
     """Train `spec`, sending events through `send(dict)`; stop when `control` says so."""
-    import torch
 
     from ..data import DataConfig
     from ..models import config_from_dict

@@ -76,7 +76,8 @@ def list_runs(root: Path | str | None = None) -> list[Run]:
                     runs.append(Run(folder))
                 except RunError:
                     continue
-    return sorted(runs, key=lambda r: r.manifest.get("created", ""), reverse=True)
+    # "created" has whole seconds; "started" (a float) orders two runs made in the same second
+    return sorted(runs, key=lambda r: (r.manifest.get("created", ""), r.manifest.get("started") or 0), reverse=True)
 
 
 def rename_run(root: Path | str, old: str, new: str) -> Path:

@@ -47,13 +47,13 @@ with right, st.container(border=True):
             for page in inside:
                 st.page_link(page)
         else:
-            st.page_link("pages/runs.py", label="See it among the runs", icon=":material/folder_open:")
+            st.page_link("app_pages/runs.py", label="See it among the runs", icon=":material/folder_open:")
 
 st.subheader("Your runs", anchor=False)
 runs = list_runs(appkit.runs_root())
 if not runs:
     st.info("No runs yet: use the quick start above, or configure one on the Train page.")
-    st.page_link("pages/train.py", label="Go to Train", icon=":material/model_training:")
+    st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
 else:
     st.dataframe(appkit.runs_table(runs), hide_index=True, column_config=appkit.RUNS_COLUMNS, width="stretch")
     st.caption(
