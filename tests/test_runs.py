@@ -269,8 +269,8 @@ def test_list_rename_delete(tiny_run, runs_root):
     (runs_root / "broken/manifest.json").write_text("{")
     assert [r.id for r in list_runs()] == ["b", "a"]  # newest first; NNLAB_RUNS_DIR is the default root
     c, d = _copy(tiny_run, runs_root, "c"), _copy(tiny_run, runs_root, "d")  # created in the same second
-    _edit_manifest(c, lambda m: m.update(created="2999-01-01T00:00:00", started=2.0))
-    _edit_manifest(d, lambda m: m.update(created="2999-01-01T00:00:00", started=1.0))
+    _edit_manifest(c, lambda m: m.update(created="2999-01-02T00:00:00", started=2.0))
+    _edit_manifest(d, lambda m: m.update(created="2999-01-02T00:00:00", started=1.0))
     assert [r.id for r in list_runs()][:3] == ["c", "d", "b"]  # the one started last comes first
     shutil.rmtree(c), shutil.rmtree(d)
     assert list_runs(runs_root / "nothing-here") == []
