@@ -106,3 +106,14 @@ def test_input_figures():
     assert pts.layout.xaxis.title.text == "x₁"
     vec = F.vector_input_figure(np.array([1.0, -3.0, 0.0]))
     assert np.asarray(vec.data[0].z).shape == (3, 1) and vec.data[0].zmid == 0
+
+
+def test_tile_centres_sit_on_the_mosaic_tiles():
+    from nnlab.figures.colors import mosaic, tile_centres
+
+    tiles = np.zeros((6, 3, 5), np.uint8)
+    tiles[4] = 200  # tile 4: second row, second column of a 3-column mosaic
+    big = mosaic(tiles, 3, gap=2, fill=0)
+    x, y = tile_centres(6, 3, 3, 5, gap=2)
+    assert big[int(y[4]), int(x[4])] == 200 and big[int(y[3]), int(x[3])] == 0
+    assert (x[4], y[4]) == (1 * 7 + 2, 1 * 5 + 1)

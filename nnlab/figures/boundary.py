@@ -24,6 +24,7 @@ from .colors import (
     png_uri,
     sequential_index,
     symmetric_limit,
+    tile_centres,
 )
 from .gif import animate
 
@@ -243,12 +244,12 @@ def unit_maps_figure(
         rgb = SEQUENTIAL_LUT[sequential_index(flipped, vmax or 1.0)]
     big = mosaic(rgb, cols, gap=2, fill=255, rgb=True)
     fig = go.Figure(go.Image(source=png_uri(big), hoverinfo="skip"))
-    cy, cx = np.divmod(np.arange(n), cols)
+    x, y = tile_centres(n, cols, h, w, gap=2)
     text = list(unit_labels) if unit_labels is not None else [f"unit {i}" for i in range(n)]
     fig.add_trace(
         go.Scatter(
-            x=cx * (w + 2) + (w - 1) / 2,
-            y=cy * (h + 2) + (h - 1) / 2,
+            x=x,
+            y=y,
             mode="markers",
             marker={"size": 14, "opacity": 0},
             text=text,

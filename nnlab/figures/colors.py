@@ -154,6 +154,15 @@ def mosaic(
     return out[(..., slice(0, out.shape[k] - gap), slice(0, out.shape[k + 1] - gap), *tail)]
 
 
+def tile_centres(n: int, cols: int, h: int, w: int, gap: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel x and y of the centre of each of `n` tiles in a `mosaic(..., cols, gap=gap)` of h×w tiles.
+
+    The figures put one transparent marker there, so hovering a tile names it.
+    """
+    rows, col = np.divmod(np.arange(n), cols)
+    return col * (w + gap) + (w - 1) / 2, rows * (h + gap) + (h - 1) / 2
+
+
 def grid_columns(n: int, tile_h: int, tile_w: int, *, aspect: float = 1.6) -> int:
     """Columns of a tile grid about `aspect` times wider than tall, preferring one that fills every row."""
     if n <= 0:

@@ -11,7 +11,17 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..analysis.layers import PointOutput, SampleWalk
-from .colors import CLASS_COLORS, DIVERGING, DIVERGING_LUT, SEQUENTIAL, SEQUENTIAL_LUT, grid_columns, mosaic, png_uri
+from .colors import (
+    CLASS_COLORS,
+    DIVERGING,
+    DIVERGING_LUT,
+    SEQUENTIAL,
+    SEQUENTIAL_LUT,
+    grid_columns,
+    mosaic,
+    png_uri,
+    tile_centres,
+)
 
 RIGHT, WRONG, OTHER = "#15803d", "#b91c1c", "#94a3b8"  # prediction bar: correct, wrong, other classes
 GAP = (150, 150, 150)  # colour of the gaps between feature maps: a grey on neither scale
@@ -251,13 +261,13 @@ def feature_maps_figure(points: list[PointOutput], *, height: int | None = None)
                 hoverinfo="skip",
             )
         )
-        rows, q = np.divmod(np.arange(c), cols)
+        x, y = tile_centres(c, cols, h, w)
         zero = (p.values <= 0).reshape(c, -1).mean(1)
         peak = p.values.reshape(c, -1).max(1)
         data.append(
             go.Scatter(  # one transparent point per tile: hovering names the channel; it also carries the colour bar
-                x=q * (w + 1) + (w - 1) / 2,
-                y=rows * (h + 1) + (h - 1) / 2,
+                x=x,
+                y=y,
                 mode="markers",
                 xaxis=f"x{ax}",
                 yaxis=f"y{ax}",

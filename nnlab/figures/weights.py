@@ -24,6 +24,7 @@ from .colors import (
     mosaic,
     png_uri,
     signed_rgb_image,
+    tile_centres,
 )
 from .colors import symmetric_limit as _limit
 from .gif import animate, frames_within
@@ -145,12 +146,12 @@ def weight_movie_figure(
         go.Image(source=movie.uris[keep[active_pos]], hovertemplate=hover, hoverinfo=None if shown else "skip")
     )
     if not shown:
-        cy, cx = np.divmod(np.arange(n), cols)
+        x, y = tile_centres(n, cols, h, w)
         text = list(labels) if labels is not None else [f"unit {i}" for i in range(n)]
         fig.add_trace(
             go.Scatter(
-                x=cx * (w + 1) + (w - 1) / 2,
-                y=cy * (h + 1) + (h - 1) / 2,
+                x=x,
+                y=y,
                 mode="markers",
                 marker={"size": 8, "opacity": 0},
                 text=text,
