@@ -84,7 +84,9 @@ def test_training_survives_widgets_page_switches_and_a_reload(app, app_dirs):
             seen.append(s)
     print(f"\nlive panel: {len(seen) - 1} updates in 3 s ({(len(seen) - 1) / 3:.1f} per second)")
     assert len(seen) >= 3, f"the live panel did not move during 3 s of training: {seen}"
-    step = seen[-1]
+    app.wait_charts(1)
+    app.screenshot("train-running")  # the README's picture of the Train page
+    step = _wait_step_after(app, seen[-1])
 
     # 1. Change widgets on the Train page while it trains: the form reruns, the training goes on.
     channels.fill("4")
