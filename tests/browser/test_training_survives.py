@@ -77,12 +77,12 @@ def test_training_survives_widgets_page_switches_and_a_reload(app, app_dirs):
 
     # The live panel: how often does the step shown change? (each refresh shows a new step while training)
     seen, t0 = [step], time.monotonic()
-    while time.monotonic() - t0 < 3:
+    while time.monotonic() - t0 < 6:
         app.page.wait_for_timeout(50)
         s = _step(app)
         if s is not None and s != seen[-1]:
             seen.append(s)
-    print(f"\nlive panel: {len(seen) - 1} updates in 3 s ({(len(seen) - 1) / 3:.1f} per second)")
+    print(f"\nlive panel: {len(seen) - 1} updates in 6 s ({(len(seen) - 1) / 6:.1f} per second)")
     assert len(seen) >= 3, f"the live panel did not move during 3 s of training: {seen}"
     app.wait_charts(1)
     app.screenshot("train-running")  # the README's picture of the Train page
