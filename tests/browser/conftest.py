@@ -275,6 +275,12 @@ _ERRORS_JS = """() => [...document.querySelectorAll('[data-testid="stException"]
   .map(e => e.innerText.replace(/\\n(Copy|Ask Google|Ask ChatGPT)/g, '').trim().slice(0, 2000))"""
 
 
+def _appear(locator, timeout_ms: int = 10_000) -> None:
+    """Give `locator` time to appear (count() does not wait; the page may be redrawing); the caller asserts."""
+    with contextlib.suppress(Exception):
+        locator.first.wait_for(timeout=timeout_ms)
+
+
 class App:
     """One browser tab on the app: navigate, choose a run, wait, check, screenshot."""
 
@@ -315,6 +321,7 @@ class App:
     def nav_link(self, title: str):
         self._expand_nav()
         links = self.page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=title)
+        _appear(links)
         assert links.count() >= 1, f"no sidebar link {title!r}; the sidebar has {self.nav_titles()}"
         return links.first
 
@@ -335,6 +342,7 @@ class App:
         box.click()
         options = self.page.get_by_role("option")
         choice = options.filter(has_text=option)
+        _appear(choice)
         assert choice.count() >= 1, f"{label}: no option {option!r}; the options are {options.all_inner_texts()}"
         choice.first.click()
         self.page.wait_for_timeout(300)

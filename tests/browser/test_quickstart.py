@@ -28,6 +28,7 @@ def test_quick_start_trains_a_run_and_selects_it(app, app_dirs):
     app.open()
     before = {p.name for p in app_dirs["runs"].iterdir()}
     button = app.page.get_by_role("button").filter(has_text=QUICK_START)
+    button.first.wait_for()  # count() does not wait, and the page may be redrawing its elements just then
     assert button.count() == 1, "Home should show one quick start button"
     button.click()
     app.page.wait_for_timeout(500)
