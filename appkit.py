@@ -188,6 +188,24 @@ def require_run(*, needs_model: bool = True) -> Run:
     st.stop()
 
 
+def require_run_data(what: str) -> tuple[Run, Dataset]:
+    """`require_run()` and the data it was trained on; if that data is gone, say so and what to do, then stop.
+
+    `what` ends the sentence "… so <what> cannot be shown".
+    """
+    run = require_run()
+    try:
+        return run, run_dataset(run)
+    except (OSError, ValueError, KeyError) as e:  # a download missing here, a data file moved, renamed or deleted
+        st.error(
+            f"The data this run was trained on (**{run.data_config.name}**) cannot be loaded, so {what} cannot "
+            f"be shown: {e}\n\nPut the dataset back (the Datasets page downloads the built-in ones), or pick "
+            "another run in the sidebar.",
+            icon=":material/error:",
+        )
+        st.stop()
+
+
 def look_inside(run_id: str) -> None:
     """Make `run_id` the current run at its last snapshot and go to the first "Inside the network" page."""
     set_current_run(run_id)

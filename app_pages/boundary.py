@@ -76,12 +76,7 @@ st.markdown(
     "Wherever you put a point, the network answers with a class. Colour the whole plane by that answer "
     "and you see the **decision boundary**: the lines where the answer changes. Watch it over training."
 )
-run = appkit.require_run()
-try:
-    ds = appkit.run_dataset(run)
-except (OSError, ValueError, KeyError) as e:  # a download missing here, a data file moved or renamed
-    st.error(f"The data this run was trained on cannot be loaded, so its boundary cannot be drawn: {e}")
-    st.stop()
+run, ds = appkit.require_run_data("its decision boundary")
 snap = appkit.current_snapshot(run)
 stamp = _stamp(run)
 names = list(run.class_names or ds.class_names)

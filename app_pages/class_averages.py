@@ -128,9 +128,8 @@ st.markdown(
     "the evaluation samples of one true class, at the snapshot chosen in the sidebar."
 )
 
-run = appkit.require_run()
+run, ds = appkit.require_run_data("its class averages")
 k = appkit.current_snapshot(run)
-ds = appkit.run_dataset(run)
 names = run.class_names or list(ds.class_names)
 folder = str(run.folder)
 stats, confusion, pred = snapshot_stats(run, folder, k, run.snapshots[k]["step"])

@@ -161,9 +161,8 @@ st.markdown(
     "the same sample at another moment of training."
 )
 
-run = appkit.require_run()
+run, ds = appkit.require_run_data("its samples")
 k = appkit.current_snapshot(run)
-ds = appkit.run_dataset(run)
 names = run.class_names or list(ds.class_names)
 folder, step = str(run.folder), run.snapshots[k]["step"]
 wrong, n_eval = wrong_at(run, folder, k, step)

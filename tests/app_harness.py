@@ -35,6 +35,14 @@ def app_dirs(tmp_path, monkeypatch) -> dict[str, Path]:
     return dirs
 
 
+@pytest.fixture
+def app_env(monkeypatch, tmp_path, runs, jobs):
+    """The module's recorded `runs` (a fixture: root folder first) as the app's runs folder, an empty data folder."""
+    monkeypatch.setenv("NNLAB_RUNS_DIR", str(runs[0]))
+    monkeypatch.setenv("NNLAB_DATA_DIR", str(tmp_path))
+    return monkeypatch
+
+
 @pytest.fixture(scope="module")
 def jobs():
     """The app's job registry (one per server, like the real one); released after the module, ending its workers."""

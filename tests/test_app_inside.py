@@ -15,6 +15,7 @@ from tests import app_harness
 from tests.app_harness import app_test, errors
 
 jobs = app_harness.jobs  # the app's job registry, released after this module
+app_env, app_dirs = app_harness.app_env, app_harness.app_dirs  # the module's runs as the app's; empty folders
 
 WALK, CLASSES = "app_pages/walkthrough.py", "app_pages/class_averages.py"
 
@@ -40,14 +41,6 @@ def runs(tmp_path_factory):
         name="mlp",
     )
     return root, mlp, cnn
-
-
-@pytest.fixture
-def app_env(monkeypatch, tmp_path, runs, jobs):
-    """The recorded runs as the app's runs folder, an empty data folder."""
-    monkeypatch.setenv("NNLAB_RUNS_DIR", str(runs[0]))
-    monkeypatch.setenv("NNLAB_DATA_DIR", str(tmp_path))
-    return monkeypatch
 
 
 def open_page(app_env, runs, which: str, page: str):
@@ -177,3 +170,29 @@ def test_a_confusion_cell_opens_its_sample_in_the_walkthrough(app_env, runs):
     assert at.title[0].value == "Layer walk-through" and shown_sample(at) == hits[0]
     assert at.session_state["walk_mode"] == "By index"
     assert at.session_state["app_run"] == run.id and at.session_state["app_snapshot"] == 1  # same run, same time
+
+
+@pytest.mark.parametrize(
+    ("page", "what"),
+    [(WALK, "its samples"), (CLASSES, "its class averages"), ("app_pages/boundary.py", "its decision boundary")],
+)
+def test_a_run_whose_data_file_is_gone_says_so_on_every_page_that_needs_it(app_dirs, jobs, monkeypatch, page, what):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 2)).astype(np.float32)
+    np.savez(app_dirs["data"] / "blobs2.npz", x_train=x, y_train=(x[:, 0] > 0).astype(np.int64))
+    run = train_run(
+        DataConfig.make("blobs2"),
+        MLPConfig(input_shape=(2,), n_classes=2, hidden=(4,)),
+        TrainConfig(batch_size=16, epochs=1),
+        RecordConfig(snapshots=2, eval_size=10),
+        root=app_dirs["runs"],
+        name="gone",
+    )
+    (app_dirs["data"] / "blobs2.npz").unlink()  # the student deleted or renamed the file
+    at = app_test(monkeypatch)
+    at.session_state["app_run"] = run.id
+    at.switch_page(page).run()
+    assert not at.exception
+    assert len(at.error) == 1
+    text = at.error[0].value
+    assert "**blobs2**" in text and f"so {what} cannot be shown" in text and "pick another run" in text

@@ -17,7 +17,7 @@ from tests import app_harness
 from tests.app_harness import app_test, errors
 
 jobs = app_harness.jobs  # the app's job registry, released after this module
-app_dirs = app_harness.app_dirs
+app_env, app_dirs = app_harness.app_env, app_harness.app_dirs
 
 WEIGHTS, BOUNDARY = "app_pages/weights.py", "app_pages/boundary.py"
 
@@ -36,13 +36,6 @@ def runs(tmp_path_factory):
         "cnn": train_run(digits, CNNConfig(input_shape=(1, 8, 8), n_classes=10, channels=(3, 4), hidden=(6,)),
                          train, record, root=root, name="cnn"),
     }  # fmt: skip
-
-
-@pytest.fixture
-def app_env(monkeypatch, tmp_path, runs, jobs):
-    monkeypatch.setenv("NNLAB_RUNS_DIR", str(runs[0]))
-    monkeypatch.setenv("NNLAB_DATA_DIR", str(tmp_path))
-    return monkeypatch
 
 
 def open_page(app_env, runs, which: str, page: str):
