@@ -197,6 +197,7 @@ def require_run_data(what: str) -> tuple[Run, Dataset]:
     try:
         return run, run_dataset(run)
     except (OSError, ValueError, KeyError) as e:  # a download missing here, a data file moved, renamed or deleted
+        e = e.args[0] if isinstance(e, KeyError) and e.args else e  # str(KeyError) would quote its message
         st.error(
             f"The data this run was trained on (**{run.data_config.name}**) cannot be loaded, so {what} cannot "
             f"be shown: {e}\n\nPut the dataset back (the Datasets page downloads the built-in ones), or pick "
