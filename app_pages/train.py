@@ -43,6 +43,41 @@ def shape_words(ds) -> str:
     return f"is {'×'.join(map(str, ds.input_shape))} pixels" if ds.is_image else f"has {ds.input_shape[0]} numbers"
 
 
+def form_values(spec) -> dict:
+    """The form's widget values (session keys) that reproduce a job's spec; values the form cannot show are left out."""
+    data, model, train = spec.data, spec.model or {}, spec.train or {}
+    name = data["name"]
+    cnn = model.get("kind") == "cnn"
+    values = {f"train_{name}_{k}": v for k, v in data.get("options", {}).items()}
+    values |= {"train_dataset": name, f"train_subset_{name}": data.get("train_subset")}
+    if model:
+        text = ", ".join(map(str, model.get("hidden", ())))
+        values |= {"train_kind": "CNN" if cnn else "MLP", "train_cnn_hidden" if cnn else "train_hidden": text}
+        values |= {f"train_{k}": model.get(k) for k in ("activation", "dropout", "batch_norm")}
+        if cnn:
+            channels = ", ".join(map(str, model.get("channels", ())))
+            values |= {"train_channels": channels, "train_kernel": model.get("kernel"), "train_pool": model.get("pool")}
+    if train:
+        opt = train.get("optimizer")
+        values |= {"train_optimizer": opt, f"train_lr_{opt}": train.get("lr"), "train_decay": train.get("weight_decay")}
+        values |= {f"train_{k}": train.get(k) for k in ("momentum", "epochs", "schedule", "seed")}
+        values["train_batch"] = train.get("batch_size")
+    values["train_snapshots"] = (spec.record or {}).get("snapshots")
+    if spec.name and spec.name != f"{name}-{'cnn' if cnn else 'mlp'}":
+        values["train_name"] = spec.name
+    allowed = {"train_batch": BATCHES, "train_decay": DECAYS, "train_kernel": (3, 5), "train_epochs": range(1, 51)}
+    allowed |= {"train_snapshots": range(5, 201, 5), f"train_lr_{train.get('optimizer')}": LRS}
+    return {k: v for k, v in values.items() if v is not None and (k not in allowed or v in allowed[k])}
+
+
+def restore_form() -> None:
+    """A reloaded tab is a new session with only ?job= in its address: show that job's settings, not the defaults."""
+    if appkit.TRAIN_JOB_KEY in st.session_state or (job := registry.get(st.query_params.get("job"))) is None:
+        return
+    for key, value in form_values(job.spec).items():
+        st.session_state.setdefault(key, value)
+
+
 def watched_job():
     """The job this session watches: from the session, else from ?job= (a reloaded tab)."""
     job = registry.get(st.session_state.get(appkit.TRAIN_JOB_KEY))
@@ -61,6 +96,7 @@ st.caption(
     "background: you can change settings, visit other pages or reload this one meanwhile."
 )
 config_col, live_col = st.columns([5, 6], gap="large")
+restore_form()
 
 # --- the configuration -------------------------------------------------------------------------------------------
 spec, label, summary, n_params = None, "", "", 0

@@ -72,6 +72,9 @@ def test_training_survives_reruns_widget_changes_page_switches_and_a_reload(app_
     reloaded.switch_page(PAGE).run()
     assert not errors(reloaded) and reloaded.session_state[appkit.TRAIN_JOB_KEY] == job.id
     assert any(job.label in m.value for m in reloaded.markdown)
+    # ...and its form shows that job's settings (moons, 4 epochs, 20 snapshots), not the defaults or the other tab's.
+    assert reloaded.selectbox(key="train_dataset").value == "moons"
+    assert reloaded.slider(key="train_epochs").value == 4 and reloaded.slider(key="train_snapshots").value == 20
     assert job.wait(180), "training did not finish"
     at.run()
     assert not errors(at), errors(at)

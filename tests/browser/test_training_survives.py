@@ -128,9 +128,12 @@ def test_training_survives_widgets_page_switches_and_a_reload(app, app_dirs):
     app.page.reload(wait_until="domcontentloaded")
     step = _wait_step_after(app, step)
     app.assert_clean()
+    main = app.page.locator('[data-testid="stMain"]')
+    shown = main.get_by_role("combobox", name="Dataset", exact=True).first.input_value()
+    assert DATASET in shown, f"the reloaded form shows {shown!r}, not the running job's data"
+    assert channels.input_value() == "64, 128", "the reloaded form does not show the running job's network"
 
     # Stop: the run ends cleanly and keeps what it recorded.
-    main = app.page.locator('[data-testid="stMain"]')
     main.get_by_role("button", name="Stop", exact=True).click()
     deadline = time.monotonic() + STOP_TIMEOUT_S
     while not main.get_by_text("Stopped at step").count():
