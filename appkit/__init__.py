@@ -1,0 +1,80 @@
+"""Streamlit glue shared by the pages: cached loaders, the run and snapshot picker, the training jobs.
+
+Sits between `nnlab` (which never imports streamlit) and `app_pages/*.py`. `streamlit_app.py` calls `sidebar()`;
+pages call `require_run()` for the run the user picked and `current_snapshot()` for the training-time slider's
+position. One `JobRegistry` per server trains in the background (`job_registry()`), so leaving or reloading a page
+never stops a run. Session-state keys here start with `app_` (or the page's prefix). The parts, each importing only
+those before it: `state` (keys, caches, the current run) → `datasets`, `furniture` → `training` → `sidebar`.
+"""
+
+from .datasets import KIND_WORDS, OPTION_WIDGETS, SOURCE_WORDS, dataset_picker, download_panel
+from .furniture import RUNS_COLUMNS, background_result, describe_model, how_to_read, runs_table, show_code
+from .sidebar import require_run, require_run_data, sidebar
+from .state import (
+    CORES,
+    LOOK_INSIDE_SECTION,
+    MAX_JOBS,
+    PAGES_KEY,
+    PENDING_KEY,
+    QUICK_KEY,
+    RUN_KEY,
+    SNAP_KEY,
+    SNAP_N_KEY,
+    TRAIN_JOB_KEY,
+    background_tasks,
+    current_run,
+    current_snapshot,
+    job_registry,
+    load_data,
+    look_inside,
+    open_run,
+    run_dataset,
+    run_ids,
+    runs_root,
+    set_current_run,
+)
+from .training import did_not_learn, job_spec, progress_text, quick_start_button, start_job, training_panel
+
+__all__ = [
+    "CORES",
+    "KIND_WORDS",
+    "LOOK_INSIDE_SECTION",
+    "MAX_JOBS",
+    "OPTION_WIDGETS",
+    "PAGES_KEY",
+    "PENDING_KEY",
+    "QUICK_KEY",
+    "RUNS_COLUMNS",
+    "RUN_KEY",
+    "SNAP_KEY",
+    "SNAP_N_KEY",
+    "SOURCE_WORDS",
+    "TRAIN_JOB_KEY",
+    "background_result",
+    "background_tasks",
+    "current_run",
+    "current_snapshot",
+    "dataset_picker",
+    "describe_model",
+    "did_not_learn",
+    "download_panel",
+    "how_to_read",
+    "job_registry",
+    "job_spec",
+    "load_data",
+    "look_inside",
+    "open_run",
+    "progress_text",
+    "quick_start_button",
+    "require_run",
+    "require_run_data",
+    "run_dataset",
+    "run_ids",
+    "runs_root",
+    "runs_table",
+    "set_current_run",
+    "show_code",
+    "sidebar",
+    "start_job",
+    "training_panel",
+]

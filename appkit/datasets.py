@@ -1,0 +1,96 @@
+"""Choosing a dataset in a page: the selectbox with each generator's options, and the one-click download panel."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import streamlit as st
+
+from nnlab.data import DataConfig
+
+SOURCE_WORDS = {"built-in": "built in", "download": "downloaded once", "file": "your file", "plug-in": "plug-in"}
+KIND_WORDS = {"points": "2-D points", "image": "images", "features": "features"}
+OPTION_WIDGETS = {  # option → (label, min, max, step, help)
+    "n_samples": ("Number of points", 100, 5000, 100, "How many points are generated (train and test together)."),
+    "noise": ("Noise", 0.0, 1.0, 0.05, "How far points scatter from their ideal position: more noise, more overlap."),
+    "n_classes": ("Classes", 2, 8, 1, "How many classes (arms or clusters)."),
+}
+
+
+def dataset_picker(prefix: str, *, default: str | None = None) -> DataConfig | None:
+    """Dataset selectbox plus its generator options; None while a download is still needed (shown with a button)."""
+    from nnlab.data import list_datasets
+
+    table = list_datasets()
+    names = list(table)
+    key = f"{prefix}_dataset"
+    if st.session_state.get(key) not in names:
+        st.session_state[key] = default if default in names else names[0]
+
+    def label(n: str) -> str:
+        return f"{n} · {KIND_WORDS.get(table[n].kind, table[n].kind)}, {SOURCE_WORDS.get(table[n].source, '')}"
+
+    name = st.selectbox(
+        "Dataset",
+        names,
+        key=key,
+        format_func=label,
+        help="Built-in sets work offline; MNIST, Fashion-MNIST and CIFAR-10 download once; "
+        "your own .npz/.csv files in the data folder appear here too.",
+    )
+    info = table[name]
+    if info.description:
+        st.caption(info.description)
+    try:
+        params = inspect.signature(info.loader).parameters.items()
+        defaults = {k: p.default for k, p in params if p.default is not inspect.Parameter.empty}
+    except (TypeError, ValueError):  # a plug-in loader without a signature
+        defaults = {}
+    options = {}
+    shown = [o for o in info.options if o in OPTION_WIDGETS]
+    for col, opt in zip(st.columns(len(shown)) if shown else [], shown, strict=True):
+        title, lo, hi, step, help_ = OPTION_WIDGETS[opt]
+        cast = float if isinstance(step, float) else int
+        value = min(max(cast(defaults.get(opt, lo)), cast(lo)), cast(hi))
+        options[opt] = col.slider(
+            title, cast(lo), cast(hi), value, cast(step), key=f"{prefix}_{name}_{opt}", help=help_
+        )
+    if info.source == "download" and not download_panel(name, prefix):
+        return None
+    options = {k: v for k, v in options.items() if v != defaults.get(k)}  # defaults left out: one config per set
+    return DataConfig.make(name, **options)
+
+
+def download_panel(name: str, prefix: str) -> bool:
+    """True if `name` is in the data folder; else a download button with a progress bar (and False)."""
+    try:
+        dl = importlib.import_module("nnlab.data.download")  # the module (nnlab.data.download is also a function)
+    except ImportError:
+        st.warning("Downloads are not available in this version of nnlab.")
+        return False
+    if dl.is_cached(name):
+        return True
+    spec = dl.DOWNLOADS[name]
+    size = sum(f.size or 0 for f in spec.files) / 1e6
+    st.info(
+        f"**{name}** is not in the data folder yet. Download it once (about {size:.0f} MB) into "
+        f"`{dl.cache_folder(name)}`; after that it loads offline.",
+        icon=":material/download:",
+    )
+    if st.button(f"Download {name}", key=f"{prefix}_download_{name}", icon=":material/download:"):
+        bar = st.progress(0.0, text=f"Connecting to download {name}…")
+
+        def progress(done: int, total: int | None, filename: str) -> None:
+            frac = min(done / total, 1.0) if total else 0.0
+            of = f" of {total / 1e6:.1f}" if total else ""
+            bar.progress(frac, text=f"{filename}: {done / 1e6:.1f}{of} MB")
+
+        try:
+            dl.download(name, progress=progress)
+        except dl.DownloadError as e:
+            bar.empty()
+            st.error(str(e).replace("\n", "  \n"), icon=":material/cloud_off:")
+            return False
+        st.rerun()
+    return False

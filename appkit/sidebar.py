@@ -1,0 +1,124 @@
+"""The shared sidebar (the current run and the training-time slider) and the gate every analysis page passes.
+
+`streamlit_app.py` calls `sidebar()` on every rerun; a page calls `require_run()` (or `require_run_data()`), which
+returns the run the user picked or shows a friendly empty state with a quick start and stops the page.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nnlab.data import Dataset
+from nnlab.runs import Run
+
+from .state import (
+    PAGES_KEY,
+    PENDING_KEY,
+    QUICK_KEY,
+    RUN_KEY,
+    SNAP_KEY,
+    SNAP_N_KEY,
+    TRAIN_JOB_KEY,
+    current_run,
+    job_registry,
+    open_run,
+    run_dataset,
+    run_ids,
+)
+from .training import quick_start_button
+
+
+def _adopt_finished_quick_start() -> None:
+    job = job_registry().get(st.session_state.get(QUICK_KEY))
+    if job is not None and not job.alive:
+        st.session_state.pop(QUICK_KEY, None)
+        if job.run_id and job.status != "failed":
+            st.session_state[PENDING_KEY] = (job.run_id, None)
+
+
+def sidebar(pages: dict | None = None) -> None:
+    """The shared sidebar: the current run and the training-time slider every analysis page follows."""
+    if pages is not None:
+        st.session_state[PAGES_KEY] = pages
+    _adopt_finished_quick_start()
+    ids = run_ids()
+    pending = st.session_state.pop(PENDING_KEY, None)
+    if pending and pending[0] in ids:
+        st.session_state[RUN_KEY] = pending[0]
+        st.session_state.pop(SNAP_N_KEY, None)
+        st.session_state[SNAP_KEY] = pending[1] if pending[1] is not None else 10**9
+    with st.sidebar:
+        st.markdown("### Current run")
+        if not ids:
+            st.caption("No runs yet. Train one on the **Train** page, or use the quick start on **Home**.")
+            st.session_state.pop(RUN_KEY, None)
+            _training_note()
+            return
+        if st.session_state.get(RUN_KEY) not in ids:
+            st.session_state[RUN_KEY] = ids[0]
+        run_id = st.selectbox("Run", ids, key=RUN_KEY, help="Every analysis page shows this run.")
+        run = open_run(run_id)
+        if run is None or len(run) == 0:
+            st.warning("This run cannot be read.")
+            return
+        n = len(run)
+        snap = st.session_state.get(SNAP_KEY, n - 1)
+        if st.session_state.get(SNAP_N_KEY) is not None and snap == st.session_state[SNAP_N_KEY] - 1:
+            snap = n - 1  # it was at the end of a growing run: follow the end
+        st.session_state[SNAP_KEY] = max(0, min(snap, n - 1))
+        st.session_state[SNAP_N_KEY] = n
+        if n > 1:
+            st.slider(
+                "Training time (snapshot)",
+                0,
+                n - 1,
+                key=SNAP_KEY,
+                help="Scrub through training: 0 is the untrained network, the right end is the last snapshot.",
+            )
+        info = run.snapshots[st.session_state[SNAP_KEY]]
+        st.caption(
+            f"Step {info['step']} · epoch {info['epoch']:.2f} · accuracy {info['eval_acc']:.1%} · status: {run.status}"
+        )
+        _training_note()
+
+
+def _training_note() -> None:
+    job = job_registry().get(st.session_state.get(TRAIN_JOB_KEY))
+    if job is not None and job.alive:
+        st.caption(f"Training in the background: {job.label} · {job.live.view().fraction:.0%}")
+        st.page_link("app_pages/train.py", label="Watch it on the Train page", icon=":material/monitoring:")
+
+
+def require_run(*, needs_model: bool = True) -> Run:
+    """The current run, or a friendly empty state with a quick start, then `st.stop()`."""
+    run = current_run()
+    if run is not None and len(run) > 0 and (not needs_model or run.model_config is not None):
+        return run
+    if run is not None and needs_model and run.model_config is None:
+        st.info(
+            "This run was recorded from a custom PyTorch model, so this page cannot rebuild it. "
+            "The Train page and the weight views still work."
+        )
+    else:
+        st.info("There is no run to look at yet. Train a small network on two moons in a few seconds:")
+        quick_start_button("empty_quick")
+    st.stop()
+
+
+def require_run_data(what: str) -> tuple[Run, Dataset]:
+    """`require_run()` and the data it was trained on; if that data is gone, say so and what to do, then stop.
+
+    `what` ends the sentence "… so <what> cannot be shown".
+    """
+    run = require_run()
+    try:
+        return run, run_dataset(run)
+    except (OSError, ValueError, KeyError) as e:  # a download missing here, a data file moved, renamed or deleted
+        e = e.args[0] if isinstance(e, KeyError) and e.args else e  # str(KeyError) would quote its message
+        st.error(
+            f"The data this run was trained on (**{run.data_config.name}**) cannot be loaded, so {what} cannot "
+            f"be shown: {e}\n\nPut the dataset back (the Datasets page downloads the built-in ones), or pick "
+            "another run in the sidebar.",
+            icon=":material/error:",
+        )
+        st.stop()

@@ -1,0 +1,200 @@
+"""Training jobs in pages: start one, its live panel (progress, curves, Stop), what happened, and the quick start.
+
+Jobs belong to the server's `JobRegistry` (`state.job_registry()`), not to a session, so a page only starts and
+watches them; leaving, rerunning or reloading the page never stops one.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import streamlit as st
+
+from nnlab.data import DataConfig, data_dir
+from nnlab.jobs import Job, JobsFull, JobSpec, worker_threads
+
+from .furniture import how_to_read
+from .state import CORES, MAX_JOBS, QUICK_KEY, job_registry, look_inside, open_run, runs_root, set_current_run
+
+
+def start_job(spec: JobSpec, label: str) -> Job | None:
+    """Start a training job; on a full server show why and return None."""
+    try:
+        return job_registry().start(spec, label)
+    except JobsFull as e:
+        st.warning(str(e), icon=":material/hourglass_top:")
+        return None
+
+
+def job_spec(data: DataConfig, model=None, train=None, record=None, *, name: str | None = None) -> JobSpec:
+    """A job spec writing into this app's runs folder and reading this app's data folder."""
+    return JobSpec.make(
+        data,
+        model,
+        train,
+        record,
+        root=runs_root(),
+        name=name,
+        data_dir=str(data_dir()),
+        torch_threads=worker_threads(MAX_JOBS),
+        max_threads=CORES,  # while nothing else runs on the machine (nnlab.jobs.threads)
+    )
+
+
+def progress_text(job: Job) -> str:
+    """ "Epoch 2.4 of 5 · step 60 of 125 · 3 s left" for a running job."""
+    v = job.live.view()
+    if not v.started:
+        return "Starting: loading the data and building the network…"
+    total = v.total_steps / max(v.steps_per_epoch, 1)
+    eta = f" · {v.eta:.0f} s left" if v.eta is not None else ""
+    return f"Epoch {v.epoch:.1f} of {total:.0f} · step {v.step} of {v.total_steps}{eta}"
+
+
+def training_panel(job_id: str, live: bool) -> None:
+    """One job's live panel: progress, metrics, loss and accuracy curves and Stop; then what happened, and what next.
+
+    The Train page runs it as a fragment a few times a second while the job is `live`; it reads only the job's in-memory
+    metrics (never the session), so any number of tabs can watch one job.
+    """
+    from nnlab.figures.training import training_curves
+
+    job = job_registry().get(job_id)
+    if job is None:
+        st.warning("The server no longer knows this training (it was restarted). Its run, if any, is on the Runs page.")
+        return
+    if live and not job.alive:
+        st.rerun()  # it has just ended: redraw the whole page (sidebar, run list) once, without the timer
+    v = job.live.view()
+    st.markdown(f"**{job.label}**" + (f" → run `{job.run_id}`" if job.run_id else ""))
+    if job.alive:
+        st.progress(v.fraction, text=progress_text(job))
+        if v.started:
+            _metrics(v)
+        if job.stop_requested:
+            st.caption("Stopping after the current step…")
+        elif st.button(
+            "Stop",
+            key="train_stop",
+            icon=":material/stop_circle:",
+            help="End training now; everything recorded so far is kept.",
+        ):
+            job.stop()
+            st.caption("Stopping after the current step…")
+    else:
+        _outcome(job, v)
+    if len(v.loss):
+        fig = training_curves(
+            v.loss,
+            v.acc,
+            v.epochs,
+            steps_per_epoch=v.steps_per_epoch,
+            total_epochs=v.total_steps / max(v.steps_per_epoch, 1),
+        )
+        st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})
+        how_to_read(
+            "the faint blue line is the loss (left) and accuracy (right) of each training batch, the solid "
+            "one their moving average; orange points are measured on the test split after each epoch. "
+            "Training loss falling while test loss rises means the network memorises instead of learning."
+        )
+
+
+def _metrics(v) -> None:
+    c = st.columns(4)
+    recent = v.loss[-max(1, v.steps_per_epoch // 4) :]
+    c[0].metric("Epoch", f"{v.epoch:.1f} / {v.total_steps / max(v.steps_per_epoch, 1):.0f}")
+    c[1].metric("Training loss", f"{float(recent.mean()):.3f}" if len(recent) else "–")
+    test = [e["test_acc"] for e in v.epochs if e.get("test_acc") is not None]
+    c[2].metric("Test accuracy", f"{test[-1]:.1%}" if test else "after epoch 1")
+    c[3].metric("Snapshots", f"{v.snapshots} / {v.planned_snapshots}")
+
+
+def did_not_learn(loss, acc: float | None, n_classes: int, train) -> str | None:
+    """Words for a finished run that did not learn (accuracy near chance, or a loss that blew up); else None."""
+    finite = loss[np.isfinite(loss)]
+    start = float(finite[: max(1, len(finite) // 50)].mean()) if len(finite) else 0.0
+    exploded = len(finite) > 10 and float(finite.max()) > 10 * max(start, 0.1)
+    guessing = acc is not None and n_classes > 1 and acc < 1.5 / n_classes
+    if not (exploded or guessing):
+        return None
+    words = []
+    if guessing:
+        words.append(
+            f"Test accuracy {acc:.0%} is what guessing scores with {n_classes} classes: the network did not learn."
+        )
+    if exploded:
+        words.append(f"The loss jumped from {start:.2g} to {float(finite.max()):.2g} on the way: each step overshot.")
+    if exploded or train.lr >= 0.1:
+        words.append(f"The learning rate {train.lr:g} is probably too large: try {train.lr / 10:g} (or Adam).")
+    else:
+        words.append("Try more epochs, a wider network, or a learning rate 3× larger.")
+    return " ".join(words)
+
+
+def _outcome(job: Job, v) -> None:
+    run = open_run(job.run_id) if job.run_id else None
+    acc = run.final_accuracy if run is not None else None
+    acc_text = f"test accuracy **{acc:.1%}**, " if acc is not None else ""
+    if job.status == "complete":
+        st.success(
+            f"Finished: {acc_text}{v.snapshots} snapshots recorded in {v.elapsed:.0f} s.",
+            icon=":material/check_circle:",
+        )
+        if run is not None and (advice := did_not_learn(v.loss, acc, len(run.class_names), run.train_config)):
+            st.warning(advice, icon=":material/trending_down:")
+    elif job.status == "stopped":
+        st.info(
+            f"Stopped at step {v.step} of {v.total_steps} (epoch {v.epoch:.1f}). Everything recorded until "
+            f"then is kept: {v.snapshots} snapshots, {acc_text.rstrip(', ') or 'no accuracy yet'}.",
+            icon=":material/stop_circle:",
+        )
+    elif job.status == "diverged":
+        st.error(
+            f"**Training diverged.** {job.message}\n\nThe weights grew until the loss was no longer a "
+            "number, so training stopped. The snapshots before that are kept: look inside them to see the "
+            "weights blow up.",
+            icon=":material/warning:",
+        )
+    else:
+        st.error(f"**Training failed:** {job.error}", icon=":material/error:")
+        with st.expander("Details (the error's traceback)"):
+            st.code(job.traceback or "no traceback", language="text")
+    if (
+        run is not None
+        and len(run) > 0
+        and st.button("Look inside this run", key="train_look", type="primary", icon=":material/visibility:")
+    ):
+        look_inside(run.id)
+
+
+def quick_start_button(key: str) -> None:
+    """One click: train a small MLP on two moons in the background, show its progress, make it the current run."""
+    registry = job_registry()
+    registry.warm()  # a training is likely: have a worker process ready
+    job = registry.get(st.session_state.get(QUICK_KEY))
+    if job is None or not job.alive:
+        if not st.button(
+            "Quick start: train on two moons",
+            key=key,
+            type="primary",
+            icon=":material/bolt:",
+            help="A 2-128-64-2 network, 5 epochs on 800 points: a few seconds.",
+        ):
+            return
+        job = start_job(job_spec(DataConfig.make("moons"), name="quickstart-moons"), "two moons · MLP 128-64")
+        if job is None:
+            return
+        st.session_state[QUICK_KEY] = job.id
+    bar = st.progress(0.0, text="Starting…")
+    while job.alive:
+        bar.progress(job.live.view().fraction, text=progress_text(job))
+        time.sleep(0.1)
+    if job.status == "failed" or not job.run_id:
+        st.session_state.pop(QUICK_KEY, None)
+        st.error(f"The quick start failed: {job.error or job.message}")
+        return
+    bar.progress(1.0, text="Done")
+    set_current_run(job.run_id)
+    st.session_state.pop(QUICK_KEY, None)
+    st.rerun()
