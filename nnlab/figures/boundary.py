@@ -20,6 +20,7 @@ from .colors import (
     class_color,
     class_rgb,
     diverging_index,
+    empty_figure,
     mosaic,
     png_uri,
     sequential_index,
@@ -29,13 +30,6 @@ from .colors import (
 from .gif import animate
 
 MODES = ("probabilities", "regions")
-
-
-def empty_figure(title: str) -> go.Figure:
-    """A blank figure that says why it is blank."""
-    fig = go.Figure()
-    fig.update_layout(title=title, xaxis_visible=False, yaxis_visible=False, height=220)
-    return fig
 
 
 def region_palette(n_classes: int) -> tuple[np.ndarray, int]:

@@ -10,7 +10,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..analysis.classes import SEPARATE, ClassMeans, PairDifference, Separability, SeparabilityHistory
-from .layers import DIVERGING, SEQUENTIAL, empty_figure, value_range
+from .colors import DIVERGING, SEQUENTIAL, empty_figure
+from .layers import value_range
 
 CONFUSION_SCALE = "Blues"
 HISTORY_SCALE = "Plasma"  # not Magma/Inferno: their first colour, #000004, is a Streamlit theme placeholder

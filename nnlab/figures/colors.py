@@ -1,8 +1,8 @@
-"""Colour maps for figures that send images: values → uint8 RGB, and PNG data URIs.
+"""Colour maps for figures that send images (values → uint8 RGB, PNG data URIs), and the pieces every figure shares.
 
-Shared by the figure builders. Signed values go on a diverging map centred on zero
-(blue < 0 < red, white at zero), non-negative values on a sequential map (viridis);
-classes get a colour-blind-safe palette. Images reach the browser as PNG, never as floats.
+Signed values go on a diverging map centred on zero (blue < 0 < red, white at zero), non-negative values on a
+sequential map (viridis); classes get a colour-blind-safe palette. Images reach the browser as PNG, never as floats.
+Besides the colours: image mosaics, and the empty figure whose title says why it is empty.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.colors as pc
+import plotly.graph_objects as go
 from PIL import Image
 
 DIVERGING = "RdBu_r"  # plotly colorscale name for signed data (use with zmid=0)
@@ -172,3 +173,16 @@ def grid_columns(n: int, tile_h: int, tile_w: int, *, aspect: float = 1.6) -> in
     if divisors:
         return min(divisors, key=lambda c: abs(c - target))
     return int(round(target))
+
+
+def empty_figure(title: str, *, height: int = 220) -> go.Figure:
+    """A blank figure whose title says why it is blank (no axes, no data)."""
+    return go.Figure(
+        layout=dict(
+            title=dict(text=title),
+            height=height,
+            xaxis=dict(visible=False),
+            yaxis=dict(visible=False),
+            margin=dict(l=10, r=10, t=50, b=10),
+        )
+    )

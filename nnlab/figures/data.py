@@ -14,22 +14,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..analysis.data import ClassCounts, ClassImages, Embedding, ValueHistogram
-from .colors import class_color, mosaic, png_uri, sequential_rgb
+from .colors import class_color, empty_figure, mosaic, png_uri, sequential_rgb
 
 CHANNEL_COLORS = {"grey": "#555555", "red": "#d62728", "green": "#2ca02c", "blue": "#1f77b4"}
-
-
-def empty_figure(title: str, *, height: int = 200) -> go.Figure:
-    """A blank figure whose title says why it is blank."""
-    return go.Figure(
-        layout=dict(
-            title=dict(text=title),
-            height=height,
-            xaxis=dict(visible=False),
-            yaxis=dict(visible=False),
-            margin=dict(l=10, r=10, t=50, b=10),
-        )
-    )
 
 
 def _image_axes(fig: go.Figure, h: int, w: int, row: int | None = None) -> None:

@@ -17,6 +17,7 @@ from .colors import (
     DIVERGING_LUT,
     SEQUENTIAL,
     SEQUENTIAL_LUT,
+    empty_figure,
     grid_columns,
     mosaic,
     png_uri,
@@ -44,19 +45,6 @@ def to_rgb(values: np.ndarray, lo: float, hi: float, scale: str) -> np.ndarray:
     """Map values to uint8 RGB `(..., 3)` through a colour scale (DIVERGING or SEQUENTIAL) over [lo, hi]."""
     t = np.clip((np.asarray(values, np.float32) - lo) / (hi - lo), 0, 1)
     return LUTS[scale][np.nan_to_num(t * 255, nan=0).round().astype(np.uint8)]
-
-
-def empty_figure(title: str) -> go.Figure:
-    """A blank figure that says why it is blank."""
-    return go.Figure(
-        layout=dict(
-            title=dict(text=title),
-            xaxis=dict(visible=False),
-            yaxis=dict(visible=False),
-            height=200,
-            margin=dict(l=10, r=10, t=50, b=10),
-        )
-    )
 
 
 def _label(p: PointOutput, shape: str = "") -> str:

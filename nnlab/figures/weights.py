@@ -20,6 +20,7 @@ from .colors import (
     SEQUENTIAL,
     diverging_index,
     diverging_palette,
+    empty_figure,
     grid_columns,
     mosaic,
     png_uri,
@@ -30,13 +31,6 @@ from .colors import symmetric_limit as _limit
 from .gif import animate, frames_within
 
 LINE_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")  # Okabe-Ito
-
-
-def empty_figure(title: str) -> go.Figure:
-    """A blank figure that says why it is blank."""
-    fig = go.Figure()
-    fig.update_layout(title=title, xaxis_visible=False, yaxis_visible=False, height=220)
-    return fig
 
 
 LEVELS = 31  # colour levels of weight images: odd, so zero has its own white; few, so noisy PNGs stay small
