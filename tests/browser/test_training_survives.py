@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 EPOCHS = 50
 STOP_TIMEOUT_S = 60
 STEP = re.compile(r"step (\d+) of (\d+)")
-DATASET = "survival-28px"  # the drop-in file this test writes into the app's data folder
+DATASET = "stripes"  # the drop-in file this test writes: 28×28 noise, one bright row per class
 
 
 def _write_images(folder, n: int = 10_000, seed: int = 0) -> None:
