@@ -27,7 +27,7 @@ MAX_BYTES = 400_000
 PICKS = {
     "home": ["home"],
     "datasets": ["datasets-digits", "datasets"],
-    "train": ["train-running", "train-finished", "train"],
+    "train": ["train-finished", "train-running", "train"],
     "runs": ["runs"],
     "walkthrough": ["walkthrough-digits-mlp"],
     "walkthrough-cnn": ["walkthrough-digits-cnn"],
