@@ -22,6 +22,7 @@ PAGES = {
     "Inside the network": [
         st.Page("app_pages/walkthrough.py", title="Layer walk-through", icon=":material/layers:"),
         st.Page("app_pages/class_averages.py", title="Class averages", icon=":material/category:"),
+        st.Page("app_pages/attribution.py", title="Attribution", icon=":material/center_focus_strong:"),
     ],
     "Learning over time": [
         st.Page("app_pages/weights.py", title="Weight evolution", icon=":material/grid_on:"),

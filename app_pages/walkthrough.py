@@ -9,18 +9,13 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import streamlit as st
 
 import appkit
+from appkit import samples as S
 from nnlab.analysis import layers as A
 from nnlab.figures import layers as F
 
-SAMPLE = "walk_sample"  # index into the test split of the sample shown (the class-averages page sets it too)
-MODE = "walk_mode"  # how the sample is chosen: one of A.MODES
-CLASS = "walk_class"  # the class walked through in "By class" mode
-INDEX = "walk_index"  # the index box (mirrors SAMPLE)
-PLAY = "walk_play"  # play through samples
 LAST = "walk_last_step"  # time of the last automatic step while playing
 PLAY_EVERY = 1.5  # seconds per sample while playing
 AFTER = {  # what the activation does, for the captions
@@ -32,125 +27,19 @@ AFTER = {  # what the activation does, for the captions
 }
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def snapshot_model(_run, folder: str, k: int, step: int):
-    """The network at snapshot k, shared read-only (eval mode, used under no_grad only)."""
-    return _run.model_at(k)
-
-
 @st.cache_data(max_entries=8, show_spinner=False)
 def network_points(_run, folder: str):
     return _run.points()
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def wrong_at(_run, folder: str, k: int, step: int) -> tuple[np.ndarray, int]:
-    """Test-split indices of the evaluation samples misclassified at snapshot k, and the subset's size."""
-    idx, labels = _run.eval_set()
-    return A.misclassified(idx, labels, _run.snapshot(k)["pred"].numpy()), len(idx)
-
-
 def replay_sample(run, k: int, ds, index: int) -> A.SampleWalk:
     """One sample through the network of snapshot k."""
-    model = snapshot_model(run, str(run.folder), k, run.snapshots[k]["step"])
+    model = S.snapshot_model(run, k)
     outputs = A.replay(model, ds.prepare(ds.x_test[index : index + 1]))
     points = network_points(run, str(run.folder))
     return A.walk_sample(
         outputs, points, activation=run.model_config.activation, label=int(ds.y_test[index]), index=index
     )
-
-
-# --- choosing the sample (callbacks run before the script, so they may set widget state) -----------
-def go_to(index: int) -> None:
-    st.session_state[SAMPLE] = int(index)
-    st.session_state[INDEX] = int(index)
-
-
-def on_step(pool: np.ndarray, delta: int) -> None:
-    go_to(A.step_sample(pool, st.session_state[SAMPLE], delta))
-
-
-def on_index() -> None:
-    st.session_state[SAMPLE] = int(st.session_state[INDEX])
-
-
-def on_random(pool: np.ndarray) -> None:
-    if len(pool):
-        go_to(A.random_sample(pool, np.random.default_rng(), st.session_state[SAMPLE]))
-
-
-def chosen_class(names: list[str]) -> int:
-    return names.index(st.session_state[CLASS])
-
-
-def on_mode(y_test: np.ndarray, wrong: np.ndarray, names: list[str]) -> None:
-    """A new mode (or class) moves to a sample it contains, unless the current one is in it."""
-    mode = st.session_state[MODE]
-    if mode == "Random":
-        return on_random(np.arange(len(y_test)))
-    pool = A.sample_pool(mode, y_test, cls=chosen_class(names), wrong=wrong)
-    if len(pool) and st.session_state[SAMPLE] not in pool:
-        go_to(A.step_sample(pool, st.session_state[SAMPLE], 1))
-
-
-def picker(ds, class_names: list[str], wrong: np.ndarray, n_eval: int) -> np.ndarray:
-    """The sample controls; returns the pool that previous/next/play walk through."""
-    y_test = ds.y_test
-    st.session_state[INDEX] = st.session_state[SAMPLE]
-    mode = st.radio(
-        "Choose a sample",
-        A.MODES,
-        horizontal=True,
-        key=MODE,
-        on_change=on_mode,
-        args=(y_test, wrong, class_names),
-        persist_state="session",
-        help="Misclassified: among the evaluation subset, at this snapshot.",
-    )
-    pool = A.sample_pool(mode, y_test, cls=chosen_class(class_names), wrong=wrong)
-    c1, c2, c3, c4 = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
-    with c1:
-        if mode == "By index":
-            st.number_input(f"Test sample (0 to {len(y_test) - 1})", 0, len(y_test) - 1, key=INDEX, on_change=on_index)
-        elif mode == "By class":
-            st.selectbox(
-                "True class",
-                class_names,
-                key=CLASS,
-                on_change=on_mode,
-                args=(y_test, wrong, class_names),
-                persist_state="session",
-            )
-        elif mode == "Misclassified":
-            st.markdown(
-                f"**{len(wrong)}** of the {n_eval} evaluation samples are misclassified at this snapshot."
-                if len(wrong)
-                else "No evaluation sample is misclassified at this snapshot."
-            )
-        else:
-            st.button(
-                "Another random sample", icon=":material/casino:", on_click=on_random, args=(pool,), key="walk_random"
-            )
-    c2.button(
-        "Previous",
-        icon=":material/arrow_back:",
-        on_click=on_step,
-        args=(pool, -1),
-        key="walk_prev",
-        disabled=len(pool) == 0,
-        width="stretch",
-    )
-    c3.button(
-        "Next",
-        icon=":material/arrow_forward:",
-        on_click=on_step,
-        args=(pool, 1),
-        key="walk_next",
-        disabled=len(pool) == 0,
-        width="stretch",
-    )
-    c4.toggle("Play", key=PLAY, help=f"Play through the samples: the next one every {PLAY_EVERY:g} s.")
-    return pool
 
 
 # --- the page ----------------------------------------------------------------------------
@@ -164,13 +53,9 @@ st.markdown(
 run, ds = appkit.require_run_data("its samples")
 k = appkit.current_snapshot(run)
 names = run.class_names or list(ds.class_names)
-folder, step = str(run.folder), run.snapshots[k]["step"]
-wrong, n_eval = wrong_at(run, folder, k, step)
-st.session_state.setdefault(MODE, A.MODES[0])
-if st.session_state.get(CLASS) not in names:  # a new run, with other classes
-    st.session_state[CLASS] = names[0]
-st.session_state[SAMPLE] = int(np.clip(st.session_state.get(SAMPLE, 0), 0, len(ds.y_test) - 1))
-playing = bool(st.session_state.get(PLAY, False))
+wrong, n_eval = S.wrong_at(run, k)
+S.prepare_state(len(ds.y_test), names)
+playing = bool(st.session_state.get(S.PLAY, False))
 
 
 def show_sample(walk: A.SampleWalk, index: int) -> None:
@@ -196,6 +81,11 @@ def show_sample(walk: A.SampleWalk, index: int) -> None:
         "Left, what goes in; right, what comes out: the softmax probability of every class. "
         "The predicted class is the longest bar, green when it is the true class and red when it "
         "is not; the true class is marked “← truth”."
+    )
+    st.page_link(
+        "app_pages/attribution.py",
+        label="Which parts of this input drive the prediction? See this sample on the Attribution page",
+        icon=":material/center_focus_strong:",
     )
 
 
@@ -232,15 +122,15 @@ def show_layers(walk: A.SampleWalk) -> None:
 @st.fragment(run_every=PLAY_EVERY if playing else None)
 def sample_view() -> None:
     """Everything that depends on the sample: a fragment, so that playing reruns only this part."""
-    if bool(st.session_state.get(PLAY, False)) != playing:
+    if bool(st.session_state.get(S.PLAY, False)) != playing:
         st.rerun(scope="app")  # the play toggle changed: restart with (or without) the timer
     now = time.monotonic()
     if playing and now - st.session_state.get(LAST, 0.0) >= 0.8 * PLAY_EVERY:  # a timed rerun: next sample
         st.session_state[LAST] = now
-        pool = A.sample_pool(st.session_state[MODE], ds.y_test, cls=chosen_class(names), wrong=wrong)
-        st.session_state[SAMPLE] = A.step_sample(pool, st.session_state[SAMPLE], 1)
-    picker(ds, names, wrong, n_eval)
-    index = st.session_state[SAMPLE]
+        pool = A.sample_pool(st.session_state[S.MODE], ds.y_test, cls=S.chosen_class(names), wrong=wrong)
+        st.session_state[S.SAMPLE] = A.step_sample(pool, st.session_state[S.SAMPLE], 1)
+    S.picker(ds, names, wrong, n_eval, play_every=PLAY_EVERY)
+    index = st.session_state[S.SAMPLE]
     walk = replay_sample(run, k, ds, index)
     show_sample(walk, index)
     show_layers(walk)

@@ -1,11 +1,11 @@
-"""Server time and figure bytes of the "Inside the network" pages: layer walk-through and class averages.
+"""Server time and figure bytes of the "Inside the network" pages: layer walk-through, class averages, attribution.
 
 Trains two short runs on synthetic data registered as temporary datasets (so `Run.dataset()` can
 reload them): an MLP (784-128-64-10) on Fashion-MNIST-shaped images (28×28 uint8, 10 classes) and
 the default CNN on CIFAR-shaped images (32×32×3). Then drives the real app (`streamlit_app.py`)
 through AppTest and times `at.run()` once warm, for a new sample at a new snapshot each time, and
 sums the plotly specs the page sends. Targets (SPEC §6): walk-through ≤ 150 ms, class averages
-≤ 300 ms, ≤ 3 MB of figures per page.
+≤ 300 ms, any other page (attribution) ≤ 1 s, ≤ 3 MB of figures per page.
 
     python bench/pages.py            # about two minutes on 2 cores
     python bench/pages.py --repeats 5
@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 from nnlab import CNNConfig, DataConfig, Dataset, MLPConfig, RecordConfig, TrainConfig, make_trainer  # noqa: E402
 from nnlab.data import register_dataset  # noqa: E402
 
-WALK, CLASSES = "app_pages/walkthrough.py", "app_pages/class_averages.py"
+WALK, CLASSES, ATTRIBUTION = "app_pages/walkthrough.py", "app_pages/class_averages.py", "app_pages/attribution.py"
 
 
 def synthetic(name: str, shape: tuple[int, ...], n_train: int, n_test: int, seed: int = 0) -> Dataset:
@@ -168,6 +168,24 @@ def bench_classes(run_id: str, n_snap: int, repeats: int, rng) -> None:
     )
 
 
+def bench_attribution(run_id: str, n_test: int, n_snap: int, repeats: int, rng) -> None:
+    """All four methods for one sample (new sample: uncached), and the class averages (new snapshot: uncached)."""
+    at = app(run_id, ATTRIBUTION)
+    cold, _ = run_timed(at)
+    new_sample, new_both = [], []
+    for _ in range(repeats):
+        at.number_input(key="walk_index").set_value(int(rng.integers(n_test)))
+        new_sample.append(run_timed(at))
+        at.number_input(key="walk_index").set_value(int(rng.integers(n_test)))
+        at.slider(key="app_snapshot").set_value(int(rng.integers(n_snap)))
+        new_both.append(run_timed(at))
+    size = figure_bytes(at)
+    print(f"  attribution   first view (cold caches, imports captum) {cold:7.1f} ms")
+    print(f"  attribution   new sample, same snapshot   {summary(new_sample)}")
+    print(f"  attribution   new sample + new snapshot   {summary(new_both)}  (class averages recomputed)")
+    print(f"  attribution   figures sent                {size / 1e6:.3f} MB in {len(at.get('plotly_chart'))} charts")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=20, help="timed reruns per measurement")
@@ -195,8 +213,10 @@ def main() -> None:
             print(f"\n{label}: {n_snap} snapshots")
             bench_walkthrough(run_id, n_test, n_snap, args.repeats, rng)
             bench_classes(run_id, n_snap, args.repeats, rng)
+            bench_attribution(run_id, n_test, n_snap, args.repeats, rng)
     print(
-        "\ntargets: walk-through ≤ 150 ms, class averages ≤ 300 ms of server time once warm; ≤ 3 MB of figures a page"
+        "\ntargets: walk-through ≤ 150 ms, class averages ≤ 300 ms, attribution ≤ 1 s of server time once warm; "
+        "≤ 3 MB of figures a page"
     )
 
 

@@ -51,18 +51,18 @@ def test_nnlab_source_never_imports_streamlit():
     assert offenders == []
 
 
-def test_importing_every_nnlab_module_loads_no_streamlit_and_no_umap():
+def test_importing_every_nnlab_module_loads_no_streamlit_umap_or_captum():
     code = (
         "import pkgutil, importlib, sys, nnlab, nnlab.analysis, nnlab.figures\n"
         "for m in pkgutil.walk_packages(nnlab.__path__, 'nnlab.'):\n"
         "    if not m.name.endswith('__main__'):  # a __main__ runs its program\n"
         "        importlib.import_module(m.name)\n"
-        "print(sorted(k for k in sys.modules if k.split('.')[0] in ('streamlit', 'umap')))\n"
+        "print(sorted(k for k in sys.modules if k.split('.')[0] in ('streamlit', 'umap', 'captum')))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "[]"  # umap is imported only when an embedding is asked for
+    assert proc.stdout.strip() == "[]"  # umap and captum: imported only when an embedding or attribution is asked for
 
 
 def _pickle_uses(tree, text):
@@ -117,5 +117,5 @@ def test_every_page_goes_through_the_router():
         for node in ast.walk(app)
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "Page" and node.args
     ]
-    assert len(scripts) == 8 and all((ROOT / s).is_file() for s in scripts)
+    assert len(scripts) == 9 and all((ROOT / s).is_file() for s in scripts)
     assert sorted(scripts) == sorted(f"app_pages/{p.name}" for p in (ROOT / "app_pages").glob("*.py"))

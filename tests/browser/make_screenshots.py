@@ -32,6 +32,7 @@ PICKS = {
     "walkthrough": ["walkthrough-digits-mlp"],
     "walkthrough-cnn": ["walkthrough-digits-cnn"],
     "class-averages": ["class-averages-digits-mlp", "class-averages-digits-cnn"],
+    "attribution": ["attribution-digits-cnn", "attribution-digits-mlp"],
     "weights": ["weights-digits-mlp", "weights-digits-cnn"],
     "boundary-moons": ["boundary-moons"],
     "boundary-digits": ["boundary-digits-mlp", "boundary-digits-cnn"],

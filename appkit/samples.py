@@ -1,0 +1,144 @@
+"""Choosing a test sample, shared by the pages that look at one: the walk-through and attribution.
+
+The chosen sample (`SAMPLE`, an index into the test split) and the way it was chosen live in the session, so moving
+from one of these pages to the other keeps the sample. Also the network of a snapshot, cached once per server.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from nnlab.analysis import layers as A
+from nnlab.runs import Run
+
+SAMPLE = "walk_sample"  # index into the test split of the sample shown (the class-averages page sets it too)
+MODE = "walk_mode"  # how the sample is chosen: one of A.MODES
+CLASS = "walk_class"  # the class walked through in "By class" mode
+INDEX = "walk_index"  # the index box (mirrors SAMPLE)
+PLAY = "walk_play"  # play through samples (the walk-through's toggle)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _snapshot_model(_run: Run, folder: str, k: int, step: int):
+    return _run.model_at(k)
+
+
+def snapshot_model(run: Run, k: int):
+    """The network at snapshot k, shared read-only between sessions: eval mode, never trained, never hooked (copy it
+    for anything that registers hooks)."""
+    return _snapshot_model(run, str(run.folder), k, run.snapshots[k]["step"])
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _wrong_at(_run: Run, folder: str, k: int, step: int) -> tuple[np.ndarray, int]:
+    idx, labels = _run.eval_set()
+    return A.misclassified(idx, labels, _run.snapshot(k)["pred"].numpy()), len(idx)
+
+
+def wrong_at(run: Run, k: int) -> tuple[np.ndarray, int]:
+    """Test-split indices of the evaluation samples misclassified at snapshot k, and the subset's size."""
+    return _wrong_at(run, str(run.folder), k, run.snapshots[k]["step"])
+
+
+def prepare_state(n_test: int, names: list[str]) -> None:
+    """Defaults for a first visit, and a sample and class that exist in this run's data."""
+    st.session_state.setdefault(MODE, A.MODES[0])
+    if st.session_state.get(CLASS) not in names:  # a new run, with other classes
+        st.session_state[CLASS] = names[0]
+    st.session_state[SAMPLE] = int(np.clip(st.session_state.get(SAMPLE, 0), 0, n_test - 1))
+
+
+# --- choosing the sample (callbacks run before the script, so they may set widget state) -----------
+def go_to(index: int) -> None:
+    st.session_state[SAMPLE] = int(index)
+    st.session_state[INDEX] = int(index)
+
+
+def on_step(pool: np.ndarray, delta: int) -> None:
+    go_to(A.step_sample(pool, st.session_state[SAMPLE], delta))
+
+
+def on_index() -> None:
+    st.session_state[SAMPLE] = int(st.session_state[INDEX])
+
+
+def on_random(pool: np.ndarray) -> None:
+    if len(pool):
+        go_to(A.random_sample(pool, np.random.default_rng(), st.session_state[SAMPLE]))
+
+
+def chosen_class(names: list[str]) -> int:
+    return names.index(st.session_state[CLASS])
+
+
+def on_mode(y_test: np.ndarray, wrong: np.ndarray, names: list[str]) -> None:
+    """A new mode (or class) moves to a sample it contains, unless the current one is in it."""
+    mode = st.session_state[MODE]
+    if mode == "Random":
+        return on_random(np.arange(len(y_test)))
+    pool = A.sample_pool(mode, y_test, cls=chosen_class(names), wrong=wrong)
+    if len(pool) and st.session_state[SAMPLE] not in pool:
+        go_to(A.step_sample(pool, st.session_state[SAMPLE], 1))
+
+
+def picker(ds, names: list[str], wrong: np.ndarray, n_eval: int, *, play_every: float | None = None) -> np.ndarray:
+    """The sample controls (with a Play toggle when `play_every` seconds are given); returns the pool that
+    previous/next/play walk through."""
+    y_test = ds.y_test
+    st.session_state[INDEX] = st.session_state[SAMPLE]
+    mode = st.radio(
+        "Choose a sample",
+        A.MODES,
+        horizontal=True,
+        key=MODE,
+        on_change=on_mode,
+        args=(y_test, wrong, names),
+        persist_state="session",
+        help="Misclassified: among the evaluation subset, at this snapshot.",
+    )
+    pool = A.sample_pool(mode, y_test, cls=chosen_class(names), wrong=wrong)
+    c1, c2, c3, *c4 = st.columns([3, 1, 1, 1] if play_every else [4, 1, 1], vertical_alignment="bottom")
+    with c1:
+        if mode == "By index":
+            st.number_input(f"Test sample (0 to {len(y_test) - 1})", 0, len(y_test) - 1, key=INDEX, on_change=on_index)
+        elif mode == "By class":
+            st.selectbox(
+                "True class",
+                names,
+                key=CLASS,
+                on_change=on_mode,
+                args=(y_test, wrong, names),
+                persist_state="session",
+            )
+        elif mode == "Misclassified":
+            st.markdown(
+                f"**{len(wrong)}** of the {n_eval} evaluation samples are misclassified at this snapshot."
+                if len(wrong)
+                else "No evaluation sample is misclassified at this snapshot."
+            )
+        else:
+            st.button(
+                "Another random sample", icon=":material/casino:", on_click=on_random, args=(pool,), key="walk_random"
+            )
+    c2.button(
+        "Previous",
+        icon=":material/arrow_back:",
+        on_click=on_step,
+        args=(pool, -1),
+        key="walk_prev",
+        disabled=len(pool) == 0,
+        width="stretch",
+    )
+    c3.button(
+        "Next",
+        icon=":material/arrow_forward:",
+        on_click=on_step,
+        args=(pool, 1),
+        key="walk_next",
+        disabled=len(pool) == 0,
+        width="stretch",
+    )
+    if play_every:
+        c4[0].toggle("Play", key=PLAY, help=f"Play through the samples: the next one every {play_every:g} s.")
+    return pool

@@ -1,0 +1,146 @@
+"""Figures of attribution: one input beside what each method says drives its class score, and the class averages.
+
+Pure builders for the attribution page: `nnlab.analysis.attribution` records in, `go.Figure` out. Signed maps
+(integrated gradients, occlusion) on the diverging scale centred on zero, never-negative ones (saliency, Grad-CAM) on
+the sequential scale; images go to the browser as PNGs, each map scaled to its own 99.5th percentile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..analysis.attribution import METHODS, SIGNED, Attribution
+from .colors import (
+    DIVERGING,
+    SEQUENTIAL,
+    diverging_rgb,
+    empty_figure,
+    grid_columns,
+    mosaic,
+    png_uri,
+    sequential_rgb,
+    symmetric_limit,
+    tile_centres,
+)
+
+FOR, AGAINST, AMOUNT = "#b2182b", "#2166ac", "#3b528b"  # bars: speaks for the class, against it, unsigned amount
+
+
+def map_rgb(values: np.ndarray, signed: bool) -> np.ndarray:
+    """An attribution map `(..., H, W)` → uint8 RGB `(..., H, W, 3)`: diverging around zero, or sequential from 0."""
+    limit = symmetric_limit(values)
+    return diverging_rgb(values, limit) if signed else sequential_rgb(values, vmax=limit)
+
+
+def _title(method: str) -> str:
+    return METHODS.get(method, (method,))[0]
+
+
+def image_attribution_figure(image: np.ndarray, maps: Sequence[Attribution], *, width: int = 950) -> go.Figure:
+    """The input image (uint8 `(H, W)` or `(H, W, 3)`), then one panel per method (colour channels summed); the
+    height fits square-ish panels in about `width` pixels."""
+    if not maps:
+        return empty_figure("No attribution to show")
+    titles = ["Input", *(_title(a.method) for a in maps)]
+    fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=0.02)
+    h, w = image.shape[:2]
+    panels = [image] + [map_rgb(a.summed(), a.signed) for a in maps]
+    for col, panel in enumerate(panels, start=1):
+        fig.add_trace(go.Image(source=png_uri(panel), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip"), row=1, col=col)
+    fig.update_xaxes(visible=False, range=[-0.5, w - 0.5])
+    fig.update_yaxes(visible=False, range=[h - 0.5, -0.5])
+    for col in range(1, len(panels) + 1):
+        fig.update_yaxes(scaleanchor=f"x{col if col > 1 else ''}", row=1, col=col)
+    height = min(320, int(width / len(panels) * h / w) + 50)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def feature_attribution_figure(maps: Sequence[Attribution], feature_names: Sequence[str]) -> go.Figure:
+    """For points and flat features: one bar chart per method, a bar per input feature (top to bottom)."""
+    if not maps:
+        return empty_figure("No attribution to show")
+    names = list(feature_names)
+    fig = make_subplots(
+        rows=1,
+        cols=len(maps),
+        subplot_titles=[_title(a.method) for a in maps],
+        shared_yaxes=True,
+        horizontal_spacing=0.04,
+    )
+    for col, a in enumerate(maps, start=1):
+        v = a.values.astype(float)
+        colors = [FOR if x >= 0 else AGAINST for x in v] if a.signed else AMOUNT
+        fig.add_trace(
+            go.Bar(
+                x=v,
+                y=names,
+                orientation="h",
+                marker_color=colors,
+                showlegend=False,
+                hovertemplate="%{y}: %{x:.3g}<extra>" + _title(a.method) + "</extra>",
+            ),
+            row=1,
+            col=col,
+        )
+        fig.add_vline(x=0, line_color="#888", line_width=1, row=1, col=col)
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_layout(height=max(220, 26 * len(names) + 90), margin=dict(l=10, r=10, t=40, b=30), bargap=0.25)
+    return fig
+
+
+def class_average_figure(
+    averages: np.ndarray, class_names: Sequence[str], method: str, *, feature_names: Sequence[str] | None = None
+) -> go.Figure:
+    """Each class's mean attribution to its own class: a tile per class for images `(K, H, W)`, else a classes ×
+    features heatmap `(K, F)`."""
+    k = len(averages)
+    if k == 0 or not np.isfinite(averages).any():
+        return empty_figure("No class averages to show")
+    signed = method in SIGNED
+    title = f"{_title(method)}, averaged over each class's samples"
+    if averages.ndim == 2:
+        limit = symmetric_limit(averages)
+        fig = go.Figure(
+            go.Heatmap(
+                z=averages,
+                x=list(feature_names or [f"feature {i}" for i in range(averages.shape[1])]),
+                y=list(class_names),
+                colorscale=DIVERGING if signed else SEQUENTIAL,
+                zmin=-limit if signed else 0,
+                zmax=limit,
+                colorbar=dict(title=dict(text="attribution"), thickness=12),
+                hovertemplate="class %{y}, %{x}: %{z:.3g}<extra></extra>",
+            )
+        )
+        fig.update_yaxes(autorange="reversed", type="category", title=dict(text="class"))
+        fig.update_layout(title=dict(text=title), height=max(240, 28 * k + 110), margin=dict(l=10, r=10, t=50, b=40))
+        return fig
+    h, w = averages.shape[1:]
+    cols = min(k, grid_columns(k, h, w, aspect=3.0))
+    gap = max(2, h // 3)  # room for each tile's class name above it
+    grid = mosaic(map_rgb(averages, signed), cols, gap=gap, fill=255, rgb=True)
+    x, y = tile_centres(k, cols, h, w, gap)
+    fig = go.Figure(go.Image(source=png_uri(grid), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip"))
+    fig.add_trace(
+        go.Scatter(  # one transparent point per tile: hovering names the class
+            x=x,
+            y=y,
+            mode="markers",
+            marker=dict(size=max(8, 300 // cols), opacity=0),
+            text=list(class_names),
+            hovertemplate="%{text}<extra></extra>",
+            showlegend=False,
+        )
+    )
+    for i, name in enumerate(class_names):
+        fig.add_annotation(x=x[i], y=y[i] - (h + gap) / 2, text=str(name), showarrow=False, font=dict(size=11))
+    rows = -(-k // cols)
+    fig.update_xaxes(visible=False, range=[-0.5, grid.shape[1] - 0.5])
+    fig.update_yaxes(visible=False, range=[grid.shape[0] - 0.5, -0.5 - gap], scaleanchor="x")
+    fig.update_layout(title=dict(text=title), height=90 + rows * 150, margin=dict(l=10, r=10, t=50, b=10))
+    return fig

@@ -1,0 +1,103 @@
+"""AppTest of the Attribution page through the whole app: a CNN on digits (all four methods), an MLP on two moons
+(feature bars), the sample shared with the layer walk-through, and the widgets that change what is explained."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nnlab import CNNConfig, DataConfig, MLPConfig, RecordConfig, TrainConfig, train_run
+from tests import app_harness
+from tests.app_harness import app_test, errors
+
+jobs = app_harness.jobs
+app_env = app_harness.app_env
+
+PAGE, WALK = "app_pages/attribution.py", "app_pages/walkthrough.py"
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A small CNN on digits and an MLP on two moons, in one runs folder."""
+    root = tmp_path_factory.mktemp("attribution-runs")
+    cnn = train_run(
+        DataConfig.make("digits", train_subset=300),
+        CNNConfig(input_shape=(1, 8, 8), n_classes=10, channels=(4,), hidden=(8,)),
+        TrainConfig(batch_size=50, epochs=1, seed=0),
+        RecordConfig(snapshots=2, eval_size=100),
+        root=root,
+        name="cnn",
+    )
+    mlp = train_run(
+        DataConfig.make("moons", n_samples=200),
+        MLPConfig(hidden=(8, 8)),
+        TrainConfig(batch_size=32, epochs=2, seed=0),
+        RecordConfig(snapshots=3, eval_size=40),
+        root=root,
+        name="mlp",
+    )
+    return root, mlp, cnn
+
+
+def open_page(app_env, run, page: str = PAGE):
+    at = app_test(app_env)
+    at.session_state["app_run"] = run.id
+    at.switch_page(page).run()
+    assert not errors(at), errors(at)
+    return at
+
+
+def specs(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def reading(at) -> str:
+    return " ".join(c.value for c in at.caption if "How to read this" in c.value)
+
+
+def test_a_cnn_gets_all_four_methods_as_pictures_and_class_tiles(app_env, runs):
+    at = open_page(app_env, runs[2])
+    one, classes = specs(at)
+    titles = [a["text"] for a in one["layout"]["annotations"]]
+    assert titles == ["Input", "Saliency", "Integrated gradients", "Grad-CAM", "Occlusion"]
+    assert all(t["type"] == "image" and t["source"].startswith("data:image/png") for t in one["data"])
+    assert classes["data"][0]["type"] == "image" and len(classes["data"][1]["text"]) == 10
+    assert at.selectbox(key="attr_avg_method").options == ["Saliency", "Integrated gradients", "Grad-CAM"]
+    assert "Grad-CAM" in reading(at) and "black image" in reading(at)
+
+
+def test_the_explained_class_and_the_settings_change_the_picture(app_env, runs):
+    at = open_page(app_env, runs[2])
+    before = specs(at)[0]
+    at.radio(key="attr_target").set_value("Another class").run()  # the class after the predicted one
+    other = at.selectbox(key="attr_other").value
+    assert not errors(at), errors(at)
+    assert f"score of **{other}**" in reading(at)
+    assert specs(at)[0]["data"][1]["source"] != before["data"][1]["source"]  # another class, another saliency
+    at.select_slider(key="attr_steps").set_value(8).run()
+    at.select_slider(key="attr_window").set_value(2).run()
+    at.selectbox(key="attr_avg_method").set_value("grad_cam").run()
+    at.select_slider(key="attr_per_class").set_value(10).run()
+    assert not errors(at), errors(at)
+    assert specs(at)[1]["layout"]["title"]["text"].startswith("Grad-CAM")
+
+
+def test_points_get_feature_bars_and_no_image_methods(app_env, runs):
+    at = open_page(app_env, runs[1])
+    one, classes = specs(at)
+    assert [t["type"] for t in one["data"]] == ["bar", "bar"] and list(one["data"][0]["y"]) == ["x₁", "x₂"]
+    assert classes["data"][0]["type"] == "heatmap"
+    assert at.selectbox(key="attr_avg_method").options == ["Saliency", "Integrated gradients"]
+    assert "average input" in reading(at)
+
+
+def test_the_sample_is_shared_with_the_walk_through(app_env, runs):
+    at = open_page(app_env, runs[2], WALK)
+    at.button(key="walk_next").click().run()
+    at.button(key="walk_next").click().run()
+    chosen = at.session_state["walk_sample"]
+    assert chosen > 0
+    at.switch_page(PAGE).run()
+    assert not errors(at), errors(at)
+    assert [h.value for h in at.subheader if h.value.startswith("Test sample")] == [f"Test sample {chosen}"]
