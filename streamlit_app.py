@@ -23,10 +23,12 @@ PAGES = {
         st.Page("app_pages/walkthrough.py", title="Layer walk-through", icon=":material/layers:"),
         st.Page("app_pages/class_averages.py", title="Class averages", icon=":material/category:"),
         st.Page("app_pages/attribution.py", title="Attribution", icon=":material/center_focus_strong:"),
+        st.Page("app_pages/hidden.py", title="Hidden layers", icon=":material/bubble_chart:"),
     ],
     "Learning over time": [
         st.Page("app_pages/weights.py", title="Weight evolution", icon=":material/grid_on:"),
         st.Page("app_pages/boundary.py", title="Decision boundary", icon=":material/scatter_plot:"),
+        st.Page("app_pages/compare.py", title="Compare runs", icon=":material/compare_arrows:"),
     ],
 }
 

@@ -4,7 +4,8 @@ Sits between `nnlab` (which never imports streamlit) and `app_pages/*.py`. `stre
 pages call `require_run()` for the run the user picked and `current_snapshot()` for the training-time slider's
 position. One `JobRegistry` per server trains in the background (`job_registry()`), so leaving or reloading a page
 never stops a run. Session-state keys here start with `app_` (or the page's prefix). The parts, each importing only
-those before it: `state` (keys, caches, the current run) → `datasets`, `furniture` → `training` → `sidebar`.
+those before it: `state` (keys, caches, the current run) → `datasets`, `furniture`, `samples` → `training` →
+`sidebar`. Pages import `appkit.samples` (the shared sample picker) as a module of its own.
 """
 
 from .datasets import KIND_WORDS, OPTION_WIDGETS, SOURCE_WORDS, dataset_picker, download_panel

@@ -1,4 +1,4 @@
-"""Server time and figure bytes of the "Inside the network" pages: layer walk-through, class averages, attribution.
+"""Server time and figure bytes of the "Inside the network" pages: walk-through, class averages, attribution, hidden.
 
 Trains two short runs on synthetic data registered as temporary datasets (so `Run.dataset()` can
 reload them): an MLP (784-128-64-10) on Fashion-MNIST-shaped images (28×28 uint8, 10 classes) and
@@ -30,6 +30,7 @@ from nnlab import CNNConfig, DataConfig, Dataset, MLPConfig, RecordConfig, Train
 from nnlab.data import register_dataset  # noqa: E402
 
 WALK, CLASSES, ATTRIBUTION = "app_pages/walkthrough.py", "app_pages/class_averages.py", "app_pages/attribution.py"
+HIDDEN = "app_pages/hidden.py"
 
 
 def synthetic(name: str, shape: tuple[int, ...], n_train: int, n_test: int, seed: int = 0) -> Dataset:
@@ -186,6 +187,27 @@ def bench_attribution(run_id: str, n_test: int, n_snap: int, repeats: int, rng) 
     print(f"  attribution   figures sent                {size / 1e6:.3f} MB in {len(at.get('plotly_chart'))} charts")
 
 
+def bench_hidden(run_id: str, n_snap: int, repeats: int, rng) -> None:
+    """The PCA map of the last hidden layer at a new snapshot (1,000 test samples), and the movie's background time."""
+    import appkit
+
+    at = app(run_id, HIDDEN)
+    t0 = time.perf_counter()
+    cold, _ = run_timed(at)
+    movie = [t for k, t in appkit.background_tasks()._tasks.items() if "hidden-movie" in k and run_id in str(k)]
+    assert movie and movie[0].wait(600), "the movie did not finish"
+    movie_s = time.perf_counter() - t0
+    times = []
+    for _ in range(repeats):
+        at.slider(key="app_snapshot").set_value(int(rng.integers(n_snap)))
+        times.append(run_timed(at))
+    size = figure_bytes(at)
+    print(f"  hidden layers first view (cold caches)    {cold:7.1f} ms")
+    print(f"  hidden layers new snapshot (PCA map)      {summary(times)}")
+    print(f"  hidden layers PCA movie over {n_snap} snapshots, in the background: {movie_s:.1f} s")
+    print(f"  hidden layers figures sent                {size / 1e6:.3f} MB in {len(at.get('plotly_chart'))} charts")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=20, help="timed reruns per measurement")
@@ -214,6 +236,7 @@ def main() -> None:
             bench_walkthrough(run_id, n_test, n_snap, args.repeats, rng)
             bench_classes(run_id, n_snap, args.repeats, rng)
             bench_attribution(run_id, n_test, n_snap, args.repeats, rng)
+            bench_hidden(run_id, n_snap, args.repeats, rng)
     print(
         "\ntargets: walk-through ≤ 150 ms, class averages ≤ 300 ms, attribution ≤ 1 s of server time once warm; "
         "≤ 3 MB of figures a page"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -17,6 +19,15 @@ def app_test(monkeypatch: pytest.MonkeyPatch, page: str | None = None, timeout: 
     if page is not None:
         at.switch_page(page).run()
     return at
+
+
+def plotly_array(v) -> np.ndarray:
+    """An array from a plotly JSON spec: a plain list, or plotly's base64 typed array ({"bdata", "dtype", "shape"})."""
+    if isinstance(v, dict) and "bdata" in v:
+        a = np.frombuffer(base64.b64decode(v["bdata"]), np.dtype(v["dtype"]))
+        shape = v.get("shape", len(a))
+        return a.reshape(shape if isinstance(shape, list) else [int(n) for n in str(shape).split(",")])
+    return np.asarray(v)
 
 
 def errors(at: AppTest) -> list[str]:

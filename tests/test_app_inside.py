@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 
 import numpy as np
@@ -12,7 +11,7 @@ from nnlab import CNNConfig, DataConfig, MLPConfig, RecordConfig, TrainConfig, l
 from nnlab.analysis import classes as C
 from nnlab.analysis import layers as L
 from tests import app_harness
-from tests.app_harness import app_test, errors
+from tests.app_harness import app_test, errors, plotly_array
 
 jobs = app_harness.jobs  # the app's job registry, released after this module
 app_env, app_dirs = app_harness.app_env, app_harness.app_dirs  # the module's runs as the app's; empty folders
@@ -58,16 +57,6 @@ def shown_sample(at) -> int:
     heads = [h.value for h in at.subheader if h.value.startswith("Test sample")]
     assert len(heads) == 1, heads
     return int(heads[0].split()[-1])
-
-
-def array(v) -> np.ndarray:
-    """An array from a plotly JSON spec (plain lists, or plotly's base64 typed arrays)."""
-    if isinstance(v, dict) and "bdata" in v:
-        a = np.frombuffer(base64.b64decode(v["bdata"]), np.dtype(v["dtype"]))
-        return a.reshape(
-            v["shape"] if isinstance(v.get("shape"), list) else [int(n) for n in str(v.get("shape", len(a))).split(",")]
-        )
-    return np.asarray(v)
 
 
 def figures_bytes(at) -> int:
@@ -139,7 +128,7 @@ def test_class_averages_page(app_env, runs):
     assert at.title[0].value == "Class averages"
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     assert len(specs) == 5  # class heatmap, pair, separability, over time, confusion
-    assert array(specs[0]["data"][0]["z"]).shape == (2, 8)  # 2 classes × 8 units of relu2
+    assert plotly_array(specs[0]["data"][0]["z"]).shape == (2, 8)  # 2 classes × 8 units of relu2
     assert any("stand apart" in m.value or "no layer separates" in m.value for m in at.markdown)
     at.selectbox(key="classes_point").set_value("dense1").run()
     assert "dense1" in json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"]

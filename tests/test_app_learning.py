@@ -6,15 +6,13 @@ with the sidebar's training-time slider, and the empty state without any run.
 
 from __future__ import annotations
 
-import base64
 import json
 
-import numpy as np
 import pytest
 
 from nnlab import CNNConfig, DataConfig, MLPConfig, RecordConfig, TrainConfig, train_run
 from tests import app_harness
-from tests.app_harness import app_test, errors
+from tests.app_harness import app_test, errors, plotly_array
 
 jobs = app_harness.jobs  # the app's job registry, released after this module
 app_env, app_dirs = app_harness.app_env, app_harness.app_dirs
@@ -51,13 +49,6 @@ def specs(at) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
-def length(values) -> int:
-    """The length of a plotly array in a figure's JSON: a list, or typed binary data ({"bdata", "dtype"})."""
-    if isinstance(values, dict):
-        return len(base64.b64decode(values["bdata"])) // np.dtype(values["dtype"]).itemsize
-    return len(values)
-
-
 def rerun(at):
     """Rerun after a widget change and check the page raised nothing."""
     at.run()
@@ -86,12 +77,12 @@ def test_weights_page_on_moons(app_env, runs):
 
 def test_weights_page_on_image_runs(app_env, runs):
     at = open_page(app_env, runs, "mlp", WEIGHTS)
-    assert length(specs(at)[0]["data"][1]["x"]) == 12  # one hover point per first-layer unit (8×8 images)
+    assert len(plotly_array(specs(at)[0]["data"][1]["x"])) == 12  # one hover point per first-layer unit (8×8 images)
     at.radio(key="weights_units").set_value("changed")
     rerun(at)
     at.slider(key="weights_count").set_value(5)
     rerun(at)
-    assert length(specs(at)[0]["data"][1]["x"]) == 5
+    assert len(plotly_array(specs(at)[0]["data"][1]["x"])) == 5
     at.toggle(key="weights_scale").set_value(True)
     rerun(at)
     at.slider(key="app_snapshot").set_value(0)
@@ -102,7 +93,7 @@ def test_weights_page_on_image_runs(app_env, runs):
     assert at.selectbox(key="weights_layer").value == "conv1"
     at.selectbox(key="weights_layer").set_value("conv2")
     rerun(at)
-    assert length(specs(at)[0]["data"][1]["x"]) == 4 * 3  # every (filter, input channel) kernel
+    assert len(plotly_array(specs(at)[0]["data"][1]["x"])) == 4 * 3  # every (filter, input channel) kernel
 
 
 def test_boundary_page_on_moons(app_env, runs):

@@ -107,7 +107,7 @@ def pair_figure(
     )
 
 
-def _log_ticks(values: np.ndarray) -> dict:
+def log_ticks(values: np.ndarray) -> dict:
     """Tick marks 1, 2, 5 × 10^k across the data, written out (plotly abbreviates minor log ticks to digits)."""
     lo, hi = np.floor(np.log10(min(values.min(), 1.0))), np.ceil(np.log10(max(values.max(), 1.0)))
     ticks = [m * 10.0**e for e in range(int(lo), int(hi) + 1) for m in (1, 2, 5)]
@@ -156,7 +156,7 @@ def separability_figure(profile: Separability, *, threshold: float = SEPARATE) -
             shapes=[rule],
             annotations=notes,
             xaxis=dict(title=dict(text="point in the network"), type="category"),
-            yaxis=dict(title=dict(text="between / within spread"), type="log", **_log_ticks(r)),
+            yaxis=dict(title=dict(text="between / within spread"), type="log", **log_ticks(r)),
         ),
     )
 

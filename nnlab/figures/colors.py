@@ -19,6 +19,7 @@ from PIL import Image
 DIVERGING = "RdBu_r"  # plotly colorscale name for signed data (use with zmid=0)
 SEQUENTIAL = "Viridis"  # plotly colorscale name for non-negative data
 CLASS_COLORS = tuple(pc.qualitative.Safe)  # colour-blind-safe (CARTO Safe); cycles past 11 classes
+LINE_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")  # Okabe-Ito
 
 
 def _lut(scale: str) -> np.ndarray:

@@ -17,6 +17,7 @@ from plotly.subplots import make_subplots
 from ..analysis.weights import HistogramHistory, NormHistory
 from .colors import (
     DIVERGING,
+    LINE_COLORS,
     SEQUENTIAL,
     diverging_index,
     diverging_palette,
@@ -29,9 +30,6 @@ from .colors import (
 )
 from .colors import symmetric_limit as _limit
 from .gif import animate, frames_within
-
-LINE_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")  # Okabe-Ito
-
 
 LEVELS = 31  # colour levels of weight images: odd, so zero has its own white; few, so noisy PNGs stay small
 GAP = (190, 190, 190)  # the colour between tiles

@@ -33,6 +33,8 @@ PICKS = {
     "walkthrough-cnn": ["walkthrough-digits-cnn"],
     "class-averages": ["class-averages-digits-mlp", "class-averages-digits-cnn"],
     "attribution": ["attribution-digits-cnn", "attribution-digits-mlp"],
+    "hidden": ["hidden-digits-cnn", "hidden-moons"],
+    "compare": ["compare"],
     "weights": ["weights-digits-mlp", "weights-digits-cnn"],
     "boundary-moons": ["boundary-moons"],
     "boundary-digits": ["boundary-digits-mlp", "boundary-digits-cnn"],

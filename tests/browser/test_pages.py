@@ -27,11 +27,14 @@ VISITS = [
     (r"attribution", "attribution-digits-cnn", "digits-cnn", 2, True),
     (r"attribution", "attribution-digits-mlp", "digits-mlp", 2, False),
     (r"attribution", "attribution-moons", "moons", 2, False),
+    (r"hidden", "hidden-digits-cnn", "digits-cnn", 2, True),
+    (r"hidden", "hidden-moons", "moons", 2, False),
     (r"weight", "weights-digits-mlp", "digits-mlp", 1, True),
     (r"weight", "weights-digits-cnn", "digits-cnn", 1, False),
     (r"boundary", "boundary-moons", "moons", 1, True),
     (r"boundary", "boundary-digits-mlp", "digits-mlp", 1, False),
     (r"boundary", "boundary-digits-cnn", "digits-cnn", 1, False),
+    (r"compare", "compare", "digits-cnn", 3, False),
 ]
 COVERED = {visit[0] for visit in VISITS}
 

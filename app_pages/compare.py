@@ -1,0 +1,114 @@
+"""Compare runs: two or more runs side by side: learning curves, where their layers separate the classes, weights.
+
+Page 10 of the spec. The runs are chosen here (the sidebar's current run comes first); each one is read once per
+change of its manifest (`nnlab.analysis.compare.compare_run`, cached) and `nnlab.figures.compare` draws them, a colour
+a run in every figure.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import appkit
+from nnlab.analysis import compare as A
+from nnlab.figures import compare as F
+
+RUNS = "compare_runs"  # the run ids compared
+MAX_RUNS = 6
+
+
+@st.cache_data(max_entries=24, show_spinner="Reading the run…")
+def comparison(_run, folder: str, stamp: float, label: str) -> A.RunComparison:
+    return A.compare_run(_run, label)
+
+
+def default_runs(ids: list[str], current: str | None) -> list[str]:
+    """The current run and the newest other run on the same dataset (else the newest other run)."""
+    if not ids:
+        return []
+    first = current if current in ids else ids[0]
+    run = appkit.open_run(first)
+    same = [
+        i
+        for i in ids
+        if i != first
+        and run is not None
+        and (r := appkit.open_run(i)) is not None
+        and r.data_config.name == run.data_config.name
+    ]
+    others = same or [i for i in ids if i != first]
+    return [first, *others[:1]]
+
+
+st.title("Compare runs")
+st.markdown(
+    "Put runs side by side: the same data with another network, optimizer or learning rate, say. Which learns "
+    "faster, which overfits, where each one's layers pull the classes apart, and how their weights grow."
+)
+
+ids = appkit.run_ids()
+if len(ids) < 2:
+    st.info(
+        "Comparing needs at least two runs. Train another one on the **Train** page: change one setting (the "
+        "learning rate, the width, the optimizer) and come back."
+    )
+    st.page_link("app_pages/train.py", label="Train another run", icon=":material/model_training:")
+    st.stop()
+if not st.session_state.get(RUNS) or not set(st.session_state[RUNS]) <= set(ids):
+    kept = [i for i in st.session_state.get(RUNS) or [] if i in ids]
+    st.session_state[RUNS] = kept if len(kept) >= 2 else default_runs(ids, st.session_state.get(appkit.RUN_KEY))
+chosen = st.multiselect(
+    "Runs to compare",
+    ids,
+    key=RUNS,
+    max_selections=MAX_RUNS,
+    help=f"Two to {MAX_RUNS} runs; the newest are at the top of the list.",
+)
+runs = [r for r in (appkit.open_run(i) for i in chosen) if r is not None and len(r) > 0]
+if len(runs) < 2:
+    st.info("Pick at least two runs above.")
+    st.stop()
+
+st.dataframe(
+    appkit.runs_table(runs),
+    hide_index=True,
+    width="stretch",
+    column_config=appkit.RUNS_COLUMNS,
+)
+data = {r.data_config.name for r in runs}
+if len(data) > 1:
+    st.warning(
+        f"These runs learned different data ({', '.join(sorted(data))}): losses and accuracies are not on the "
+        "same footing. Compare runs of one dataset to compare the networks.",
+        icon=":material/compare_arrows:",
+    )
+labels = [f"{i + 1} · {appkit.describe_model(r.manifest['model'])} · {r.id}" for i, r in enumerate(runs)]
+rows = [
+    comparison(r, str(r.folder), (r.folder / "manifest.json").stat().st_mtime, label)
+    for r, label in zip(runs, labels, strict=True)
+]
+
+st.subheader("Learning curves", anchor=False)
+st.plotly_chart(F.curves_figure(rows), key="compare_curves")
+appkit.how_to_read(
+    "one colour per run. Left: the training loss (solid) and the test loss (dotted) after each epoch; a test loss that "
+    "turns up while the training loss keeps falling is overfitting. Right: test accuracy after each epoch."
+)
+
+st.subheader("Where the classes come apart", anchor=False)
+st.plotly_chart(F.separability_figure(rows), key="compare_separability")
+appkit.how_to_read(
+    "for each run's last snapshot, how far apart the class means are compared with the spread inside each class, "
+    "at every point of the network (above the dotted line the classes stand apart). A run whose curve rises "
+    "earlier separates the classes in shallower layers."
+)
+
+st.subheader("The weights over training", anchor=False)
+st.plotly_chart(F.weights_figure(rows), key="compare_weights")
+appkit.how_to_read(
+    "left, the size (norm) of all weights together at each snapshot: weight decay keeps it small, a large learning "
+    "rate makes it jump. Right, the share of ReLU-like units that fired on no evaluation sample: dead units "
+    "have stopped learning."
+)
+
+appkit.show_code(A.compare_run, F.curves_figure, F.separability_figure)

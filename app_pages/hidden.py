@@ -1,0 +1,160 @@
+"""Hidden layers: how the test samples are arranged at one point of the network, and how that changes in training.
+
+Page 9 of the spec. Follows the sidebar's run and training-time slider: the snapshot's network is replayed on a
+class-balanced subset of the test split, `nnlab.analysis.embeddings` maps one point's outputs with PCA (here),
+t-SNE or UMAP (in the background, cached per run, snapshot, point and setting), and animates PCA over every snapshot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import streamlit as st
+
+import appkit
+from appkit import samples as S
+from nnlab.analysis import embeddings as E
+from nnlab.analysis.boundary import INPUT
+from nnlab.data import balanced_indices
+from nnlab.figures.data import embedding_figure
+from nnlab.figures.embeddings import embedding_movie_figure
+
+POINT = "hidden_point"  # the point of the network whose outputs are mapped
+METHOD = "hidden_method"
+DIMS = "hidden_dims"
+SAMPLES = "hidden_n"
+CONTOURS = "hidden_contours"
+ROLE_WORDS = {"raw": "raw output", "norm": "batch-normed", "activated": "activated", "pooled": "pooled"}
+
+
+def subset(ds, n: int):
+    """A seeded, class-balanced subset of the test split: indices, prepared inputs, labels."""
+    idx = balanced_indices(ds.y_test, n, 0) if n < len(ds.y_test) else np.arange(len(ds.y_test))
+    return idx, ds.prepare(ds.x_test[idx]), ds.y_test[idx]
+
+
+@st.cache_data(max_entries=32, show_spinner="Mapping the layer…")
+def pca_map(_run, _ds, folder: str, k: int, step: int, point: str, n: int, dims: int):
+    idx, x, y = subset(_ds, n)
+    emb = E.layer_embedding(S.snapshot_model(_run, k), x, y, point, "PCA", dims=dims, n=len(y))
+    return replace(emb, indices=idx[emb.indices])
+
+
+def slow_map(run, ds, k: int, point: str, method: str, n: int, dims: int):
+    """t-SNE or UMAP in a background thread (shared by every session), indices mapped back to the test split."""
+    idx, x, y = subset(ds, n)
+    emb = E.layer_embedding(S.snapshot_model(run, k), x, y, point, method, dims=dims, n=len(y))
+    return replace(emb, indices=idx[emb.indices])
+
+
+def movie(run, ds, point: str, n: int):
+    """PCA of `point` at every snapshot, one network in memory at a time."""
+    idx, x, y = subset(ds, n)
+    m = E.pca_movie((run.model_at(t) for t in range(len(run))), x, y, point, n=len(y))
+    return replace(m, indices=idx[m.indices])
+
+
+def point_label(points: dict, name: str) -> str:
+    if name == INPUT:
+        return "input · the samples themselves"
+    p = points[name]
+    size = "×".join(map(str, p.shape))
+    return f"{name} · {ROLE_WORDS.get(p.role, p.role)}, {size} values"
+
+
+st.title("Hidden layers")
+st.markdown(
+    "How does the network arrange the samples inside? Pick a point of the network: each dot is a test sample, placed "
+    "by what that layer outputs for it. Classes that form separate clouds are easy to tell apart from there on; move "
+    "the **training time** slider, or press play below, to watch the clouds form as the network learns."
+)
+
+run, ds = appkit.require_run_data("its samples")
+k = appkit.current_snapshot(run)
+names = run.class_names or list(ds.class_names)
+folder, step = str(run.folder), run.snapshots[k]["step"]
+points = {p.name: p for p in run.points() if p.role in ROLE_WORDS}
+options = [INPUT, *points]
+if st.session_state.get(POINT) not in options:  # a first visit or another run: the last hidden layer's output
+    hidden = [n for n, p in points.items() if p.role in ("activated", "pooled")]
+    st.session_state[POINT] = hidden[-1] if hidden else options[-1]
+
+c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")
+point = c1.selectbox(
+    "Point of the network",
+    options,
+    key=POINT,
+    format_func=lambda name: point_label(points, name),
+    help="Whose outputs are mapped: the input, or a layer's raw, activated or pooled output.",
+)
+method = c2.segmented_control(
+    "Method",
+    ["PCA", "t-SNE", "UMAP"],
+    default="PCA",
+    key=METHOD,
+    required=True,
+    help="PCA: a linear projection, instant. t-SNE and UMAP: non-linear maps that keep neighbours close; they run "
+    "in the background, seconds to minutes.",
+)
+dims = c3.segmented_control("Dimensions", [2, 3], default=2, key=DIMS, required=True)
+c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+sizes = [s for s in (200, 500, 1000, 2000) if s < len(ds.y_test)] + [min(len(ds.y_test), 2000)]
+n = c1.select_slider(
+    "Test samples", sorted(set(sizes)), value=min(1000, sizes[-1]), key=SAMPLES, help="Class-balanced and seeded."
+)
+contours = c2.checkbox("Density", True, key=CONTOURS, help="Contour lines of each class's density (2-D).")
+method, dims = method or "PCA", dims or 2
+
+st.subheader(f"{point} at step {step}", anchor=False)
+if method == "PCA":
+    emb = pca_map(run, ds, folder, k, step, point, n, dims)
+else:
+    emb = appkit.background_result(
+        ("hidden-embed", folder, k, step, point, method, n, dims),
+        slow_map,
+        run,
+        ds,
+        k,
+        point,
+        method,
+        n,
+        dims,
+        what=f"{method} of {n:,} samples at {point}",
+        hint="It runs once per setting; the rest of the page works meanwhile.",
+    )
+if emb is not None:
+    st.plotly_chart(embedding_figure(emb, names, contours=contours), key="hidden_map")
+    appkit.how_to_read(
+        (
+            "each dot is a test sample, placed along the two (or three) directions in which this layer's outputs "
+            "vary most (the axis titles say how much of the variation each holds)."
+            if method == "PCA"
+            else f"each dot is a test sample; {method} places samples whose outputs here are alike close together. "
+            "Which samples sit together means a lot; distances between clusters and their sizes mean little."
+        )
+        + " Compare with the **input** point: what the layers add is how much cleaner the classes separate here."
+    )
+
+st.subheader("Over training", anchor=False)
+n_movie = min(n, 1000)
+anim = appkit.background_result(
+    ("hidden-movie", folder, len(run), run.snapshots[-1]["step"], point, n_movie),
+    movie,
+    run,
+    ds,
+    point,
+    n_movie,
+    what=f"PCA of {point} at all {len(run)} snapshots",
+    hint="Each snapshot's network is replayed once; the result is kept for every visitor.",
+)
+if anim is not None:
+    steps = [s["step"] for s in run.snapshots]
+    st.plotly_chart(embedding_movie_figure(anim, names, steps, active=k), key="hidden_movie")
+    appkit.how_to_read(
+        f"the same {len(anim.labels):,} test samples at {point}, one frame per snapshot: press ▶ or drag the slider. "
+        "Each frame is its own PCA, turned to agree with the frame before and scaled to the same spread, so what "
+        "you see move is how the classes arrange themselves, not the numbers growing."
+    )
+
+appkit.show_code(E.layer_embedding, E.pca_movie, embedding_movie_figure)

@@ -1,0 +1,96 @@
+"""Hidden-layer embeddings: one point's outputs for a set of samples, mapped to 2-D or 3-D, at a snapshot or over all.
+
+Stage: run (weights of each snapshot, replayed) → analysis → `nnlab.figures.embeddings`. The map of one snapshot is
+`nnlab.analysis.data.embed` (PCA, t-SNE or UMAP) of the outputs; over training, PCA at every snapshot with each axis's
+sign matched to the snapshot before, and every frame scaled to the same spread, so the picture moves but never flips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..data import balanced_indices
+from .boundary import INPUT, point_outputs
+from .data import Embedding, embed, features
+
+
+def layer_embedding(
+    model: nn.Module,
+    x: torch.Tensor,
+    labels: np.ndarray,
+    point: str,
+    method: str = "PCA",
+    *,
+    dims: int = 2,
+    n: int = 1000,
+    seed: int = 0,
+) -> Embedding:
+    """Embed the outputs at `point` ("input" or a child's name) of a class-balanced, seeded subset of `n` prepared
+    inputs `x` `(N, *shape)`; each output unit is standardised first."""
+    return embed(
+        x, np.asarray(labels), method, dims=dims, n=n, seed=seed, prepare=lambda xs: features(outputs(model, xs, point))
+    )
+
+
+def outputs(model: nn.Module, x: torch.Tensor, point: str) -> np.ndarray:
+    """`(N, D)` float32 outputs of `point` for prepared inputs `x` (the inputs themselves for "input")."""
+    if point == INPUT:
+        return x.flatten(1).numpy().astype(np.float32)
+    return point_outputs(model, x, point).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class EmbeddingMovie:
+    """The same samples' PCA map at a point of the network, at every snapshot."""
+
+    coords: np.ndarray  # (T, n, dims) float32; every frame scaled to unit spread
+    labels: np.ndarray  # (n,) class of each sample
+    indices: np.ndarray  # (n,) index of each sample in the array that was embedded
+    explained: np.ndarray  # (T, dims) share of the variance along each axis
+    point: str
+
+
+def pca_movie(
+    models: Iterable[nn.Module],
+    x: torch.Tensor,
+    labels: np.ndarray,
+    point: str,
+    *,
+    dims: int = 2,
+    n: int = 1000,
+    seed: int = 0,
+    progress=None,
+) -> EmbeddingMovie:
+    """PCA of `point`'s outputs for one class-balanced, seeded subset of `x`, at each model (one per snapshot).
+
+    `models` is read one at a time (a generator keeps one snapshot's network in memory); `progress(done)` is called
+    after each when given.
+    """
+    from sklearn.decomposition import PCA
+
+    labels = np.asarray(labels)
+    idx = balanced_indices(labels, n, seed) if n < len(labels) else np.arange(len(labels))
+    xs = x[idx]
+    frames, explained, prev = [], [], None
+    for t, model in enumerate(models):
+        h = features(outputs(model, xs, point))  # (n, D) standardised
+        k = min(dims, h.shape[1], max(len(idx) - 1, 1))
+        pca = PCA(n_components=k, random_state=seed)
+        c = np.pad(pca.fit_transform(h), ((0, 0), (0, dims - k)))
+        if prev is not None:  # an axis's sign is arbitrary: keep the one that agrees with the last frame
+            c *= np.where(np.sum(c * prev, axis=0) < 0, -1.0, 1.0)
+        spread = float(np.sqrt((c**2).sum(1).mean())) or 1.0
+        c = (c / spread).astype(np.float32)
+        frames.append(c)
+        explained.append(np.pad(pca.explained_variance_ratio_, (0, dims - k)).astype(np.float32))
+        prev = c
+        if progress is not None:
+            progress(t + 1)
+    coords = np.stack(frames) if frames else np.zeros((0, len(idx), dims), np.float32)
+    ratio = np.stack(explained) if explained else np.zeros((0, dims), np.float32)
+    return EmbeddingMovie(coords, labels[idx], idx, ratio, point)
