@@ -55,6 +55,12 @@ def movie(run, ds, point: str, n: int):
     return replace(m, indices=idx[m.indices])
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def movie_figure(_anim, key: tuple, names: tuple[str, ...], steps: tuple[int, ...]):
+    """The movie's figure, built once per movie (hundreds of traces: ~0.3 s to build), shared read-only."""
+    return embedding_movie_figure(_anim, list(names), list(steps))
+
+
 def point_label(points: dict, name: str) -> str:
     if name == INPUT:
         return "input · the samples themselves"
@@ -149,10 +155,12 @@ anim = appkit.background_result(
     hint="Each snapshot's network is replayed once; the result is kept for every visitor.",
 )
 if anim is not None:
-    steps = [s["step"] for s in run.snapshots]
-    st.plotly_chart(embedding_movie_figure(anim, names, steps, active=k), key="hidden_movie")
+    steps = tuple(s["step"] for s in run.snapshots[: len(anim.coords)])
+    fig = movie_figure(anim, (folder, point, n_movie, steps[-1]), tuple(names), steps)
+    st.plotly_chart(fig, key="hidden_movie")
     appkit.how_to_read(
-        f"the same {len(anim.labels):,} test samples at {point}, one frame per snapshot: press ▶ or drag the slider. "
+        f"the same {len(anim.labels):,} test samples at {point}, one frame per snapshot: press ▶ or drag the slider "
+        "(it is the movie's own; the sidebar's training time moves the map above). "
         "Each frame is its own PCA, turned to agree with the frame before and scaled to the same spread, so what "
         "you see move is how the classes arrange themselves, not the numbers growing."
     )

@@ -32,19 +32,16 @@ def embedding_movie_figure(
     present = [c for c in range(len(class_names)) if (movie.labels == c).any()]
     sel = {c: movie.labels == c for c in present}
 
-    def traces(t: int) -> list[go.Scatter]:
+    def traces(t: int) -> list[go.Scatter]:  # a frame sends positions only: the rest stays from the first
         return [
-            go.Scatter(
-                x=np.round(movie.coords[t, sel[c], 0], 3),
-                y=np.round(movie.coords[t, sel[c], 1], 3),
-                customdata=movie.indices[sel[c]],
-            )
+            go.Scatter(x=np.round(movie.coords[t, sel[c], 0], 3), y=np.round(movie.coords[t, sel[c], 1], 3))
             for c in present
         ]
 
     fig = go.Figure()
     for c, tr in zip(present, traces(active), strict=True):
         tr.update(
+            customdata=movie.indices[sel[c]],
             mode="markers",
             name=str(class_names[c]),
             marker=dict(color=class_color(c), size=6, opacity=0.75, line=dict(width=0)),
