@@ -1,7 +1,7 @@
 """Weight evolution: watch weights grow from noise into strokes and shapes over training.
 
 Page 6. Widgets → cached passes over every snapshot (`nnlab.analysis.weights`) →
-figures (`nnlab.figures.weights`) → charts, with a GIF of the animation to download.
+figures (`nnlab.figures.weight_movies`, `nnlab.figures.weights`) → charts, with a GIF of the animation to download.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import streamlit as st
 
 import appkit
 from nnlab.analysis import weights as wa
+from nnlab.figures import weight_movies as wm
 from nnlab.figures import weights as wf
 from nnlab.figures.gif import gif_bytes
 from nnlab.runs import Run
@@ -47,10 +48,10 @@ def norms_record(folder: str, stamp: tuple) -> wa.NormHistory:
 @st.cache_data(max_entries=8, show_spinner="Drawing every snapshot…")
 def encoded_movie(
     folder: str, stamp: tuple, layer: str, how: str, count: int, start: int, per_frame: bool
-) -> tuple[wf.MovieFrames | None, list[str] | None, int | None, tuple | None]:
+) -> tuple[wm.MovieFrames | None, list[str] | None, int | None, tuple | None]:
     """The chosen units' weight images at every snapshot, encoded once (with hover labels, columns, axes)."""
     tiles, labels, cols, axis = movie_tiles(folder, stamp, layer, how, count, start)
-    return wf.movie_frames(tiles, per_frame=per_frame, cols=cols), labels, cols, axis
+    return wm.movie_frames(tiles, per_frame=per_frame, cols=cols), labels, cols, axis
 
 
 def movie_tiles(folder: str, stamp: tuple, name: str, how: str, count: int, start: int):
@@ -144,7 +145,7 @@ per_frame = st.toggle(
     "On: each snapshot uses its own scale, so you see the pattern even while it is faint.",
 )
 movie, labels, cols, axis = encoded_movie(str(run.folder), stamp, name, how, int(count), int(start), per_frame)
-fig = wf.weight_movie_figure(
+fig = wm.weight_movie_figure(
     movie, steps, labels=labels, active=snap, axis_titles=axis, title=f"{name}: {len(steps)} snapshots"
 )
 st.plotly_chart(fig, key="weights_movie")
@@ -170,7 +171,7 @@ appkit.how_to_read(reading + " The colour scale is centred on zero.")
 
 def make_gif() -> bytes:
     tiles, _, gif_cols, _ = movie_tiles(str(run.folder), stamp, name, how, int(count), int(start))
-    frames = wf.gif_frames(tiles, per_frame=per_frame, cols=gif_cols)
+    frames = wm.gif_frames(tiles, per_frame=per_frame, cols=gif_cols)
     scale = max(1, 480 // max(frames[0].shape[1], 1)) if frames else 1
     return gif_bytes(frames, fps=4, scale=scale, labels=[f"{name} · step {s}" for s in steps])
 
@@ -229,5 +230,5 @@ appkit.how_to_read(
 )
 
 appkit.show_code(
-    wa.stack, wa.select_units, wa.unit_images, wa.histogram_history, wa.norm_history, wf.weight_movie_figure
+    wa.stack, wa.select_units, wa.unit_images, wa.histogram_history, wa.norm_history, wm.weight_movie_figure
 )

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .data import DataConfig, data_dir, list_datasets, load_dataset
-from .data.download import DOWNLOADS, DownloadError, TerminalProgress, cache_folder, download, is_cached
+from .data.download import DOWNLOADS, DownloadError, cache_folder, download, is_cached
 from .data.files import discover
 from .data.formats import DataFileError
 from .models import CNNConfig, MLPConfig
@@ -15,6 +15,27 @@ from .pipeline import ProgressBar, default_train, train_run
 from .record import RecordConfig
 from .runs import list_runs, runs_dir
 from .train import TrainConfig
+
+
+class TerminalProgress:
+    """A tqdm bar per file for the command line; pass an instance as `progress=`."""
+
+    def __init__(self):
+        self.bar, self.name = None, None
+
+    def __call__(self, done: int, total: int | None, filename: str) -> None:
+        from tqdm.auto import tqdm
+
+        if self.bar is None or filename != self.name or done < self.bar.n:  # a new file, or a retry
+            self.close()
+            self.bar = tqdm(total=total, desc=filename, unit="B", unit_scale=True, unit_divisor=1024)
+            self.name = filename
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def _train_parser(sub) -> None:

@@ -11,6 +11,7 @@ from PIL import Image
 
 from nnlab.analysis import weights as wa
 from nnlab.figures import colors
+from nnlab.figures import weight_movies as wm
 from nnlab.figures import weights as wf
 
 
@@ -52,7 +53,7 @@ def test_png_uri_round_trips_a_palette_image():
 def test_weight_movie_has_one_frame_per_snapshot_and_a_slider():
     rng = np.random.default_rng(0)
     tiles = rng.normal(size=(5, 6, 8, 8)).astype(np.float32)  # 5 snapshots of 6 units of 8×8
-    fig = wf.weight_movie_figure(tiles, [0, 10, 20, 30, 40], active=2, title="dense1")
+    fig = wm.weight_movie_figure(tiles, [0, 10, 20, 30, 40], active=2, title="dense1")
     assert len(fig.frames) == 5
     steps = fig.layout.sliders[0].steps
     assert [s.label for s in steps] == ["step 0", "step 10", "step 20", "step 30", "step 40"]
@@ -70,9 +71,9 @@ def test_weight_movie_has_one_frame_per_snapshot_and_a_slider():
 def test_weight_movie_drops_frames_evenly_beyond_its_budget():
     rng = np.random.default_rng(0)
     tiles = rng.normal(size=(11, 16, 10, 10)).astype(np.float32)
-    full = wf.weight_movie_figure(tiles, list(range(11)))
+    full = wm.weight_movie_figure(tiles, list(range(11)))
     size = sum(len(f.data[0].source) for f in full.frames)
-    thin = wf.weight_movie_figure(tiles, list(range(11)), budget=size // 3, active=-1)
+    thin = wm.weight_movie_figure(tiles, list(range(11)), budget=size // 3, active=-1)
     kept = thin.layout.meta["frames_kept"]
     assert 2 <= kept < 11 and len(thin.frames) == kept
     labels = [s.label for s in thin.layout.sliders[0].steps]
@@ -82,10 +83,10 @@ def test_weight_movie_drops_frames_evenly_beyond_its_budget():
 def test_colour_weights_become_rgb_and_empty_input_an_empty_figure():
     tiles = np.zeros((2, 3, 4, 4, 3), np.float32)
     tiles[1, 0, 0, 0] = [1.0, -1.0, 0.0]
-    frames = wf.gif_frames(tiles, limit=1.0)
+    frames = wm.gif_frames(tiles, limit=1.0)
     assert len(frames) == 2 and frames[0].ndim == 3 and frames[0].shape[-1] == 3
     assert frames[1][0, 0].tolist() == [255, 0, 128]  # +limit → 255, −limit → 0, zero → mid-grey
-    empty = wf.weight_movie_figure(np.zeros((0, 3, 4, 4)), [], title="nothing")
+    empty = wm.weight_movie_figure(np.zeros((0, 3, 4, 4)), [], title="nothing")
     assert isinstance(empty, go.Figure) and not empty.frames and empty.layout.title.text == "nothing"
 
 

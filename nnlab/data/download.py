@@ -302,24 +302,3 @@ def _lock(fd: int) -> None:
             return
         except OSError:
             continue
-
-
-class TerminalProgress:
-    """A tqdm bar per file for the command line; pass an instance as `progress=`."""
-
-    def __init__(self):
-        self.bar, self.name = None, None
-
-    def __call__(self, done: int, total: int | None, filename: str) -> None:
-        from tqdm.auto import tqdm
-
-        if self.bar is None or filename != self.name or done < self.bar.n:  # a new file, or a retry
-            self.close()
-            self.bar = tqdm(total=total, desc=filename, unit="B", unit_scale=True, unit_divisor=1024)
-            self.name = filename
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
