@@ -21,6 +21,15 @@ def app_test(monkeypatch: pytest.MonkeyPatch, page: str | None = None, timeout: 
     return at
 
 
+def open_with_run(monkeypatch: pytest.MonkeyPatch, run, page: str) -> AppTest:
+    """The whole app on `page` with `run` as the sidebar's current run, run once and checked for errors."""
+    at = app_test(monkeypatch)
+    at.session_state["app_run"] = run.id
+    at.switch_page(page).run()
+    assert not errors(at), errors(at)
+    return at
+
+
 def plotly_array(v) -> np.ndarray:
     """An array from a plotly JSON spec: a plain list, or plotly's base64 typed array ({"bdata", "dtype", "shape"})."""
     if isinstance(v, dict) and "bdata" in v:
@@ -70,3 +79,27 @@ def copy_run(run, root: Path, name: str | None = None) -> str:
     dst = root / (name or run.id)
     shutil.copytree(run.folder, dst)
     return dst.name
+
+
+def small_runs(root: Path, *, cnn_snapshots: int = 2):
+    """Two tiny finished runs for the analysis pages, in `root`: a CNN on digits and an MLP on two moons (the newest,
+    so the sidebar's default). Returns (root, mlp, cnn)."""
+    from nnlab import CNNConfig, DataConfig, MLPConfig, RecordConfig, TrainConfig, train_run
+
+    cnn = train_run(
+        DataConfig.make("digits", train_subset=300),
+        CNNConfig(input_shape=(1, 8, 8), n_classes=10, channels=(4,), hidden=(8,)),
+        TrainConfig(batch_size=50, epochs=1, seed=0),
+        RecordConfig(snapshots=cnn_snapshots, eval_size=100),
+        root=root,
+        name="cnn",
+    )
+    mlp = train_run(
+        DataConfig.make("moons", n_samples=200),
+        MLPConfig(hidden=(8, 8)),
+        TrainConfig(batch_size=32, epochs=2, seed=0),
+        RecordConfig(snapshots=3, eval_size=40),
+        root=root,
+        name="mlp",
+    )
+    return root, mlp, cnn

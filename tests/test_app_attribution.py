@@ -7,9 +7,8 @@ import json
 
 import pytest
 
-from nnlab import CNNConfig, DataConfig, MLPConfig, RecordConfig, TrainConfig, train_run
 from tests import app_harness
-from tests.app_harness import app_test, errors
+from tests.app_harness import errors, open_with_run
 
 jobs = app_harness.jobs
 app_env = app_harness.app_env
@@ -20,32 +19,7 @@ PAGE, WALK = "app_pages/attribution.py", "app_pages/walkthrough.py"
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """A small CNN on digits and an MLP on two moons, in one runs folder."""
-    root = tmp_path_factory.mktemp("attribution-runs")
-    cnn = train_run(
-        DataConfig.make("digits", train_subset=300),
-        CNNConfig(input_shape=(1, 8, 8), n_classes=10, channels=(4,), hidden=(8,)),
-        TrainConfig(batch_size=50, epochs=1, seed=0),
-        RecordConfig(snapshots=2, eval_size=100),
-        root=root,
-        name="cnn",
-    )
-    mlp = train_run(
-        DataConfig.make("moons", n_samples=200),
-        MLPConfig(hidden=(8, 8)),
-        TrainConfig(batch_size=32, epochs=2, seed=0),
-        RecordConfig(snapshots=3, eval_size=40),
-        root=root,
-        name="mlp",
-    )
-    return root, mlp, cnn
-
-
-def open_page(app_env, run, page: str = PAGE):
-    at = app_test(app_env)
-    at.session_state["app_run"] = run.id
-    at.switch_page(page).run()
-    assert not errors(at), errors(at)
-    return at
+    return app_harness.small_runs(tmp_path_factory.mktemp("attribution-runs"))
 
 
 def specs(at) -> list[dict]:
@@ -57,7 +31,7 @@ def reading(at) -> str:
 
 
 def test_a_cnn_gets_all_four_methods_as_pictures_and_class_tiles(app_env, runs):
-    at = open_page(app_env, runs[2])
+    at = open_with_run(app_env, runs[2], PAGE)
     one, classes = specs(at)
     titles = [a["text"] for a in one["layout"]["annotations"]]
     assert titles == ["Input", "Saliency", "Integrated gradients", "Grad-CAM", "Occlusion"]
@@ -68,7 +42,7 @@ def test_a_cnn_gets_all_four_methods_as_pictures_and_class_tiles(app_env, runs):
 
 
 def test_the_explained_class_and_the_settings_change_the_picture(app_env, runs):
-    at = open_page(app_env, runs[2])
+    at = open_with_run(app_env, runs[2], PAGE)
     before = specs(at)[0]
     at.radio(key="attr_target").set_value("Another class").run()  # the class after the predicted one
     other = at.selectbox(key="attr_other").value
@@ -84,7 +58,7 @@ def test_the_explained_class_and_the_settings_change_the_picture(app_env, runs):
 
 
 def test_points_get_feature_bars_and_no_image_methods(app_env, runs):
-    at = open_page(app_env, runs[1])
+    at = open_with_run(app_env, runs[1], PAGE)
     one, classes = specs(at)
     assert [t["type"] for t in one["data"]] == ["bar", "bar"] and list(one["data"][0]["y"]) == ["x₁", "x₂"]
     assert classes["data"][0]["type"] == "heatmap"
@@ -93,7 +67,7 @@ def test_points_get_feature_bars_and_no_image_methods(app_env, runs):
 
 
 def test_the_sample_is_shared_with_the_walk_through(app_env, runs):
-    at = open_page(app_env, runs[2], WALK)
+    at = open_with_run(app_env, runs[2], WALK)
     at.button(key="walk_next").click().run()
     at.button(key="walk_next").click().run()
     chosen = at.session_state["walk_sample"]

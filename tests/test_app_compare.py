@@ -9,7 +9,7 @@ import pytest
 
 from nnlab import CNNConfig, DataConfig, MLPConfig, RecordConfig, TrainConfig, train_run
 from tests import app_harness
-from tests.app_harness import app_test, errors
+from tests.app_harness import app_test, errors, open_with_run
 
 jobs = app_harness.jobs
 app_env = app_harness.app_env
@@ -43,17 +43,9 @@ def runs(tmp_path_factory):
     return root, cnn, mlp, moons
 
 
-def open_page(app_env, current):
-    at = app_test(app_env)
-    at.session_state["app_run"] = current.id
-    at.switch_page(PAGE).run()
-    assert not errors(at), errors(at)
-    return at
-
-
 def test_the_current_run_and_its_datasets_newest_other_run_are_compared(app_env, runs):
     _, cnn, mlp, moons = runs
-    at = open_page(app_env, cnn)
+    at = open_with_run(app_env, cnn, PAGE)
     assert at.multiselect(key="compare_runs").value == [cnn.id, mlp.id]  # not moons: other data
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     assert len(specs) == 3 and not at.warning
@@ -65,7 +57,7 @@ def test_the_current_run_and_its_datasets_newest_other_run_are_compared(app_env,
 
 def test_mixed_data_is_flagged_and_one_run_is_not_enough(app_env, runs):
     _, cnn, mlp, moons = runs
-    at = open_page(app_env, cnn)
+    at = open_with_run(app_env, cnn, PAGE)
     at.multiselect(key="compare_runs").select(moons.id).run()
     assert not errors(at) and any("different data" in w.value for w in at.warning)
     assert len(json.loads(at.get("plotly_chart")[0].proto.spec)["data"]) == 9  # 3 runs × (2 loss + accuracy)

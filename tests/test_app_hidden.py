@@ -8,9 +8,8 @@ import json
 import pytest
 
 import appkit
-from nnlab import CNNConfig, DataConfig, MLPConfig, RecordConfig, TrainConfig, train_run
 from tests import app_harness
-from tests.app_harness import app_test, errors, plotly_array
+from tests.app_harness import errors, open_with_run, plotly_array
 
 jobs = app_harness.jobs
 app_env = app_harness.app_env
@@ -20,33 +19,8 @@ PAGE = "app_pages/hidden.py"
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """A small CNN on digits and an MLP on two moons, in one runs folder."""
-    root = tmp_path_factory.mktemp("hidden-runs")
-    cnn = train_run(
-        DataConfig.make("digits", train_subset=300),
-        CNNConfig(input_shape=(1, 8, 8), n_classes=10, channels=(4,), hidden=(8,)),
-        TrainConfig(batch_size=50, epochs=1, seed=0),
-        RecordConfig(snapshots=3, eval_size=100),
-        root=root,
-        name="cnn",
-    )
-    mlp = train_run(
-        DataConfig.make("moons", n_samples=300),
-        MLPConfig(hidden=(8, 8)),
-        TrainConfig(batch_size=32, epochs=2, seed=0),
-        RecordConfig(snapshots=3, eval_size=40),
-        root=root,
-        name="mlp",
-    )
-    return root, mlp, cnn
-
-
-def open_page(app_env, run):
-    at = app_test(app_env)
-    at.session_state["app_run"] = run.id
-    at.switch_page(PAGE).run()
-    assert not errors(at), errors(at)
-    return at
+    """A small CNN on digits (3 snapshots) and an MLP on two moons, in one runs folder."""
+    return app_harness.small_runs(tmp_path_factory.mktemp("hidden-runs"), cnn_snapshots=3)
 
 
 def finish_background(at, *words: str) -> None:
@@ -64,7 +38,7 @@ def specs(at) -> list[dict]:
 
 
 def test_a_cnn_shows_the_last_hidden_layer_then_its_movie(app_env, runs):
-    at = open_page(app_env, runs[2])
+    at = open_with_run(app_env, runs[2], PAGE)
     assert at.selectbox(key="hidden_point").value == "relu2"  # the last hidden layer's activated output
     assert at.subheader[0].value.startswith("relu2 at step")
     first = specs(at)[0]
@@ -78,7 +52,7 @@ def test_a_cnn_shows_the_last_hidden_layer_then_its_movie(app_env, runs):
 
 
 def test_points_methods_and_dimensions_can_be_changed(app_env, runs):
-    at = open_page(app_env, runs[1])
+    at = open_with_run(app_env, runs[1], PAGE)
     at.selectbox(key="hidden_point").set_value("input").run()
     at.segmented_control(key="hidden_dims").set_value(3).run()
     assert not errors(at) and {t["type"] for t in specs(at)[0]["data"]} == {"scatter3d"}

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from nnlab import CNNConfig, DataConfig, MLPConfig, RecordConfig, TrainConfig, list_runs, train_run
+from nnlab import DataConfig, MLPConfig, RecordConfig, TrainConfig, list_runs, train_run
 from nnlab.analysis import classes as C
 from nnlab.analysis import layers as L
 from tests import app_harness
@@ -22,24 +22,7 @@ WALK, CLASSES = "app_pages/walkthrough.py", "app_pages/class_averages.py"
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """A small CNN on digits and an MLP on two moons (the newest, so the sidebar's default), in one runs folder."""
-    root = tmp_path_factory.mktemp("inside-runs")
-    cnn = train_run(
-        DataConfig.make("digits", train_subset=300),
-        CNNConfig(input_shape=(1, 8, 8), n_classes=10, channels=(4,), hidden=(8,)),
-        TrainConfig(batch_size=50, epochs=1, seed=0),
-        RecordConfig(snapshots=2, eval_size=100),
-        root=root,
-        name="cnn",
-    )
-    mlp = train_run(
-        DataConfig.make("moons", n_samples=200),
-        MLPConfig(hidden=(8, 8)),
-        TrainConfig(batch_size=32, epochs=2, seed=0),
-        RecordConfig(snapshots=3, eval_size=40),
-        root=root,
-        name="mlp",
-    )
-    return root, mlp, cnn
+    return app_harness.small_runs(tmp_path_factory.mktemp("inside-runs"))
 
 
 def open_page(app_env, runs, which: str, page: str):
