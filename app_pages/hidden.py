@@ -34,18 +34,16 @@ def subset(ds, n: int):
     return idx, ds.prepare(ds.x_test[idx]), ds.y_test[idx]
 
 
-@st.cache_data(max_entries=32, show_spinner="Mapping the layer…")
-def pca_map(_run, _ds, folder: str, k: int, step: int, point: str, n: int, dims: int):
-    idx, x, y = subset(_ds, n)
-    emb = E.layer_embedding(S.snapshot_model(_run, k), x, y, point, "PCA", dims=dims, n=len(y))
-    return replace(emb, indices=idx[emb.indices])
-
-
-def slow_map(run, ds, k: int, point: str, method: str, n: int, dims: int):
-    """t-SNE or UMAP in a background thread (shared by every session), indices mapped back to the test split."""
+def layer_map(run, ds, k: int, point: str, method: str, n: int, dims: int):
+    """`point`'s outputs at snapshot k mapped by `method`, with indices into the test split (for the hover)."""
     idx, x, y = subset(ds, n)
     emb = E.layer_embedding(S.snapshot_model(run, k), x, y, point, method, dims=dims, n=len(y))
     return replace(emb, indices=idx[emb.indices])
+
+
+@st.cache_data(max_entries=32, show_spinner="Mapping the layer…")
+def pca_map(_run, _ds, folder: str, k: int, step: int, point: str, n: int, dims: int):
+    return layer_map(_run, _ds, k, point, "PCA", n, dims)
 
 
 def movie(run, ds, point: str, n: int):
@@ -116,9 +114,9 @@ st.subheader(f"{point} at step {step}", anchor=False)
 if method == "PCA":
     emb = pca_map(run, ds, folder, k, step, point, n, dims)
 else:
-    emb = appkit.background_result(
+    emb = appkit.background_result(  # t-SNE and UMAP: seconds to minutes, in a thread shared by every session
         ("hidden-embed", folder, k, step, point, method, n, dims),
-        slow_map,
+        layer_map,
         run,
         ds,
         k,
