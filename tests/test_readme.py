@@ -32,3 +32,10 @@ def test_readme_train_example_runs(tmp_path, monkeypatch):
     run, outputs = ns["run"], ns["outputs"]
     assert run.status == "complete" and run.final_accuracy > 0.8
     assert set(outputs) == {"dense1", "relu1", "dense2", "relu2", "out", "softmax"}
+
+
+def test_readme_attribution_example_runs_on_a_plain_module():
+    ns = {}
+    exec(_blocks("from nnlab.analysis.attribution import attribute"), ns)
+    assert set(ns["maps"]) == {"saliency", "integrated_gradients", "grad_cam", "occlusion"}
+    assert all(a.summed().shape == (8, 8) and a.target == 3 for a in ns["maps"].values())
