@@ -42,3 +42,40 @@ def test_overall_norm_and_mean_dead_share():
     out = A.mean_dead(dead)
     np.testing.assert_allclose(out[:2], [0.3, 0.2])
     assert np.isnan(out[2]) and A.mean_dead(np.zeros((0, 3))).shape == (3,)
+
+
+def test_a_run_of_someones_own_module_compares_without_separability(tmp_path):
+    import torch
+    from torch import nn
+
+    from nnlab import Run
+    from nnlab.loop import record_loop
+    from nnlab.record import RecordConfig
+
+    torch.manual_seed(0)
+    x = torch.randn(128, 2)
+    y = (x[:, 0] > 0).long()
+    model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with record_loop(
+        model,
+        opt,
+        tmp_path / "own",
+        x[:32],
+        y[:32],
+        ["a", "b"],
+        total_steps=8,
+        steps_per_epoch=4,
+        record=RecordConfig(snapshots=2),
+    ) as rec:
+        for _ in range(2):
+            for i in range(0, 128, 32):
+                opt.zero_grad()
+                loss = nn.functional.cross_entropy(model(x[i : i + 32]), y[i : i + 32])
+                loss.backward()
+                opt.step()
+                rec.step_done(loss.item())
+            rec.epoch(train_loss=loss.item())
+    c = A.compare_run(Run(tmp_path / "own"))
+    assert c.separability is None and list(c.epochs) == [1, 2] and np.isfinite(c.weight_norm).all()
+    assert c.weight_norm.shape == (3,)
