@@ -42,7 +42,7 @@ def feature_names(ds) -> list[str]:
 @st.cache_data(max_entries=64, show_spinner="Computing the attributions…")
 def sample_maps(_run, _ds, folder: str, k: int, step: int, index: int, target: int, steps: int, window: int):
     """Every applicable method's attribution of class `target` for test sample `index` at snapshot k."""
-    model = copy.deepcopy(S.snapshot_model(_run, k))  # a private copy: Grad-CAM hooks a layer of it
+    model = copy.deepcopy(appkit.snapshot_model(_run, k))  # a private copy: Grad-CAM hooks a layer of it
     x = _ds.prepare(_ds.x_test[index : index + 1])
     base, methods = baseline(_ds, x), A.methods_for(model, x)
     return [A.attribute(model, x, target, m, baseline=base, steps=steps, window=window) for m in methods]
@@ -51,7 +51,7 @@ def sample_maps(_run, _ds, folder: str, k: int, step: int, index: int, target: i
 @st.cache_data(max_entries=16, show_spinner="Averaging the attributions of each class…")
 def class_maps(_run, _ds, folder: str, k: int, step: int, method: str, per_class: int) -> np.ndarray:
     """Each class's mean attribution to its own class over up to `per_class` seeded test samples."""
-    model = copy.deepcopy(S.snapshot_model(_run, k))
+    model = copy.deepcopy(appkit.snapshot_model(_run, k))
     idx = A.class_samples(_ds.y_test, per_class)
     x = _ds.prepare(_ds.x_test[idx])
     return A.class_average(model, x, _ds.y_test[idx], method, _ds.n_classes, baseline=baseline(_ds, x))
@@ -75,7 +75,7 @@ S.picker(ds, names, wrong, n_eval)
 index = st.session_state[S.SAMPLE]
 x = ds.prepare(ds.x_test[index : index + 1])
 with torch.no_grad():
-    probs = torch.softmax(S.snapshot_model(run, k)(x), dim=1)[0].numpy()
+    probs = torch.softmax(appkit.snapshot_model(run, k)(x), dim=1)[0].numpy()
 pred, label = int(probs.argmax()), int(ds.y_test[index])
 
 # --- one sample ---------------------------------------------------------------------------------------------------

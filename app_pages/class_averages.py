@@ -14,6 +14,7 @@ import numpy as np
 import streamlit as st
 
 import appkit
+from appkit import samples as S
 from nnlab.analysis import classes as A
 from nnlab.figures import classes as F
 
@@ -28,11 +29,6 @@ THUMBS = 24  # samples listed for a cell
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def network_points(_run, folder: str):
-    return _run.points()
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
 def eval_set(_run, folder: str) -> tuple[np.ndarray, np.ndarray]:
     return _run.eval_set()
 
@@ -44,7 +40,7 @@ def snapshot_stats(_run, folder: str, k: int, step: int):
     stats = A.class_means(
         _run.group(k, "mean"),
         _run.group(k, "std"),
-        network_points(_run, folder),
+        appkit.network_points(_run),
         activation=_run.model_config.activation,
     )
     return stats, snap["confusion"].numpy(), snap["pred"].numpy()
@@ -61,7 +57,7 @@ def input_ratio(_run, folder: str) -> float:
 @st.cache_data(max_entries=8, show_spinner="Reading every snapshot's class statistics…")
 def history(_run, folder: str, n: int, last_step: int) -> A.SeparabilityHistory:
     """The separability of every point at each of the first n snapshots."""
-    base, points, act = input_ratio(_run, folder), network_points(_run, folder), _run.model_config.activation
+    base, points, act = input_ratio(_run, folder), appkit.network_points(_run), _run.model_config.activation
     profiles = []
     for k in range(n):  # read directly, not through snapshot_stats: a long run would churn that cache
         stats = A.class_means(_run.group(k, "mean"), _run.group(k, "std"), points, activation=act)
@@ -72,8 +68,8 @@ def history(_run, folder: str, n: int, last_step: int) -> A.SeparabilityHistory:
 def open_in_walkthrough(run_id: str, snapshot: int, index: int) -> None:
     """Show test sample `index` of this run and snapshot on the walk-through page."""
     appkit.set_current_run(run_id, snapshot)  # a page switch forgets the sidebar's widgets: say it again
-    st.session_state["walk_sample"] = int(index)
-    st.session_state["walk_mode"] = "By index"
+    st.session_state[S.SAMPLE] = int(index)
+    st.session_state[S.MODE] = "By index"
     st.switch_page(WALK_PAGE)
 
 

@@ -13,7 +13,6 @@ import numpy as np
 import streamlit as st
 
 import appkit
-from appkit import samples as S
 from nnlab.analysis import embeddings as E
 from nnlab.analysis.boundary import INPUT
 from nnlab.data import balanced_indices
@@ -37,7 +36,7 @@ def subset(ds, n: int):
 def layer_map(run, ds, k: int, point: str, method: str, n: int, dims: int):
     """`point`'s outputs at snapshot k mapped by `method`, with indices into the test split (for the hover)."""
     idx, x, y = subset(ds, n)
-    emb = E.layer_embedding(S.snapshot_model(run, k), x, y, point, method, dims=dims, n=len(y))
+    emb = E.layer_embedding(appkit.snapshot_model(run, k), x, y, point, method, dims=dims, n=len(y))
     return replace(emb, indices=idx[emb.indices])
 
 
@@ -78,7 +77,7 @@ run, ds = appkit.require_run_data("its samples")
 k = appkit.current_snapshot(run)
 names = run.class_names or list(ds.class_names)
 folder, step = str(run.folder), run.snapshots[k]["step"]
-points = {p.name: p for p in run.points() if p.role in ROLE_WORDS}
+points = {p.name: p for p in appkit.network_points(run) if p.role in ROLE_WORDS}
 options = [INPUT, *points]
 if st.session_state.get(POINT) not in options:  # a first visit or another run: the last hidden layer's output
     hidden = [n for n, p in points.items() if p.role in ("activated", "pooled")]

@@ -27,16 +27,11 @@ AFTER = {  # what the activation does, for the captions
 }
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def network_points(_run, folder: str):
-    return _run.points()
-
-
 def replay_sample(run, k: int, ds, index: int) -> A.SampleWalk:
     """One sample through the network of snapshot k."""
-    model = S.snapshot_model(run, k)
+    model = appkit.snapshot_model(run, k)
     outputs = A.replay(model, ds.prepare(ds.x_test[index : index + 1]))
-    points = network_points(run, str(run.folder))
+    points = appkit.network_points(run)
     return A.walk_sample(
         outputs, points, activation=run.model_config.activation, label=int(ds.y_test[index]), index=index
     )

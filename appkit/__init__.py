@@ -28,11 +28,13 @@ from .state import (
     job_registry,
     load_data,
     look_inside,
+    network_points,
     open_run,
     run_dataset,
     run_ids,
     runs_root,
     set_current_run,
+    snapshot_model,
 )
 from .training import did_not_learn, job_spec, progress_text, quick_start_button, start_job, training_panel
 
@@ -64,6 +66,7 @@ __all__ = [
     "job_spec",
     "load_data",
     "look_inside",
+    "network_points",
     "open_run",
     "progress_text",
     "quick_start_button",
@@ -76,6 +79,7 @@ __all__ = [
     "set_current_run",
     "show_code",
     "sidebar",
+    "snapshot_model",
     "start_job",
     "training_panel",
 ]

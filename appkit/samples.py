@@ -1,7 +1,7 @@
 """Choosing a test sample, shared by the pages that look at one: the walk-through and attribution.
 
 The chosen sample (`SAMPLE`, an index into the test split) and the way it was chosen live in the session, so moving
-from one of these pages to the other keeps the sample. Also the network of a snapshot, cached once per server.
+from one of these pages to the other keeps the sample. The class-averages page opens a sample here too.
 """
 
 from __future__ import annotations
@@ -12,22 +12,11 @@ import streamlit as st
 from nnlab.analysis import layers as A
 from nnlab.runs import Run
 
-SAMPLE = "walk_sample"  # index into the test split of the sample shown (the class-averages page sets it too)
+SAMPLE = "walk_sample"  # index into the test split of the sample shown
 MODE = "walk_mode"  # how the sample is chosen: one of A.MODES
 CLASS = "walk_class"  # the class walked through in "By class" mode
 INDEX = "walk_index"  # the index box (mirrors SAMPLE)
 PLAY = "walk_play"  # play through samples (the walk-through's toggle)
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _snapshot_model(_run: Run, folder: str, k: int, step: int):
-    return _run.model_at(k)
-
-
-def snapshot_model(run: Run, k: int):
-    """The network at snapshot k, shared read-only between sessions: eval mode, never trained, never hooked (copy it
-    for anything that registers hooks)."""
-    return _snapshot_model(run, str(run.folder), k, run.snapshots[k]["step"])
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -73,6 +73,27 @@ def load_data(config: DataConfig) -> Dataset:
     return _load_data(json.dumps(config.to_dict(), sort_keys=True), str(data_dir().resolve()))
 
 
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _snapshot_model(_run: Run, folder: str, k: int, step: int):
+    return _run.model_at(k)
+
+
+def snapshot_model(run: Run, k: int):
+    """The network at snapshot k, shared read-only between sessions: eval mode, never trained, never hooked (copy it
+    for anything that registers hooks)."""
+    return _snapshot_model(run, str(run.folder), k, run.snapshots[k]["step"])
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _network_points(_run: Run, folder: str):
+    return _run.points()
+
+
+def network_points(run: Run):
+    """The points (name, role, layer, shape) of the run's network, from its saved config."""
+    return _network_points(run, str(run.folder))
+
+
 @st.cache_resource(show_spinner=False, on_release=lambda reg: reg.shutdown())
 def job_registry() -> JobRegistry:
     """The server's training jobs (one registry for every session; jobs outlive pages and sessions)."""
