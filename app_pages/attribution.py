@@ -16,6 +16,7 @@ import torch
 import appkit
 from appkit import samples as S
 from nnlab.analysis import attribution as A
+from nnlab.analysis.boundary import class_probabilities
 from nnlab.figures import attribution as F
 
 TARGET = "attr_target"  # whose score is explained: one of TARGETS
@@ -28,7 +29,7 @@ TARGETS = ("The prediction", "The truth", "Another class")
 AVERAGED = ("saliency", "integrated_gradients", "grad_cam")  # occlusion is too slow for hundreds of samples
 
 
-def baseline(ds, x: torch.Tensor) -> torch.Tensor | None:
+def baseline(ds) -> torch.Tensor | None:
     """The "nothing here" input: a black image for images; for features None, i.e. zeros, the training mean."""
     if not ds.is_image:
         return None
@@ -44,7 +45,7 @@ def sample_maps(_run, _ds, folder: str, k: int, step: int, index: int, target: i
     """Every applicable method's attribution of class `target` for test sample `index` at snapshot k."""
     model = copy.deepcopy(appkit.snapshot_model(_run, k))  # a private copy: Grad-CAM hooks a layer of it
     x = _ds.prepare(_ds.x_test[index : index + 1])
-    base, methods = baseline(_ds, x), A.methods_for(model, x)
+    base, methods = baseline(_ds), A.methods_for(model, x)
     return [A.attribute(model, x, target, m, baseline=base, steps=steps, window=window) for m in methods]
 
 
@@ -54,7 +55,7 @@ def class_maps(_run, _ds, folder: str, k: int, step: int, method: str, per_class
     model = copy.deepcopy(appkit.snapshot_model(_run, k))
     idx = A.class_samples(_ds.y_test, per_class)
     x = _ds.prepare(_ds.x_test[idx])
-    return A.class_average(model, x, _ds.y_test[idx], method, _ds.n_classes, baseline=baseline(_ds, x))
+    return A.class_average(model, x, _ds.y_test[idx], method, _ds.n_classes, baseline=baseline(_ds))
 
 
 st.title("Attribution: why this prediction?")
@@ -74,17 +75,12 @@ S.prepare_state(len(ds.y_test), names)
 S.picker(ds, names, wrong, n_eval)
 index = st.session_state[S.SAMPLE]
 x = ds.prepare(ds.x_test[index : index + 1])
-with torch.no_grad():
-    probs = torch.softmax(appkit.snapshot_model(run, k)(x), dim=1)[0].numpy()
+probs = class_probabilities(appkit.snapshot_model(run, k), x)[0]
 pred, label = int(probs.argmax()), int(ds.y_test[index])
 
 # --- one sample ---------------------------------------------------------------------------------------------------
 st.subheader(f"Test sample {index}", anchor=False)
-verdict = ":green[**right**]" if pred == label else ":red[**wrong**]"
-st.markdown(
-    f"At step {step} the network says **{names[pred]}** ({probs[pred]:.0%}); the truth is **{names[label]}**: "
-    f"{verdict}."
-)
+st.markdown(S.verdict(run.snapshots[k], names, pred, label, probs[pred]))
 c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
 choice = c1.radio(
     "Explain the score of",

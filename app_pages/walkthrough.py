@@ -54,13 +54,8 @@ playing = bool(st.session_state.get(S.PLAY, False))
 
 
 def show_sample(walk: A.SampleWalk, index: int) -> None:
-    info = run.snapshots[k]
-    verdict = ":green[**right**]" if walk.correct else ":red[**wrong**]"
     st.subheader(f"Test sample {index}", anchor=False)
-    st.markdown(
-        f"At step {info['step']} (epoch {info['epoch']:.2f}) the network says **{names[walk.pred]}** "
-        f"({walk.probs[walk.pred]:.0%}); the truth is **{names[walk.label]}**: {verdict}."
-    )
+    st.markdown(S.verdict(run.snapshots[k], names, walk.pred, walk.label, walk.probs[walk.pred]))
     left, right = st.columns([1, 1.4])
     with left:
         x = ds.x_test[index : index + 1]

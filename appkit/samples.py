@@ -30,6 +30,15 @@ def wrong_at(run: Run, k: int) -> tuple[np.ndarray, int]:
     return _wrong_at(run, str(run.folder), k, run.snapshots[k]["step"])
 
 
+def verdict(info: dict, names: list[str], pred: int, label: int, prob: float) -> str:
+    """Markdown: "At step 120 (epoch 2.00) the network says **7** (96%); the truth is **5**: wrong." (coloured)."""
+    word = ":green[**right**]" if pred == label else ":red[**wrong**]"
+    return (
+        f"At step {info['step']} (epoch {info['epoch']:.2f}) the network says **{names[pred]}** ({prob:.0%}); "
+        f"the truth is **{names[label]}**: {word}."
+    )
+
+
 def prepare_state(n_test: int, names: list[str]) -> None:
     """Defaults for a first visit, and a sample and class that exist in this run's data."""
     st.session_state.setdefault(MODE, A.MODES[0])
