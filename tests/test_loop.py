@@ -1,5 +1,6 @@
 """record_loop: a hand-written training loop recorded into a run folder that opens like any other."""
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -101,3 +102,28 @@ def test_loop_that_raises_is_kept_as_failed(tmp_path):
     run = Run(tmp_path / "r")
     assert run.status == "failed" and "boom" in run.message
     assert [s["step"] for s in run.snapshots] == [0]  # an error takes no final snapshot
+
+
+def test_a_run_of_your_own_module_compares_without_separability(tmp_path):
+    """The Compare runs page reads any run: curves and weights, but no layer statistics to line up."""
+    from nnlab.analysis.compare import compare_run
+
+    torch.manual_seed(0)
+    x, y = _data(128)
+    model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with record_loop(
+        model,
+        opt,
+        tmp_path / "own",
+        x[:32],
+        y[:32],
+        ["a", "b"],
+        total_steps=8,
+        steps_per_epoch=4,
+        record=RecordConfig(snapshots=2),
+    ) as rec:
+        _loop(model, opt, rec, x, y, epochs=2)
+    c = compare_run(Run(tmp_path / "own"))
+    assert c.separability is None and list(c.epochs) == [1, 2]
+    assert c.weight_norm.shape == (3,) and np.isfinite(c.weight_norm).all()

@@ -18,16 +18,21 @@ def _click_and_wait(app, locator) -> None:
     app.wait_idle()
 
 
+def _open(app, run: str, title: str, charts: int) -> None:
+    """The page `title` with the run trained as `run` chosen in the sidebar, its charts drawn."""
+    app.open()
+    app.select_run(run)
+    app.nav_link(title).click()
+    app.wait_idle()
+    app.wait_charts(charts)
+
+
 def _chart_titles(app) -> list[str]:
     return app.page.locator(f'{MAIN} [data-testid="stPlotlyChart"] .g-xtitle').all_text_contents()  # svg: no innerText
 
 
 def test_attribution_explains_another_class_then_the_next_sample(app):
-    app.open()
-    app.select_run("digits-cnn")
-    app.nav_link("Attribution").click()
-    app.wait_idle()
-    app.wait_charts(2)
+    _open(app, "digits-cnn", "Attribution", 2)
     main = app.page.locator(MAIN)
     assert main.get_by_text("Test sample 0", exact=True).count() == 1
     _click_and_wait(app, main.get_by_text("Another class", exact=True))
@@ -40,11 +45,7 @@ def test_attribution_explains_another_class_then_the_next_sample(app):
 
 
 def test_hidden_layers_runs_tsne_in_the_background(app):
-    app.open()
-    app.select_run("digits-mlp")
-    app.nav_link("Hidden layers").click()
-    app.wait_idle()
-    app.wait_charts(1)
+    _open(app, "digits-mlp", "Hidden layers", 1)
     main = app.page.locator(MAIN)
     _click_and_wait(app, main.locator('[data-testid="stButtonGroup"]').get_by_text("t-SNE", exact=True))
     deadline = time.monotonic() + 120
@@ -56,11 +57,7 @@ def test_hidden_layers_runs_tsne_in_the_background(app):
 
 
 def test_compare_adds_a_run_on_other_data_and_says_so(app):
-    app.open()
-    app.select_run("digits-cnn")
-    app.nav_link("Compare runs").click()
-    app.wait_idle()
-    app.wait_charts(3)
+    _open(app, "digits-cnn", "Compare runs", 3)
     box = app.page.locator(MAIN).get_by_role("combobox").first
     box.click()
     option = app.page.get_by_role("option").filter(has_text=app.runs["moons"])
