@@ -22,22 +22,17 @@ def comparison(_run, folder: str, stamp: float, label: str) -> A.RunComparison:
     return A.compare_run(_run, label)
 
 
+def data_name(run_id: str) -> str | None:
+    run = appkit.open_run(run_id)
+    return run.data_config.name if run is not None else None
+
+
 def default_runs(ids: list[str], current: str | None) -> list[str]:
-    """The current run and the newest other run on the same dataset (else the newest other run)."""
-    if not ids:
-        return []
+    """The current run and the newest other run on the same dataset (else the newest other run); `ids` has two."""
     first = current if current in ids else ids[0]
-    run = appkit.open_run(first)
-    same = [
-        i
-        for i in ids
-        if i != first
-        and run is not None
-        and (r := appkit.open_run(i)) is not None
-        and r.data_config.name == run.data_config.name
-    ]
-    others = same or [i for i in ids if i != first]
-    return [first, *others[:1]]
+    others = [i for i in ids if i != first]
+    same = [i for i in others if data_name(i) == data_name(first)]
+    return [first, (same or others)[0]]
 
 
 st.title("Compare runs")
@@ -54,8 +49,8 @@ if len(ids) < 2:
     )
     st.page_link("app_pages/train.py", label="Train another run", icon=":material/model_training:")
     st.stop()
-if not st.session_state.get(RUNS) or not set(st.session_state[RUNS]) <= set(ids):
-    kept = [i for i in st.session_state.get(RUNS) or [] if i in ids]
+kept = [i for i in st.session_state.get(RUNS) or [] if i in ids]
+if not kept or kept != st.session_state[RUNS]:  # a first visit, or a chosen run was deleted or renamed
     st.session_state[RUNS] = kept if len(kept) >= 2 else default_runs(ids, st.session_state.get(appkit.RUN_KEY))
 chosen = st.multiselect(
     "Runs to compare",
