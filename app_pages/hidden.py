@@ -7,15 +7,11 @@ t-SNE or UMAP (in the background, cached per run, snapshot, point and setting), 
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-import numpy as np
 import streamlit as st
 
 import appkit
 from nnlab.analysis import embeddings as E
 from nnlab.analysis.boundary import INPUT
-from nnlab.data import balanced_indices
 from nnlab.figures.data import embedding_figure
 from nnlab.figures.embeddings import embedding_movie_figure
 
@@ -27,17 +23,10 @@ CONTOURS = "hidden_contours"
 ROLE_WORDS = {"raw": "raw output", "norm": "batch-normed", "activated": "activated", "pooled": "pooled"}
 
 
-def subset(ds, n: int):
-    """A seeded, class-balanced subset of the test split: indices, prepared inputs, labels."""
-    idx = balanced_indices(ds.y_test, n, 0) if n < len(ds.y_test) else np.arange(len(ds.y_test))
-    return idx, ds.prepare(ds.x_test[idx]), ds.y_test[idx]
-
-
 def layer_map(run, ds, k: int, point: str, method: str, n: int, dims: int):
-    """`point`'s outputs at snapshot k mapped by `method`, with indices into the test split (for the hover)."""
-    idx, x, y = subset(ds, n)
-    emb = E.layer_embedding(appkit.snapshot_model(run, k), x, y, point, method, dims=dims, n=len(y))
-    return replace(emb, indices=idx[emb.indices])
+    """`point`'s outputs at snapshot k for a seeded, class-balanced subset of the test split, mapped by `method`."""
+    model = appkit.snapshot_model(run, k)
+    return E.layer_embedding(model, ds.x_test, ds.y_test, point, method, prepare=ds.prepare, dims=dims, n=n)
 
 
 @st.cache_data(max_entries=32, show_spinner="Mapping the layer…")
@@ -46,10 +35,8 @@ def pca_map(_run, _ds, folder: str, k: int, step: int, point: str, n: int, dims:
 
 
 def movie(run, ds, point: str, n: int):
-    """PCA of `point` at every snapshot, one network in memory at a time."""
-    idx, x, y = subset(ds, n)
-    m = E.pca_movie((run.model_at(t) for t in range(len(run))), x, y, point, n=len(y))
-    return replace(m, indices=idx[m.indices])
+    """PCA of `point` at every snapshot for the same test samples, one network in memory at a time."""
+    return E.pca_movie((run.model_at(t) for t in range(len(run))), ds.x_test, ds.y_test, point, prepare=ds.prepare, n=n)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

@@ -69,3 +69,19 @@ def test_fewer_units_than_dimensions_pad_with_zeros(data):
     narrow = build_model(MLPConfig((5,), 3, (1,)))
     movie = E.pca_movie([narrow], x, y, "dense1", n=30)
     assert movie.coords.shape == (1, 30, 2) and not movie.coords[0, :, 1].any()
+
+
+def test_raw_samples_are_prepared_only_for_the_subset_and_indices_point_into_them(data):
+    x, y = data
+    raw = (x.numpy() * 10 + 100).astype(np.uint8)  # raw samples, as a dataset stores them
+    seen = []
+
+    def prepare(xs):
+        seen.append(len(xs))
+        return torch.from_numpy((xs.astype(np.float32) - 100) / 10)
+
+    model = nets(1)[0]
+    emb = E.layer_embedding(model, raw, y, "relu1", prepare=prepare, n=30)
+    assert seen == [30] and np.array_equal(y[emb.indices], emb.labels)
+    movie = E.pca_movie(nets(2), raw, y, "relu1", prepare=prepare, n=30)
+    assert seen == [30, 30] and np.array_equal(movie.indices, emb.indices)  # the same seeded subset

@@ -7,7 +7,7 @@ sign matched to the snapshot before, and every frame scaled to the same spread, 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,19 +21,29 @@ from .data import Embedding, embed, features
 
 def layer_embedding(
     model: nn.Module,
-    x: torch.Tensor,
+    x: np.ndarray | torch.Tensor,
     labels: np.ndarray,
     point: str,
     method: str = "PCA",
     *,
+    prepare: Callable = torch.as_tensor,
     dims: int = 2,
     n: int = 1000,
     seed: int = 0,
 ) -> Embedding:
-    """Embed the outputs at `point` ("input" or a child's name) of a class-balanced, seeded subset of `n` prepared
-    inputs `x` `(N, *shape)`; each output unit is standardised first."""
+    """Embed the outputs at `point` ("input" or a child's name) of a class-balanced, seeded subset of `n` samples `x`.
+
+    Only the subset is passed through `prepare` (a `Dataset.prepare` for raw samples; the default takes `x` as the
+    model's input already) and the network; each output unit is standardised. The `indices` point into `x`.
+    """
     return embed(
-        x, np.asarray(labels), method, dims=dims, n=n, seed=seed, prepare=lambda xs: features(outputs(model, xs, point))
+        x,
+        np.asarray(labels),
+        method,
+        dims=dims,
+        n=n,
+        seed=seed,
+        prepare=lambda xs: features(outputs(model, prepare(xs), point)),
     )
 
 
@@ -57,16 +67,19 @@ class EmbeddingMovie:
 
 def pca_movie(
     models: Iterable[nn.Module],
-    x: torch.Tensor,
+    x: np.ndarray | torch.Tensor,
     labels: np.ndarray,
     point: str,
     *,
+    prepare: Callable = torch.as_tensor,
     dims: int = 2,
     n: int = 1000,
     seed: int = 0,
     progress=None,
 ) -> EmbeddingMovie:
     """PCA of `point`'s outputs for one class-balanced, seeded subset of `x`, at each model (one per snapshot).
+
+    The subset is passed through `prepare` once (see `layer_embedding`); the `indices` point into `x`.
 
     `models` is read one at a time (a generator keeps one snapshot's network in memory); `progress(done)` is called
     after each when given.
@@ -75,7 +88,7 @@ def pca_movie(
 
     labels = np.asarray(labels)
     idx = balanced_indices(labels, n, seed) if n < len(labels) else np.arange(len(labels))
-    xs = x[idx]
+    xs = prepare(x[idx])
     frames, explained, prev = [], [], None
     for t, model in enumerate(models):
         h = features(outputs(model, xs, point))  # (n, D) standardised
