@@ -19,6 +19,9 @@ from nnlab.train import TrainConfig
 LRS = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0]
 BATCHES = [16, 32, 64, 128, 256, 512]
 DECAYS = [0.0, 1e-5, 1e-4, 1e-3, 1e-2]
+KERNELS = [3, 5]
+EPOCHS = range(1, 51)  # the Epochs slider's values
+SNAPSHOTS = range(5, 201, 5)  # the Snapshots slider's values
 # Seconds between live-panel refreshes. Streamlit restarts this timer only after a refresh has run and reached the
 # browser (each takes ~0.1-0.2 s of server time), so 0.1 s gives about 2-3 refreshes a second on two cores.
 LIVE_EVERY = 0.1
@@ -65,8 +68,8 @@ def form_values(spec) -> dict:
     values["train_snapshots"] = (spec.record or {}).get("snapshots")
     if spec.name and spec.name != f"{name}-{'cnn' if cnn else 'mlp'}":
         values["train_name"] = spec.name
-    allowed = {"train_batch": BATCHES, "train_decay": DECAYS, "train_kernel": (3, 5), "train_epochs": range(1, 51)}
-    allowed |= {"train_snapshots": range(5, 201, 5), f"train_lr_{train.get('optimizer')}": LRS}
+    allowed = {"train_batch": BATCHES, "train_decay": DECAYS, "train_kernel": KERNELS, "train_epochs": EPOCHS}
+    allowed |= {"train_snapshots": SNAPSHOTS, f"train_lr_{train.get('optimizer')}": LRS}
     return {k: v for k, v in values.items() if v is not None and (k not in allowed or v in allowed[k])}
 
 
@@ -164,7 +167,7 @@ with config_col:
                 ),
                 "Conv channels",
             )
-            kernel = c2.selectbox("Kernel", [3, 5], key="train_kernel")
+            kernel = c2.selectbox("Kernel", KERNELS, key="train_kernel")
             pool = c3.selectbox("Pooling", ["max", "avg", "none"], key="train_pool")
             hidden = widths(
                 st.text_input("Dense layers after the convolutions", "64", key="train_cnn_hidden"), "Dense layers"
@@ -220,7 +223,7 @@ with config_col:
             momentum = st.slider("Momentum", 0.0, 0.99, 0.9, 0.01, key="train_momentum")
         c1, c2, c3 = st.columns(3)
         batch = c1.select_slider("Batch size", BATCHES, value=base.batch_size, key="train_batch")
-        epochs = c2.slider("Epochs", 1, 50, 5, key="train_epochs")
+        epochs = c2.slider("Epochs", EPOCHS[0], EPOCHS[-1], 5, key="train_epochs")
         decay = c3.select_slider("Weight decay", DECAYS, value=0.0, key="train_decay", format_func=lambda v: f"{v:g}")
         schedule = st.radio(
             "Learning-rate schedule",
@@ -235,10 +238,10 @@ with config_col:
         seed = c1.number_input("Seed", 0, 10**6, 0, key="train_seed", help="Same seed, same run.")
         snaps = c2.slider(
             "Snapshots",
-            5,
-            200,
+            SNAPSHOTS[0],
+            SNAPSHOTS[-1],
             50,
-            5,
+            SNAPSHOTS.step,
             key="train_snapshots",
             help="How many times the recorder keeps everything (plus the initial state).",
         )
