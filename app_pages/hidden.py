@@ -89,10 +89,14 @@ method = c2.segmented_control(
 )
 dims = c3.segmented_control("Dimensions", [2, 3], default=2, key=DIMS, required=True)
 c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-sizes = [s for s in (200, 500, 1000, 2000) if s < len(ds.y_test)] + [min(len(ds.y_test), 2000)]
-n = c1.select_slider(
-    "Test samples", sorted(set(sizes)), value=min(1000, sizes[-1]), key=SAMPLES, help="Class-balanced and seeded."
-)
+sizes = sorted({s for s in (200, 500, 1000, 2000) if s < len(ds.y_test)} | {min(len(ds.y_test), 2000)})
+if len(sizes) > 1:
+    n = c1.select_slider(
+        "Test samples", sizes, value=min(1000, sizes[-1]), key=SAMPLES, help="Class-balanced and seeded."
+    )
+else:  # a small test split: nothing to choose
+    n = sizes[0]
+    c1.caption(f"All {n:,} test samples are shown.")
 contours = c2.checkbox("Density", True, key=CONTOURS, help="Contour lines of each class's density (2-D).")
 method, dims = method or "PCA", dims or 2
 

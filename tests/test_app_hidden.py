@@ -53,6 +53,8 @@ def test_a_cnn_shows_the_last_hidden_layer_then_its_movie(app_env, runs):
 
 def test_points_methods_and_dimensions_can_be_changed(app_env, runs):
     at = open_with_run(app_env, runs[1], PAGE)
+    assert any(c.value == "All 40 test samples are shown." for c in at.caption)  # no one-stop slider
+    assert not [w for w in at.select_slider if w.key == "hidden_n"]
     at.selectbox(key="hidden_point").set_value("input").run()
     at.segmented_control(key="hidden_dims").set_value(3).run()
     assert not errors(at) and {t["type"] for t in specs(at)[0]["data"]} == {"scatter3d"}
