@@ -96,6 +96,7 @@ def test_class_average_is_the_mean_of_each_class_own_attributions(cnn):
     np.testing.assert_allclose(avg[0], np.mean([one[i] for i in (0, 2, 4)], axis=0), rtol=1e-5)
     np.testing.assert_allclose(avg[1], np.mean([one[i] for i in (1, 3, 5, 6)], axis=0), rtol=1e-5)
     assert not avg[2].any()  # class 2 has no samples
+    assert A.class_average(cnn, x[:0], labels[:0], "saliency", 3).shape == (3, 8, 8)  # no samples at all
 
 
 def test_class_samples_are_seeded_and_capped_per_class():

@@ -145,11 +145,10 @@ def class_average(
     labels = np.asarray(labels)
     maps = []
     for i in range(0, len(x), batch):
-        t = torch.as_tensor(labels[i : i + batch])
-        b = None if baseline is None else baseline[:1]
-        a = attribute_batch(model, x[i : i + batch], t, method, b, **kwargs)
-        maps.append(a.sum(axis=1) if a.ndim == 4 else a)
-    maps = np.concatenate(maps) if maps else np.zeros((0, *x.shape[1:]), np.float32)
+        a = attribute_batch(model, x[i : i + batch], torch.as_tensor(labels[i : i + batch]), method, baseline, **kwargs)
+        maps.append(a.sum(axis=1) if a.ndim == 4 else a)  # an image's channels summed
+    shape = x.shape[2:] if x.dim() == 4 else x.shape[1:]
+    maps = np.concatenate(maps) if maps else np.zeros((0, *shape), np.float32)
     out = np.zeros((n_classes, *maps.shape[1:]), np.float32)
     for k in range(n_classes):
         if (labels == k).any():
