@@ -78,7 +78,7 @@ def test_save_load_round_trip_and_replay_are_exact(tmp_path):
     )
     trainer.fit()
     run = Run(folder)
-    assert run.status == "complete" and run.message == "" and folder.name.startswith("rt-")
+    assert run.status == "complete" and folder.name.startswith("rt-")
     assert len(run) == len(keep.states) == 4
     for k in range(len(run)):
         params, buffers = run.group(k, "param"), run.group(k, "buffer")
@@ -172,12 +172,19 @@ def test_stop_and_divergence_are_recorded(tmp_path):
     trainer.fit()
     run = Run(folder)
     assert run.status == "stopped" and [s["step"] for s in run.snapshots] == [0, 2, 3]  # a last one at the stop
+    class Blow(Callback):  # what a far too large learning rate does (the config refuses one that large)
+        def on_step_end(self, trainer, loss, acc):
+            if trainer.step == 3:
+                with torch.no_grad():
+                    next(trainer.model.parameters()).fill_(float("inf"))
+
     trainer, folder = make_trainer(
         DATA,
         MLPConfig(hidden=(4,)),
-        TrainConfig(optimizer="sgd", lr=1e12, batch_size=8),
+        TrainConfig(optimizer="sgd", lr=0.1, batch_size=8),
         RecordConfig(snapshots=200, eval_size=40),
         root=tmp_path,
+        callbacks=(Blow(),),
     )
     trainer.fit()
     run = Run(folder)
@@ -207,7 +214,7 @@ def _truncate(folder):
 @pytest.mark.parametrize(
     "damage, error",
     [
-        (lambda f: (f / "manifest.json").unlink(), "Not a run folder.*manifest.json is missing"),
+        (lambda f: (f / "manifest.json").unlink(), "Not a run folder: .copy. has no manifest.json"),
         (lambda f: (f / "manifest.json").write_text("{not json"), "not valid JSON"),
         (lambda f: (f / "manifest.json").write_bytes(b"\xff\xfe\x00"), "not valid JSON"),
         (lambda f: (f / "manifest.json").write_text("[1, 2]"), "not a JSON object"),
@@ -215,7 +222,7 @@ def _truncate(folder):
         (lambda f: _edit_manifest(f, lambda m: m.pop("model")), "no 'model' entry"),
         (lambda f: _edit_manifest(f, lambda m: m.update(snapshots={"a": 1})), "damaged"),
         (lambda f: _edit_manifest(f, lambda m: m.update(epochs=[1], snapshots=[None])), "damaged"),
-        (lambda f: (f / "snapshots/0003.safetensors").unlink(), "Snapshot 3 of run 'copy' is missing"),
+        (lambda f: (f / "snapshots/0003.safetensors").unlink(), r"'copy' is damaged: .* snapshots/0003\.safetensors is missing"),
         (lambda f: _edit_manifest(f, lambda m: m["snapshots"][1].update(file="../../etc/passwd")), "outside the run"),
         (lambda f: _edit_manifest(f, lambda m: m["snapshots"][1].update(file="/etc/passwd")), "outside the run"),
         (lambda f: _edit_manifest(f, lambda m: m["snapshots"][1].update(file="snapshots/../../x")), "outside the run"),
@@ -251,12 +258,13 @@ def test_a_corrupt_snapshot_file_is_a_clear_error(tiny_run, tmp_path, damage):
     damage(folder)
     run = Run(folder)  # opening is cheap: files are read on demand
     assert run.snapshot(1)["pred"].shape == (40,)
-    with pytest.raises(RunError, match=r"Snapshot 2 of run 'copy' is corrupt .*0002\.safetensors"):
+    with pytest.raises(RunError, match=r"Run 'copy' is damaged: its file snapshots/0002\.safetensors is corrupt") as e:
         run.snapshot(2)
     with pytest.raises(RunError, match="corrupt"):
         run.layer_outputs(2, torch.zeros(1, 2))
     (folder / "steps.safetensors").write_bytes(b"junk")
-    with pytest.raises(RunError, match="step metrics .* corrupt"):
+    assert str(folder) not in str(e.value) and "another snapshot" in str(e.value)  # no server path; what to do
+    with pytest.raises(RunError, match="steps.safetensors is corrupt"):
         run.steps()
 
 
@@ -371,10 +379,10 @@ def _members(run):
         ({"snapshots/0009.safetensors": bytes(8 * 2**20)}, "zip bomb"),
         ({"manifest.json": None}, "no manifest.json"),
         ({"manifest.json": b"{oops"}, "not valid JSON"),
-        ({"snapshots/0001.safetensors": b"garbage" * 50}, "Snapshot 1 .* is corrupt"),
-        ({"snapshots/0004.safetensors": None}, "Snapshot 4 .* is missing"),
-        ({"steps.safetensors": b"junk"}, "step metrics .* corrupt"),
-        ({"eval.safetensors": b"junk"}, "evaluation subset .* corrupt"),
+        ({"snapshots/0001.safetensors": b"garbage" * 50}, r"zip's snapshots/0001\.safetensors is corrupt"),
+        ({"snapshots/0004.safetensors": None}, r"lacks snapshots/0004\.safetensors, which its manifest lists"),
+        ({"steps.safetensors": b"junk"}, "zip's steps.safetensors is corrupt"),
+        ({"eval.safetensors": b"junk"}, "zip's eval.safetensors is corrupt"),
     ],
     ids=[
         "not-zip",
@@ -443,7 +451,8 @@ def test_a_run_being_written_can_be_read_as_it_grows(tmp_path):
     with pytest.raises(RunError, match="no snapshot yet"):
         run.snapshot(0)
     writer.start(total_steps=2)
-    writer.add_snapshot({"param/w": torch.ones(2)}, {"step": 0}, {"loss": np.zeros(0, np.float32)})
+    info = {"step": 0, "epoch": 0.0, "eval_acc": 0.5, "loss": None}
+    writer.add_snapshot({"param/w": torch.ones(2)}, info, {"loss": np.zeros(0, np.float32)})
     assert run.refresh().status == "running" and len(run) == 1
     writer.add_epoch({"epoch": 1, "test_acc": 0.5})
     writer.finish("complete", "", {"loss": np.ones(2, np.float32)})

@@ -1,7 +1,9 @@
 """Managing run folders: list, create, rename, delete, export to zip and import from zip.
 
-Names from users are checked so that they never leave the runs folder; imports are
-validated member by member and unpacked beside the runs before a rename moves them in.
+Names from users are checked so that they never leave the runs folder. Listing splits the
+folders into runs that open and damaged runs (a `DamagedRun` with the reason in words), which
+can still be deleted or exported. Imports check the manifest against the schema first, keep
+only the files it names, and unpack beside the runs before a rename moves them in.
 """
 
 from __future__ import annotations
@@ -14,16 +16,26 @@ import time
 import uuid
 import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from .run import Run
+from .schema import MAX_MANIFEST_BYTES, MAX_SNAPSHOTS, ManifestError, parse_manifest
 from .store import MANIFEST, RunError, write_manifest
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
-MEMBER_RE = re.compile(r"^(manifest\.json|eval\.safetensors|steps\.safetensors|snapshots/\d{4,6}\.safetensors)$")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")  # used with fullmatch: `$` would let "x\n" through
+MEMBER_RE = re.compile(r"manifest\.json|eval\.safetensors|steps\.safetensors|snapshots/\d{4,6}\.safetensors")
 MAX_IMPORT_BYTES = 512 * 2**20  # unpacked size of an imported run
-MAX_MEMBERS = 10_000
+MAX_MEMBERS = MAX_SNAPSHOTS + 4  # the snapshots, manifest, eval and steps files, and a snapshots/ folder entry
 MAX_RATIO = 100  # unpacked/packed size of one member
+
+
+@dataclass(frozen=True)
+class DamagedRun:
+    """A run folder that does not open: its id (folder name) and why, in words (no server path)."""
+
+    id: str
+    reason: str  # "manifest.json has a bad 'created': …", "snapshots/0003.safetensors is missing"
 
 
 def runs_dir() -> Path:
@@ -33,7 +45,7 @@ def runs_dir() -> Path:
 
 def check_name(name: str) -> str:
     """Return `name` if it is a safe run name (letters, digits, `.`, `_`, `-`; not a path), else raise."""
-    if not isinstance(name, str) or not NAME_RE.match(name) or name in (".", ".."):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name) or name in (".", ".."):
         raise ValueError(
             f"{name!r} is not a valid run name: use letters, digits, '.', '_' and '-' "
             "(at most 80, starting with a letter or digit)"
@@ -62,22 +74,44 @@ def new_run_folder(root: Path | str, prefix: str) -> Path:
             return root / name
         except FileExistsError:
             continue
-    raise RunError(f"Could not find a free run name under {root}")
+    raise RunError(f"Could not find a free run name for {base!r}: a thousand runs of that name this second")
+
+
+def _looks_like_run(folder: Path) -> bool:
+    """A run folder, whole or damaged: it has a manifest, or the snapshots of one (hidden folders are imports)."""
+    if folder.name.startswith(".") or not folder.is_dir():
+        return False
+    return (folder / MANIFEST).exists() or (folder / "snapshots").is_dir()
+
+
+def scan_runs(root: Path | str | None = None) -> tuple[list[Run], list[DamagedRun]]:
+    """The runs under `root` that open, newest first, and the damaged ones, by id (other folders are ignored)."""
+    root = Path(root or runs_dir())
+    runs, damaged = [], []
+    if root.is_dir():
+        for folder in root.iterdir():
+            if not _looks_like_run(folder):
+                continue
+            try:
+                runs.append(Run(folder))
+            except RunError as e:
+                damaged.append(DamagedRun(folder.name, e.reason))
+            except OSError as e:  # a folder that vanished or cannot be read while it is listed
+                damaged.append(DamagedRun(folder.name, f"the folder cannot be read ({e.strerror or type(e).__name__})"))
+    # the schema checked both: "created" is sortable text with whole seconds, "started" a float (or absent)
+    # that orders two runs made in the same second
+    runs.sort(key=lambda r: (r.created, r.manifest.get("started") or 0.0), reverse=True)
+    return runs, sorted(damaged, key=lambda d: d.id)
 
 
 def list_runs(root: Path | str | None = None) -> list[Run]:
-    """Every readable run under `root`, newest first (unreadable folders are skipped)."""
-    root = Path(root or runs_dir())
-    runs = []
-    if root.is_dir():
-        for folder in root.iterdir():
-            if folder.is_dir() and (folder / MANIFEST).is_file():
-                try:
-                    runs.append(Run(folder))
-                except RunError:
-                    continue
-    # "created" has whole seconds; "started" (a float) orders two runs made in the same second
-    return sorted(runs, key=lambda r: (r.manifest.get("created", ""), r.manifest.get("started") or 0), reverse=True)
+    """Every run under `root` that opens, newest first; damaged ones are left out (see `list_damaged`)."""
+    return scan_runs(root)[0]
+
+
+def list_damaged(root: Path | str | None = None) -> list[DamagedRun]:
+    """The run folders under `root` that do not open, each with the reason in words, by id."""
+    return scan_runs(root)[1]
 
 
 def rename_run(root: Path | str, old: str, new: str) -> Path:
@@ -96,8 +130,9 @@ def rename_run(root: Path | str, old: str, new: str) -> Path:
 
 
 def delete_run(root: Path | str, name: str) -> None:
+    """Delete run folder `name`, whole or damaged (not while it is training)."""
     path = run_path(root, name)
-    if not (path / MANIFEST).is_file():
+    if not _looks_like_run(path):
         raise RunError(f"No run named {name!r}")
     try:
         run = Run(path)
@@ -114,21 +149,62 @@ def _refuse_if_running(run: Run, what: str) -> None:
         raise RunError(f"Run {run.id!r} is still training; stop it before it can be {what}")
 
 
-def export_zip(run_folder: Path | str) -> bytes:
-    """The run folder as zip bytes (members relative to the run folder)."""
+def export_zip(run_folder: Path | str, *, damaged: bool = False) -> bytes:
+    """The run folder as zip bytes (members relative to the run folder).
+
+    A run that does not open is refused, unless `damaged`: then its run files are packed as they are, so that
+    it can be looked at elsewhere (importing such a zip is refused, with the reason).
+    """
     folder = Path(run_folder)
-    Run(folder)  # refuse to export a broken run
+    if not damaged:
+        Run(folder)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         for path in sorted(folder.rglob("*")):
             rel = path.relative_to(folder).as_posix()
-            if path.is_file() and MEMBER_RE.match(rel):
+            if path.is_file() and not path.is_symlink() and MEMBER_RE.fullmatch(rel):
                 zf.write(path, rel)
     return buf.getvalue()
 
 
+def _members(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """The zip's files by name, after checking each is a run file, appears once and is not a zip bomb."""
+    infos = zf.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise RunError(f"The zip holds {len(infos):,} files; a run has at most {MAX_MEMBERS:,}")
+    members = {}
+    for info in infos:
+        if info.is_dir():
+            continue
+        if not MEMBER_RE.fullmatch(info.filename):
+            raise RunError(f"The zip holds {info.filename[:80]!r}, which is not part of a run folder")
+        if info.filename in members:
+            raise RunError(f"The zip holds {info.filename!r} twice")
+        if info.file_size > MAX_RATIO * max(info.compress_size, 1) and info.file_size > 2**20:
+            raise RunError(f"{info.filename!r} expands {info.file_size // max(info.compress_size, 1)}× (a zip bomb?)")
+        members[info.filename] = info
+    return members
+
+
+def _zip_manifest(zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo]) -> dict:
+    """The zip's manifest, checked against the schema (read no further than its size limit)."""
+    info = members.get(MANIFEST)
+    if info is None:
+        raise RunError("The zip has no manifest.json at its top level: it is not an nnlab run")
+    with zf.open(info) as f:
+        raw = f.read(MAX_MANIFEST_BYTES + 1)
+    try:
+        return parse_manifest(raw)
+    except ManifestError as e:
+        raise RunError(f"The zip's {e}") from None
+
+
 def import_zip(root: Path | str, data: bytes, name: str) -> Path:
-    """Unpack a run zip under `root` as `name`, after checking every member; nothing is left on failure."""
+    """Unpack a run zip under `root` as `name`, after checking it; nothing is left on failure.
+
+    The manifest is checked against the schema first; then only the files it names (eval, steps and its
+    snapshots) are unpacked, and every one must parse. A zip that fails says why in a `RunError`.
+    """
     dst = run_path(root, name)
     if dst.exists():
         raise RunError(f"A run named {name!r} already exists")
@@ -136,50 +212,47 @@ def import_zip(root: Path | str, data: bytes, name: str) -> Path:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
         raise RunError("The upload is not a zip file") from None
-    with zf:
-        infos = zf.infolist()
-        if len(infos) > MAX_MEMBERS:
-            raise RunError(f"The zip holds {len(infos)} files; a run has at most {MAX_MEMBERS}")
-        total = 0
-        for info in infos:
-            if info.is_dir():
-                continue
-            if not MEMBER_RE.match(info.filename):
-                raise RunError(f"The zip holds {info.filename!r}, which is not part of a run folder")
-            total += info.file_size
-            if info.file_size > MAX_RATIO * max(info.compress_size, 1) and info.file_size > 2**20:
+    tmp = None
+    try:
+        with zf:
+            members = _members(zf)
+            manifest = _zip_manifest(zf, members)
+            snapshot_files = list(dict.fromkeys(s["file"] for s in manifest["snapshots"]))
+            wanted = [MANIFEST, "eval.safetensors", "steps.safetensors", *snapshot_files]
+            for file in snapshot_files:
+                if file not in members:
+                    raise RunError(f"The zip lacks {file}, which its manifest lists as a snapshot")
+            kept = [members[f] for f in wanted if f in members]  # files the manifest does not name are left out
+            total = sum(info.file_size for info in kept)
+            if total > MAX_IMPORT_BYTES:
                 raise RunError(
-                    f"{info.filename!r} expands {info.file_size // max(info.compress_size, 1)}× (a zip bomb?)"
+                    f"The zip unpacks to {total / 2**20:.0f} MB; the limit is {MAX_IMPORT_BYTES // 2**20} MB"
                 )
-        if total > MAX_IMPORT_BYTES:
-            raise RunError(f"The zip unpacks to {total / 2**20:.0f} MB; the limit is {MAX_IMPORT_BYTES // 2**20} MB")
-        if MANIFEST not in zf.namelist():
-            raise RunError("The zip has no manifest.json at its top level: it is not an nnlab run")
-        Path(root).mkdir(parents=True, exist_ok=True)
-        tmp = Path(root) / f".import-{uuid.uuid4().hex[:12]}"
-        tmp.mkdir()  # with the umask's permissions, like every other run folder
-        try:
-            for info in infos:
-                if info.is_dir():
-                    continue
-                out = tmp / info.filename
+            Path(root).mkdir(parents=True, exist_ok=True)
+            tmp = Path(root) / f".import-{uuid.uuid4().hex[:12]}"
+            folder = tmp / name  # named as it will be, so that messages name the run, not the temporary folder
+            folder.mkdir(parents=True)  # with the umask's permissions, like every other run folder
+            for info in kept:
+                out = folder / info.filename
                 out.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(info) as src, open(out, "wb") as f:
                     shutil.copyfileobj(src, f, 2**20)
-            run = Run(tmp)
+        try:
+            run = Run(folder)
             for k in range(len(run)):
                 run.snapshot(k)  # every array file must parse
             run.steps()
-            if (tmp / "eval.safetensors").exists():
+            if (folder / "eval.safetensors").exists():
                 run.eval_set()
-            run.manifest["name"] = name
-            run.manifest["status"] = run.status if run.status != "running" else "interrupted"
-            write_manifest(tmp, run.manifest)
-            os.replace(tmp, dst)
-        except (zipfile.BadZipFile, zlib.error, EOFError, KeyError) as e:
+        except RunError as e:
+            raise RunError(f"The zip's {e.reason}") from None
+        run.manifest["name"] = name
+        run.manifest["status"] = run.status if run.status != "running" else "interrupted"
+        write_manifest(folder, run.manifest)
+        os.replace(folder, dst)
+    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError) as e:
+        raise RunError(f"The zip is damaged or is not an nnlab run: {type(e).__name__}: {e}") from None
+    finally:
+        if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-            raise RunError(f"The zip is damaged or is not an nnlab run: {type(e).__name__}: {e}") from None
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
     return dst

@@ -16,7 +16,9 @@ from ..data import DataConfig, Dataset, load_dataset
 from ..data.dataset import stats_from_dict
 from ..models import ModelConfig, build_model, config_from_dict, forward_points, layer_points
 from ..train import TrainConfig
-from .store import RunError, _load_tensors, _pid_alive, read_manifest
+from .store import RunError, _load_tensors, _pid_alive, damaged, read_manifest
+
+_RUN_ADVICE = "pick another run in the sidebar, or delete this one on the Runs page"
 
 
 class Run:
@@ -32,7 +34,7 @@ class Run:
     def _check_files(self) -> None:
         for i, snap in enumerate(self.manifest["snapshots"]):
             if not (self.folder / snap["file"]).is_file():
-                raise RunError(f"Snapshot {i} of run {self.id!r} is missing: {self.folder / snap['file']}")
+                raise damaged(self.id, snap["file"], "is missing", "download or delete the run on the Runs page")
 
     def refresh(self) -> Run:
         """Re-read the manifest (a run still training grows)."""
@@ -49,6 +51,11 @@ class Run:
         return self.manifest.get("name") or self.id
 
     @property
+    def created(self) -> str:
+        """When the run was created, local time "2024-05-01T12:00:00" (checked by the schema; "" if unknown)."""
+        return self.manifest.get("created") or ""
+
+    @property
     def status(self) -> str:
         """ "complete", "stopped", "diverged", "failed" (an error), "running", "interrupted" (writer gone, Ctrl-C)."""
         status = self.manifest["status"]
@@ -58,6 +65,7 @@ class Run:
 
     @property
     def message(self) -> str:
+        """The run's last word (plain text, written by the trainer or a user's loop: never render it as Markdown)."""
         return self.manifest.get("message", "")
 
     @property
@@ -75,7 +83,7 @@ class Run:
 
     @property
     def class_names(self) -> list[str]:
-        return list(self.manifest.get("dataset", {}).get("class_names", []))
+        return list(self.manifest.get("dataset", {}).get("class_names", []))  # strings (the schema checks)
 
     @property
     def snapshots(self) -> list[dict]:
@@ -90,9 +98,10 @@ class Run:
 
     @property
     def final_accuracy(self) -> float | None:
-        if self.epochs and "test_acc" in self.epochs[-1]:
+        """The last epoch's test accuracy, else the last snapshot's evaluation accuracy, else None."""
+        if self.epochs and self.epochs[-1].get("test_acc") is not None:
             return self.epochs[-1]["test_acc"]
-        return self.snapshots[-1]["eval_acc"] if self.snapshots else None
+        return self.snapshots[-1].get("eval_acc") if self.snapshots else None
 
     # --- arrays ----------------------------------------------------------------------
     def snapshot(self, k: int) -> dict[str, torch.Tensor]:
@@ -103,7 +112,7 @@ class Run:
         if k in self._cache:
             self._cache.move_to_end(k)
             return self._cache[k]
-        tensors = _load_tensors(self.folder / self.snapshots[k]["file"], f"Snapshot {k} of run {self.id!r}")
+        tensors = _load_tensors(self.folder, self.snapshots[k]["file"], self.id)
         self._cache[k] = tensors
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
@@ -119,11 +128,16 @@ class Run:
         path = self.folder / "steps.safetensors"
         if not path.exists():
             return {"loss": np.zeros(0, np.float32), "acc": np.zeros(0, np.float32)}
-        return {k: v.numpy() for k, v in _load_tensors(path, f"The step metrics of run {self.id!r}").items()}
+        steps = {k: v.numpy() for k, v in _load_tensors(self.folder, path.name, self.id, _RUN_ADVICE).items()}
+        if "loss" not in steps:
+            raise damaged(self.id, path.name, "does not hold the step losses", _RUN_ADVICE)
+        return steps
 
     def eval_set(self) -> tuple[np.ndarray, np.ndarray]:
         """Indices into the test split and labels of the evaluation subset."""
-        t = _load_tensors(self.folder / "eval.safetensors", f"The evaluation subset of run {self.id!r}")
+        t = _load_tensors(self.folder, "eval.safetensors", self.id, _RUN_ADVICE)
+        if not {"indices", "labels"} <= t.keys() or t["indices"].shape != t["labels"].shape:
+            raise damaged(self.id, "eval.safetensors", "does not hold the evaluation subset", _RUN_ADVICE)
         return t["indices"].numpy(), t["labels"].numpy()
 
     # --- replay ----------------------------------------------------------------------

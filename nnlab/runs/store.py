@@ -27,12 +27,22 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
-FORMAT_VERSION = 1
+from .schema import FORMAT_VERSION, MAX_MANIFEST_BYTES, ManifestError, parse_manifest
+
 MANIFEST = "manifest.json"
+ADVICE = "pick another snapshot or run in the sidebar, or delete this run on the Runs page"
+MANIFEST_ADVICE = "download or delete it on the Runs page"
 
 
 class RunError(Exception):
-    """A run folder that cannot be read, with the reason in words."""
+    """A run folder that cannot be read, with the reason in words (file names relative to the run, no paths).
+
+    `reason` is the problem alone ("snapshots/0003.safetensors is missing"), for lists of damaged runs.
+    """
+
+    def __init__(self, message: str, *, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason or message
 
 
 def _tmp_name(path: Path) -> Path:
@@ -78,7 +88,7 @@ class RunWriter:
     ):
         self.folder = Path(folder)
         if self.folder.exists() and any(self.folder.iterdir()):
-            raise RunError(f"{self.folder} already exists and is not empty")
+            raise RunError(f"The run folder {self.folder.name!r} already exists and is not empty")
         (self.folder / "snapshots").mkdir(parents=True, exist_ok=True)
         self.manifest = {
             "format_version": FORMAT_VERSION,
@@ -139,42 +149,42 @@ def _pid_alive(writer: dict) -> bool:
         return False
     try:
         os.kill(int(writer.get("pid", -1)), 0)
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError, OverflowError):
         return False
     return True
 
 
-def _load_tensors(path: Path, what: str) -> dict[str, torch.Tensor]:
+def damaged(run_id: str, file: str, problem: str, advice: str = ADVICE) -> RunError:
+    """The one sentence a page shows for a bad file: the run, the file (relative to the run), what to do."""
+    return RunError(f"Run {run_id!r} is damaged: its file {file} {problem}; {advice}.", reason=f"{file} {problem}")
+
+
+def _load_tensors(folder: Path, file: str, run_id: str, advice: str = ADVICE) -> dict[str, torch.Tensor]:
+    """The tensors of `folder/file`, or a `RunError` naming the run and the file (not where it lies)."""
+    path = folder / file
     if not path.is_file():
-        raise RunError(f"{what} is missing: {path}")
+        raise damaged(run_id, file, "is missing", advice)
     try:
         return load_file(path)
-    except (SafetensorError, OSError, ValueError) as e:
-        raise RunError(f"{what} is corrupt ({path}): {e}") from None
+    except OSError as e:
+        raise damaged(run_id, file, f"cannot be read ({e.strerror or type(e).__name__})", advice) from None
+    except (SafetensorError, ValueError, RuntimeError) as e:
+        raise damaged(run_id, file, f"is corrupt ({str(e)[:100]})", advice) from None
 
 
 def read_manifest(folder: Path) -> dict:
-    """The validated manifest of a run folder, or a `RunError` naming the problem."""
+    """The validated manifest of a run folder (see schema.py), or a `RunError` naming the problem."""
     path = folder / MANIFEST
     if not path.is_file():
-        raise RunError(f"Not a run folder: {path} is missing")
+        raise RunError(f"Not a run folder: {folder.name!r} has no manifest.json")
     try:
-        manifest = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise RunError(f"The manifest {path} is not valid JSON: {e}") from None
-    if not isinstance(manifest, dict):
-        raise RunError(f"The manifest {path} is not a JSON object")
-    version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
-        raise RunError(f"{path} has format version {version!r}; this nnlab reads version {FORMAT_VERSION}")
-    for key in ("data", "model", "train", "snapshots", "status"):
-        if key not in manifest:
-            raise RunError(f"The manifest {path} has no {key!r} entry")
-    snaps, epochs = manifest["snapshots"], manifest.setdefault("epochs", [])
-    if not isinstance(snaps, list) or not all(isinstance(s, dict) for s in snaps) or not isinstance(epochs, list):
-        raise RunError(f"The manifest {path} is damaged: its snapshot or epoch list is not a list of records")
-    for snap in snaps:
-        file = snap.get("file", "")
-        if not isinstance(file, str) or not file.startswith("snapshots/") or ".." in file or "\\" in file:
-            raise RunError(f"The manifest {path} names a snapshot file outside the run: {file!r}")
-    return manifest
+        with open(path, "rb") as f:
+            raw = f.read(MAX_MANIFEST_BYTES + 1)
+    except OSError as e:
+        problem = f"cannot be read ({e.strerror or type(e).__name__})"
+        raise damaged(folder.name, MANIFEST, problem, MANIFEST_ADVICE) from None
+    try:
+        return parse_manifest(raw)
+    except ManifestError as e:
+        reason = str(e)
+        raise RunError(f"Run {folder.name!r} is damaged: its {reason}; {MANIFEST_ADVICE}.", reason=reason) from None
