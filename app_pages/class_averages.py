@@ -37,12 +37,7 @@ def eval_set(_run, folder: str) -> tuple[np.ndarray, np.ndarray]:
 def snapshot_stats(_run, folder: str, k: int, step: int):
     """Per-class statistics of every point, the confusion matrix and the predictions of snapshot k."""
     snap = _run.snapshot(k)
-    stats = A.class_means(
-        _run.group(k, "mean"),
-        _run.group(k, "std"),
-        appkit.network_points(_run),
-        activation=_run.model_config.activation,
-    )
+    stats = A.class_means(_run.group(k, "mean"), _run.group(k, "std"), appkit.network_points(_run))
     return stats, snap["confusion"].numpy(), snap["pred"].numpy()
 
 
@@ -57,10 +52,10 @@ def input_ratio(_run, folder: str) -> float:
 @st.cache_data(max_entries=8, show_spinner="Reading every snapshot's class statistics…")
 def history(_run, folder: str, n: int, last_step: int) -> A.SeparabilityHistory:
     """The separability of every point at each of the first n snapshots."""
-    base, points, act = input_ratio(_run, folder), appkit.network_points(_run), _run.model_config.activation
+    base, points = input_ratio(_run, folder), appkit.network_points(_run)
     profiles = []
     for k in range(n):  # read directly, not through snapshot_stats: a long run would churn that cache
-        stats = A.class_means(_run.group(k, "mean"), _run.group(k, "std"), points, activation=act)
+        stats = A.class_means(_run.group(k, "mean"), _run.group(k, "std"), points)
         profiles.append(A.separability_profile(stats, _run.snapshot(k)["confusion"].numpy().sum(1), base))
     return A.separability_history(profiles, [s["epoch"] for s in _run.snapshots[:n]])
 

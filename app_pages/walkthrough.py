@@ -32,9 +32,7 @@ def replay_sample(run, k: int, ds, index: int) -> A.SampleWalk:
     model = appkit.snapshot_model(run, k)
     outputs = A.replay(model, ds.prepare(ds.x_test[index : index + 1]))
     points = appkit.network_points(run)
-    return A.walk_sample(
-        outputs, points, activation=run.model_config.activation, label=int(ds.y_test[index]), index=index
-    )
+    return A.walk_sample(outputs, points, label=int(ds.y_test[index]), index=index)
 
 
 # --- the page ----------------------------------------------------------------------------
@@ -81,10 +79,11 @@ def show_sample(walk: A.SampleWalk, index: int) -> None:
 
 def show_layers(walk: A.SampleWalk) -> None:
     st.subheader("Layer by layer", anchor=False)
-    after = AFTER.get(run.model_config.activation, "the activation reshapes each value")
+    act = next((p.activation for p in appkit.network_points(run) if p.activation), "")
+    after = AFTER.get(act, "the activation reshapes each value")
     zeros = [f"{p.name}: {p.off_fraction:.0%}" for p in walk.points if p.off_fraction is not None]
     if zeros:
-        word = "zero" if run.model_config.activation == "relu" else "switched off (negative side)"
+        word = "zero" if act == "relu" else "switched off (negative side)"
         st.markdown("Share of values the activation left " + word + ": " + " · ".join(zeros))
     dense = []
     for layer, pts in walk.layers():

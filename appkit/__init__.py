@@ -9,7 +9,9 @@ those before it: `state` (keys, caches, the current run) → `datasets`, `furnit
 """
 
 from .datasets import KIND_WORDS, OPTION_WIDGETS, SOURCE_WORDS, dataset_picker, download_panel
-from .furniture import RUNS_COLUMNS, background_result, describe_model, how_to_read, runs_table, show_code
+from nnlab.models import describe_model
+
+from .furniture import RUNS_COLUMNS, background_result, how_to_read, runs_table, show_code
 from .sidebar import require_run, require_run_data, sidebar
 from .state import (
     CORES,

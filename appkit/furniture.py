@@ -6,6 +6,7 @@ import inspect
 
 import streamlit as st
 
+from nnlab.models import describe_model
 from nnlab.runs import Run
 
 from .state import background_tasks
@@ -42,18 +43,6 @@ def _task_notice(key: tuple, what: str, hint: str) -> None:
 
 
 # --- runs as a table --------------------------------------------------------------------------------------------
-def describe_model(model: dict) -> str:
-    """A run's network in a few words: "MLP 128-64 (relu)", "CNN 16-32 → 64 (relu)", or "custom"."""
-    kind = model.get("kind")
-    act = f" ({model.get('activation', 'relu')})"
-    dense = "-".join(map(str, model.get("hidden", []))) or "no hidden layer"
-    if kind == "mlp":
-        return f"MLP {dense}{act}"
-    if kind == "cnn":
-        return f"CNN {'-'.join(map(str, model.get('channels', [])))} → {dense}{act}"
-    return f"custom {model.get('class', '')}".strip()
-
-
 def _dataset_label(run: Run) -> str:
     try:
         return run.data_config.label()

@@ -7,7 +7,17 @@ analysis → figures. This package never imports streamlit.
 from .capture import Capture
 from .data import DataConfig, Dataset, list_datasets, load_dataset, register_dataset
 from .loop import record_loop
-from .models import CNNConfig, MLPConfig, build_model, forward_points, layer_points
+from .models import (
+    CNNConfig,
+    MLPConfig,
+    Point,
+    build_model,
+    forward_points,
+    layer_points,
+    model_kind,
+    model_kinds,
+    register_model,
+)
 from .pipeline import default_model, make_trainer, train_run
 from .record import RecordConfig, Recorder
 from .runs import Run, RunError, RunWriter, list_runs
@@ -20,6 +30,7 @@ __all__ = [
     "DataConfig",
     "Dataset",
     "MLPConfig",
+    "Point",
     "RecordConfig",
     "Recorder",
     "Run",
@@ -35,7 +46,10 @@ __all__ = [
     "list_runs",
     "load_dataset",
     "make_trainer",
+    "model_kind",
+    "model_kinds",
     "record_loop",
     "register_dataset",
+    "register_model",
     "train_run",
 ]

@@ -29,11 +29,13 @@ class Capture:
         model: any module.
         names: dotted module names as in `model.named_modules()`.
         keep_all: keep every call's output (a list per name) instead of only the last.
+        copy: hand back detached CPU copies (the default); False keeps each output as the module returned it
+            (on its device, in the autograd graph): faster, for modules with no in-place operation after them.
     Returns (on `cap[name]`): a detached CPU copy of the module's output (a later in-place op such as
     `ReLU(inplace=True)` cannot change it); a tuple of them for a module that returns a tuple.
     """
 
-    def __init__(self, model: nn.Module, names: Iterable[str], *, keep_all: bool = False):
+    def __init__(self, model: nn.Module, names: Iterable[str], *, keep_all: bool = False, copy: bool = True):
         modules = dict(model.named_modules())
         self.names = list(names)
         missing = [n for n in self.names if n not in modules]
@@ -41,12 +43,13 @@ class Capture:
             raise KeyError(f"No module named {', '.join(missing)}; the model has: {', '.join(n for n in modules if n)}")
         self._modules = [modules[n] for n in self.names]
         self._keep_all = keep_all
+        self._copy = copy
         self._handles: list = []
         self.outputs: dict[str, torch.Tensor | list[torch.Tensor]] = {}
 
     def _hook(self, name: str):
         def hook(module, inputs, output):
-            out = _copy(output)
+            out = _copy(output) if self._copy else output
             if self._keep_all:
                 self.outputs.setdefault(name, []).append(out)
             else:

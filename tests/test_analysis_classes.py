@@ -92,15 +92,17 @@ def test_cell_samples_and_selection_events():
 
 
 def test_class_means_roles_scales_and_pairs():
-    points = [
-        Point("conv1", "raw", 1, (2, 4, 4)),
-        Point("relu1", "activated", 1, (2, 4, 4)),
-        Point("out", "logits", 2, (3,)),
-        Point("softmax", "probs", 2, (3,)),
-    ]
-    means = {p.name: np.arange(6.0).reshape(3, 2) - 2 for p in points}
-    stds = {p.name: np.ones((3, 2)) for p in points}
-    stats = A.class_means(means, stds, points, activation="relu")
+    def points(act):
+        return [
+            Point("conv1", "raw", 1, (2, 4, 4), layout="map"),
+            Point("relu1", "activated", 1, (2, 4, 4), layout="map", activation=act),
+            Point("out", "logits", 2, (3,)),
+            Point("softmax", "probs", 2, (3,)),
+        ]
+
+    means = {p.name: np.arange(6.0).reshape(3, 2) - 2 for p in points("relu")}
+    stds = {p.name: np.ones((3, 2)) for p in points("relu")}
+    stats = A.class_means(means, stds, points("relu"))
     assert [(s.name, s.signed, s.per_channel) for s in stats] == [
         ("conv1", True, True),
         ("relu1", False, True),
@@ -108,11 +110,11 @@ def test_class_means_roles_scales_and_pairs():
         ("softmax", False, False),
     ]
     assert stats[0].unit_word == "channel" and stats[2].unit_word == "unit"
-    tanh = A.class_means(means, stds, points, activation="tanh")
+    tanh = A.class_means(means, stds, points("tanh"))
     assert tanh[1].signed and not tanh[3].signed  # probabilities stay non-negative
     pair = A.pair_difference(stats[0], 2, 0)
     np.testing.assert_array_equal(pair.diff, [4.0, 4.0])
-    assert A.class_means({}, {}, points, activation="relu") == []
+    assert A.class_means({}, {}, points("relu")) == []
 
 
 def test_unit_order_groups_units_by_their_class():

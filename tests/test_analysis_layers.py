@@ -25,7 +25,7 @@ def hand_set_mlp(activation: str = "relu"):
 def test_hand_set_mlp_walk_worked_out_on_paper():
     # x = (1, 2): dense1 = (1, -2); ReLU → (1, 0), half the units zero; logits = (1, 0.5) → class 0.
     net = hand_set_mlp()
-    walk = A.walk_sample(A.replay(net, torch.tensor([[1.0, 2.0]])), net.points(), activation="relu", label=1, index=7)
+    walk = A.walk_sample(A.replay(net, torch.tensor([[1.0, 2.0]])), net.points(), label=1, index=7)
     assert [p.name for p in walk.points] == ["dense1", "relu1", "out"]
     dense1, relu1, out = walk.points
     np.testing.assert_allclose(dense1.values, [1, -2])
@@ -42,12 +42,12 @@ def test_hand_set_mlp_walk_worked_out_on_paper():
 def test_other_activations_switch_off_differently():
     x = torch.tensor([[1.0, 2.0]])
     leaky = hand_set_mlp("leaky_relu")
-    walk = A.walk_sample(A.replay(leaky, x), leaky.points(), activation="leaky_relu", label=0)
+    walk = A.walk_sample(A.replay(leaky, x), leaky.points(), label=0)
     act = walk.points[1]
     np.testing.assert_allclose(act.values, [1, -0.02])  # negative slope 0.01
     assert act.off_fraction == 0.5 and act.signed  # on the negative side, signed → diverging
     tanh = hand_set_mlp("tanh")
-    walk = A.walk_sample(A.replay(tanh, x), tanh.points(), activation="tanh", label=0)
+    walk = A.walk_sample(A.replay(tanh, x), tanh.points(), label=0)
     assert walk.points[1].off_fraction is None and walk.points[1].signed
     assert walk.correct  # tanh(1) > tanh(-2) + 0.5
 
@@ -56,7 +56,7 @@ def test_cnn_points_are_feature_maps_and_zero_share_counts_every_pixel():
     torch.manual_seed(0)
     net = build_model(CNNConfig(input_shape=(1, 4, 4), n_classes=3, channels=(2,), hidden=(5,))).eval()
     x = torch.randn(1, 1, 4, 4)
-    walk = A.walk_sample(A.replay(net, x), net.points(), activation="relu", label=2)
+    walk = A.walk_sample(A.replay(net, x), net.points(), label=2)
     by = {p.name: p for p in walk.points}
     assert by["conv1"].values.shape == (2, 4, 4) and by["conv1"].is_map
     assert by["pool1"].values.shape == (2, 2, 2) and not by["pool1"].signed

@@ -14,7 +14,8 @@ from nnlab.figures.colors import DIVERGING_LUT, SEQUENTIAL_LUT
 
 
 def point(name, role, values, signed, off=None, layer=1):
-    return PointOutput(name, role, layer, np.asarray(values, np.float32), signed, off)
+    values = np.asarray(values, np.float32)
+    return PointOutput(name, role, layer, values, signed, off, "map" if values.ndim == 3 else "vector")
 
 
 def walk(pred_right: bool) -> SampleWalk:

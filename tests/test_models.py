@@ -13,7 +13,6 @@ from nnlab.models import (
     MLPConfig,
     build_model,
     config_from_dict,
-    config_to_dict,
     count_parameters,
     forward_points,
     layer_points,
@@ -167,7 +166,7 @@ def test_bad_cnn_configs_are_clear_errors():
     ],
 )
 def test_config_dict_round_trip_through_json(cfg):
-    d = json.loads(json.dumps(config_to_dict(cfg)))
+    d = json.loads(json.dumps(asdict(cfg)))
     back = config_from_dict(d)
     assert back == cfg and type(back) is type(cfg)
     assert hash(back) == hash(cfg)  # frozen and hashable: usable as a cache key

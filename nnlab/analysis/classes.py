@@ -82,17 +82,16 @@ class ConfusedPair:
         return self.count / self.total if self.total else 0.0
 
 
-def class_means(means: dict, stds: dict, points: list[Point], *, activation: str) -> list[ClassMeans]:
+def class_means(means: dict, stds: dict, points: list[Point]) -> list[ClassMeans]:
     """Per-class statistics of every recorded point, in network order (softmax included when recorded)."""
     out = []
     for p in points:
         if p.name not in means:
             continue
-        after_act = p.role in ("activated", "pooled", "probs")
-        signed = not (after_act and (activation in NON_NEGATIVE or p.role == "probs"))
+        signed = not (p.role == "probs" or (p.role in ("activated", "pooled") and p.activation in NON_NEGATIVE))
         m = np.asarray(means[p.name], dtype=np.float32)
         s = np.asarray(stds[p.name], dtype=np.float32)
-        out.append(ClassMeans(p.name, p.role, p.layer, m, s, signed, per_channel=len(p.shape) == 3))
+        out.append(ClassMeans(p.name, p.role, p.layer, m, s, signed, per_channel=p.layout == "map"))
     return out
 
 

@@ -63,9 +63,7 @@ def compare_run(run, label: str | None = None) -> RunComparison:
     separability = None
     if run.model_config is not None and snaps:
         last = len(snaps) - 1
-        stats = class_means(
-            run.group(last, "mean"), run.group(last, "std"), run.points(), activation=run.model_config.activation
-        )
+        stats = class_means(run.group(last, "mean"), run.group(last, "std"), run.points())
         separability = separability_profile(stats, snaps[last]["confusion"].numpy().sum(1))
     return RunComparison(
         label or run.id,

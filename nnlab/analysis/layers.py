@@ -26,13 +26,14 @@ class PointOutput:
     name: str  # "dense1", "relu1", "pool1", "out", ...
     role: str  # "raw", "norm", "activated", "pooled", "logits"
     layer: int  # 1-based layer index shared by a layer's raw and activated outputs
-    values: np.ndarray  # (U,) for dense points, (C, H, W) for conv points
+    values: np.ndarray  # as the point's layout says: (U,) vector, (C, H, W) map, (N, E) tokens
     signed: bool  # True: values may be negative, draw on a diverging scale centred on zero
     off_fraction: float | None  # share of values the activation switched off (ReLU: exactly zero); else None
+    layout: str = "vector"  # the point's declared layout (nnlab.models.LAYOUTS)
 
     @property
     def is_map(self) -> bool:
-        return self.values.ndim == 3
+        return self.layout == "map"
 
 
 @dataclass(frozen=True)
@@ -73,15 +74,13 @@ def off_fraction(values: np.ndarray, activation: str) -> float | None:
     return float(np.mean(values <= 0))
 
 
-def walk_sample(
-    outputs: dict[str, np.ndarray], points: list[Point], *, activation: str, label: int, index: int = -1
-) -> SampleWalk:
+def walk_sample(outputs: dict[str, np.ndarray], points: list[Point], *, label: int, index: int = -1) -> SampleWalk:
     """Arrange one sample's outputs (from `replay`) along the network's points.
 
     Args:
         outputs: point name → one sample's output (no batch axis), softmax included.
-        points: the network's points in order (`Run.points()` / `layer_points(net)`).
-        activation: the network's activation name (decides scales and the switched-off share).
+        points: the network's points in order (`Run.points()` / `layer_points(net)`); each point's
+            activation decides its colour scale and the switched-off share.
         label: the sample's true class.
         index: the sample's index in the test split.
     Returns: a `SampleWalk`.
@@ -91,10 +90,9 @@ def walk_sample(
         if p.role == "probs":
             continue
         v = np.asarray(outputs[p.name], dtype=np.float32)
-        after_act = p.role in ("activated", "pooled")
-        signed = not (after_act and activation in NON_NEGATIVE)
-        off = off_fraction(v, activation) if p.role == "activated" else None
-        recs.append(PointOutput(p.name, p.role, p.layer, v, signed, off))
+        signed = not (p.role in ("activated", "pooled") and p.activation in NON_NEGATIVE)
+        off = off_fraction(v, p.activation) if p.role == "activated" else None
+        recs.append(PointOutput(p.name, p.role, p.layer, v, signed, off, p.layout))
     probs = np.asarray(outputs["softmax"], dtype=np.float32).reshape(-1)
     return SampleWalk(int(index), int(label), probs, tuple(recs))
 

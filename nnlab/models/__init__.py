@@ -1,0 +1,52 @@
+"""Models: kinds of network registered by name, each declaring the points a user can look at.
+
+Stage 2 of the pipeline. One file per kind (`mlp.py`, `cnn.py`); `registry.py` holds the table they
+register in; `points.py` says what a point is and reads them; `budget.py` sizes a network from its config.
+A run's manifest keeps the config (`dataclasses.asdict`), so any snapshot can be rebuilt.
+"""
+
+from . import cnn, mlp  # noqa: F401  (importing a kind registers it)
+from .blocks import ACTIVATIONS, MAX_WIDTH, Net
+from .budget import Footprint, check_budget, footprint
+from .cnn import CNNConfig
+from .mlp import MLPConfig
+from .points import LAYOUTS, ROLES, Point, count_parameters, forward_points, layer_points, parameter_table, with_shapes
+from .registry import (
+    VIEWS,
+    Field,
+    ModelKind,
+    build_model,
+    config_from_dict,
+    describe_model,
+    model_kind,
+    model_kinds,
+    register_model,
+)
+
+__all__ = [
+    "ACTIVATIONS",
+    "LAYOUTS",
+    "MAX_WIDTH",
+    "ROLES",
+    "VIEWS",
+    "CNNConfig",
+    "Field",
+    "Footprint",
+    "MLPConfig",
+    "ModelKind",
+    "Net",
+    "Point",
+    "build_model",
+    "check_budget",
+    "config_from_dict",
+    "count_parameters",
+    "describe_model",
+    "footprint",
+    "forward_points",
+    "layer_points",
+    "model_kind",
+    "model_kinds",
+    "parameter_table",
+    "register_model",
+    "with_shapes",
+]

@@ -1,0 +1,123 @@
+"""Points: the named places inside a network whose outputs a user can look at.
+
+A model kind declares its points (`nnlab.models.registry`); each has a role (what the
+output is), the dotted name of the module that produces it, and a layout that decides
+how every view draws it. `forward_points` reads them with `Capture`, so a point can sit
+anywhere in the module tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..capture import Capture
+
+# How a point's output for one sample is laid out; the views choose what to draw from this, never from `ndim`.
+LAYOUTS = {
+    "vector": "(U,): one value per unit",
+    "map": "(C, H, W): one feature map per channel",
+    "tokens": "(N, E): one embedding per token",
+    "code": "(D,): the code of an autoencoder's bottleneck",
+}
+# What a point's output is. Raw and activated outputs of one layer are separate points.
+ROLES = {
+    "raw": "before the activation",
+    "norm": "normalised",
+    "activated": "after the activation",
+    "pooled": "pooled",
+    "logits": "the output (logits)",
+    "probs": "the class probabilities",
+}
+
+
+@dataclass(frozen=True)
+class Point:
+    """One addressable output inside the network."""
+
+    name: str  # "dense1", "relu1", "pool1", "out", "softmax", ...: the key of its recorded statistics
+    role: str  # one of ROLES
+    layer: int  # 1-based layer index; raw and activated outputs of one layer share it
+    shape: tuple[int, ...] = ()  # one sample's output shape (filled in by `layer_points`)
+    module: str | None = None  # dotted module name in `model.named_modules()`; None: softmax of the model's output
+    layout: str = "vector"  # one of LAYOUTS
+    activation: str = ""  # the activation applied at or before this point ("relu", ...), "" for none
+
+    @property
+    def is_map(self) -> bool:
+        return self.layout == "map"
+
+    @property
+    def per_unit(self) -> str:
+        """What one unit of this point is called: "channel" for maps, "token" for tokens, else "unit"."""
+        return {"map": "channel", "tokens": "token"}.get(self.layout, "unit")
+
+
+def _declared(model: nn.Module) -> list[Point]:
+    from .registry import model_kind  # the registry imports this module
+
+    config = getattr(model, "config", None)
+    if config is None:
+        raise TypeError(f"{type(model).__name__} was not built by nnlab.build_model, so it declares no points")
+    return model_kind(config.kind).declare(config)
+
+
+def _capture_names(points: list[Point]) -> list[str]:
+    return [p.module for p in points if p.module is not None]
+
+
+def forward_points(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Run `x` through the network once; every declared point's output in network order (softmax included).
+
+    The outputs stay where the model computed them (device, autograd graph), for a model built by `build_model`.
+    """
+    points = _declared(model)
+    with Capture(model, _capture_names(points), copy=False) as cap:
+        logits = model(x)
+    return {p.name: (cap[p.module] if p.module is not None else torch.softmax(logits, dim=1)) for p in points}
+
+
+def layer_points(model: nn.Module) -> list[Point]:
+    """Every declared point of the network in order, with one sample's output shape.
+
+    The shapes come from a dry run on torch's meta device (no memory, no change to `model`).
+    """
+    return with_shapes(model.config, _declared(model))
+
+
+def with_shapes(config, points: list[Point]) -> list[Point]:
+    """`points` with their one-sample shapes, from a dry run of `config`'s network on the meta device."""
+    from dataclasses import replace
+
+    from .registry import model_kind
+
+    with torch.device("meta"):
+        net = model_kind(config.kind).build(config).eval()
+        x = torch.zeros(1, *config.input_shape)
+    with Capture(net, _capture_names(points), copy=False) as cap, torch.no_grad():
+        logits = net(x)
+    return [replace(p, shape=tuple((cap[p.module] if p.module else logits).shape[1:])) for p in points]
+
+
+def parameter_table(model: nn.Module) -> list[dict]:
+    """One row per top-level layer with parameters or a point: name, type, output shape, parameter count."""
+    shapes = {p.module: p.shape for p in layer_points(model)} if hasattr(model, "config") else {}
+    rows = []
+    for name, module in model.named_children():
+        n = sum(p.numel() for p in module.parameters())
+        if n or name in shapes:
+            rows.append(
+                {
+                    "layer": name,
+                    "type": type(module).__name__,
+                    "output shape": "×".join(map(str, shapes.get(name, ()))),
+                    "parameters": n,
+                }
+            )
+    return rows
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
