@@ -9,6 +9,7 @@ import pandas  # noqa: F401  (imported once here: two pages importing it at the 
 import streamlit as st
 
 import appkit
+from nnlab.runs import RunError
 
 st.set_page_config(page_title="nnlab: see inside a neural network", page_icon=":material/neurology:", layout="wide")
 
@@ -33,5 +34,13 @@ PAGES = {
 }
 
 nav = st.navigation(PAGES)
-appkit.sidebar(PAGES)
-nav.run()
+# A damaged run file (a snapshot, eval or steps file) says which, and what to do, on every page; st.stop and
+# st.rerun raise other exceptions, so they pass through.
+try:
+    appkit.sidebar(PAGES)
+except RunError as e:
+    st.sidebar.error(str(e), icon=":material/broken_image:")
+try:
+    nav.run()
+except RunError as e:
+    st.error(str(e), icon=":material/broken_image:")

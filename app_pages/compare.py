@@ -12,6 +12,7 @@ import streamlit as st
 import appkit
 from nnlab.analysis import compare as A
 from nnlab.figures import compare as F
+from nnlab.runs import RunError
 
 RUNS = "compare_runs"  # the run ids compared
 MAX_RUNS = 6
@@ -78,10 +79,15 @@ if len(data) > 1:
         icon=":material/compare_arrows:",
     )
 labels = [f"{i + 1} · {appkit.describe_model(r.manifest['model'])} · {r.id}" for i, r in enumerate(runs)]
-rows = [
-    comparison(r, str(r.folder), (r.folder / "manifest.json").stat().st_mtime, label)
-    for r, label in zip(runs, labels, strict=True)
-]
+rows = []
+for r, label in zip(runs, labels, strict=True):
+    try:
+        rows.append(comparison(r, str(r.folder), (r.folder / "manifest.json").stat().st_mtime, label))
+    except RunError as e:  # a damaged snapshot leaves this run out, not the whole comparison
+        st.warning(f"{e} It is left out of the comparison.", icon=":material/broken_image:")
+if len(rows) < 2:
+    st.info("Pick at least two runs that can be read above.")
+    st.stop()
 
 st.subheader("Learning curves", anchor=False)
 st.plotly_chart(F.curves_figure(rows), key="compare_curves")

@@ -76,9 +76,9 @@ def sidebar(pages: dict | None = None) -> None:
                 help="Scrub through training: 0 is the untrained network, the right end is the last snapshot.",
             )
         info = run.snapshots[st.session_state[SNAP_KEY]]
-        st.caption(
-            f"Step {info['step']} · epoch {info['epoch']:.2f} · accuracy {info['eval_acc']:.1%} · status: {run.status}"
-        )
+        acc = info.get("eval_acc")  # the schema checked it: a fraction, NaN or None (not measured)
+        acc = "-" if acc is None or acc != acc else f"{acc:.1%}"
+        st.caption(f"Step {info['step']} · epoch {info['epoch']:.2f} · accuracy {acc} · status: {run.status}")
         _training_note()
 
 

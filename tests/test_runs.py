@@ -14,10 +14,22 @@ import pytest
 import torch
 
 from nnlab import Callback, DataConfig, MLPConfig, RecordConfig, Run, RunError, RunWriter, TrainConfig, load_dataset
+from nnlab.cli import main
 from nnlab.models import forward_points
 from nnlab.pipeline import make_trainer
 from nnlab.record import snapshot_steps
-from nnlab.runs import check_name, delete_run, export_zip, import_zip, list_runs, new_run_folder, rename_run
+from nnlab.runs import (
+    DamagedRun,
+    check_name,
+    delete_run,
+    export_zip,
+    import_zip,
+    list_damaged,
+    list_runs,
+    new_run_folder,
+    rename_run,
+    scan_runs,
+)
 
 DATA = DataConfig.make("moons", n_samples=200)
 
@@ -172,6 +184,7 @@ def test_stop_and_divergence_are_recorded(tmp_path):
     trainer.fit()
     run = Run(folder)
     assert run.status == "stopped" and [s["step"] for s in run.snapshots] == [0, 2, 3]  # a last one at the stop
+
     class Blow(Callback):  # what a far too large learning rate does (the config refuses one that large)
         def on_step_end(self, trainer, loss, acc):
             if trainer.step == 3:
@@ -222,7 +235,10 @@ def _truncate(folder):
         (lambda f: _edit_manifest(f, lambda m: m.pop("model")), "no 'model' entry"),
         (lambda f: _edit_manifest(f, lambda m: m.update(snapshots={"a": 1})), "damaged"),
         (lambda f: _edit_manifest(f, lambda m: m.update(epochs=[1], snapshots=[None])), "damaged"),
-        (lambda f: (f / "snapshots/0003.safetensors").unlink(), r"'copy' is damaged: .* snapshots/0003\.safetensors is missing"),
+        (
+            lambda f: (f / "snapshots/0003.safetensors").unlink(),
+            r"'copy' is damaged: .* snapshots/0003\.safetensors is missing",
+        ),
         (lambda f: _edit_manifest(f, lambda m: m["snapshots"][1].update(file="../../etc/passwd")), "outside the run"),
         (lambda f: _edit_manifest(f, lambda m: m["snapshots"][1].update(file="/etc/passwd")), "outside the run"),
         (lambda f: _edit_manifest(f, lambda m: m["snapshots"][1].update(file="snapshots/../../x")), "outside the run"),
@@ -433,6 +449,112 @@ def test_export_refuses_a_broken_run(tiny_run, tmp_path):
     (folder / "snapshots/0001.safetensors").unlink()
     with pytest.raises(RunError, match="missing"):
         export_zip(folder)
+
+
+# --- damaged runs: listed apart with the reason, never a crash, and still deleted or downloaded ------------------
+def _deep(folder):
+    text = (folder / "manifest.json").read_text()
+    (folder / "manifest.json").write_text(text.replace('"dropout"', '"deep": ' + "[" * 50_000 + "]" * 50_000 + ', "x"'))
+
+
+DAMAGES = {
+    "created-int": (lambda f: _edit_manifest(f, lambda m: m.update(created=1)), "bad 'created'"),
+    "deep": (_deep, "nests 50002 levels deep"),
+    "truncated": (lambda f: (f / "manifest.json").write_bytes((f / "manifest.json").read_bytes()[:-40]), "not valid"),
+    "missing-snapshot": (
+        lambda f: (f / "snapshots/0004.safetensors").unlink(),
+        "snapshots/0004.safetensors is missing",
+    ),
+    "no-manifest": (lambda f: (f / "manifest.json").unlink(), "has no manifest.json"),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES.values(), ids=DAMAGES.keys())
+def test_a_damaged_run_is_listed_apart_with_its_reason_and_can_be_deleted(tiny_run, runs_root, damage, capsys):
+    change, reason = damage
+    _copy(tiny_run, runs_root, "good")
+    change(_copy(tiny_run, runs_root, "bad"))
+    runs, damaged = scan_runs(runs_root)
+    assert [r.id for r in runs] == [r.id for r in list_runs()] == ["good"]
+    assert damaged == list_damaged() and [d.id for d in damaged] == ["bad"] and isinstance(damaged[0], DamagedRun)
+    assert reason in damaged[0].reason and str(runs_root) not in damaged[0].reason
+
+    assert main(["runs", "--runs-dir", str(runs_root)]) == 0  # the CLI lists both, the damaged one with its reason
+    out = capsys.readouterr().out
+    assert out.splitlines()[1].startswith("good ") and "1 damaged run" in out and reason in out
+
+    names = zipfile.ZipFile(io.BytesIO(export_zip(runs_root / "bad", damaged=True))).namelist()
+    assert "steps.safetensors" in names  # downloaded as it is, to look at elsewhere
+    delete_run(runs_root, "bad")
+    assert sorted(p.name for p in runs_root.iterdir()) == ["good"] and list_damaged() == []
+
+
+def test_a_run_whose_snapshot_has_no_accuracy_still_opens(tiny_run, runs_root):
+    _edit_manifest(_copy(tiny_run, runs_root, "a"), lambda m: [s.update(eval_acc=None) for s in m["snapshots"]])
+    _edit_manifest(_copy(tiny_run, runs_root, "b"), lambda m: m.update(epochs=[]))
+    _edit_manifest(runs_root / "b", lambda m: m["snapshots"][-1].update(eval_acc=None))
+    assert Run(runs_root / "a").final_accuracy == tiny_run.final_accuracy  # from the epochs
+    assert Run(runs_root / "b").final_accuracy is None
+
+
+@pytest.mark.parametrize(
+    "file, damage, words",
+    [
+        ("snapshots/0004.safetensors", os.urandom(500), "pick another snapshot or run in the sidebar"),
+        ("eval.safetensors", os.urandom(500), "pick another run in the sidebar"),
+        ("steps.safetensors", b"", "pick another run in the sidebar"),
+    ],
+)
+def test_a_corrupt_file_is_one_sentence_naming_the_run_the_file_and_what_to_do(tiny_run, tmp_path, file, damage, words):
+    folder = _copy(tiny_run, tmp_path, "hurt")
+    (folder / file).write_bytes(damage)
+    run = Run(folder)  # opening is cheap; the file is read when a page asks for it
+    read = {"snapshots/0004.safetensors": lambda: run.snapshot(-1), "eval.safetensors": run.eval_set}
+    with pytest.raises(RunError) as e:
+        read.get(file, run.steps)()
+    message = str(e.value)
+    assert message.startswith(f"Run 'hurt' is damaged: its file {file} is corrupt") and words in message
+    assert "delete this run on the Runs page" in message or "delete this one on the Runs page" in message
+    assert str(tmp_path) not in message and message.count(". ") == 0  # one sentence, no server path
+
+
+def test_import_keeps_only_the_files_its_manifest_names_and_refuses_too_many(tiny_run, runs_root):
+    members = _members(tiny_run)
+    extra = {f"snapshots/{i:04d}.safetensors": b"junk" for i in range(5, 40)}  # named by no snapshot
+    path = import_zip(runs_root, _zip(members | extra), "kept")
+    assert sorted(p.name for p in (path / "snapshots").iterdir()) == [f"{i:04d}.safetensors" for i in range(5)]
+    junk = _zip({f"snapshots/{i:04d}.safetensors": b"" for i in range(10_000)} | members)
+    with pytest.raises(RunError, match="holds 10,003 files; a run has at most 5,004"):
+        import_zip(runs_root, junk, "junk")
+    assert not (runs_root / "junk").exists()
+
+
+@pytest.mark.parametrize(
+    "change, error",
+    [
+        (lambda m: m.update(created=1), r"zip's manifest.json has a bad 'created'"),
+        (lambda m: m["snapshots"][2].update(eval_acc="high"), r"zip's manifest.json has a bad 'snapshots\[2\]"),
+        (lambda m: m.update(model=json.loads("[" * 27 + "1" + "]" * 27)), "nests 28 levels deep"),
+    ],
+    ids=["created-int", "type-confused", "deep"],
+)
+def test_import_refuses_a_manifest_that_breaks_the_schema(tiny_run, runs_root, change, error):
+    members = _members(tiny_run)
+    m = json.loads(members["manifest.json"])
+    change(m)
+    members["manifest.json"] = json.dumps(m).encode()
+    with pytest.raises(RunError, match=error):
+        import_zip(runs_root, _zip(members), "upload")
+    assert _tree(runs_root) == []  # nothing written
+
+
+def test_a_name_with_a_trailing_newline_is_refused(tiny_run, runs_root):
+    for bad in ["x\n", "run-1\n", "a\r"]:
+        with pytest.raises(ValueError, match="not a valid run name"):
+            check_name(bad)
+        with pytest.raises(ValueError, match="not a valid run name"):
+            import_zip(runs_root, export_zip(tiny_run.folder), bad)
+    assert _tree(runs_root) == []
 
 
 def test_run_files_get_the_usual_permissions(tiny_run, runs_root):
