@@ -10,10 +10,10 @@ from .data import DataConfig, data_dir, list_datasets, load_dataset
 from .data.download import DOWNLOADS, DownloadError, cache_folder, download, is_cached
 from .data.files import discover
 from .data.formats import DataFileError
-from .models import CNNConfig, MLPConfig
+from .models import CNNConfig, MLPConfig, describe_model
 from .pipeline import ProgressBar, default_train, train_run
 from .record import RecordConfig
-from .runs import list_runs, runs_dir
+from .runs import runs_dir, scan_runs
 from .train import TrainConfig
 
 
@@ -114,16 +114,22 @@ def cmd_train(a) -> int:
 
 
 def cmd_runs(a) -> int:
-    runs = list_runs(a.runs_dir or runs_dir())
-    if not runs:
+    """The runs that open, newest first, then the damaged ones with the reason (exit code 0 either way)."""
+    runs, damaged = scan_runs(a.runs_dir or runs_dir())
+    if not runs and not damaged:
         print(f"No runs in {a.runs_dir or runs_dir()}. Train one: python -m nnlab train --dataset moons")
         return 0
-    print(f"{'run':44} {'dataset':14} {'model':18} {'acc':>6} {'status':11} created")
-    for r in runs:
-        m = r.manifest["model"]
-        arch = f"{m.get('kind', 'custom')} {'-'.join(map(str, m.get('hidden', [])))}"
+    if runs:
+        print(f"{'run':44} {'dataset':14} {'model':18} {'acc':>6} {'status':11} created")
+    for r in runs:  # every value printed here was checked by the manifest schema
+        arch = describe_model(r.manifest["model"])
         acc = f"{r.final_accuracy:.3f}" if r.final_accuracy is not None else "-"
-        print(f"{r.id:44} {r.data_config.name:14} {arch:18} {acc:>6} {r.status:11} {r.manifest.get('created', '')}")
+        print(f"{r.id:44} {r.manifest['data']['name']:14} {arch:18} {acc:>6} {r.status:11} {r.created}")
+    if damaged:
+        n = len(damaged)
+        print(f"\n{n} damaged run{'s' * (n != 1)} (download or delete them on the app's Runs page):")
+    for d in damaged:
+        print(f"{d.id:44} {d.reason}")
     return 0
 
 
