@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 import appkit
+from appkit.datasets import skipped_files_note
 from nnlab.analysis.data import class_counts, class_images, embed, sample_indices, value_histogram
 from nnlab.data import DataConfig, data_dir
 from nnlab.figures.data import (
@@ -13,7 +14,7 @@ from nnlab.figures.data import (
     class_images_figure,
     embedding_figure,
     histogram_figure,
-    points_figure,
+    plane_samples_figure,
     sample_grid_figure,
 )
 
@@ -40,11 +41,9 @@ def cached_pca(config_json: str, data_folder: str, n: int, dims: int, seed: int)
 
 def upload_panel() -> None:
     """Check an uploaded .npz/.csv completely, describe it, and save it into the data folder on request."""
-    try:
-        from nnlab.data.files import DataFileError, save_upload, validate_upload
-    except ImportError:
-        st.caption("Uploads are not available in this version of nnlab.")
-        return
+    from nnlab.data import DataFileError, taken_names
+    from nnlab.data.files import save_upload, validate_upload
+
     st.markdown(
         "**.npz**: arrays `x_train`, `y_train` (and optionally `x_test`, `y_test`, `class_names`); images "
         "as `(N, H, W)`, `(N, H, W, C)` or `(N, C, H, W)`. **.csv**: one row per sample, a `label` column "
@@ -57,7 +56,7 @@ def upload_panel() -> None:
     if up.file_id not in cache:
         try:
             cache.clear()
-            cache[up.file_id] = validate_upload(up.name, up.getvalue())
+            cache[up.file_id] = validate_upload(up.name, up.getvalue(), taken=taken_names())
         except DataFileError as e:
             cache[up.file_id] = str(e)
     summary = cache[up.file_id]
@@ -70,7 +69,7 @@ def upload_panel() -> None:
     )
     if st.button("Save it to the data folder", key="data_save", type="primary"):
         try:
-            save_upload(data_dir(), up.name, up.getvalue())
+            save_upload(data_dir(), up.name, up.getvalue(), taken=taken_names())
         except DataFileError as e:
             st.error(str(e))
         else:
@@ -89,6 +88,7 @@ if st.session_state.get(PENDING):
 pick_col, upload_col = st.columns([3, 2], gap="large")
 with upload_col, st.expander("Add your own dataset (.npz or .csv)", icon=":material/upload_file:"):
     upload_panel()
+skipped_files_note()
 with pick_col:
     data = appkit.dataset_picker("data")
 if data is None:
@@ -142,7 +142,7 @@ elif not ds.is_2d:
 
 if ds.is_2d:
     st.subheader("The points", anchor=False)
-    st.plotly_chart(points_figure(ds.x_train, ds.y_train, ds.x_test, ds.y_test, names), width="stretch")
+    st.plotly_chart(plane_samples_figure(ds.x_train, ds.y_train, ds.x_test, ds.y_test, names), width="stretch")
     appkit.how_to_read(
         "each dot is one sample at its two input values x₁ and x₂, coloured by class; hollow dots "
         "are the test split, kept apart to check the network. A network has to draw a boundary "

@@ -1,4 +1,5 @@
-"""Choosing a dataset in a page: the selectbox with each generator's options, and the one-click download panel."""
+"""Choosing a dataset in a page: the selectbox with each generator's options, the one-click download panel, and
+the note on files in the data folder that the name rules skip."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import streamlit as st
 from nnlab.data import DataConfig
 
 SOURCE_WORDS = {"built-in": "built in", "download": "downloaded once", "file": "your file", "plug-in": "plug-in"}
-KIND_WORDS = {"points": "2-D points", "image": "images", "features": "features"}
+KIND_WORDS = {"plane": "2-D samples", "image": "images", "table": "features"}
 OPTION_WIDGETS = {  # option → (label, min, max, step, help)
     "n_samples": ("Number of points", 100, 5000, 100, "How many points are generated (train and test together)."),
     "noise": ("Noise", 0.0, 1.0, 0.05, "How far points scatter from their ideal position: more noise, more overlap."),
@@ -94,3 +95,13 @@ def download_panel(name: str, prefix: str) -> bool:
             return False
         st.rerun()
     return False
+
+
+def skipped_files_note() -> None:
+    """One warning line per file in the data folder that is not listed, saying why (its name breaks a rule)."""
+    from nnlab.data.registry import data_dir, scan_data_folder
+
+    folder = data_dir()
+    for file, why in scan_data_folder(folder).skipped.items():
+        shown = file if file.isprintable() else ascii(file)
+        st.warning(f"`{folder.name}/{shown}` is not shown: {why}.", icon=":material/visibility_off:")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from .data import DataConfig, data_dir, list_datasets, load_dataset
 from .data.download import DOWNLOADS, DownloadError, cache_folder, download, is_cached
-from .data.files import discover
 from .data.formats import DataFileError
+from .data.registry import discover
 from .models import CNNConfig, MLPConfig, describe_model
 from .pipeline import ProgressBar, default_train, train_run
 from .record import RecordConfig

@@ -24,7 +24,6 @@ from torch import nn
 
 from .data import DataConfig, Dataset
 from .models import Net
-from .pipeline import dataset_manifest
 from .record import RecordConfig, Recorder
 from .runs import RunWriter
 
@@ -92,7 +91,7 @@ def record_loop(
         else {"kind": "custom", "class": type(model).__name__, "repr": repr(model)[:4000]}
     )
     if dataset is not None:
-        info = dataset_manifest(dataset)
+        info = dataset.manifest()
         data_dict = (data or DataConfig(dataset.name)).to_dict()
     else:
         info = {"name": "custom", "class_names": list(class_names), "input_shape": list(x_eval.shape[1:])}

@@ -34,18 +34,6 @@ def default_model(ds: Dataset, kind: str = "mlp") -> ModelConfig:
     return MLPConfig(input_shape=ds.input_shape, n_classes=ds.n_classes)
 
 
-def dataset_manifest(ds: Dataset) -> dict:
-    return {
-        "name": ds.name,
-        "class_names": list(ds.class_names),
-        "input_shape": list(ds.input_shape),
-        "n_train": len(ds.y_train),
-        "n_test": len(ds.y_test),
-        "is_image": ds.is_image,
-        "stats": ds.stats_dict(),
-    }
-
-
 def make_trainer(
     data: DataConfig,
     model: ModelConfig | None = None,
@@ -88,7 +76,7 @@ def make_trainer(
             model=asdict(model),
             train=train.to_dict(),
             record=record.to_dict(),
-            dataset_info=dataset_manifest(ds),
+            dataset_info=ds.manifest(),
         )
         idx = balanced_indices(ds.y_test, record.eval_size, seed=0)
         writer.save_eval_set(idx, ds.y_test[idx])

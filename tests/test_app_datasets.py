@@ -103,3 +103,33 @@ def test_an_npz_of_images_uploads_too(app_dirs, jobs, monkeypatch):
     at.button(key="data_save").click().run()
     assert not errors(at), errors(at)
     assert at.selectbox(key="data_dataset").value == "tiles" and chart_types(at)[0] == ["image"]
+
+
+def test_a_dropped_in_file_with_a_taken_name_is_explained_on_the_page(app_dirs, jobs, monkeypatch):
+    rng = np.random.default_rng(0)
+    buf = io.BytesIO()
+    np.savez(buf, x_train=rng.integers(0, 255, (40, 6, 6), dtype=np.uint8), y_train=np.arange(40) % 4)
+    (app_dirs["data"] / "digits.npz").write_bytes(buf.getvalue())
+    (app_dirs["data"] / "Moons.csv").write_bytes(
+        b"a,b,label\n" + b"".join(b"%d,%d,%d\n" % (i, i, i % 2) for i in range(20))
+    )
+    at = app_test(monkeypatch, PAGE)
+    assert not errors(at), errors(at)
+    notes = [w.value for w in at.warning]
+    assert (
+        "`data/digits.npz` is not shown: its name is taken by the built-in dataset 'digits'; rename the file." in notes
+    )
+    assert "`data/Moons.csv` is not shown: its name is taken by the built-in dataset 'moons'; rename the file." in notes
+    assert "Moons" not in at.selectbox(key="data_dataset").options
+
+
+def test_an_upload_over_the_dataset_budget_is_refused_with_the_numbers(app_dirs, jobs, monkeypatch):
+    monkeypatch.setenv("NNLAB_MAX_DATASET_VALUES", "1000")
+    buf = io.BytesIO()
+    np.savez(buf, x_train=np.zeros((40, 6, 6), np.uint8), y_train=np.arange(40) % 4)
+    at = app_test(monkeypatch, PAGE)
+    at.file_uploader(key="data_upload").set_value(("wide.npz", buf.getvalue(), "application/octet-stream")).run()
+    assert any(
+        "wide.npz: 40 samples × 36 values each = 1,440 values, more than the limit of 1,000" in e for e in errors(at)
+    )
+    assert not list(app_dirs["data"].iterdir())

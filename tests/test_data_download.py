@@ -22,10 +22,10 @@ import torch
 
 from nnlab.cli import main
 from nnlab.data import Dataset, load_dataset
+from nnlab.data.dataset import split
 from nnlab.data.download import DOWNLOADS, DownloadError, DownloadSpec, RemoteFile, download, is_cached
 from nnlab.data.formats import CIFAR_BATCHES, CIFAR_DIR, CIFAR_RECORD, DataFileError
 from nnlab.data.images import read_cifar_folder, read_idx_split
-from nnlab.data.synthetic import split
 from nnlab.models import build_model
 from nnlab.pipeline import default_model, default_train
 from nnlab.train import Trainer

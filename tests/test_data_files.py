@@ -7,9 +7,21 @@ import zipfile
 import numpy as np
 import pytest
 
-from nnlab.data import DataConfig, list_datasets, load_dataset
+from nnlab.data import DataConfig, list_datasets, load_dataset, taken_names
 from nnlab.data import validate as checks
-from nnlab.data.files import DataFileError, discover, load_csv, load_npz, save_upload, validate_upload
+from nnlab.data.files import DataFileError, load_csv, load_npz
+from nnlab.data.files import save_upload as _save_upload
+from nnlab.data.files import validate_upload as _validate_upload
+from nnlab.data.registry import discover, scan_data_folder
+
+
+def save_upload(folder, filename, data):
+    """An upload as the Datasets page saves it: the registered names are the taken ones."""
+    return _save_upload(folder, filename, data, taken=taken_names())
+
+
+def validate_upload(filename, data):
+    return _validate_upload(filename, data, taken=taken_names())
 
 
 def npz_bytes(**arrays) -> bytes:
@@ -45,7 +57,7 @@ def test_good_npz_and_csv_appear_and_load(data_dir):
     table = list_datasets()
     assert {"moons", "mnist", "shapes", "pets"} <= set(table) and "notes" not in table
     assert (table["shapes"].source, table["shapes"].kind) == ("file", "image")
-    assert (table["pets"].source, table["pets"].kind) == ("file", "points")
+    assert (table["pets"].source, table["pets"].kind) == ("file", "plane")
     ds = load_dataset("shapes")
     assert ds.x_train.dtype == np.uint8 and ds.x_train.shape[1:] == (1, 6, 5) and ds.y_train.dtype == np.int64
     assert len(ds.y_train) + len(ds.y_test) == 40 and ds.class_counts("test").tolist() == [2, 2, 2, 2]  # 20% per class
@@ -68,7 +80,7 @@ def test_npz_layouts_and_given_test_split(tmp_path):
     (tmp_path / "f.npz").write_bytes(npz_bytes(x_train=np.random.default_rng(0).normal(size=(30, 7)), y_train=y[:30]))
     f = load_npz(tmp_path / "f.npz")
     assert f.x_train.dtype == np.float32 and f.input_shape == (7,) and not f.is_image
-    assert discover(tmp_path)["f"].kind == "features" and discover(tmp_path)["c"].kind == "image"
+    assert discover(tmp_path)["f"].kind == "table" and discover(tmp_path)["c"].kind == "image"
 
 
 def test_headerless_csv_and_same_stem_twice(tmp_path):
@@ -108,8 +120,9 @@ def test_upload_validated_then_saved_atomically(tmp_path):
         ("sub/evil.npz", "use letters, digits"),
         ("/etc/evil.npz", "use letters, digits"),
         (".hidden.npz", "use letters, digits"),
-        ("mnist.npz", "'mnist' is taken by a built-in or installed dataset"),
-        ("Digits.csv", "'Digits' is taken by a built-in or installed dataset"),
+        ("mnist.npz", "'mnist.npz': its name is taken by the built-in dataset 'mnist'; rename the file"),
+        ("Digits.csv", "'Digits.csv': its name is taken by the built-in dataset 'digits'; rename the file"),
+        ("x\n.csv", "use letters, digits"),
         ("data.txt", "expected a .npz or .csv file"),
         ("data.pkl", "expected a .npz or .csv file"),
     ],
@@ -230,3 +243,61 @@ def test_size_limit_is_checked_first(tmp_path, monkeypatch):
     with pytest.raises(DataFileError, match=r"big.csv: 1,001 bytes, more than the limit of 1,000"):
         save_upload(tmp_path, "big.csv", b"x" * 1001)
     assert list(tmp_path.iterdir()) == []
+
+
+# ---- one name rule for uploads and dropped-in files -------------------------------------------------------------
+
+NAMES = ["mine.npz", "Moons.csv", "digits.npz", "MNIST.npz", "x\n.csv", "my file.csv", "ok-name_2.csv", "a.b.npz"]
+
+
+@pytest.mark.parametrize("filename", NAMES, ids=[ascii(n) for n in NAMES])
+def test_uploads_and_dropped_in_files_follow_the_same_name_rule(tmp_path, filename):
+    x, y = images()
+    data = npz_bytes(x_train=x, y_train=y) if filename.endswith(".npz") else GOOD_CSV
+    try:
+        save_upload(tmp_path / "up", filename, data)
+        refused = None
+    except DataFileError as e:
+        refused = str(e)
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / filename).write_bytes(data)
+    scanned = scan_data_folder(drop)
+    if refused is None:
+        assert scanned.skipped == {} and filename.rsplit(".", 1)[0] in scanned.found
+    else:
+        assert scanned.found == {} and refused == f"{filename!r}: {scanned.skipped[filename]}"
+
+
+def test_a_dropped_in_file_with_a_taken_name_is_skipped_and_says_why(data_dir):
+    x, y = images()
+    (data_dir / "digits.npz").write_bytes(npz_bytes(x_train=x, y_train=y))
+    (data_dir / "Moons.csv").write_bytes(GOOD_CSV)
+    (data_dir / "pets.csv").write_bytes(GOOD_CSV)
+    table = list_datasets()
+    assert table["digits"].source == "built-in" and "Moons" not in table and table["pets"].source == "file"
+    assert scan_data_folder().skipped == {
+        "Moons.csv": "its name is taken by the built-in dataset 'moons'; rename the file",
+        "digits.npz": "its name is taken by the built-in dataset 'digits'; rename the file",
+    }
+    assert load_dataset("digits").input_shape == (1, 8, 8)  # still the built-in
+
+
+def test_the_cli_lists_dropped_in_files_under_the_same_rule(data_dir, capsys):
+    from nnlab.cli import main
+
+    (data_dir / "Moons.csv").write_bytes(GOOD_CSV)
+    (data_dir / "pets.csv").write_bytes(GOOD_CSV)
+    assert main(["datasets", "--data-dir", str(data_dir)]) == 0
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert "pets" in names and "Moons" not in names and names.count("moons") == 1
+
+
+def test_files_differing_in_case_only_are_both_listed_by_file_name(tmp_path):
+    (tmp_path / "d.csv").write_bytes(GOOD_CSV)
+    if (tmp_path / "D.csv").exists():
+        pytest.skip("a case-insensitive file system")
+    (tmp_path / "D.csv").write_bytes(GOOD_CSV)
+    assert {"d.csv", "D.csv"} <= set(discover(tmp_path))
+    with pytest.raises(DataFileError, match="a dataset named '[dD]' already exists in the data folder"):
+        save_upload(tmp_path, "D.npz", npz_bytes(x_train=images()[0], y_train=images()[1]))

@@ -21,7 +21,7 @@ from nnlab.data.formats import (
     parse_idx,
     read_file,
 )
-from nnlab.data.images import read_cifar_folder, read_idx_split
+from nnlab.data.images import check_idx_budget, read_cifar_folder, read_idx_split
 
 MNIST_TEST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist-test"
 MNIST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]  # from shared/data/README.md
@@ -199,3 +199,23 @@ def test_extract_cifar_rejects_incomplete_or_broken_archive(tmp_path):
     with pytest.raises(DataFileError, match="junk.tar.gz: cannot be extracted"):
         extract_cifar(tmp_path / "junk.tar.gz", tmp_path / "r")
     assert list((tmp_path / "r").iterdir()) == []
+
+
+def test_idx_headers_are_checked_against_the_dataset_budget_before_reading(tmp_path, monkeypatch):
+    for prefix, n in (("train", 60_000), ("t10k", 10_000)):  # headers only: the pixels are never read
+        header = bytes([0, 0, 0x08, 3]) + struct.pack(">3I", n, 28, 28)
+        (tmp_path / f"{prefix}-images-idx3-ubyte.gz").write_bytes(gzip.compress(header))
+    monkeypatch.delenv("NNLAB_MAX_DATASET_VALUES", raising=False)
+    check_idx_budget(tmp_path, "mnist")  # 54.9 million values: within the default
+    monkeypatch.setenv("NNLAB_MAX_DATASET_VALUES", "50_000_000")
+    with pytest.raises(DataFileError, match="mnist: 70,000 samples × 784 values each = 54,880,000 values, more than"):
+        check_idx_budget(tmp_path, "mnist")
+
+
+def test_cifar_batches_are_checked_against_the_dataset_budget_by_size(tmp_path, monkeypatch):
+    folder = extract_cifar(make_tar(tmp_path / "c.tar.gz", tiny_cifar_members()), tmp_path)
+    monkeypatch.setenv("NNLAB_MAX_DATASET_VALUES", "36863")
+    with pytest.raises(DataFileError, match="cifar-10-batches-bin: 12 samples × 3,072 values each = 36,864 values"):
+        read_cifar_folder(folder, per_batch=2)
+    monkeypatch.setenv("NNLAB_MAX_DATASET_VALUES", "36864")
+    assert read_cifar_folder(folder, per_batch=2)[0].shape == (10, 3, 32, 32)

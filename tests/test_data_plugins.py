@@ -5,7 +5,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from nnlab.data import Dataset, list_datasets, load_dataset, register_dataset, registry
+from nnlab.data import Dataset, list_datasets, load_dataset, register_dataset, registry, taken_names
 from nnlab.data.files import DataFileError, validate_upload
 
 
@@ -25,9 +25,9 @@ def _xor(n_samples: int = 80, seed: int = 0) -> Dataset:
 
 def test_decorator_registers_a_loader_with_options(clean_registry):
     register_dataset("xor", kind="points", options=("n_samples", "seed"), description="Quadrants.")(_xor)
-    info = list_datasets()["xor"]
+    info = list_datasets()["xor"]  # "points", the kind's name before "plane", still registers
     assert (info.kind, info.source, info.options, info.description) == (
-        "points",
+        "plane",
         "built-in",
         ("n_samples", "seed"),
         "Quadrants.",
@@ -84,14 +84,14 @@ def fake_distribution(tmp_path, monkeypatch, clean_registry):
 def test_entry_point_plugins_are_listed_and_load(fake_distribution):
     table = list_datasets()
     assert table["squares"].source == "plug-in" and "where is the square" in table["squares"].description
-    assert (table["stripes"].kind, table["stripes"].description) == ("features", "Features from a plug-in.")
+    assert (table["stripes"].kind, table["stripes"].description) == ("table", "Features from a plug-in.")  # old name
     assert "broken" not in table and "other" not in table  # a plug-in that fails to import is skipped
     assert table["moons"].source == "built-in"  # a plug-in cannot replace a built-in
     ds = load_dataset("squares", size=8)
     assert ds.x_train.shape == (30, 1, 8, 8) and ds.class_names == ("top-left", "bottom-right")
     assert load_dataset("stripes").input_shape == (12,)
-    with pytest.raises(DataFileError, match="'squares' is taken by a built-in or installed dataset"):
-        validate_upload("squares.csv", b"a,label\n1,0\n")
+    with pytest.raises(DataFileError, match="its name is taken by the installed dataset 'squares'"):
+        validate_upload("Squares.csv", b"a,label\n1,0\n", taken=taken_names())
 
 
 def test_plugins_via_monkeypatched_entry_points(monkeypatch, clean_registry):

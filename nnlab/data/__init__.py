@@ -2,10 +2,11 @@
 
 from . import synthetic  # noqa: F401, I001  (registers the built-in sets; listed first)
 from . import images  # noqa: F401  (registers mnist, fashion-mnist, cifar-10: downloaded on first use)
-from .dataset import DataConfig, Dataset, balanced_indices, normalisation_stats
+from .budget import max_dataset_values
+from .dataset import DataConfig, Dataset, DatasetInfo, balanced_indices, normalisation_stats, split
 from .download import DOWNLOADS, DownloadError, download, is_cached
 from .formats import DataFileError
-from .registry import DatasetInfo, data_dir, dataset_info, list_datasets, load_dataset, register_dataset
+from .registry import data_dir, dataset_info, list_datasets, load_dataset, register_dataset, taken_names
 
 __all__ = [
     "DOWNLOADS",
@@ -21,6 +22,9 @@ __all__ = [
     "is_cached",
     "list_datasets",
     "load_dataset",
+    "max_dataset_values",
     "normalisation_stats",
     "register_dataset",
+    "split",
+    "taken_names",
 ]

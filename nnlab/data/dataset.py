@@ -1,17 +1,23 @@
-"""The dataset record every loader returns, and the config that names one.
+"""The dataset record every loader returns, the config that names one, and what the registry knows of it.
 
 Stage 1 of the pipeline: data ─► model ─► train ─► run folder. A `Dataset` holds
 train/test arrays in memory; images stay uint8 (the display copy), and `prepare`
-turns any slice into the normalised float32 tensor the model sees.
+turns any slice into the normalised float32 tensor the model sees. This module
+imports no other module of `nnlab.data`; the others build on it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import torch
+
+KINDS = ("image", "plane", "table")  # (C, H, W) images; 2-D samples (moons and friends); feature vectors
+KIND_ALIASES = {"points": "plane", "features": "table"}  # the names plug-ins registered with before `kind`
+STATS_CHUNK = 1 << 20  # values per block when computing normalisation statistics (8 MB as float64)
 
 
 @dataclass(frozen=True)
@@ -57,8 +63,9 @@ class DataConfig:
 class Dataset:
     """Train/test arrays with their class names and input shape.
 
-    Images are stored as uint8 `(N, C, H, W)`; points and features as float32 `(N, D)`.
-    Labels are int64 in `0..len(class_names)-1`.
+    Images are stored as uint8 `(N, C, H, W)`; 2-D samples and feature tables as float32 `(N, D)`.
+    Labels are int64 in `0..len(class_names)-1`. `kind` says which: "image", "plane" (2-D samples
+    that can be drawn in the plane) or "table" (feature vectors); left empty, it follows the shape.
     """
 
     name: str
@@ -70,8 +77,14 @@ class Dataset:
     description: str = ""
     mean: np.ndarray | None = field(default=None, repr=False)  # broadcastable to input_shape
     std: np.ndarray | None = field(default=None, repr=False)
+    kind: str = ""  # "image", "plane" or "table"; "" infers it from input_shape
 
     def __post_init__(self):
+        kind = normalise_kind(self.kind) if self.kind else kind_of_shape(self.input_shape)
+        expected = kind_of_shape(self.input_shape)
+        if kind != expected and not (kind == "table" and expected == "plane"):
+            raise ValueError(f"{self.name}: kind {kind!r} does not fit samples of shape {self.input_shape}")
+        object.__setattr__(self, "kind", kind)
         if self.mean is None or self.std is None:
             mean, std = normalisation_stats(self.x_train)
             object.__setattr__(self, "mean", mean)
@@ -87,11 +100,12 @@ class Dataset:
 
     @property
     def is_image(self) -> bool:
-        return len(self.input_shape) == 3
+        return self.kind == "image"
 
     @property
     def is_2d(self) -> bool:
-        return self.input_shape == (2,)
+        """2-D samples that can be drawn as dots in the plane (and a decision boundary behind them)."""
+        return self.kind == "plane"
 
     def prepare(self, x: np.ndarray) -> torch.Tensor:
         """Normalise raw samples `(N, *input_shape)` into the float32 tensor the model takes."""
@@ -124,21 +138,81 @@ class Dataset:
         """Normalisation statistics as JSON (saved in a run's manifest)."""
         return {"mean": self.mean.tolist(), "std": self.std.tolist(), "shape": list(self.mean.shape)}
 
+    def manifest(self) -> dict:
+        """What a run's manifest keeps of its dataset (under "dataset"): names, shapes, sizes, statistics."""
+        return {
+            "name": self.name,
+            "class_names": list(self.class_names),
+            "input_shape": list(self.input_shape),
+            "n_train": len(self.y_train),
+            "n_test": len(self.y_test),
+            "is_image": self.is_image,
+            "kind": self.kind,
+            "stats": self.stats_dict(),
+        }
+
+
+def kind_of_shape(input_shape: tuple[int, ...]) -> str:
+    """The kind samples of this shape get by default: image for (C, H, W), plane for (2,), else table."""
+    return "image" if len(input_shape) == 3 else "plane" if tuple(input_shape) == (2,) else "table"
+
+
+def normalise_kind(kind: str) -> str:
+    """A kind by its name now ("points" → "plane", "features" → "table"); raises for an unknown one."""
+    kind = KIND_ALIASES.get(kind, kind)
+    if kind not in KINDS:
+        raise ValueError(f"Unknown dataset kind {kind!r}; expected one of {', '.join(KINDS)}")
+    return kind
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What the registry knows about a dataset before loading it."""
+
+    name: str
+    loader: Callable[..., Dataset]
+    description: str = ""
+    kind: str = "image"  # "image", "plane" (2-D samples) or "table" ("points", "features": older names)
+    source: str = "built-in"  # "built-in", "download", "file", or "plug-in"
+    options: tuple[str, ...] = ()  # option names the loader takes (noise, n_samples, ...)
+
+    def __post_init__(self):
+        object.__setattr__(self, "kind", KIND_ALIASES.get(self.kind, self.kind))
+
 
 def normalisation_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel mean/std for images `(N, C, H, W)`, per-feature otherwise, on the [0, 1] scale for uint8."""
+    """Per-channel mean/std for images `(N, C, H, W)`, per-feature otherwise, on the [0, 1] scale for uint8.
+
+    Computed in blocks of samples (two passes), so the float64 temporaries stay small whatever the size of `x`.
+    """
     scale = 255.0 if x.dtype == np.uint8 else 1.0
+    axes = (0, 2, 3) if x.ndim == 4 else 0
+    step = max(1, STATS_CHUNK // max(1, int(np.prod(x.shape[1:]))))
+    blocks = [x[i : i + step] for i in range(0, len(x), step)]
+    count = x.size // (x.shape[1] if x.ndim == 4 else int(np.prod(x.shape[1:])))  # values behind each statistic
+    mean = sum(b.sum(axis=axes, dtype=np.float64) for b in blocks) / count
+    centre = mean.reshape(-1, 1, 1) if x.ndim == 4 else mean
+    var = sum(_squared_deviation(b, centre).sum(axis=axes) for b in blocks) / count
+    mean, std = mean / scale, np.sqrt(var) / scale
     if x.ndim == 4:
-        c = x.shape[1]
-        flat = np.moveaxis(x, 1, 0).reshape(c, -1)
-        mean = np.array([row.mean(dtype=np.float64) for row in flat]) / scale
-        std = np.array([row.std(dtype=np.float64) for row in flat]) / scale
-        mean, std = mean.reshape(c, 1, 1), std.reshape(c, 1, 1)
-    else:
-        mean = x.mean(axis=0, dtype=np.float64) / scale
-        std = x.std(axis=0, dtype=np.float64) / scale
+        mean, std = mean.reshape(-1, 1, 1), std.reshape(-1, 1, 1)
     std = np.where(std < 1e-6, 1.0, std)
     return mean.astype(np.float32), std.astype(np.float32)
+
+
+def _squared_deviation(block: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    d = block - centre  # float64, one block
+    return np.multiply(d, d, out=d)
+
+
+def split(x: np.ndarray, y: np.ndarray, test_fraction: float = 0.2, seed: int = 0):
+    """A seeded, stratified train/test split: `test_fraction` of each class (at least one sample) goes to test."""
+    rng = np.random.default_rng(seed)
+    test = np.zeros(len(y), bool)
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        test[idx[: max(1, round(len(idx) * test_fraction))]] = True
+    return x[~test], y[~test], x[test], y[test]
 
 
 def balanced_indices(y: np.ndarray, n: int, seed: int = 0) -> np.ndarray:

@@ -48,8 +48,8 @@ def read_file(path: Path, limit: int = MAX_DECOMPRESSED) -> bytes:
     return data
 
 
-def parse_idx(data: bytes, name: str) -> np.ndarray:
-    """Parse an IDX file's bytes into an array of the declared type and shape (big-endian → native)."""
+def idx_header(data: bytes, name: str) -> tuple[int, tuple[int, ...]]:
+    """An IDX file's type code and declared dimensions, from its first `4 + 4 × ndim` bytes (or more)."""
     if len(data) < 4:
         raise DataFileError(f"{name}: only {len(data)} bytes; an IDX file starts with a 4-byte magic number")
     magic = int.from_bytes(data[:4], "big")
@@ -60,12 +60,27 @@ def parse_idx(data: bytes, name: str) -> np.ndarray:
             "code (0x08 for bytes) and the number of dimensions (MNIST: 0x00000803 for images, "
             "0x00000801 for labels). Is this the right file?"
         )
-    header = 4 + 4 * ndim
-    if len(data) < header:
+    if len(data) < 4 + 4 * ndim:
         raise DataFileError(
             f"{name}: truncated: the header declares {ndim} dimensions but the file ends after {len(data)} bytes"
         )
-    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    return code, tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+
+
+def read_idx_dims(path: Path) -> tuple[int, ...]:
+    """The dimensions an IDX file (plain or .gz) declares, reading only its header."""
+    path = Path(path)
+    try:
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as f:
+            return idx_header(f.read(4 + 4 * 4), path.name)[1]
+    except (OSError, EOFError) as e:
+        raise DataFileError(f"{path.name}: cannot be read ({e})") from None
+
+
+def parse_idx(data: bytes, name: str) -> np.ndarray:
+    """Parse an IDX file's bytes into an array of the declared type and shape (big-endian → native)."""
+    code, dims = idx_header(data, name)
+    header = 4 + 4 * len(dims)
     dtype = np.dtype(IDX_TYPES[code])
     declared = int(np.prod(dims, dtype=object)) * dtype.itemsize  # Python ints: no overflow
     actual = len(data) - header

@@ -11,16 +11,19 @@ from pathlib import Path
 
 import numpy as np
 
+from .budget import check_values
 from .dataset import Dataset
 from .download import Progress, cache_folder, download
 from .formats import (
     CIFAR_BATCHES,
     CIFAR_PER_BATCH,
+    CIFAR_RECORD,
     DataFileError,
     idx_pair,
     parse_cifar_batch,
     parse_cifar_meta,
     read_file,
+    read_idx_dims,
 )
 from .registry import register_dataset
 
@@ -55,8 +58,18 @@ def read_idx_split(folder: Path, prefix: str) -> tuple[np.ndarray, np.ndarray]:
         raise DataFileError(f"{e} (in {folder}; delete the file to download it again)") from None
 
 
+def check_idx_budget(folder: Path, name: str) -> None:
+    """Refuse an IDX pair whose image headers declare more values than the dataset budget (nothing is read yet)."""
+    try:
+        dims = [read_idx_dims(idx_file(folder, f"{p}-images-idx3-ubyte")) for p in ("train", "t10k")]
+    except DataFileError as e:
+        raise DataFileError(f"{e} (in {folder}; delete the file to download it again)") from None
+    check_values(name, sum(d[0] for d in dims), max(int(np.prod(d[1:], dtype=object)) for d in dims))
+
+
 def _idx_dataset(name: str, classes: tuple[str, ...], description: str, root, progress) -> Dataset:
     folder = download(name, root, progress)
+    check_idx_budget(folder, name)
     x_train, y_train = read_idx_split(folder, "train")
     x_test, y_test = read_idx_split(folder, "t10k")
     return Dataset(name, x_train, y_train, x_test, y_test, classes, description)
@@ -86,6 +99,8 @@ def fashion_mnist(root: Path | str | None = None, progress: Progress | None = No
 
 def read_cifar_folder(folder: Path, per_batch: int = CIFAR_PER_BATCH):
     """Read `cifar-10-batches-bin/` → x_train, y_train, x_test, y_test, class names (each batch holds `per_batch`)."""
+    sizes = [(folder / b).stat().st_size if (folder / b).is_file() else 0 for b in CIFAR_BATCHES]
+    check_values(folder.name, sum(sizes) // CIFAR_RECORD, CIFAR_RECORD - 1)  # before any batch is read
     parts = []
     for batch in CIFAR_BATCHES:
         parts.append(

@@ -2,31 +2,22 @@
 
 Built-in sets register with `@register_dataset`; installed packages add theirs
 through the `nnlab.datasets` entry-point group; files dropped into the data folder
-are listed by `nnlab.data.files`. `load_dataset(config)` is the one way in.
+are listed by `nnlab.data.files`, which is handed the registered names (`taken_names`)
+so that a file never hides or doubles a built-in. `load_dataset(config)` is the one way in.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from .dataset import DataConfig, Dataset
+import numpy as np
+
+from . import files
+from .budget import check_values
+from .dataset import DataConfig, Dataset, DatasetInfo, normalise_kind
 
 ENTRY_POINT_GROUP = "nnlab.datasets"
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """What the registry knows about a dataset before loading it."""
-
-    name: str
-    loader: Callable[..., Dataset]
-    description: str = ""
-    kind: str = "image"  # "points" (2-D), "image", or "features"
-    source: str = "built-in"  # "built-in", "download", "file", or "plug-in"
-    options: tuple[str, ...] = ()  # option names the loader takes (noise, n_samples, ...)
 
 
 _BUILTINS: dict[str, DatasetInfo] = {}  # filled at import by the decorators below; read-only after
@@ -38,9 +29,12 @@ def register_dataset(
     """Decorator: register `loader(**options) -> Dataset` under `name`.
 
     Example:
-        @register_dataset("xor", kind="points", options=("n_samples", "seed"))
+        @register_dataset("xor", kind="plane", options=("n_samples", "seed"))
         def xor(n_samples=400, seed=0) -> Dataset: ...
+
+    `kind` is "image", "plane" (2-D samples) or "table" (feature vectors).
     """
+    kind = normalise_kind(kind)
 
     def wrap(loader):
         _BUILTINS[name] = DatasetInfo(name, loader, description, kind, source, options)
@@ -70,13 +64,28 @@ def _plugins() -> dict[str, DatasetInfo]:
     return found
 
 
+def taken_names() -> dict[str, str]:
+    """The registered names (built-ins, then plug-ins) → their source; a user's file may not use any of them."""
+    out = {n: info.source for n, info in _BUILTINS.items()}
+    out.update({n: "plug-in" for n in _plugins() if n not in out})
+    return out
+
+
+def scan_data_folder(folder: Path | str | None = None) -> files.FolderScan:
+    """The files in the data folder (default `data_dir()`): those listed, and those skipped with the reason."""
+    return files.scan(Path(folder) if folder is not None else data_dir(), taken_names())
+
+
+def discover(folder: Path | str | None = None) -> dict[str, DatasetInfo]:
+    """The user's datasets in the data folder by name, under the same name rules as uploads."""
+    return scan_data_folder(folder).found
+
+
 def list_datasets() -> dict[str, DatasetInfo]:
     """Every dataset by name: built-ins, plug-ins, then the user's files in the data folder."""
-    from . import files
-
     out = dict(_BUILTINS)
     out.update({k: v for k, v in _plugins().items() if k not in out})
-    out.update({k: v for k, v in files.discover(data_dir()).items() if k not in out})
+    out.update({k: v for k, v in discover().items() if k not in out})
     return out
 
 
@@ -92,4 +101,5 @@ def load_dataset(config: DataConfig | str, **options) -> Dataset:
     if isinstance(config, str):
         config = DataConfig.make(config, **options)
     ds = dataset_info(config.name).loader(**config.kwargs)
+    check_values(ds.name, len(ds.y_train) + len(ds.y_test), int(np.prod(ds.input_shape)))  # plug-ins, too
     return ds.subset(config.train_subset, config.subset_seed)

@@ -1,61 +1,60 @@
-"""Built-in datasets that need no download: generated 2-D point sets and scikit-learn's digits."""
+"""Built-in datasets that need no download: generated 2-D sets (moons and friends) and scikit-learn's digits.
+
+Stage 1 of the pipeline (data). Each generator checks its sample count against the dataset
+budget before it draws anything.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .dataset import Dataset
+from .budget import check_values
+from .dataset import Dataset, split
 from .registry import register_dataset
 
-POINT_OPTIONS = ("n_samples", "noise", "seed")
+PLANE_OPTIONS = ("n_samples", "noise", "seed")
 
 
-def split(x: np.ndarray, y: np.ndarray, test_fraction: float = 0.2, seed: int = 0):
-    """A seeded, stratified train/test split."""
-    rng = np.random.default_rng(seed)
-    test = np.zeros(len(y), bool)
-    for c in np.unique(y):
-        idx = rng.permutation(np.flatnonzero(y == c))
-        test[idx[: max(1, round(len(idx) * test_fraction))]] = True
-    return x[~test], y[~test], x[test], y[test]
-
-
-def points(name: str, x: np.ndarray, y: np.ndarray, seed: int, description: str) -> Dataset:
+def plane(name: str, x: np.ndarray, y: np.ndarray, seed: int, description: str) -> Dataset:
+    """A generated 2-D set, split into train and test (seeded, stratified)."""
     x_tr, y_tr, x_te, y_te = split(x.astype(np.float32), y.astype(np.int64), seed=seed)
     names = tuple(f"class {c}" for c in range(int(y.max()) + 1))
-    return Dataset(name, x_tr, y_tr, x_te, y_te, names, description)
+    return Dataset(name, x_tr, y_tr, x_te, y_te, names, description, kind="plane")
 
 
 @register_dataset(
     "moons",
-    kind="points",
-    options=POINT_OPTIONS,
+    kind="plane",
+    options=PLANE_OPTIONS,
     description="Two interleaving half circles: the smallest problem a straight line cannot solve.",
 )
 def moons(n_samples: int = 1000, noise: float = 0.2, seed: int = 0) -> Dataset:
+    check_values("moons", n_samples, 2)
     from sklearn.datasets import make_moons
 
     x, y = make_moons(n_samples, noise=noise, random_state=seed)
-    return points("moons", x, y, seed, "")
+    return plane("moons", x, y, seed, "")
 
 
 @register_dataset(
-    "circles", kind="points", options=POINT_OPTIONS, description="A ring around a disc: needs a curved boundary."
+    "circles", kind="plane", options=PLANE_OPTIONS, description="A ring around a disc: needs a curved boundary."
 )
 def circles(n_samples: int = 1000, noise: float = 0.1, seed: int = 0) -> Dataset:
+    check_values("circles", n_samples, 2)
     from sklearn.datasets import make_circles
 
     x, y = make_circles(n_samples, noise=noise, factor=0.5, random_state=seed)
-    return points("circles", x * 1.5, y, seed, "")
+    return plane("circles", x * 1.5, y, seed, "")
 
 
 @register_dataset(
     "spirals",
-    kind="points",
-    options=(*POINT_OPTIONS, "n_classes"),
+    kind="plane",
+    options=(*PLANE_OPTIONS, "n_classes"),
     description="Interleaved spiral arms, one per class: hard for a small network.",
 )
 def spirals(n_samples: int = 1500, noise: float = 0.2, seed: int = 0, n_classes: int = 3) -> Dataset:
+    check_values("spirals", n_samples, 2)
     rng = np.random.default_rng(seed)
     per = n_samples // n_classes
     t = np.sqrt(rng.uniform(0, 1, (n_classes, per))) * 3 * np.pi  # (K, per) angle along the arm
@@ -64,20 +63,21 @@ def spirals(n_samples: int = 1500, noise: float = 0.2, seed: int = 0, n_classes:
     x = np.stack([r * np.cos(t + offset), r * np.sin(t + offset)], -1).reshape(-1, 2)
     x += rng.normal(0, noise, x.shape)
     y = np.repeat(np.arange(n_classes), per)
-    return points("spirals", x, y, seed, "")
+    return plane("spirals", x, y, seed, "")
 
 
 @register_dataset(
     "blobs",
-    kind="points",
-    options=(*POINT_OPTIONS, "n_classes"),
+    kind="plane",
+    options=(*PLANE_OPTIONS, "n_classes"),
     description="Gaussian clusters, one per class: nearly linearly separable.",
 )
 def blobs(n_samples: int = 1000, noise: float = 1.0, seed: int = 0, n_classes: int = 4) -> Dataset:
+    check_values("blobs", n_samples, 2)
     from sklearn.datasets import make_blobs
 
     x, y = make_blobs(n_samples, centers=n_classes, cluster_std=noise, random_state=seed)
-    return points("blobs", x, y, seed, "")
+    return plane("blobs", x, y, seed, "")
 
 
 @register_dataset(

@@ -1,8 +1,9 @@
-"""The validator for the user's own data: `.npz` and `.csv` bytes → a checked `Dataset`.
+"""The validator for the user's own data: `.npz` bytes → a checked `Dataset`, and the checks CSVs share.
 
 Stage 1 of the pipeline (data). Serves files dropped into the data folder and uploads
-alike (`nnlab.data.files`). Limits are checked before anything is allocated: an npz's
-.npy headers (dtype, declared shape) are read first; `allow_pickle` stays off.
+alike (`nnlab.data.files`; CSVs are read by `nnlab.data.csvfile`). Limits are checked
+before anything is allocated: an npz's .npy headers (dtype, declared shape, the dataset
+budget) are read first; `allow_pickle` stays off.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import Dataset
+from .budget import check_values
+from .dataset import Dataset, split
 from .formats import DataFileError, check_labels
 
 MAX_FILE_BYTES = 200 * 2**20  # largest file accepted (Streamlit's default upload limit)
@@ -25,6 +27,7 @@ TEST_FRACTION = 0.2  # share of each class carved out as the test split when a f
 NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test", "class_names")
 LABEL_COLUMNS = ("label", "labels", "class", "target", "y")
 SUFFIXES = (".npz", ".csv")
+CSV_CHUNK_VALUES = 1_000_000  # cells parsed at a time when reading a CSV (8 MB as float64)
 
 
 # ---- npz --------------------------------------------------------------------------------------------------------
@@ -40,8 +43,8 @@ def read_npy_header(f) -> tuple[tuple[int, ...], np.dtype]:
     return shape, dtype
 
 
-def _npz_headers(zf: zipfile.ZipFile, fname: str, size: int) -> dict[str, zipfile.ZipInfo]:
-    """Check every member's .npy header (dtype, declared shape, sizes) without loading any data."""
+def _npz_headers(zf: zipfile.ZipFile, fname: str, size: int) -> dict[str, tuple[zipfile.ZipInfo, tuple]]:
+    """Check every member's .npy header (dtype, declared shape, sizes) without loading any data → info, shape."""
     infos = zf.infolist()
     if len(infos) > 16:
         raise DataFileError(f"{fname}: holds {len(infos)} members; expected the arrays {', '.join(NPZ_KEYS)}")
@@ -77,12 +80,16 @@ def _npz_headers(zf: zipfile.ZipFile, fname: str, size: int) -> dict[str, zipfil
                 f"{fname}: array {key!r} declares shape {shape} ({nbytes:,} bytes), more than the "
                 f"limit of {MAX_ARRAY_BYTES:,}"
             )
+        members[key] = info, shape
+        samples = [members[k][1] for k in ("x_train", "x_test") if k in members and len(members[k][1]) >= 1]
+        if key in ("x_train", "x_test") and samples:  # the dataset budget, from the headers read so far
+            per = max(int(np.prod(shape[1:], dtype=object)) for shape in samples)
+            check_values(fname, sum(shape[0] for shape in samples), per)
         if header + nbytes != info.file_size:
             raise DataFileError(
                 f"{fname}: array {key!r} declares shape {shape} ({nbytes:,} bytes) but holds "
                 f"{info.file_size - header:,} bytes; the file is truncated or corrupt"
             )
-        members[key] = info
     return members
 
 
@@ -99,7 +106,7 @@ def read_npz(source, fname: str, size: int, seed: int) -> Dataset:
             arrays = {}
             for key in NPZ_KEYS:
                 if key in members:
-                    with zf.open(members[key]) as f:
+                    with zf.open(members[key][0]) as f:
                         arrays[key] = np.lib.format.read_array(f, allow_pickle=False)
     except DataFileError:
         raise
@@ -115,10 +122,6 @@ def read_npz(source, fname: str, size: int, seed: int) -> Dataset:
     x_tr = _samples(arrays["x_train"], f"{fname}: x_train")
     y_tr = _labels(arrays["y_train"], f"{fname}: y_train", len(x_tr))
     n_classes = len(names) if names is not None else int(y_tr.max(initial=0)) + 1
-    if n_classes > MAX_CLASSES:
-        raise DataFileError(
-            f"{fname}: y_train holds label {n_classes - 1}; at most {MAX_CLASSES} classes (labels 0..{MAX_CLASSES - 1})"
-        )
     check_labels(y_tr, n_classes, f"{fname}: y_train")
     test = None
     if "x_test" in arrays:
@@ -129,7 +132,7 @@ def read_npz(source, fname: str, size: int, seed: int) -> Dataset:
         check_labels(y_te, n_classes, f"{fname}: y_test")
         test = (x_te, y_te)
     names = names or tuple(str(c) for c in range(n_classes))
-    return _dataset(Path(fname).stem, x_tr, y_tr, test, names, seed, fname)
+    return make_dataset(Path(fname).stem, x_tr, y_tr, test, names, seed, fname)
 
 
 def _samples(x: np.ndarray, what: str) -> np.ndarray:
@@ -164,7 +167,7 @@ def _samples(x: np.ndarray, what: str) -> np.ndarray:
 
 
 def _labels(y: np.ndarray, what: str, n: int) -> np.ndarray:
-    """Class labels → int64 `(N,)`; whole-number floats are accepted."""
+    """Class labels → int64 `(N,)`, each in 0..MAX_CLASSES-1; whole-number floats are accepted."""
     y = y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
     if y.ndim != 1 or y.dtype.kind not in "biuf":
         raise DataFileError(f"{what} must be a vector of integer class labels; found {y.dtype} of shape {y.shape}")
@@ -173,108 +176,56 @@ def _labels(y: np.ndarray, what: str, n: int) -> np.ndarray:
     if y.dtype.kind == "f" and not (np.isfinite(y).all() and (y == np.round(y)).all()):
         raise DataFileError(f"{what} holds labels that are not whole numbers (or NaN)")
     if len(y) and y.min() < 0:
-        raise DataFileError(f"{what}: label {y.min()} is negative; labels are 0..K-1")
+        raise DataFileError(f"{what}: label {_whole(y.min())} is negative; labels are 0..K-1")
+    if len(y) and y.max() >= MAX_CLASSES:  # checked before the cast: a uint64 or float label may not fit int64
+        i = int(np.argmax(y))
+        raise DataFileError(
+            f"{what}: label {_whole(y[i])} at position {i} is too large; at most {MAX_CLASSES} classes "
+            f"(labels 0..{MAX_CLASSES - 1})"
+        )
     return y.astype(np.int64)
 
 
-# ---- csv --------------------------------------------------------------------------------------------------------
+def _whole(v) -> int | float:
+    """A label as the user wrote it: an exact int (uint64 max stays 18446744073709551615), or the float."""
+    return int(v) if float(v).is_integer() else float(v)
 
 
-def read_csv(source, fname: str, seed: int) -> Dataset:
-    import pandas as pd
-
-    try:
-        df = pd.read_csv(source)
-        if all(_is_number(c) for c in df.columns):  # no header row: the first line is data
-            source.seek(0)
-            df = pd.read_csv(source, header=None)
-            df.columns = [f"x{i}" for i in range(df.shape[1] - 1)] + ["label"]
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise DataFileError(f"{fname}: not a readable CSV file ({str(e).strip()})") from None
-    if df.shape[1] < 2 or len(df) == 0:
-        raise DataFileError(
-            f"{fname}: needs a label column, at least one feature column and some rows (are the values separated "
-            "by commas?)"
-        )
-    label = next((c for c in df.columns if str(c).strip().lower() in LABEL_COLUMNS), df.columns[-1])
-    feats = df.drop(columns=[label])
-    for col in feats.columns:
-        if not pd.api.types.is_numeric_dtype(feats[col]):
-            bad = pd.to_numeric(feats[col], errors="coerce").isna() & feats[col].notna()
-            row = int(np.flatnonzero(bad.to_numpy())[0]) if bad.any() else 0
-            raise DataFileError(
-                f"{fname}: column {col!r} holds text ({feats[col].iloc[row]!r} on line {row + 2}); "
-                f"every column but the label ({label!r}) must be numeric"
-            )
-    x = feats.to_numpy(np.float64)
-    bad = np.argwhere(~np.isfinite(x))
-    if len(bad):
-        r, c = bad[0]
-        raise DataFileError(
-            f"{fname}: column {feats.columns[c]!r} has a missing, NaN or infinite value on line "
-            f"{r + 2} ({len(bad):,} such cell{'s' if len(bad) > 1 else ''} in all)"
-        )
-    y = df[label]
-    if y.isna().any():
-        raise DataFileError(f"{fname}: the label column {label!r} is empty on line {int(np.argmax(y.isna())) + 2}")
-    if pd.api.types.is_numeric_dtype(y):
-        v = y.to_numpy(np.float64)
-        if not (v == np.round(v)).all():
-            raise DataFileError(
-                f"{fname}: the label column {label!r} holds {v[v != np.round(v)][0]}; labels must "
-                "be whole numbers or class names"
-            )
-        values = v.astype(np.int64)
-    else:
-        values = y.astype(str).to_numpy()
-    classes, y_idx = np.unique(values, return_inverse=True)  # class names sorted; labels index them
-    if not 2 <= len(classes) <= MAX_CLASSES:
-        n = len(classes)
-        raise DataFileError(
-            f"{fname}: the label column {label!r} holds {n} distinct value{'s' if n > 1 else ''}; "
-            f"need 2 to {MAX_CLASSES} classes"
-        )
-    x32 = _samples(x, fname)
-    return _dataset(Path(fname).stem, x32, y_idx.astype(np.int64), None, tuple(map(str, classes)), seed, fname)
-
-
-def _is_number(s) -> bool:
-    try:
-        float(s)
-        return True
-    except (TypeError, ValueError):
-        return False
+def check_no_empty_classes(y_train: np.ndarray, class_names: tuple[str, ...], fname: str, carved: bool) -> None:
+    """Refuse classes without a training sample: the network could never learn them (and "0, 999" is a typo)."""
+    counts = np.bincount(y_train, minlength=len(class_names))
+    empty = np.flatnonzero(counts == 0)
+    if not len(empty):
+        return
+    shown = ", ".join(repr(class_names[i]) for i in empty[:5]) + (", …" if len(empty) > 5 else "")
+    fix = (
+        "give each class at least 2 samples (one is carved out for the test split)"
+        if carved
+        else "number the classes 0..K-1 with no gaps (here K would be "
+        f"{len(class_names) - len(empty)}), or drop the unused class names"
+    )
+    raise DataFileError(
+        f"{fname}: {len(empty):,} of its {len(class_names):,} classes have no training sample ({shown}); {fix}"
+    )
 
 
 # ---- shared -----------------------------------------------------------------------------------------------------
 
 
-def _dataset(name, x_tr, y_tr, test, class_names, seed, fname) -> Dataset:
-    """Carve a seeded, stratified test split when none is given, then build the record."""
-    from .synthetic import split
-
+def make_dataset(name, x_tr, y_tr, test, class_names, seed, fname) -> Dataset:
+    """Carve a seeded, stratified test split when none is given, check every class has samples, build the record."""
     if test is None:
         if len(y_tr) < MIN_SAMPLES:
             raise DataFileError(
                 f"{fname}: only {len(y_tr)} samples; at least {MIN_SAMPLES} are needed to carve out "
                 "a test split (or give x_test and y_test)"
             )
+        check_no_empty_classes(y_tr, class_names, fname, carved=False)
         x_tr, y_tr, x_te, y_te = split(x_tr, y_tr, TEST_FRACTION, seed)
         how = f"test split: a seeded {TEST_FRACTION:.0%} of each class"
     else:
         (x_te, y_te), how = test, "test split given"
     if len(np.unique(y_tr)) < 2:
         raise DataFileError(f"{fname}: the training labels hold fewer than two classes")
+    check_no_empty_classes(y_tr, class_names, fname, carved=test is None)
     return Dataset(name, x_tr, y_tr, x_te, y_te, tuple(class_names), f"Your file {fname} ({how}).")
-
-
-def parse_file(source, fname: str, size: int, seed: int = 0) -> Dataset:
-    """Validate and load an `.npz` or `.csv` from a binary file object of `size` bytes named `fname`."""
-    if size > MAX_FILE_BYTES:
-        raise DataFileError(f"{fname}: {size:,} bytes, more than the limit of {MAX_FILE_BYTES:,}")
-    suffix = Path(fname).suffix.lower()
-    if suffix == ".npz":
-        return read_npz(source, fname, size, seed)
-    if suffix == ".csv":
-        return read_csv(source, fname, seed)
-    raise DataFileError(f"{fname}: not a dataset file; expected .npz or .csv")
