@@ -1,14 +1,11 @@
 """Class averages: what each class looks like inside the network, where classes come apart, what gets confused.
 
-Page 5 of the spec. Reads the recorder's per-class statistics (`mean/<point>`, `std/<point>`) and the
-confusion matrix of the sidebar's snapshot; `nnlab.analysis.classes` summarises them and
-`nnlab.figures.classes` draws them. A click on a confusion cell lists its samples and opens one in
-the layer walk-through.
+Reads the recorder's per-class statistics (`mean/<point>`, `std/<point>`) and the confusion matrix of the
+sidebar's snapshot through `nnlab.analysis.classes.class_summary`, and draws them with `nnlab.figures.classes`.
+A click on a confusion cell lists its samples and opens one in the layer walk-through.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import streamlit as st
@@ -24,48 +21,17 @@ PAIR = ("classes_a", "classes_b")  # the two classes compared
 TRUE, PRED = "classes_true", "classes_pred"  # the confusion cell whose samples are listed (selectboxes)
 CHART = "classes_confusion"  # the confusion chart's selection state
 RUN = "classes_run"  # the run these choices were made for
-WALK_PAGE = str(Path(__file__).resolve().with_name("walkthrough.py"))
 THUMBS = 24  # samples listed for a cell
 
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def eval_set(_run, folder: str) -> tuple[np.ndarray, np.ndarray]:
-    return _run.eval_set()
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def snapshot_stats(_run, folder: str, k: int, step: int):
-    """Per-class statistics of every point, the confusion matrix and the predictions of snapshot k."""
-    snap = _run.snapshot(k)
-    stats = A.class_means(_run.group(k, "mean"), _run.group(k, "std"), appkit.network_points(_run))
-    return stats, snap["confusion"].numpy(), snap["pred"].numpy()
+summary = appkit.run_cached(max_entries=32)(A.class_summary)
+eval_set = appkit.run_cached()(lambda run: run.eval_set())
+history = appkit.run_cached(show_spinner="Reading every snapshot's class statistics…")(A.separability_over_training)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def input_ratio(_run, folder: str) -> float:
+@appkit.run_cached()
+def input_ratio(run) -> float:
     """Separability of the input itself, over the evaluation subset (as the network sees it: normalised)."""
-    ds = appkit.run_dataset(_run)
-    idx, labels = eval_set(_run, folder)
-    return A.sample_separability(ds.prepare(ds.x_test[idx]).numpy(), labels, ds.n_classes)
-
-
-@st.cache_data(max_entries=8, show_spinner="Reading every snapshot's class statistics…")
-def history(_run, folder: str, n: int, last_step: int) -> A.SeparabilityHistory:
-    """The separability of every point at each of the first n snapshots."""
-    base, points = input_ratio(_run, folder), appkit.network_points(_run)
-    profiles = []
-    for k in range(n):  # read directly, not through snapshot_stats: a long run would churn that cache
-        stats = A.class_means(_run.group(k, "mean"), _run.group(k, "std"), points)
-        profiles.append(A.separability_profile(stats, _run.snapshot(k)["confusion"].numpy().sum(1), base))
-    return A.separability_history(profiles, [s["epoch"] for s in _run.snapshots[:n]])
-
-
-def open_in_walkthrough(run_id: str, snapshot: int, index: int) -> None:
-    """Show test sample `index` of this run and snapshot on the walk-through page."""
-    appkit.set_current_run(run_id, snapshot)  # a page switch forgets the sidebar's widgets: say it again
-    st.session_state[S.SAMPLE] = int(index)
-    st.session_state[S.MODE] = "By index"
-    st.switch_page(WALK_PAGE)
+    return A.input_separability(run, appkit.run_dataset(run))
 
 
 def on_cell_click(names: list[str]) -> None:
@@ -80,13 +46,6 @@ def class_box(where, label: str, key: str, names: list[str]) -> int:
     return names.index(where.selectbox(label, names, key=key, persist_state="session"))
 
 
-def thumbnails(ds, indices: np.ndarray) -> list[np.ndarray]:
-    """Small uint8 images of test samples, enlarged without smoothing."""
-    imgs = ds.display_images(ds.x_test[indices])
-    scale = max(1, 72 // imgs.shape[1])
-    return [np.kron(im, np.ones((scale, scale) + (1,) * (im.ndim - 2), np.uint8)) for im in imgs]
-
-
 def cell_listing(ds, names: list[str], idx: np.ndarray, labels: np.ndarray, pred: np.ndarray) -> None:
     """The samples of the chosen cell, each with a button that opens it in the walk-through."""
     c1, c2 = st.columns(2)
@@ -99,7 +58,7 @@ def cell_listing(ds, names: list[str], idx: np.ndarray, labels: np.ndarray, pred
     )
     hits = hits[:THUMBS]
     cols = st.columns(8)
-    images = thumbnails(ds, hits) if ds.is_image and len(hits) else [None] * len(hits)
+    images = S.thumbnails(ds, hits) if ds.is_image and len(hits) else [None] * len(hits)
     for i, (index, img) in enumerate(zip(hits, images, strict=True)):
         with cols[i % 8]:
             if img is not None:
@@ -109,7 +68,7 @@ def cell_listing(ds, names: list[str], idx: np.ndarray, labels: np.ndarray, pred
                 key=f"classes_open_{index}",
                 help="Open this sample in the layer walk-through",
             ):
-                open_in_walkthrough(run.id, k, index)
+                S.open_in_walkthrough(run.id, k, index)
 
 
 # --- the page ----------------------------------------------------------------------------
@@ -119,11 +78,11 @@ st.markdown(
     "the evaluation samples of one true class, at the snapshot chosen in the sidebar."
 )
 
-run, ds = appkit.require_run_data("its class averages")
-k = appkit.current_snapshot(run)
-names = run.class_names or list(ds.class_names)
-folder = str(run.folder)
-stats, confusion, pred = snapshot_stats(run, folder, k, run.snapshots[k]["step"])
+ctx = appkit.page("classes", "its class averages")
+run, ds, k, names = ctx.run, ctx.data, ctx.k, ctx.names
+base = input_ratio(run)
+info = summary(run, k, base)
+stats, confusion, pred = info.stats, info.confusion, info.pred
 worst = A.confused_pairs(confusion, 1)
 a0, b0 = (worst[0].true, worst[0].pred) if worst else (0, min(1, len(names) - 1))
 st.session_state.setdefault(GROUP, True)
@@ -156,13 +115,7 @@ a = class_box(c1, "Class A", PAIR[0], names)
 b = class_box(c2, "Class B", PAIR[1], names)
 pair = A.pair_difference(cm, a, b)
 st.plotly_chart(F.pair_figure(pair, names, signed=cm.signed, order=order, what=cm.unit_word), key="classes_pair")
-top = np.argsort(-np.abs(pair.diff))[:3]
-if a != b and len(top) and np.abs(pair.diff[top[0]]) > 0:
-    st.markdown(
-        f"The {cm.unit_word}s that tell **{names[a]}** from **{names[b]}** most at {cm.name}: "
-        + ", ".join(f"{u} ({names[a] if pair.diff[u] > 0 else names[b]} higher)" for u in top)
-        + "."
-    )
+st.markdown(A.describe_difference(pair, names, cm.unit_word))
 appkit.how_to_read(
     "The top two rows are the two classes' mean outputs on the same colour scale; the bottom row "
     "is their difference: red where class A is higher, blue where class B is, white where the "
@@ -170,11 +123,11 @@ appkit.how_to_read(
 )
 
 st.subheader("Where do the classes come apart?", anchor=False)
-profile = A.separability_profile(stats, confusion.sum(1), input_ratio(run, folder))
+profile = info.profile
 st.markdown(A.describe_separation(profile))
 c1, c2 = st.columns(2)
 c1.plotly_chart(F.separability_figure(profile), key="classes_sep")
-hist = history(run, folder, len(run), run.snapshots[-1]["step"])
+hist = history(run, base)
 c2.plotly_chart(F.separability_history_figure(hist, current_epoch=run.snapshots[k]["epoch"]), key="classes_sep_time")
 appkit.how_to_read(
     "For each point of the network, the spread between the class means divided by the spread of the "
@@ -185,7 +138,7 @@ appkit.how_to_read(
 )
 
 st.subheader("What gets confused", anchor=False)
-idx, labels = eval_set(run, folder)
+idx, labels = eval_set(run)
 left, right = st.columns([3, 2])
 with left:
     cell = (names.index(st.session_state[TRUE]), names.index(st.session_state[PRED]))

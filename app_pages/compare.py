@@ -1,8 +1,8 @@
 """Compare runs: two or more runs side by side: learning curves, where their layers separate the classes, weights.
 
-Page 10 of the spec. The runs are chosen here (the sidebar's current run comes first); each one is read once per
-change of its manifest (`nnlab.analysis.compare.compare_run`, cached) and `nnlab.figures.compare` draws them, a colour
-a run in every figure.
+The runs are chosen here (the sidebar's current run comes first); each one is read once per change of its manifest
+(`nnlab.analysis.compare.compare_run`, which shares the class-average summary with the Class averages page) and
+`nnlab.figures.compare` draws them, a colour a run in every figure.
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ RUNS = "compare_runs"  # the run ids compared
 MAX_RUNS = 6
 
 
-@st.cache_data(max_entries=24, show_spinner="Reading the run…")
-def comparison(_run, folder: str, stamp: float, label: str) -> A.RunComparison:
-    return A.compare_run(_run, label)
+comparison = appkit.run_cached(max_entries=24, show_spinner="Reading the run…")(A.compare_run)
 
 
 def data_name(run_id: str) -> str | None:
@@ -82,7 +80,7 @@ labels = [f"{i + 1} · {appkit.describe_model(r.manifest['model'])} · {r.id}" f
 rows = []
 for r, label in zip(runs, labels, strict=True):
     try:
-        rows.append(comparison(r, str(r.folder), (r.folder / "manifest.json").stat().st_mtime, label))
+        rows.append(comparison(r, label))
     except RunError as e:  # a damaged snapshot leaves this run out, not the whole comparison
         st.warning(f"{e} It is left out of the comparison.", icon=":material/broken_image:")
 if len(rows) < 2:

@@ -1,8 +1,8 @@
 """Hidden layers: how the test samples are arranged at one point of the network, and how that changes in training.
 
-Page 9 of the spec. Follows the sidebar's run and training-time slider: the snapshot's network is replayed on a
-class-balanced subset of the test split, `nnlab.analysis.embeddings` maps one point's outputs with PCA (here),
-t-SNE or UMAP (in the background, cached per run, snapshot, point and setting), and animates PCA over every snapshot.
+Reads the sidebar's run and snapshot: the snapshot's network is replayed on a class-balanced subset of the test
+split, `nnlab.analysis.embeddings` maps one point's outputs with PCA (here), t-SNE or UMAP (in the background, cached
+per run, snapshot, point and setting), and animates PCA over every snapshot.
 """
 
 from __future__ import annotations
@@ -25,18 +25,12 @@ ROLE_WORDS = {"raw": "raw output", "norm": "batch-normed", "activated": "activat
 
 def layer_map(run, ds, k: int, point: str, method: str, n: int, dims: int):
     """`point`'s outputs at snapshot k for a seeded, class-balanced subset of the test split, mapped by `method`."""
-    model = appkit.snapshot_model(run, k)
-    return E.layer_embedding(model, ds.x_test, ds.y_test, point, method, prepare=ds.prepare, dims=dims, n=n)
+    return E.embedding_info(run, k, ds, point, method, dims=dims, n=n, model=appkit.snapshot_model(run, k))
 
 
-@st.cache_data(max_entries=32, show_spinner="Mapping the layer…")
-def pca_map(_run, _ds, folder: str, k: int, step: int, point: str, n: int, dims: int):
-    return layer_map(_run, _ds, k, point, "PCA", n, dims)
-
-
-def movie(run, ds, point: str, n: int):
-    """PCA of `point` at every snapshot for the same test samples, one network in memory at a time."""
-    return E.pca_movie((run.model_at(t) for t in range(len(run))), ds.x_test, ds.y_test, point, prepare=ds.prepare, n=n)
+pca_map = appkit.run_cached(max_entries=32, show_spinner="Mapping the layer…")(
+    lambda run, k, point, n, dims: layer_map(run, appkit.run_dataset(run), k, point, "PCA", n, dims)
+)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -60,10 +54,9 @@ st.markdown(
     "the **training time** slider, or press play below, to watch the clouds form as the network learns."
 )
 
-run, ds = appkit.require_run_data("its samples")
-k = appkit.current_snapshot(run)
-names = run.class_names or list(ds.class_names)
-folder, step = str(run.folder), run.snapshots[k]["step"]
+ctx = appkit.page("hidden", "its samples")
+run, ds, k, names, step = ctx.run, ctx.data, ctx.k, ctx.names, ctx.step
+stamp = appkit.run_stamp(run)
 points = {p.name: p for p in appkit.network_points(run) if p.role in ROLE_WORDS}
 options = [INPUT, *points]
 if st.session_state.get(POINT) not in options:  # a first visit or another run: the last hidden layer's output
@@ -102,10 +95,10 @@ method, dims = method or "PCA", dims or 2
 
 st.subheader(f"{point} at step {step}", anchor=False)
 if method == "PCA":
-    emb = pca_map(run, ds, folder, k, step, point, n, dims)
+    emb = pca_map(run, k, point, n, dims)
 else:
     emb = appkit.background_result(  # t-SNE and UMAP: seconds to minutes, in a thread shared by every session
-        ("hidden-embed", folder, k, step, point, method, n, dims),
+        ("hidden-embed", stamp.folder, k, step, point, method, n, dims),
         layer_map,
         run,
         ds,
@@ -133,18 +126,18 @@ if emb is not None:
 st.subheader("Over training", anchor=False)
 n_movie = min(n, 1000)
 anim = appkit.background_result(
-    ("hidden-movie", folder, len(run), run.snapshots[-1]["step"], point, n_movie),
-    movie,
+    ("hidden-movie", stamp, point, n_movie),
+    E.embedding_movie_info,
     run,
     ds,
     point,
-    n_movie,
+    n=n_movie,
     what=f"PCA of {point} at all {len(run)} snapshots",
     hint="Each snapshot's network is replayed once; the result is kept for every visitor.",
 )
 if anim is not None:
     steps = tuple(s["step"] for s in run.snapshots[: len(anim.coords)])
-    fig = movie_figure(anim, (folder, point, n_movie, steps[-1]), tuple(names), steps)
+    fig = movie_figure(anim, (stamp, point, n_movie), tuple(names), steps)
     st.plotly_chart(fig, key="hidden_movie")
     appkit.how_to_read(
         f"the same {len(anim.labels):,} test samples at {point}, one frame per snapshot: press ▶ or drag the slider "

@@ -1,8 +1,8 @@
 """Layer walk-through: one test sample through every layer of the network, at any moment of training.
 
-Page 4 of the spec. Follows the sidebar's run and training-time slider: the snapshot's weights are
-replayed on the chosen sample (`Run.model_at`, one small model cached per run and snapshot), then
-`nnlab.analysis.layers` arranges the outputs and `nnlab.figures.layers` draws them.
+Reads the sidebar's run and snapshot: the snapshot's weights are replayed on the chosen sample (one network
+cached per run and snapshot), `nnlab.analysis.layers` arranges every declared point's output and
+`nnlab.figures.layers` draws each by its layout (maps as grids of feature maps, vectors as strips).
 """
 
 from __future__ import annotations
@@ -43,9 +43,8 @@ st.markdown(
     "the same sample at another moment of training."
 )
 
-run, ds = appkit.require_run_data("its samples")
-k = appkit.current_snapshot(run)
-names = run.class_names or list(ds.class_names)
+ctx = appkit.page("walkthrough", "its samples")
+run, ds, k, names = ctx.run, ctx.data, ctx.k, ctx.names
 wrong, n_eval = S.wrong_at(run, k)
 S.prepare_state(len(ds.y_test), names)
 playing = bool(st.session_state.get(S.PLAY, False))
@@ -60,7 +59,7 @@ def show_sample(walk: A.SampleWalk, index: int) -> None:
         if ds.is_image:
             st.plotly_chart(F.image_input_figure(ds.display_images(x)[0], title="Input"), key="walk_input")
         elif ds.is_2d:
-            st.plotly_chart(F.points_input_figure(ds.x_test, ds.y_test, x[0], names), key="walk_input")
+            st.plotly_chart(F.plane_input_figure(ds.x_test, ds.y_test, x[0], names), key="walk_input")
         else:
             st.plotly_chart(F.vector_input_figure(ds.prepare(x)[0].numpy()), key="walk_input")
     with right:

@@ -5,13 +5,17 @@ pages call `require_run()` for the run the user picked and `current_snapshot()` 
 position. One `JobRegistry` per server trains in the background (`job_registry()`), so leaving or reloading a page
 never stops a run. Session-state keys here start with `app_` (or the page's prefix). The parts, each importing only
 those before it: `state` (keys, caches, the current run) → `datasets`, `furniture`, `samples` → `training` →
-`sidebar`. Pages import `appkit.samples` (the shared sample picker) as a module of its own.
+`sidebar` → `page` (the analysis pages' preamble and their one cache key). Pages import `appkit.samples` (the
+shared sample picker) and `appkit.train_form` as modules of their own.
 """
 
-from .datasets import KIND_WORDS, OPTION_WIDGETS, SOURCE_WORDS, dataset_picker, download_panel
+import pandas  # noqa: F401  (imported whole, once, before any page: two pages importing it at once raced in plotly)
+
 from nnlab.models import describe_model
 
+from .datasets import KIND_WORDS, OPTION_WIDGETS, SOURCE_WORDS, dataset_picker, download_panel
 from .furniture import RUNS_COLUMNS, background_result, how_to_read, runs_table, show_code
+from .page import PageContext, RunStamp, page, run_cached, run_stamp
 from .sidebar import require_run, require_run_data, sidebar
 from .state import (
     CORES,
@@ -41,6 +45,11 @@ from .state import (
 from .training import did_not_learn, job_spec, progress_text, quick_start_button, start_job, training_panel
 
 __all__ = [
+    "PageContext",
+    "RunStamp",
+    "page",
+    "run_cached",
+    "run_stamp",
     "CORES",
     "KIND_WORDS",
     "LOOK_INSIDE_SECTION",

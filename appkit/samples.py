@@ -12,6 +12,8 @@ import streamlit as st
 from nnlab.analysis import layers as A
 from nnlab.runs import Run
 
+from .state import set_current_run
+
 SAMPLE = "walk_sample"  # index into the test split of the sample shown
 MODE = "walk_mode"  # how the sample is chosen: one of A.MODES
 CLASS = "walk_class"  # the class walked through in "By class" mode
@@ -140,3 +142,19 @@ def picker(ds, names: list[str], wrong: np.ndarray, n_eval: int, *, play_every: 
     if play_every:
         c4[0].toggle("Play", key=PLAY, help=f"Play through the samples: the next one every {play_every:g} s.")
     return pool
+
+
+# --- opening samples elsewhere -------------------------------------------------------------------
+def open_in_walkthrough(run_id: str, snapshot: int, index: int) -> None:
+    """Show test sample `index` of this run and snapshot on the walk-through page."""
+    set_current_run(run_id, snapshot)  # a page switch forgets the sidebar's widgets: say it again
+    st.session_state[SAMPLE] = int(index)
+    st.session_state[MODE] = "By index"
+    st.switch_page("app_pages/walkthrough.py")
+
+
+def thumbnails(ds, indices: np.ndarray) -> list[np.ndarray]:
+    """Small uint8 images of test samples, enlarged without smoothing."""
+    imgs = ds.display_images(ds.x_test[indices])
+    scale = max(1, 72 // imgs.shape[1])
+    return [np.kron(im, np.ones((scale, scale) + (1,) * (im.ndim - 2), np.uint8)) for im in imgs]

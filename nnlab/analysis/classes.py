@@ -95,9 +95,55 @@ def class_means(means: dict, stds: dict, points: list[Point]) -> list[ClassMeans
     return out
 
 
+@dataclass(frozen=True)
+class ClassSummary:
+    """What the Class averages and Compare runs pages read from one snapshot."""
+
+    stats: list[ClassMeans]  # every recorded point, in network order
+    confusion: np.ndarray  # (K, K) true × predicted counts over the evaluation subset
+    pred: np.ndarray  # (N,) the predicted class of each evaluation sample
+    profile: Separability  # where the classes come apart ("input" first when its ratio was given)
+
+
+def class_summary(run, k: int, input_ratio: float | None = None) -> ClassSummary:
+    """Snapshot `k` of a `Run`: its per-class statistics, confusion matrix, predictions and separability."""
+    snap = run.snapshot(k)
+    stats = class_means(run.group(k, "mean"), run.group(k, "std"), run.points())
+    confusion = snap["confusion"].numpy()
+    return ClassSummary(
+        stats, confusion, snap["pred"].numpy(), separability_profile(stats, confusion.sum(1), input_ratio)
+    )
+
+
+def input_separability(run, dataset) -> float:
+    """The separability of the run's evaluation inputs themselves, as the network sees them (normalised)."""
+    idx, labels = run.eval_set()
+    return sample_separability(dataset.prepare(dataset.x_test[idx]).numpy(), labels, dataset.n_classes)
+
+
+def separability_over_training(run, input_ratio: float | None = None) -> SeparabilityHistory:
+    """The separability of every point at every snapshot of a `Run` (each snapshot read once)."""
+    points = run.points()
+    profiles = []
+    for k in range(len(run)):
+        stats = class_means(run.group(k, "mean"), run.group(k, "std"), points)
+        profiles.append(separability_profile(stats, run.snapshot(k)["confusion"].numpy().sum(1), input_ratio))
+    return separability_history(profiles, [s["epoch"] for s in run.snapshots])
+
+
 def pair_difference(cm: ClassMeans, a: int, b: int) -> PairDifference:
     """Class `a`'s and class `b`'s mean outputs at one point and `a - b`."""
     return PairDifference(cm.name, a, b, cm.mean[a], cm.mean[b], cm.mean[a] - cm.mean[b])
+
+
+def describe_difference(pair: PairDifference, class_names: list[str], unit_word: str = "unit", top: int = 3) -> str:
+    """The units that tell the two classes apart most, in one sentence ("" when nothing does)."""
+    order = np.argsort(-np.abs(pair.diff))[:top]
+    if pair.a == pair.b or not len(order) or np.abs(pair.diff[order[0]]) == 0:
+        return ""
+    a, b = class_names[pair.a], class_names[pair.b]
+    units = ", ".join(f"{u} ({a if pair.diff[u] > 0 else b} higher)" for u in order)
+    return f"The {unit_word}s that tell **{a}** from **{b}** most at {pair.name}: {units}."
 
 
 def unit_order(mean: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .classes import Separability, class_means, separability_profile
+from .classes import Separability, class_summary
 from .weights import norm_history
 
 
@@ -62,9 +62,7 @@ def compare_run(run, label: str | None = None) -> RunComparison:
     norms = norm_history(snaps, [s["step"] for s in run.snapshots])
     separability = None
     if run.model_config is not None and snaps:
-        last = len(snaps) - 1
-        stats = class_means(run.group(last, "mean"), run.group(last, "std"), run.points())
-        separability = separability_profile(stats, snaps[last]["confusion"].numpy().sum(1))
+        separability = class_summary(run, len(snaps) - 1).profile
     return RunComparison(
         label or run.id,
         epochs,

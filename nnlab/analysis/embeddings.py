@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ..data import balanced_indices
+from ..models import module_of
 from .boundary import INPUT, point_outputs
 from .data import Embedding, embed, features
 
@@ -51,7 +52,8 @@ def outputs(model: nn.Module, x: torch.Tensor, point: str) -> np.ndarray:
     """`(N, D)` float32 outputs of `point` for prepared inputs `x` (the inputs themselves for "input")."""
     if point == INPUT:
         return x.flatten(1).numpy().astype(np.float32)
-    return point_outputs(model, x, point).astype(np.float32)
+    module = module_of(model, point) if hasattr(model, "config") else point  # your own module: names are modules
+    return point_outputs(model, x, module).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -107,3 +109,23 @@ def pca_movie(
     coords = np.stack(frames) if frames else np.zeros((0, len(idx), dims), np.float32)
     ratio = np.stack(explained) if explained else np.zeros((0, dims), np.float32)
     return EmbeddingMovie(coords, labels[idx], idx, ratio, point)
+
+
+# --- the Hidden layers page's records, from a run -------------------------------------------------------------------
+def embedding_info(
+    run, k: int, dataset, point: str, method: str = "PCA", *, dims: int = 2, n: int = 1000, model=None
+) -> Embedding:
+    """`point`'s map at snapshot `k` of a `Run`, for a class-balanced subset of its dataset's test split.
+
+    `model` is the network at snapshot `k` when the caller already has it (else it is rebuilt from the run).
+    """
+    model = model if model is not None else run.model_at(k)
+    return layer_embedding(
+        model, dataset.x_test, dataset.y_test, point, method, prepare=dataset.prepare, dims=dims, n=n
+    )
+
+
+def embedding_movie_info(run, dataset, point: str, *, n: int = 1000) -> EmbeddingMovie:
+    """PCA of `point` at every snapshot of a `Run` for the same test samples, one network in memory at a time."""
+    models = (run.model_at(t) for t in range(len(run)))
+    return pca_movie(models, dataset.x_test, dataset.y_test, point, prepare=dataset.prepare, n=n)

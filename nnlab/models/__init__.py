@@ -10,7 +10,17 @@ from .blocks import ACTIVATIONS, MAX_WIDTH, Net
 from .budget import Footprint, check_budget, footprint
 from .cnn import CNNConfig
 from .mlp import MLPConfig
-from .points import LAYOUTS, ROLES, Point, count_parameters, forward_points, layer_points, parameter_table, with_shapes
+from .points import (
+    LAYOUTS,
+    ROLES,
+    Point,
+    count_parameters,
+    forward_points,
+    layer_points,
+    module_of,
+    parameter_table,
+    with_shapes,
+)
 from .registry import (
     VIEWS,
     Field,
@@ -47,6 +57,7 @@ __all__ = [
     "model_kind",
     "model_kinds",
     "parameter_table",
+    "module_of",
     "register_model",
     "with_shapes",
 ]

@@ -79,6 +79,14 @@ def forward_points(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]
     return {p.name: (cap[p.module] if p.module is not None else torch.softmax(logits, dim=1)) for p in points}
 
 
+def module_of(model: nn.Module, name: str) -> str | None:
+    """The dotted module name behind the declared point `name` (None: the softmax of the model's output)."""
+    by_name = {p.name: p for p in _declared(model)}
+    if name not in by_name:
+        raise KeyError(f"The network has no point {name!r}; its points are {', '.join(by_name)}")
+    return by_name[name].module
+
+
 def layer_points(model: nn.Module) -> list[Point]:
     """Every declared point of the network in order, with one sample's output shape.
 

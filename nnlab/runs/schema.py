@@ -108,9 +108,19 @@ class ModelInfo(_Record):
 
 
 class Stats(_Record):
-    mean: list[float]
+    mean: list[float]  # flattened: an image set's statistics are saved per channel, as (C, 1, 1) nested lists
     std: list[float]
     shape: list[Annotated[int, Field(ge=1)]]
+
+    @field_validator("mean", "std", mode="before")
+    @classmethod
+    def _flatten(cls, v: Any) -> Any:
+        if not isinstance(v, list):
+            return v
+        try:
+            return np.asarray(v, dtype=np.float64).reshape(-1).tolist()
+        except (ValueError, TypeError):
+            raise ValueError("must be numbers, nested as the shape says") from None
 
     @model_validator(mode="after")
     def _sizes_agree(self) -> Stats:
