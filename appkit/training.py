@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import streamlit as st
 
+from nnlab.analysis.learning import did_not_learn
 from nnlab.data import DataConfig, data_dir
 from nnlab.jobs import Job, JobsFull, JobSpec, worker_threads
 
@@ -108,28 +108,6 @@ def _metrics(v) -> None:
     test = [e["test_acc"] for e in v.epochs if e.get("test_acc") is not None]
     c[2].metric("Test accuracy", f"{test[-1]:.1%}" if test else "after epoch 1")
     c[3].metric("Snapshots", f"{v.snapshots} / {v.planned_snapshots}")
-
-
-def did_not_learn(loss, acc: float | None, n_classes: int, train) -> str | None:
-    """Words for a finished run that did not learn (accuracy near chance, or a loss that blew up); else None."""
-    finite = loss[np.isfinite(loss)]
-    start = float(finite[: max(1, len(finite) // 50)].mean()) if len(finite) else 0.0
-    exploded = len(finite) > 10 and float(finite.max()) > 10 * max(start, 0.1)
-    guessing = acc is not None and n_classes > 1 and acc < 1.5 / n_classes
-    if not (exploded or guessing):
-        return None
-    words = []
-    if guessing:
-        words.append(
-            f"Test accuracy {acc:.0%} is what guessing scores with {n_classes} classes: the network did not learn."
-        )
-    if exploded:
-        words.append(f"The loss jumped from {start:.2g} to {float(finite.max()):.2g} on the way: each step overshot.")
-    if exploded or train.lr >= 0.1:
-        words.append(f"The learning rate {train.lr:g} is probably too large: try {train.lr / 10:g} (or Adam).")
-    else:
-        words.append("Try more epochs, a wider network, or a learning rate 3× larger.")
-    return " ".join(words)
 
 
 def _outcome(job: Job, v) -> None:

@@ -10,10 +10,11 @@ from .data import DataConfig, data_dir, list_datasets, load_dataset
 from .data.download import DOWNLOADS, DownloadError, cache_folder, download, is_cached
 from .data.formats import DataFileError
 from .data.registry import discover
+from .failures import error_log_path, write_error_log
 from .models import CNNConfig, MLPConfig, describe_model
-from .pipeline import ProgressBar, default_train, train_run
+from .pipeline import ProgressBar, default_train, make_trainer
 from .record import RecordConfig
-from .runs import runs_dir, scan_runs
+from .runs import Run, runs_dir, scan_runs
 from .train import TrainConfig
 
 
@@ -65,6 +66,7 @@ def _train_parser(sub) -> None:
 
 
 def cmd_train(a) -> int:
+    _train_config(a, TrainConfig())  # refuse out-of-range settings before loading or downloading anything
     options = {k: v for k, v in {"noise": a.noise, "n_samples": a.samples}.items() if v is not None}
     data = DataConfig.make(a.dataset, train_subset=a.subset, **options)
     if a.dataset in DOWNLOADS and not is_cached(a.dataset):
@@ -83,19 +85,8 @@ def cmd_train(a) -> int:
         )
     else:
         model = MLPConfig(hidden=tuple(a.hidden if a.hidden is not None else MLPConfig.hidden), **common)
-    base = default_train(ds)
-    train = TrainConfig(
-        optimizer=a.optimizer,
-        lr=a.lr or base.lr,
-        momentum=a.momentum,
-        batch_size=a.batch_size or base.batch_size,
-        epochs=a.epochs,
-        weight_decay=a.weight_decay,
-        schedule=a.schedule,
-        seed=a.seed,
-        device=a.device,
-    )
-    run = train_run(
+    train = _train_config(a, default_train(ds))
+    trainer, folder = make_trainer(
         data,
         model,
         train,
@@ -105,12 +96,39 @@ def cmd_train(a) -> int:
         callbacks=(ProgressBar(),),
         dataset=ds,
     )
+    try:
+        trainer.fit()
+    except KeyboardInterrupt:
+        print(f"interrupted: {trainer.message} Run folder: {folder}", file=sys.stderr)
+        return 130
+    except Exception:  # the trainer marked the run failed, said why and logged the traceback: one line here
+        log = trainer.error_log if trainer.error_log is not None and trainer.error_log.is_file() else None
+        print(f"error: {trainer.message} ({log or 'no log: it could not be written'})", file=sys.stderr)
+        return 1
+    run = Run(folder)
     acc = run.final_accuracy
     print(f"{run.status}: test accuracy {acc:.4f}" if acc is not None else run.status)
-    if run.message:
+    if run.manifest.get("did_not_learn"):  # exit 0: the run is complete and worth a look, but say so
+        print(f"warning: the network did not learn. {run.message}", file=sys.stderr)
+    elif run.message:
         print(run.message)
     print(f"run folder: {run.folder}")
     return 0 if run.status in ("complete", "stopped") else 1
+
+
+def _train_config(a, base: TrainConfig) -> TrainConfig:
+    """The training options as a validated `TrainConfig` (a ValueError in words if one is out of range)."""
+    return TrainConfig(
+        optimizer=a.optimizer,
+        lr=a.lr if a.lr is not None else base.lr,
+        momentum=a.momentum,
+        batch_size=a.batch_size if a.batch_size is not None else base.batch_size,
+        epochs=a.epochs,
+        weight_decay=a.weight_decay,
+        schedule=a.schedule,
+        seed=a.seed,
+        device=a.device,
+    )
 
 
 def cmd_runs(a) -> int:
@@ -205,3 +223,11 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyError, ValueError, DownloadError) as e:
         print(f"error: {e.args[0] if e.args else e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # anything else: one line in words, the traceback in the runs folder's log
+        root = getattr(a, "runs_dir", None) or runs_dir()
+        log = write_error_log(error_log_path(None, root), e, f"python -m nnlab {a.command}")
+        print(f"error: {type(e).__name__}: {e} ({log or 'no log: it could not be written'})", file=sys.stderr)
+        return 1

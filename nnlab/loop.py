@@ -14,6 +14,7 @@ view works, otherwise the views that rebuild the network are unavailable.
 
 from __future__ import annotations
 
+import numbers
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -23,9 +24,11 @@ import torch
 from torch import nn
 
 from .data import DataConfig, Dataset
+from .failures import explain_failure
 from .models import Net
 from .record import RecordConfig, Recorder
 from .runs import RunWriter
+from .train import TrainConfig, lr_problems
 
 
 class LoopState:
@@ -51,6 +54,20 @@ class LoopState:
         """Call at the end of each epoch with any metrics (train_loss, test_acc, ...)."""
         self.epoch_count += 1
         self.recorder.on_epoch_end(self, {"epoch": self.epoch_count, "step": self.step, **metrics})
+
+
+def _check_loop(optimizer, total_steps, steps_per_epoch, train) -> None:
+    """Refuse in words what would record a run that cannot be read back (the checks of `TrainConfig.validate`)."""
+    problems = [
+        f"{name} {value!r} must be a whole number of at least 1"
+        for name, value in (("total_steps", total_steps), ("steps_per_epoch", steps_per_epoch))
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1
+    ]
+    problems += [p for group in optimizer.param_groups for p in lr_problems(group.get("lr"))][:1]
+    if problems:
+        raise ValueError("; ".join(problems))
+    if train is not None:
+        TrainConfig.from_dict(train)  # the settings kept in the manifest must read back as a TrainConfig
 
 
 @contextmanager
@@ -85,6 +102,7 @@ def record_loop(
         train: your training settings, kept in the manifest.
     Yields: an object with `step_done(loss, acc=nan)` and `epoch(**metrics)`.
     """
+    _check_loop(optimizer, total_steps, steps_per_epoch, train)
     model_dict = (
         asdict(model.config)
         if isinstance(model, Net)
@@ -107,7 +125,7 @@ def record_loop(
         yield state
     except BaseException as e:  # as the Trainer: Ctrl-C is "interrupted", any other error "failed"
         state.status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
-        state.message = f"The loop raised {type(e).__name__}: {e}"
+        state.message = explain_failure(e, state.step)  # in words: a full disk, an overflow, ...
         recorder.on_train_end(state)
         raise
     if state.status == "running":

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from .data import DataConfig, Dataset, balanced_indices, load_dataset
+from .failures import ERROR_LOG
 from .models import CNNConfig, MLPConfig, ModelConfig, build_model
 from .record import RecordConfig, Recorder
 from .runs import Run, RunWriter, new_run_folder, runs_dir
@@ -58,6 +59,8 @@ def make_trainer(
         dataset: the already-loaded dataset for `data`, to skip loading it again.
     Returns: the trainer and the run folder.
     """
+    if train is not None:
+        train.validate()  # out-of-range settings are refused in words before anything is loaded
     ds = dataset or load_dataset(data)
     model = model or default_model(ds)
     train = train or default_train(ds)
@@ -91,6 +94,7 @@ def make_trainer(
             torch.from_numpy(ds.y_test),
             callbacks=[recorder, *callbacks],
         )
+        trainer.error_log = folder / ERROR_LOG  # what ends training in an exception leaves its traceback there
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # a run that never started leaves nothing behind
         raise

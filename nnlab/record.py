@@ -9,6 +9,7 @@ Every step it keeps the loss and accuracy; every epoch the trainer's metrics.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -29,6 +30,19 @@ class RecordConfig:
     # dtype of gradients and optimizer state: bfloat16 keeps float32's exponent range, so no small
     # momentum value rounds to zero (float16 would zero a fifth), at half the disk; "float32" is exact.
     state_dtype: str = "bfloat16"
+
+    def __post_init__(self):
+        problems = [
+            f"{name} {value!r} is outside 1..{high:,}: choose a whole number in that range"
+            for name, value, high in (("snapshots", self.snapshots, 1000), ("eval_size", self.eval_size, 100_000))
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 1 <= value <= high
+        ]
+        if self.state_dtype not in ("bfloat16", "float16", "float32"):
+            problems.append(f"Unknown state_dtype {self.state_dtype!r}; choose 'bfloat16', 'float16' or 'float32'")
+        if problems:
+            raise ValueError("; ".join(problems))
+        object.__setattr__(self, "snapshots", int(self.snapshots))
+        object.__setattr__(self, "eval_size", int(self.eval_size))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -145,6 +159,8 @@ class Recorder:
     def on_train_end(self, trainer) -> None:
         if trainer.status == "stopped" and self._last_snapshot != trainer.step:
             self.snapshot(trainer)
+        if getattr(trainer, "did_not_learn", False):  # the trainer's learning check (nnlab.analysis.learning)
+            self.writer.manifest["did_not_learn"] = True
         self.writer.finish(trainer.status, trainer.message, self._step_arrays())
 
     # --- the snapshot ----------------------------------------------------------------

@@ -8,12 +8,29 @@ progress are callbacks (`nnlab.record.Recorder`, `ProgressBar`).
 from __future__ import annotations
 
 import math
+import numbers
+import re
 import threading
 import time
+from array import array
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
+
+from .analysis.learning import check_learning
+from .failures import explain_failure, write_error_log
+
+OPTIMIZERS = ("adam", "sgd")
+SCHEDULES = ("constant", "cosine", "step")
+LR_RANGE = (1e-7, 10.0)  # a base learning rate outside this never trains a network; 0 (frozen weights) is allowed too
+MAX_BATCH_SIZE = 1 << 20
+MAX_EPOCHS = 10_000
+MAX_WEIGHT_DECAY = 1.0
+MAX_SEED = 2**63 - 1
+DEVICES = re.compile(r"auto|cpu|mps|cuda(:[0-9]{1,2})?")
 
 
 @dataclass(frozen=True)
@@ -31,27 +48,84 @@ class TrainConfig:
     device: str = "auto"  # "auto" picks CUDA, then Apple MPS, then CPU
 
     def __post_init__(self):
-        if self.optimizer not in ("adam", "sgd"):
-            raise ValueError(f"Unknown optimizer {self.optimizer!r}; choose 'adam' or 'sgd'")
-        if self.schedule not in ("constant", "cosine", "step"):
-            raise ValueError(f"Unknown schedule {self.schedule!r}; choose 'constant', 'cosine' or 'step'")
-        if not (self.lr >= 0 and self.batch_size >= 1 and self.epochs >= 0 and self.weight_decay >= 0):
-            raise ValueError(
-                f"Need lr >= 0, batch_size >= 1, epochs >= 0, weight_decay >= 0; got lr={self.lr}, "
-                f"batch_size={self.batch_size}, epochs={self.epochs}, weight_decay={self.weight_decay}"
-            )
+        self.validate()
+
+    def validate(self) -> TrainConfig:
+        """Raise a ValueError naming every field that is out of range, with its value and the range; else self.
+
+        Every entrance checks here (the Train page, the command line, `make_trainer`, `record_loop`, `from_dict`).
+        """
+        problems = []
+        if self.optimizer not in OPTIMIZERS:
+            problems.append(f"Unknown optimizer {self.optimizer!r}; choose 'adam' or 'sgd'")
+        if self.schedule not in SCHEDULES:
+            problems.append(f"Unknown schedule {self.schedule!r}; choose 'constant', 'cosine' or 'step'")
+        problems += lr_problems(self.lr)
+        problems += _whole("batch_size", self.batch_size, 1, MAX_BATCH_SIZE)
+        problems += _whole("epochs", self.epochs, 1, MAX_EPOCHS)
+        problems += _whole("seed", self.seed, 0, MAX_SEED)
+        momentum = _real(self.momentum)
+        if momentum is None or not 0 <= momentum < 1:
+            problems.append(f"momentum {self.momentum!r} is outside [0, 1): 0.9 is the usual value")
+        decay = _real(self.weight_decay)
+        if decay is None or not 0 <= decay <= MAX_WEIGHT_DECAY:
+            problems.append(f"weight_decay {self.weight_decay!r} is outside 0..{MAX_WEIGHT_DECAY:g}: try 0 or 1e-4")
+        if not isinstance(self.device, str) or not DEVICES.fullmatch(self.device):
+            problems.append(f"Unknown device {self.device!r}; choose 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
+        if problems:
+            raise ValueError("; ".join(problems))
+        for name, kind in (("lr", float), ("momentum", float), ("weight_decay", float), ("batch_size", int)):
+            object.__setattr__(self, name, kind(getattr(self, name)))  # numpy scalars become plain (JSON) numbers
+        object.__setattr__(self, "epochs", int(self.epochs))
+        object.__setattr__(self, "seed", int(self.seed))
+        return self
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
+        """The config saved by `to_dict` (unknown keys are ignored, missing ones take their defaults), validated."""
+        if not isinstance(d, dict):
+            raise ValueError(f"A training config must be a mapping of settings, not {type(d).__name__}")
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+def lr_problems(lr) -> list[str]:
+    """[] for a finite learning rate in `LR_RANGE` (or 0: frozen weights), else the problem with the range."""
+    low, high = LR_RANGE
+    value = _real(lr)
+    if value is None or not (value == 0 or low <= value <= high):
+        return [
+            f"learning rate {lr!r} is outside {low:g}..{high:g}: choose a finite value in that range "
+            "(Adam usually learns at 1e-4..1e-2, SGD at 1e-3..0.3)"
+        ]
+    return []
+
+
+def _real(value) -> float | None:
+    """`value` as a finite float, or None if it is not a finite real number (bools are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _whole(name: str, value, low: int, high: int) -> list[str]:
+    """[] if `value` is a whole number in low..high, else the problem in words."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
+        return [f"{name} {value!r} is outside {low}..{high:,}: choose a whole number in that range"]
+    return []
 
 
 def pick_device(name: str = "auto") -> torch.device:
     if name != "auto":
-        return torch.device(name)
+        device = torch.device(name)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device {name!r}: this machine has no CUDA GPU torch can use; choose 'auto' or 'cpu'")
+        if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+            raise ValueError(f"device {name!r}: this machine has no Apple MPS device; choose 'auto' or 'cpu'")
+        return device
     if torch.cuda.is_available():
         return torch.device("cuda")
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
@@ -94,7 +168,9 @@ class Trainer:
         x_train, y_train, x_test, y_test: prepared float tensors and int64 labels.
         callbacks: objects with the `Callback` methods.
     After `fit()`: `status` is "complete", "stopped" (by `stop()`) or "diverged" (NaN/Inf loss); "failed"
-    ("interrupted" for Ctrl-C) when an exception ended it, which is re-raised.
+    ("interrupted" for Ctrl-C) when an exception ended it, which is re-raised, with `message` in words and
+    the traceback appended to `error_log` (if set). A complete run that did not learn (chance accuracy, or
+    a loss that ended above its start) has `did_not_learn` True and advice in `message`.
     """
 
     def __init__(self, model: nn.Module, config: TrainConfig, x_train, y_train, x_test=None, y_test=None, callbacks=()):
@@ -114,6 +190,10 @@ class Trainer:
         self.status = "created"
         self.message = ""
         self.history: list[dict] = []  # one dict per epoch
+        self.step_losses = array("f")  # (step,) the loss of every step, for the learning check at the end
+        self.n_classes = 0  # the width of the logits, once seen
+        self.did_not_learn = False
+        self.error_log: Path | None = None  # where fit() appends the traceback of an exception that ends it
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -146,7 +226,10 @@ class Trainer:
             self._loop()
         except BaseException as e:
             self.status = "failed" if isinstance(e, Exception) else "interrupted"
-            self.message = f"Training ended at step {self.step} by {type(e).__name__}: {e}"
+            self.message = explain_failure(e, self.step, self.config.lr)
+            if isinstance(e, Exception) and self.error_log is not None:
+                if write_error_log(self.error_log, e, f"training failed at step {self.step}"):
+                    self.message += f" The traceback is in {Path(self.error_log).name}."
             try:
                 self._fire("on_train_end")  # the recorder writes the status; its snapshots stay readable
             except Exception:
@@ -154,8 +237,19 @@ class Trainer:
             raise
         if self.status == "running":
             self.status = "complete"
+            self._check_learning()
         self._fire("on_train_end")
         return self
+
+    def _check_learning(self) -> None:
+        """Mark a complete run that did not learn, with advice in `message` (`nnlab.analysis.learning`)."""
+        last = self.history[-1] if self.history else {}
+        acc = last.get("test_acc", last.get("train_acc"))
+        cfg = self.config
+        check = check_learning(np.asarray(self.step_losses), acc, self.n_classes, lr=cfg.lr, optimizer=cfg.optimizer)
+        self.did_not_learn = not check.learned
+        if self.did_not_learn:
+            self.message = check.advice
 
     def _loop(self) -> None:
         cfg = self.config
@@ -185,6 +279,8 @@ class Trainer:
                 loss.backward()
                 self.optimizer.step()
                 self.step += 1
+                self.step_losses.append(loss_value)
+                self.n_classes = logits.shape[1]
                 correct = (logits.argmax(1) == yb).sum().item()
                 run_loss += loss_value * len(yb)
                 run_correct += correct

@@ -73,3 +73,68 @@ def test_python_dash_m_nnlab(tiny_run):
     )
     assert proc.returncode == 0, proc.stderr
     assert tiny_run.id in proc.stdout and "moons" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--optimizer", "sgd", "--lr", "1e308"], "learning rate 1e+308 is outside 1e-07..10"),
+        (["--lr", "nan"], "learning rate nan is outside"),
+        (["--batch-size", "0"], "batch_size 0 is outside 1..1,048,576"),
+        (["--epochs", "0"], "epochs 0 is outside 1..10,000"),
+        (["--momentum", "1"], "momentum 1.0 is outside [0, 1)"),
+        (["--weight-decay", "-1"], "weight_decay -1.0 is outside 0..1"),
+        (["--snapshots", "0"], "snapshots 0 is outside 1..1,000"),
+        (["--device", "gpu"], "Unknown device 'gpu'"),
+    ],
+)
+def test_out_of_range_training_settings_are_one_line_and_exit_2(tmp_path, capsys, args, words):
+    assert main(["train", "--dataset", "moons", *args, "--runs-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {words}") and err.count("\n") == 1 and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # refused before anything was written
+
+
+TINY = ["--dataset", "moons", "--samples", "200", "--hidden", "8", "--epochs", "2", "--batch-size", "32"]
+
+
+def test_a_full_disk_prints_one_line_with_the_log_and_keeps_the_snapshots(tmp_path, capsys, monkeypatch):
+    from tests.full_disk import fill_up
+
+    fill_up(monkeypatch, at=3)  # the third snapshot file cannot be written
+    assert main(["train", *TINY, "--snapshots", "4", "--runs-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    line = err.strip().splitlines()[-1]  # after the progress bar
+    assert line.startswith("error: The disk is full: the run could not be written at step")
+    assert err.count("error:") == 1 and "Traceback" not in err
+    log = Path(line.rsplit("(", 1)[1].rstrip(")"))
+    assert log.name == "error.log" and log.parent.parent == tmp_path
+    assert "Traceback (most recent call last)" in log.read_text() and "No space left on device" in log.read_text()
+    run = Run(log.parent)
+    assert run.status == "failed" and "disk is full" in run.message and "error.log" in run.message
+    assert len(run) == 2 and run.snapshot(1)["pred"].shape == (200 // 5,)  # the two before the full disk
+
+
+def test_an_unexpected_error_before_training_is_one_line_with_a_log_in_the_runs_folder(tmp_path, capsys, monkeypatch):
+    def broken_disk(config):
+        raise PermissionError(13, "Permission denied", "/somewhere/datasets")
+
+    monkeypatch.setattr("nnlab.cli.load_dataset", broken_disk)
+    assert main(["train", *TINY, "--runs-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: PermissionError: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert f"({tmp_path / 'errors.log'})" in err
+    assert "Traceback" in (tmp_path / "errors.log").read_text()
+    assert [p.name for p in tmp_path.iterdir()] == ["errors.log"]  # a file: never listed as a run
+
+
+def test_a_run_that_did_not_learn_is_complete_with_a_warning(tmp_path, capsys):
+    """Adam at lr 10 (the top of the range; 1000 is refused) on 200 moons: complete, exit 0, and a warning."""
+    code = main(["train", *TINY, "--lr", "10", "--snapshots", "2", "--runs-dir", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 0 and out.strip().splitlines()[-2].startswith("complete: test accuracy")
+    warning = err.strip().splitlines()[-1]
+    assert warning.startswith("warning: the network did not learn.")
+    assert "learning rate 10 is probably too large" in warning
+    run = Run(Path(out.strip().splitlines()[-1].removeprefix("run folder: ")))
+    assert run.status == "complete" and run.manifest["did_not_learn"] is True and run.message in warning

@@ -15,11 +15,11 @@ from nnlab.runs import Run
 TINY = dict(model=MLPConfig(hidden=(8,)), record=RecordConfig(snapshots=4, eval_size=40))
 
 
-def tiny_spec(root, *, epochs=2, lr=3e-3, optimizer="adam", n=200, **kwargs) -> JobSpec:
+def tiny_spec(root, *, epochs=2, lr=3e-3, optimizer="adam", n=200, model=TINY["model"], **kwargs) -> JobSpec:
     """Two moons of `n` points, a 2-8-2 MLP, batches of 32, 4 snapshots."""
     return JobSpec.make(
         DataConfig.make("moons", n_samples=n),
-        TINY["model"],
+        model,
         TrainConfig(optimizer=optimizer, lr=lr, batch_size=32, epochs=epochs),
         TINY["record"],
         root=root,
@@ -163,15 +163,41 @@ def test_full_registry_refuses_another_job_and_stop_keeps_what_was_recorded(regi
     assert not registry.running()
 
 
+DEEP = MLPConfig(hidden=(64, 64, 64, 64))  # SGD at the top of the learning-rate range (10) blows it up
+
+
 def test_diverging_and_failing_jobs_say_what_happened(registry, tmp_path):
-    diverges = registry.start(tiny_spec(tmp_path, optimizer="sgd", lr=1e12), "diverges")
+    diverges = registry.start(tiny_spec(tmp_path, optimizer="sgd", lr=10, model=DEEP), "diverges")
     broken = registry.start(JobSpec.make(DataConfig.make("no-such-dataset"), root=tmp_path), "broken")
     assert diverges.wait(120) and broken.wait(120)
     assert diverges.status == "diverged" and "learning rate" in diverges.message and "smaller" in diverges.message
     run = Run(diverges.folder)
     assert run.status == "diverged" and len(run) >= 1  # the snapshots before it are kept
     assert broken.status == "failed" and "no-such-dataset" in broken.error and "Traceback" in broken.traceback
-    assert broken.folder is None
+    assert broken.folder is None and "errors.log in the runs folder" in broken.error
+    log = tmp_path / "errors.log"
+    assert broken.log == str(log) and "no-such-dataset" in log.read_text() and "Traceback" in log.read_text()
+
+
+def test_a_full_disk_in_a_worker_fails_the_job_in_words_and_keeps_the_snapshots(registry, tmp_path):
+    job = registry.start(tiny_spec(tmp_path, imports=("tests.full_disk_worker",)), "full disk")
+    assert job.wait(120)
+    assert job.status == "failed" and job.error.startswith("The disk is full: the run could not be written at step")
+    assert "No space left on device" in job.error and str(tmp_path) not in job.error  # no server path in words
+    assert job.error.endswith("The traceback is in error.log.") and job.log == str(job.folder / "error.log")
+    log = (job.folder / "error.log").read_text()
+    assert "Traceback (most recent call last)" in log and "OSError: [Errno 28]" in log
+    run = Run(job.folder)
+    assert run.status == "failed" and run.message == job.error
+    assert len(run) == 2 and run.snapshot(1)["pred"].shape == (40,)  # the two written before the third failed
+
+
+def test_a_job_that_did_not_learn_completes_with_advice(registry, tmp_path):
+    job = registry.start(tiny_spec(tmp_path, lr=10), "adam at lr 10")
+    assert job.wait(120) and job.status == "complete", job.error
+    run = Run(job.folder)
+    assert run.status == "complete" and run.manifest["did_not_learn"] is True
+    assert "learning rate 10 is probably too large" in run.message and job.message == run.message
 
 
 # --- ThreadGovernor ------------------------------------------------------------------------------------------------

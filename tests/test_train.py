@@ -1,14 +1,17 @@
 """nnlab.train: the trainer equals a plain PyTorch loop; seeds, divergence, stop, errors, schedules."""
 
+import json
 import math
+import re
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from nnlab import Callback, MLPConfig, TrainConfig, Trainer, build_model
-from nnlab.train import lr_factor
+from nnlab.train import lr_factor, pick_device
 
 MODEL = MLPConfig(hidden=(8, 6), n_classes=3)
 
@@ -121,10 +124,13 @@ def test_bookkeeping_history_and_events():
     assert all(0 <= a <= 1 for a in log.accs)
 
 
+DEEP = MLPConfig(hidden=(64, 64, 64, 64), n_classes=3)  # SGD at the top of the learning-rate range blows it up
+
+
 def test_a_huge_learning_rate_diverges_with_a_message():
-    trainer, log = _train(TrainConfig(optimizer="sgd", lr=1e12, momentum=0.9, batch_size=10, epochs=3))
+    trainer, log = _train(TrainConfig(optimizer="sgd", lr=10, momentum=0.9, batch_size=10, epochs=3), DEEP)
     assert trainer.status == "diverged"
-    assert "learning rate 1e+12" in trainer.message and "smaller" in trainer.message
+    assert "learning rate 10 " in trainer.message and "smaller" in trainer.message
     assert trainer.step < trainer.total_steps
     assert all(math.isfinite(v) for v in log.losses)  # the bad step is not reported as a step
     assert log.events[-1] == ("end", "diverged")
@@ -222,14 +228,86 @@ def test_lr_factor_values():
     [
         ({"optimizer": "rmsprop"}, "Unknown optimizer 'rmsprop'"),
         ({"schedule": "cosine "}, "Unknown schedule 'cosine '"),
-        ({"batch_size": 0}, "batch_size >= 1"),
-        ({"lr": -1.0}, "lr >= 0"),
-        ({"epochs": -2}, "epochs >= 0"),
+        ({"lr": 1e308}, "learning rate 1e+308 is outside 1e-07..10"),
+        ({"lr": 1000}, "learning rate 1000 is outside 1e-07..10"),
+        ({"lr": float("nan")}, "learning rate nan is outside"),
+        ({"lr": float("inf")}, "learning rate inf is outside"),
+        ({"lr": -1.0}, "learning rate -1.0 is outside"),
+        ({"lr": 1e-9}, "learning rate 1e-09 is outside"),
+        ({"lr": "0.1"}, "learning rate '0.1' is outside"),
+        ({"batch_size": 0}, "batch_size 0 is outside 1..1,048,576"),
+        ({"batch_size": 2**21}, "batch_size 2097152 is outside"),
+        ({"batch_size": 32.5}, "batch_size 32.5 is outside"),
+        ({"batch_size": True}, "batch_size True is outside"),
+        ({"epochs": 0}, "epochs 0 is outside 1..10,000"),
+        ({"epochs": 10**6}, "epochs 1000000 is outside"),
+        ({"momentum": 1.0}, "momentum 1.0 is outside [0, 1)"),
+        ({"momentum": -0.1}, "momentum -0.1 is outside"),
+        ({"weight_decay": -1e-4}, "weight_decay -0.0001 is outside 0..1"),
+        ({"weight_decay": float("inf")}, "weight_decay inf is outside"),
+        ({"seed": -1}, "seed -1 is outside 0.."),
+        ({"device": "gpu"}, "Unknown device 'gpu'"),
     ],
 )
 def test_bad_train_configs_are_clear_errors(bad, error):
-    with pytest.raises(ValueError, match=error):
+    with pytest.raises(ValueError, match=re.escape(error)):
         TrainConfig(**bad)
+    with pytest.raises(ValueError, match=re.escape(error)):  # a saved config (a job spec, a manifest) too
+        TrainConfig.from_dict({**TrainConfig().to_dict(), **bad})
+
+
+def test_every_problem_is_named_at_once_and_good_edges_pass():
+    with pytest.raises(ValueError) as info:
+        TrainConfig(lr=100, epochs=0, momentum=2)
+    assert all(word in str(info.value) for word in ("learning rate 100", "epochs 0", "momentum 2"))
+    for good in ({"lr": 1e-7}, {"lr": 10}, {"lr": 0.0}, {"momentum": 0.0}, {"batch_size": 1}, {"epochs": 10_000}):
+        TrainConfig(**good)  # 0 freezes the weights (test_record relies on it), the rest are the ends of the ranges
+    with pytest.raises(ValueError, match="mapping"):
+        TrainConfig.from_dict(["lr", 0.1])
+
+
+def test_numpy_numbers_become_plain_ones():
+    cfg = TrainConfig(lr=np.float32(0.5), batch_size=np.int64(8), epochs=np.int32(2), seed=np.uint8(3), momentum=0)
+    assert json.loads(json.dumps(cfg.to_dict())) == cfg.to_dict()
+    assert type(cfg.lr) is float and type(cfg.batch_size) is int and type(cfg.momentum) is float
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_asking_for_a_missing_device_says_so():
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        pick_device("cuda")
+    x, y = _data()
+    with pytest.raises(ValueError, match="choose 'auto' or 'cpu'"):
+        Trainer(build_model(MODEL), TrainConfig(device="cuda:0"), x, y)
+
+
+def test_a_complete_run_that_did_not_learn_is_marked_with_advice():
+    """Adam at the top of the range (lr 10) on easy data: complete, but the loss ended far above its start."""
+    trainer, _ = _train(TrainConfig(lr=10, batch_size=10, epochs=3))
+    assert trainer.status == "complete" and trainer.did_not_learn
+    assert "above where it started" in trainer.message and "learning rate 10 is probably too large" in trainer.message
+    assert len(trainer.step_losses) == trainer.total_steps and trainer.n_classes == 3
+    good, _ = _train(TrainConfig(lr=1e-2, batch_size=10, epochs=10))
+    assert good.status == "complete" and not good.did_not_learn and good.message == ""
+    assert good.history[-1]["test_acc"] > 0.7
+
+
+def test_an_exception_leaves_its_traceback_in_the_error_log(tmp_path):
+    class Overflow(Callback):
+        def on_step_end(self, trainer, loss, acc):
+            if trainer.step == 3:
+                raise RuntimeError("value cannot be converted to type float without overflow")
+
+    x, y = _data()
+    trainer = Trainer(build_model(MODEL), TrainConfig(batch_size=10, lr=0.5), x, y, callbacks=[Overflow()])
+    trainer.error_log = tmp_path / "run" / "error.log"
+    with pytest.raises(RuntimeError):
+        trainer.fit()
+    assert trainer.status == "failed"
+    assert trainer.message.startswith("A number overflowed at step 3") and "learning rate 0.5" in trainer.message
+    assert trainer.message.endswith("The traceback is in error.log.")
+    log = trainer.error_log.read_text()
+    assert "Traceback (most recent call last)" in log and "without overflow" in log and "on_step_end" in log
 
 
 def test_train_config_round_trip_ignores_unknown_keys():

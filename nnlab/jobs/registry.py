@@ -29,6 +29,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..failures import error_log_path
 from .live import LiveMetrics
 from .worker import JobSpec
 
@@ -75,6 +76,7 @@ class Job:
     message: str = ""  # the trainer's words for stopped/diverged (what happened, what to try)
     error: str = ""  # for failed: the exception in one line
     traceback: str = ""  # for failed: the worker's traceback
+    log: str = ""  # for failed: the log file the traceback was appended to ("" if it could not be written)
     folder: Path | None = None  # the run folder, once the worker created it
     thread_seconds: dict = field(default_factory=dict)  # at the end: training seconds per torch thread count
     live: LiveMetrics = field(default_factory=LiveMetrics)
@@ -229,14 +231,34 @@ class JobRegistry:
                 _apply(job, event)
             code = worker.proc.wait()
             if job.alive:
-                job.error = f"The training process ended unexpectedly (exit code {code})."
                 job.traceback = worker.stderr_tail()
+                job.error = _died(job, code)
                 job.status = "failed"
         finally:
             job.live.finish()
             worker.err.close()
             job._done.set()
             self._ensure_spare()
+
+
+def _died(job: Job, code: int) -> str:
+    """Words for a worker that exited without saying why (killed, out of memory); its stderr goes to the log."""
+    killed = code in (-9, 137)
+    words = f"The training process ended unexpectedly (exit code {code})" + (
+        ": it was killed, most often because the machine ran out of memory. Try a smaller network or batch size."
+        if killed
+        else "."
+    )
+    log = error_log_path(job.folder, job.spec.root)
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {words}\n{job.traceback}\n")
+        job.log = str(log)
+        words += f" Its last output is in {log.name} in the {'run' if job.folder else 'runs'} folder."
+    except OSError:
+        pass
+    return words
 
 
 def _apply(job: Job, event: dict) -> None:
@@ -259,4 +281,5 @@ def _apply(job: Job, event: dict) -> None:
     elif kind == "error":
         job.live.finish()
         job.error, job.traceback = event.get("error", ""), event.get("traceback", "")
+        job.log = event.get("log", "")
         job.status = "failed"

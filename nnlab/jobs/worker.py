@@ -17,6 +17,8 @@ import time
 import traceback
 from dataclasses import asdict, dataclass
 
+from ..failures import error_log_path, explain_failure, write_error_log
+
 STEP_FLUSH_S = 0.1  # the most time step metrics wait before they are sent
 
 
@@ -185,10 +187,39 @@ def run_job(spec: JobSpec, send, control: _Control) -> None:
             }
         )
     except Exception as e:
+        send(failure_event(e, trainer, spec.root))
+
+
+def failure_event(error: Exception, trainer, root: str) -> dict:
+    """The `error` event for an exception: the reason in words, the traceback, and the log it was appended to.
+
+    A trainer that ran has already marked its run failed (with the same words) and logged the traceback in the
+    run folder; an error before training started is logged in the run folder if there is one (and the run marked
+    failed), else in the runs folder's `errors.log`.
+    """
+    from ..record import Recorder
+
+    if trainer is not None and trainer.status == "failed":
+        message = trainer.message
+        log = trainer.error_log if trainer.error_log is not None and trainer.error_log.is_file() else None
+    else:
+        if isinstance(error, ValueError | KeyError):  # they say what is wrong in words already
+            message = str(error.args[0]) if error.args else type(error).__name__
+        else:
+            message = explain_failure(error, 0).replace("Training ended at step 0 by", "Training could not start:")
+        folder = trainer.error_log.parent if trainer is not None and trainer.error_log is not None else None
+        log = write_error_log(error_log_path(folder, root), error, "a training job failed before it started")
+        if log is not None:
+            message += f" The traceback is in {log.name} in the {'run' if folder else 'runs'} folder."
         recorder = next((cb for cb in getattr(trainer, "callbacks", ()) if isinstance(cb, Recorder)), None)
         if recorder is not None:  # the run folder says what happened too
-            recorder.writer.finish("failed", f"{type(e).__name__}: {e}", recorder._step_arrays())
-        send({"event": "error", "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()})
+            recorder.writer.finish("failed", message, recorder._step_arrays())
+    return {
+        "event": "error",
+        "error": message,
+        "traceback": "".join(traceback.format_exception(error)),
+        "log": str(log) if log is not None else "",
+    }
 
 
 def main() -> int:

@@ -1,0 +1,65 @@
+"""Training that fails says why: an exception in words for the user, its traceback in a log file.
+
+Beside stage 3 (train). The trainer, the worker processes and the command line turn whatever
+ended a run (a full disk, an overflow, running out of memory, any other error) into one or two
+sentences with what to try, and append the traceback to `error.log` in the run folder, or to
+`errors.log` in the runs folder when the run folder does not exist yet.
+"""
+
+from __future__ import annotations
+
+import errno
+import time
+import traceback
+from pathlib import Path
+
+ERROR_LOG = "error.log"  # in a run folder: the tracebacks of what ended its training
+RUNS_ERROR_LOG = "errors.log"  # in the runs folder: failures before a run folder existed
+
+
+def error_log_path(folder: Path | str | None, root: Path | str) -> Path:
+    """The log for a failure: the run folder's `error.log` if the folder exists, else the runs folder's log."""
+    if folder is not None and Path(folder).is_dir():
+        return Path(folder) / ERROR_LOG
+    return Path(root) / RUNS_ERROR_LOG
+
+
+def explain_failure(error: BaseException, step: int, lr: float | None = None) -> str:
+    """What ended training at `step`, in words for a user, with what to try (no traceback, no server path)."""
+    detail = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    what = f"{type(error).__name__}: {detail}"[:300]
+    low = detail.lower()
+    if isinstance(error, KeyboardInterrupt):
+        return f"Training was interrupted at step {step}; the snapshots recorded before it are kept."
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            f"The disk is full: the run could not be written at step {step} ({what}). The snapshots before "
+            "it are kept; free some space (delete old runs, or record fewer snapshots) and train again."
+        )
+    if isinstance(error, OSError):
+        return (
+            f"Writing the run failed at step {step} ({what}). The snapshots before it are kept; check that "
+            "the runs folder is writable and has space."
+        )
+    if isinstance(error, OverflowError | FloatingPointError) or "overflow" in low:
+        rate = f"the learning rate {lr:g}" if lr is not None else "the learning rate"
+        return (
+            f"A number overflowed at step {step} ({what}): {rate} probably makes the weights too large. "
+            "Try a value 10× smaller; the snapshots before it are kept."
+        )
+    if isinstance(error, MemoryError) or "out of memory" in low:
+        return f"Out of memory at step {step} ({what}): try a smaller batch size or a smaller network."
+    return f"Training ended at step {step} by {what}."
+
+
+def write_error_log(path: Path | str, error: BaseException, context: str = "") -> Path | None:
+    """Append a dated header and the traceback of `error` to `path`; the path, or None if it cannot be written."""
+    path = Path(path)
+    text = f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {context}\n" + "".join(traceback.format_exception(error))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(text)
+    except OSError:
+        return None  # a full disk: the message in words is all there is
+    return path
