@@ -2,6 +2,7 @@
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +41,7 @@ def _imports(tree):
 
 def test_the_checks_see_the_project():
     files = {p.relative_to(ROOT).as_posix() for p, _ in _sources()}
-    assert {"nnlab/models.py", "nnlab/runs/store.py", "nnlab/train.py"} <= files
+    assert {"nnlab/models/registry.py", "nnlab/runs/store.py", "nnlab/train.py"} <= files
     assert not any(f.startswith("tests/") for f in files)
     tree = ast.parse("import streamlit as st\nfrom pickle import loads\nimportlib.import_module('dill')")
     assert set(_imports(tree)) == {"streamlit", "pickle", "dill"}
@@ -119,3 +120,90 @@ def test_every_page_goes_through_the_router():
     ]
     assert len(scripts) == 11 and all((ROOT / s).is_file() for s in scripts)
     assert sorted(scripts) == sorted(f"app_pages/{p.name}" for p in (ROOT / "app_pages").glob("*.py"))
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(*folders) -> dict[str, set[str]]:
+    """Project module → the project modules it imports (anywhere in the file, lazily too; not under TYPE_CHECKING).
+
+    `from . import x` depends on the module `x`, not on the package that holds it.
+    """
+    files = {_module_name(p): (p, tree) for p, tree in _sources(*folders)}
+    graph = {}
+    for name, (path, tree) in files.items():
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        skip = {
+            id(n)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and getattr(node.test, "id", getattr(node.test, "attr", "")) == "TYPE_CHECKING"
+            for n in ast.walk(node)
+        }
+        deps = set()
+        for node in ast.walk(tree):
+            if id(node) in skip:
+                continue
+            if isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                base = package[: len(package) - node.level + 1] if node.level else []
+                module = ".".join(base + ([node.module] if node.module else []))
+                deps |= {f"{module}.{a.name}" if f"{module}.{a.name}" in files else module for a in node.names}
+        graph[name] = {d for d in deps if d in files and d != name}
+    return graph
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The groups of modules that import each other, directly or in a loop (strongly connected, more than one)."""
+    index, low, stack, on_stack, cycles = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while not group or group[-1] != v:
+                group.append(stack.pop())
+                on_stack.discard(group[-1])
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return cycles
+
+
+def test_the_cycle_check_finds_a_loop():
+    assert import_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert import_cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_two_modules_import_each_other():
+    graph = import_graph("nnlab", "appkit")
+    assert "nnlab.models.registry" in graph["nnlab.models.points"]  # the graph sees relative imports
+    assert import_cycles(graph) == []
+
+
+def test_no_code_outside_the_models_package_branches_on_a_kind():
+    pattern = re.compile(
+        r"isinstance\([^)]*(MLP|CNN)Config|isinstance\([^)]*\bNet\)|[\"'](mlp|cnn)[\"']\s*[!=]=|[!=]=\s*[\"'](mlp|cnn)[\"']"
+    )
+    offenders = [
+        f"{p.relative_to(ROOT).as_posix()}:{i}"
+        for p, _ in _sources()
+        if p.relative_to(ROOT).parts[:2] != ("nnlab", "models")
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert offenders == []

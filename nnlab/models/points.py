@@ -8,12 +8,13 @@ anywhere in the module tree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
 
 from ..capture import Capture
+from .registry import model_kind
 
 # How a point's output for one sample is laid out; the views choose what to draw from this, never from `ndim`.
 LAYOUTS = {
@@ -56,8 +57,6 @@ class Point:
 
 
 def _declared(model: nn.Module) -> list[Point]:
-    from .registry import model_kind  # the registry imports this module
-
     config = getattr(model, "config", None)
     if config is None:
         raise TypeError(f"{type(model).__name__} was not built by nnlab.build_model, so it declares no points")
@@ -97,10 +96,6 @@ def layer_points(model: nn.Module) -> list[Point]:
 
 def with_shapes(config, points: list[Point]) -> list[Point]:
     """`points` with their one-sample shapes, from a dry run of `config`'s network on the meta device."""
-    from dataclasses import replace
-
-    from .registry import model_kind
-
     with torch.device("meta"):
         net = model_kind(config.kind).build(config).eval()
         x = torch.zeros(1, *config.input_shape)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING
 
 from torch import nn
 
-from .points import Point
+if TYPE_CHECKING:
+    from .points import Point
 
 VIEWS = ("walkthrough", "classes", "attribution", "hidden", "weights", "boundary", "compare")
 
