@@ -127,3 +127,52 @@ def test_a_run_of_your_own_module_compares_without_separability(tmp_path):
     c = compare_run(Run(tmp_path / "own"))
     assert c.separability is None and list(c.epochs) == [1, 2]
     assert c.weight_norm.shape == (3,) and np.isfinite(c.weight_norm).all()
+
+
+@pytest.mark.parametrize(
+    "lr, steps, train, words",
+    [
+        (float("nan"), 8, None, "learning rate nan is outside 1e-07..10"),
+        (1e308, 8, None, "learning rate 1e+308 is outside"),
+        (0.1, 0, None, "total_steps 0 must be a whole number of at least 1"),
+        (0.1, 8, {"optimizer": "sgd", "lr": 1000}, "learning rate 1000 is outside"),
+    ],
+)
+def test_a_loop_that_cannot_be_recorded_is_refused_in_words_before_anything_is_written(
+    tmp_path, lr, steps, train, words
+):
+    x, y = _data(32)
+    model = nn.Sequential(nn.Linear(2, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    with pytest.raises(ValueError, match=words.replace("(", r"\(").replace("+", r"\+")):
+        with record_loop(
+            model, opt, tmp_path / "run", x, y, ["a", "b"], total_steps=steps, steps_per_epoch=4, train=train
+        ):
+            pass
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_full_disk_in_your_own_loop_says_so_and_keeps_the_snapshots(tmp_path, monkeypatch):
+    from tests.full_disk import fill_up
+
+    torch.manual_seed(0)
+    x, y = _data()
+    model = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    fill_up(monkeypatch, at=3)
+    with pytest.raises(OSError, match="No space left"):
+        with record_loop(
+            model,
+            opt,
+            tmp_path / "own",
+            x[:64],
+            y[:64],
+            ["a", "b"],
+            total_steps=24,
+            steps_per_epoch=8,
+            record=RecordConfig(snapshots=4),
+        ) as rec:
+            _loop(model, opt, rec, x, y)
+    run = Run(tmp_path / "own")
+    assert run.status == "failed" and run.message.startswith("The disk is full") and str(tmp_path) not in run.message
+    assert len(run) == 2

@@ -231,3 +231,19 @@ def test_a_custom_module_is_recorded_by_dotted_names(tmp_path):
     assert torch.equal(model.head.weight, trainer.model.head.weight)
     with pytest.raises(Exception, match="custom model"):
         run.model_at(0)
+
+
+@pytest.mark.parametrize(
+    "bad, words",
+    [
+        ({"snapshots": 0}, "snapshots 0 is outside 1..1,000"),
+        ({"snapshots": 10**6}, "snapshots 1000000 is outside"),
+        ({"snapshots": 2.5}, "snapshots 2.5 is outside"),
+        ({"eval_size": 0}, "eval_size 0 is outside 1..100,000"),
+        ({"state_dtype": "int8"}, "Unknown state_dtype 'int8'"),
+    ],
+)
+def test_bad_record_configs_are_clear_errors(bad, words):
+    with pytest.raises(ValueError, match=words):
+        RecordConfig(**bad)
+    assert RecordConfig(snapshots=np.int64(3)).to_dict()["snapshots"] == 3 and RecordConfig(snapshots=1000)
