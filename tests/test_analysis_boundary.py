@@ -1,4 +1,4 @@
-"""Decision boundaries of hand-set networks whose boundary can be drawn on paper, and PCA planes."""
+"""Decision boundaries of hand-set networks whose boundary can be drawn on paper, PCA planes, and the info getters."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from nnlab.analysis import boundary as ba
-from nnlab.models import CNNConfig, MLPConfig, build_model
+from nnlab.models import CNNConfig, MLPConfig, Point, build_model
 
 
 def diagonal_net() -> nn.Sequential:
@@ -26,12 +26,12 @@ def identity(x: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.asarray(x, np.float32))
 
 
-def test_plane_grid_covers_the_points_with_a_margin():
+def test_plane_grid_covers_the_samples_with_a_margin():
     g = ba.plane_grid(np.array([[0.0, 10.0], [4.0, 20.0]]), 100, margin=0.25)
-    assert g.shape == (100, 100) and g.points.shape == (10_000, 2)
+    assert g.shape == (100, 100) and g.xy.shape == (10_000, 2)
     assert g.xs[0] == pytest.approx(-1.0) and g.xs[-1] == pytest.approx(5.0)
     assert g.ys[0] == pytest.approx(7.5) and g.ys[-1] == pytest.approx(22.5)
-    assert (g.points[:100, 1] == g.ys[0]).all()  # row 0 is the lowest y
+    assert (g.xy[:100, 1] == g.ys[0]).all()  # row 0 is the lowest y
 
 
 def test_boundary_2d_of_the_line_x_equals_y():
@@ -78,7 +78,7 @@ def test_split_at_a_point_and_unknown_points():
     prefix, suffix = ba.split_at(net, "relu1")
     assert len(prefix) == 3 and isinstance(suffix[0], nn.Linear)
     assert ba.split_at(net, ba.INPUT)[0] == []
-    with pytest.raises(KeyError, match="no point"):
+    with pytest.raises(KeyError, match="not a layer"):
         ba.split_at(net, "relu9")
 
 
@@ -124,7 +124,7 @@ def test_plane_boundary_equals_feeding_each_lifted_grid_point(config):
         plane = ba.fit_plane(h.flatten(1).numpy(), point)
         fast = ba.plane_boundary(net, plane, grid, tuple(h.shape[1:]))
         _, suffix = ba.split_at(net, point)
-        lifted = torch.from_numpy(plane.lift(grid.points)).reshape(-1, *h.shape[1:])
+        lifted = torch.from_numpy(plane.lift(grid.xy)).reshape(-1, *h.shape[1:])
         slow = torch.softmax(ba.run_modules(suffix, lifted), 1).numpy().reshape(12, 12, 3)
         np.testing.assert_allclose(fast, slow, atol=1e-5)
 
@@ -137,18 +137,73 @@ def test_movies_have_one_frame_per_model():
     assert still.probs.shape == (3, 20, 20, 2) and still.coords.shape == (1, 30, 2)
     moving = ba.plane_movie(models, x, labels, [0, 1, 2], "relu1", resolution=20)
     assert moving.coords.shape == (3, 30, 2) and moving.explained.shape == (3, 2)
-    pts = np.array([[-1.0, 0.5], [1.0, -0.5]], np.float32)
-    m2 = ba.points_movie(
-        [diagonal_net()] * 2, identity, pts, np.array([1, 0]), np.array([False, True]), [0, 9], resolution=30
+    xy = np.array([[-1.0, 0.5], [1.0, -0.5]], np.float32)
+    m2 = ba.data_movie(
+        [diagonal_net()] * 2, identity, xy, np.array([1, 0]), np.array([False, True]), [0, 9], resolution=30
     )
     assert m2.n_frames == 2 and m2.probs.dtype == np.float16 and m2.coords.shape == (1, 2, 2)
 
 
 def test_region_agreement_compares_regions_with_real_predictions():
-    pts = np.array([[-1.0, 0.5], [1.0, -0.5]], np.float32)  # first above the line x = y, second below
-    movie = ba.points_movie(
-        [diagonal_net()], identity, pts, np.array([1, 0]), np.array([False, True]), [0], resolution=50
-    )
-    assert ba.region_at(movie, 0, pts).tolist() == [1, 0]
+    xy = np.array([[-1.0, 0.5], [1.0, -0.5]], np.float32)  # first above the line x = y, second below
+    movie = ba.data_movie([diagonal_net()], identity, xy, np.array([1, 0]), np.array([False, True]), [0], resolution=50)
+    assert ba.region_at(movie, 0, xy).tolist() == [1, 0]
     assert ba.region_agreement(movie, 0, np.array([1, 0])) == 1.0
     assert ba.region_agreement(movie, 0, np.array([0, 0])) == 0.5
+
+
+def test_unit_maps_reach_a_module_inside_a_block():
+    """A point need not be a child of a sequential network: its dotted module is captured on a full pass."""
+    block = nn.Sequential(OrderedDict(dense=nn.Linear(2, 3), act=nn.ReLU()))
+    net = nn.Sequential(OrderedDict(block=block, out=nn.Linear(3, 2)))
+    grid = ba.plane_grid(np.array([[-1.0, -1.0], [1.0, 1.0]]), 5, margin=0)
+    maps = ba.unit_maps(net, identity, grid, "block.act")
+    expected = torch.relu(net.block.dense(torch.from_numpy(grid.xy))).T.reshape(3, 5, 5)
+    np.testing.assert_allclose(maps, expected.detach().numpy(), atol=1e-6)
+
+
+def test_which_points_may_be_a_plane_or_have_unit_maps():
+    points = [
+        Point("conv1", "raw", 1, module="conv1", layout="map"),
+        Point("relu1", "activated", 1, module="relu1", layout="map"),
+        Point("pool1", "pooled", 1, module="pool1", layout="map"),
+        Point("dense2", "raw", 2, module="dense2"),
+        Point("relu2", "activated", 2, module="relu2"),
+        Point("act", "activated", 3, module="block.act"),  # inside a block: the rest of the network is not a suffix
+        Point("out", "logits", 4, module="out"),
+        Point("softmax", "probs", 4),
+    ]
+    assert [p.name for p in ba.plane_points(points)] == ["relu1", "pool1", "relu2"]
+    assert [p.name for p in ba.unit_map_points(points)] == ["dense2", "relu2", "act"]  # one value per unit
+
+
+def test_data_plane_movie_of_a_recorded_run(tiny_run):
+    movie = ba.data_plane_movie(tiny_run, 12)
+    ds = tiny_run.dataset()
+    n = len(ds.y_train) + len(ds.y_test)
+    assert movie.probs.shape == (len(tiny_run), 12, 12, 2) and movie.coords.shape == (1, n, 2)
+    assert movie.steps.tolist() == [s["step"] for s in tiny_run.snapshots] and movie.point == ""
+    assert movie.is_test.sum() == len(ds.y_test)
+    last = ba.boundary_2d(tiny_run.model_at(len(tiny_run) - 1), ds.prepare, ba.plane_grid(movie.coords[0], 12))
+    np.testing.assert_allclose(movie.probs[-1], last, atol=1e-3)  # float16 frames of the same boundary
+
+
+def test_pca_plane_movie_of_a_recorded_run(tiny_run):
+    idx, labels = tiny_run.eval_set()
+    still = ba.pca_plane_movie(tiny_run, ba.INPUT, 10)
+    assert still.point == ba.INPUT and still.dims == 2 and still.coords.shape == (1, len(idx), 2)
+    moving = ba.pca_plane_movie(tiny_run, "relu1", 10)
+    assert moving.point == "relu1" and moving.dims == 8 and moving.coords.shape == (len(tiny_run), len(idx), 2)
+    assert moving.labels.tolist() == labels.tolist() and moving.is_test.all()
+    with pytest.raises(KeyError, match="no point 'relu9'"):
+        ba.pca_plane_movie(tiny_run, "relu9", 10)
+
+
+def test_unit_maps_info_of_a_recorded_run(tiny_run):
+    k = len(tiny_run) - 1
+    info = ba.unit_maps_info(tiny_run, k, "dense1", 7)
+    assert info.maps.shape == (8, 7, 7) and info.point == "dense1" and info.step == tiny_run.snapshots[k]["step"]
+    assert info.signed  # raw outputs go below zero
+    relu = ba.unit_maps_info(tiny_run, k, "relu1", 7)
+    assert not relu.signed and (relu.maps >= 0).all()
+    np.testing.assert_allclose(relu.maps, np.maximum(info.maps, 0), atol=1e-6)

@@ -102,7 +102,7 @@ def test_boundary_page_on_moons(app_env, runs):
     assert len(movie["frames"]) == len(runs[1]["moons"]) and movie["data"][0]["type"] == "image"
     at.segmented_control(key="boundary_mode").set_value("regions")
     rerun(at)
-    at.pills(key="boundary_points").set_value(["test"])
+    at.pills(key="boundary_splits").set_value(["test"])
     rerun(at)
     assert all(t.get("visible") == "legendonly" for t in specs(at)[0]["data"][1:] if "(train)" in t["name"])
     assert at.selectbox(key="boundary_unit_point").value == "relu1"

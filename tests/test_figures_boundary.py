@@ -1,4 +1,4 @@
-"""Boundary figures checked by structure: region colours, frames, point traces, unit maps, GIF frames."""
+"""Boundary figures checked by structure: region colours, frames, sample traces, unit maps, GIF frames."""
 
 from __future__ import annotations
 
@@ -58,13 +58,13 @@ def test_boundary_figure_has_one_frame_per_snapshot_with_png_regions():
     assert fig.layout.yaxis.scaleanchor == "x"  # raw 2-D data keeps its aspect
 
 
-def test_moving_points_are_updated_in_every_frame():
+def test_moving_samples_are_updated_in_every_frame():
     m = movie(moving=True)
     fig = bf.boundary_figure(m, ["a", "b", "c"], show_train=False, x_title="PC1")
     assert len(fig.frames[2].data) == 1 + 6
     first_test = next(i for i, t in enumerate(fig.data) if t.name == "a (test)")
     np.testing.assert_allclose(fig.frames[2].data[first_test].x, m.coords[2][(m.labels == 0) & m.is_test, 0])
-    assert fig.data[1].visible == "legendonly"  # training points start hidden
+    assert fig.data[1].visible == "legendonly"  # training samples start hidden
     assert fig.layout.xaxis.title.text == "PC1"
 
 
@@ -95,8 +95,13 @@ def test_unit_maps_figure_draws_every_unit_with_its_own_hover_label():
     assert top[0] > top[2] and bottom[2] > bottom[0]  # +y is up: high values (red) at the top of the tile
 
 
-def test_gif_frames_draw_the_points_on_each_frame():
+def test_gif_frames_draw_the_samples_on_each_frame():
     m = movie(moving=True)
     frames = bf.gif_frames(m, size=64)
     assert len(frames) == 3 and frames[0].shape == (64, 64, 3) and frames[0].dtype == np.uint8
     assert not np.array_equal(frames[0], frames[1])
+
+
+def test_movie_gif_is_a_looping_gif_with_one_frame_per_snapshot():
+    gif = Image.open(io.BytesIO(bf.movie_gif(movie(moving=True), mode="regions")))
+    assert gif.format == "GIF" and gif.n_frames == 3

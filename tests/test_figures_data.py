@@ -16,7 +16,7 @@ from nnlab.figures.data import (
     class_images_figure,
     embedding_figure,
     histogram_figure,
-    points_figure,
+    plane_samples_figure,
     sample_grid_figure,
 )
 from nnlab.figures.training import bucket_mean, smooth, training_curves
@@ -77,9 +77,9 @@ def test_histogram_figure_has_one_trace_per_row_and_says_what_the_axis_is():
     assert "pixel value" in fig.layout.xaxis.title.text
 
 
-def test_points_figure_draws_train_and_test_of_each_class():
+def test_plane_samples_figure_draws_train_and_test_of_each_class():
     x = np.array([[0, 0], [1, 1], [2, 2]], np.float32)
-    fig = points_figure(x, np.array([0, 1, 2]), x[:1], np.array([0]), NAMES)
+    fig = plane_samples_figure(x, np.array([0, 1, 2]), x[:1], np.array([0]), NAMES)
     assert len(fig.data) == 6 and all(t.type == "scattergl" for t in fig.data)
     assert fig.data[0].name == "cat (train)" and fig.data[1].name == "cat (test)"
     assert fig.layout.yaxis.scaleanchor == "x"

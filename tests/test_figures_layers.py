@@ -102,7 +102,7 @@ def test_input_figures():
     rgb = F.image_input_figure(np.zeros((4, 5, 3), np.uint8))
     assert png_size(rgb.data[0].source) == (5, 4)
     x = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]])
-    pts = F.points_input_figure(x, np.array([0, 1, 1]), x[2], ["u", "v"])
+    pts = F.plane_input_figure(x, np.array([0, 1, 1]), x[2], ["u", "v"])
     assert [t.name for t in pts.data] == ["u", "v", "this sample"] and list(pts.data[2].x) == [2.0]
     assert pts.layout.xaxis.title.text == "x₁"
     vec = F.vector_input_figure(np.array([1.0, -3.0, 0.0]))

@@ -115,8 +115,8 @@ class Embedding:
     """Samples placed in 2-D or 3-D so that similar samples land close together."""
 
     coords: np.ndarray  # (n, dims) float32
-    labels: np.ndarray  # (n,) int64 class of each point
-    indices: np.ndarray  # (n,) index of each point in the array that was embedded
+    labels: np.ndarray  # (n,) int64 class of each sample
+    indices: np.ndarray  # (n,) index of each sample in the array that was embedded
     method: str  # "PCA", "t-SNE" or "UMAP"
     explained: np.ndarray | None = None  # (dims,) PCA only: share of the variance along each axis
 

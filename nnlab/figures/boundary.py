@@ -2,7 +2,7 @@
 
 Pure builders for the decision-boundary page: a `BoundaryMovie` from
 `nnlab.analysis.boundary` in, `go.Figure` out. Regions are palette PNGs (the class
-colour, paler where the network is unsure), points are drawn on top.
+colour, paler where the network is unsure), the samples are drawn on top.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from .colors import (
     symmetric_limit,
     tile_centres,
 )
-from .gif import animate
+from .gif import animate, gif_bytes
 
 MODES = ("probabilities", "regions")
 
@@ -36,7 +36,7 @@ def region_palette(n_classes: int) -> tuple[np.ndarray, int]:
     """A ≤256-colour palette: for each class, `levels` shades from white (unsure) to its colour (sure)."""
     levels = max(2, min(32, 256 // max(n_classes, 1)))
     base = class_rgb(n_classes).astype(np.float32)  # (K, 3)
-    mix = np.linspace(0.0, 0.6, levels)[None, :, None]  # share of the class colour: pastel, so points stand out
+    mix = np.linspace(0.0, 0.6, levels)[None, :, None]  # share of the class colour: pastel, so samples stand out
     pal = 255 * (1 - mix) + base[:, None, :] * mix  # (K, L, 3)
     return np.round(pal).reshape(-1, 3).astype(np.uint8), levels
 
@@ -67,17 +67,17 @@ def region_rgb(probs: np.ndarray, mode: str = "probabilities") -> np.ndarray:
     return pal[idx]
 
 
-def sample_points(labels: np.ndarray, is_test: np.ndarray, max_points: int, seed: int = 0) -> np.ndarray:
-    """Indices of at most `max_points` samples per split, drawn at random but seeded (sorted)."""
+def sample_subset(labels: np.ndarray, is_test: np.ndarray, max_samples: int, seed: int = 0) -> np.ndarray:
+    """Indices of at most `max_samples` samples per split, drawn at random but seeded (sorted)."""
     rng = np.random.default_rng(seed)
     keep = []
     for split in (False, True):
         idx = np.flatnonzero(np.asarray(is_test) == split)
-        keep.append(idx if len(idx) <= max_points else np.sort(rng.choice(idx, max_points, replace=False)))
+        keep.append(idx if len(idx) <= max_samples else np.sort(rng.choice(idx, max_samples, replace=False)))
     return np.sort(np.concatenate(keep))
 
 
-def _point_traces(
+def _sample_traces(
     coords: np.ndarray,
     labels: np.ndarray,
     is_test: np.ndarray,
@@ -101,7 +101,7 @@ def _point_traces(
                     mode="markers",
                     name=label,
                     legendgroup="test" if split else "train",
-                    legendgrouptitle_text=("test points" if split else "training points") if c == 0 else None,
+                    legendgrouptitle_text=("test samples" if split else "training samples") if c == 0 else None,
                     visible=True if shown else "legendonly",
                     showlegend=bool(m.any()),
                     marker={
@@ -127,19 +127,19 @@ def boundary_figure(
     y_title: str = "x₂",
     show_train: bool = True,
     show_test: bool = True,
-    max_points: int = 500,
+    max_samples: int = 500,
     height: int = 620,
 ) -> go.Figure:
     """Class regions over the plane at every snapshot with the samples on top, animated over training.
 
     Args:
-        movie: the boundary at each snapshot (`points_movie` or `plane_movie`).
+        movie: the boundary at each snapshot (`data_plane_movie` or `pca_plane_movie`).
         class_names: one name per class.
         mode: "probabilities" (paler where unsure) or "regions" (hard regions).
         active: the frame shown first (negative counts from the end).
         title, x_title, y_title: text.
-        show_train, show_test: which splits' points start visible (a legend click toggles them).
-        max_points: at most this many points of each split are drawn.
+        show_train, show_test: which splits' samples start visible (a legend click toggles them).
+        max_samples: at most this many samples of each split are drawn.
     Returns: the figure; its `layout.meta` holds the frame count.
     """
     if movie.n_frames == 0 or movie.probs.size == 0:
@@ -147,7 +147,7 @@ def boundary_figure(
     t_count = movie.n_frames
     active = range(t_count)[active]
     names = list(class_names) if len(class_names) else [str(k) for k in range(movie.probs.shape[-1])]
-    keep = sample_points(movie.labels, movie.is_test, max_points)
+    keep = sample_subset(movie.labels, movie.is_test, max_samples)
     labels, is_test = np.asarray(movie.labels)[keep], np.asarray(movie.is_test)[keep]
     coords = np.asarray(movie.coords, np.float32)[:, keep]
     xs, ys = movie.xs, movie.ys
@@ -168,7 +168,7 @@ def boundary_figure(
     fig = go.Figure(
         [
             image(active),
-            *_point_traces(
+            *_sample_traces(
                 coords[min(active, len(coords) - 1)],
                 labels,
                 is_test,
@@ -264,12 +264,12 @@ def unit_maps_figure(
 
 
 def gif_frames(
-    movie: BoundaryMovie, *, mode: str = "probabilities", size: int = 300, max_points: int = 300, point_radius: int = 3
+    movie: BoundaryMovie, *, mode: str = "probabilities", size: int = 300, max_samples: int = 300, radius: int = 3
 ) -> list[np.ndarray]:
     """The regions of each frame with the samples drawn on, as uint8 RGB images for a GIF."""
     if movie.n_frames == 0:
         return []
-    keep = sample_points(movie.labels, movie.is_test, max_points)
+    keep = sample_subset(movie.labels, movie.is_test, max_samples)
     labels, is_test = np.asarray(movie.labels)[keep], np.asarray(movie.is_test)[keep]
     colours = class_rgb(int(movie.probs.shape[-1]))
     x0, x1, y0, y1 = float(movie.xs[0]), float(movie.xs[-1]), float(movie.ys[0]), float(movie.ys[-1])
@@ -281,7 +281,7 @@ def gif_frames(
         px = (xy[:, 0] - x0) / ((x1 - x0) or 1) * (size - 1)
         py = (1 - (xy[:, 1] - y0) / ((y1 - y0) or 1)) * (size - 1)
         for x, y, c, test in zip(px, py, labels, is_test, strict=True):
-            r = point_radius
+            r = radius
             box = (x - r, y - r, x + r, y + r)
             fill = tuple(int(v) for v in colours[c])
             if test:
@@ -292,3 +292,8 @@ def gif_frames(
                 draw.ellipse(box, fill=fill, outline=(255, 255, 255))
         out.append(np.asarray(img))
     return out
+
+
+def movie_gif(movie: BoundaryMovie, *, mode: str = "probabilities", fps: float = 4.0) -> bytes:
+    """The whole movie as a looping GIF, the samples drawn on and each frame labelled with its step."""
+    return gif_bytes(gif_frames(movie, mode=mode), fps=fps, labels=[f"step {s}" for s in movie.steps])

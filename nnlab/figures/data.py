@@ -1,4 +1,4 @@
-"""Figures of a dataset: sample grid, class counts, class mean/spread images, value histogram, points, embedding.
+"""Figures of a dataset: sample grid, class counts, class mean/spread images, value histogram, 2-D samples, embedding.
 
 Stage: `nnlab.analysis.data` records → go.Figure, for the Datasets page. Pure builders:
 arrays in, figure out. Images reach the browser as one PNG each (never float lists);
@@ -154,10 +154,10 @@ def histogram_figure(hist: ValueHistogram) -> go.Figure:
     return fig
 
 
-def points_figure(
+def plane_samples_figure(
     x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, class_names: Sequence[str]
 ) -> go.Figure:
-    """2-D points coloured by class: training points filled, test points hollow."""
+    """2-D samples coloured by class: training samples filled, test samples hollow."""
     fig = go.Figure()
     for c, name in enumerate(class_names):
         color = class_color(c)

@@ -75,15 +75,15 @@ def image_input_figure(image: np.ndarray, *, title: str = "Input") -> go.Figure:
     )
 
 
-def points_input_figure(
+def plane_input_figure(
     x: np.ndarray,
     y: np.ndarray,
     sample: np.ndarray,
     class_names: list[str],
     *,
-    title: str = "Input: one point of the plane",
+    title: str = "Input: one sample of the plane",
 ) -> go.Figure:
-    """For 2-D data: the test points by class, and the chosen sample as a star."""
+    """For 2-D data: the test samples by class, and the chosen sample as a star."""
     traces = [
         go.Scattergl(
             x=x[y == c, 0],
