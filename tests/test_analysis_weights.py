@@ -1,12 +1,123 @@
-"""Weights over training on hand-made snapshots: layers, unit images, histograms, norms, dead units."""
+"""Weights over training: the page's getters on tiny recorded runs, the helpers on hand-made snapshots."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
+from nnlab import CNNConfig, MLPConfig, Run, build_model
 from nnlab.analysis import weights as wa
+from nnlab.loop import record_loop
+from nnlab.record import RecordConfig
+
+
+def recorded(folder, model: nn.Module, input_shape: tuple[int, ...], steps: int = 4) -> Run:
+    """`model` trained `steps` Adam steps on 32 random samples of `input_shape` (2 classes), recorded twice."""
+    torch.manual_seed(0)
+    x, y = torch.randn(32, *input_shape), torch.arange(32) % 2
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    rec_cfg = RecordConfig(snapshots=2, eval_size=32)
+    with record_loop(
+        model, opt, folder, x, y, ["a", "b"], total_steps=steps, steps_per_epoch=steps, record=rec_cfg
+    ) as rec:
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            rec.step_done(loss.item())
+        rec.epoch(train_loss=loss.item())
+    return Run(folder)
+
+
+def nnlab_run(folder, config) -> Run:
+    torch.manual_seed(0)
+    return recorded(folder, build_model(config), config.input_shape)
+
+
+@pytest.fixture(scope="module")
+def cnn_run(tmp_path_factory):
+    """A grey 8×8 CNN: conv1 (3 filters of 1 channel), conv2 (4 of 3), dense3, out."""
+    cfg = CNNConfig(input_shape=(1, 8, 8), n_classes=2, channels=(3, 4), hidden=(6,), batch_norm=True)
+    return nnlab_run(tmp_path_factory.mktemp("w") / "cnn", cfg)
+
+
+@pytest.fixture(scope="module")
+def mlp_run(tmp_path_factory):
+    """An MLP on 4×4 images: dense1 (5 units of 16 weights), out (2 of 5)."""
+    return nnlab_run(tmp_path_factory.mktemp("w") / "mlp", MLPConfig(input_shape=(1, 4, 4), hidden=(5,)))
+
+
+def test_weight_layers_come_from_the_declared_points(cnn_run, mlp_run, tmp_path):
+    layers = wa.weight_layers(cnn_run)  # batch norm has a weight too, but its point is no linear map
+    assert [(w.name, w.layout, w.tile) for w in layers] == [
+        ("conv1", "map", "filter"),
+        ("conv2", "map", "kernel"),
+        ("dense3", "vector", "matrix"),
+        ("out", "vector", "matrix"),
+    ]
+    assert layers[0].reads == (1, 8, 8) and layers[1].reads == () and layers[1].shape == (4, 3, 3, 3)
+    assert layers[0].units == 3 and layers[0].has_bias
+    assert [(w.name, w.tile) for w in wa.weight_layers(mlp_run)] == [("dense1", "unit"), ("out", "matrix")]
+    rgb = nnlab_run(tmp_path / "rgb", CNNConfig(input_shape=(3, 6, 6), n_classes=2, channels=(2,), hidden=()))
+    assert [(w.name, w.tile) for w in wa.weight_layers(rgb)] == [("conv1", "filter"), ("out", "matrix")]
+    plane = nnlab_run(tmp_path / "plane", MLPConfig(input_shape=(2,), hidden=(3,)))
+    assert [w.tile for w in wa.weight_layers(plane)] == ["matrix", "matrix"]  # 2-D samples are no image
+
+
+def test_weight_layers_of_your_own_module_follow_pytorch_shapes(tmp_path):
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.LayerNorm(72), nn.Linear(72, 2))
+    run = recorded(tmp_path / "own", model, (1, 8, 8))
+    assert run.model_kind is None
+    assert [(w.name, w.layout, w.tile) for w in wa.weight_layers(run)] == [
+        ("0", "map", "filter"),
+        ("4", "vector", "matrix"),
+    ]
+    assert wa.norms_info(run).layers == ("0", "4")
+
+
+def test_layer_history_reads_every_snapshot(cnn_run):
+    h = wa.layer_history(cnn_run, "conv2")
+    t = len(cnn_run)
+    assert h.layer.name == "conv2" and h.steps.tolist() == [s["step"] for s in cnn_run.snapshots]
+    assert h.weights.dtype == np.float16 and h.weights.shape == (t, 4, 3, 3, 3)
+    np.testing.assert_allclose(h.weights[-1], cnn_run.snapshot(-1)["param/conv2.weight"].numpy(), atol=1e-3)
+    assert list(h.histograms) == ["weights", "biases", "gradients", "momentum"]
+    with pytest.raises(KeyError):
+        wa.layer_history(cnn_run, "bn1")
+
+
+def test_movie_info_of_kernels_filters_and_units(cnn_run, mlp_run):
+    h = wa.layer_history(cnn_run, "conv2")
+    w = h.weights.astype(np.float32)
+    m = wa.movie_info(h, "range", 2, 1)  # filters 1 and 2, each with its 3 input channels
+    assert m.units.tolist() == [1, 2] and m.cols == 2 and m.axis_titles is None
+    assert m.tiles.shape == (len(w), 3 * 2, 3, 3)
+    np.testing.assert_array_equal(m.tiles[:, 2 * 2 + 1], w[:, 2, 2])  # row: input channel 2, column: filter 2
+    assert m.labels[2 * 2 + 1] == "filter 2 ← channel 2"
+    grey = wa.movie_info(wa.layer_history(cnn_run, "conv1"))
+    assert grey.tiles.shape == (len(w), 3, 3, 3) and grey.labels == ("filter 0", "filter 1", "filter 2")
+    units = wa.movie_info(wa.layer_history(mlp_run, "dense1"), "changed", 2)
+    assert units.tiles.shape == (len(w), 2, 4, 4) and units.labels == tuple(f"unit {i}" for i in units.units)
+
+
+def test_movie_and_matrix_of_a_dense_layer_lie_wide(mlp_run):
+    h = wa.layer_history(mlp_run, "out")  # weight (2, 5): wide, as it is
+    m = wa.movie_info(h, "changed", 1)  # a matrix shows every unit
+    assert m.tiles.shape == (len(h.steps), 1, 2, 5) and m.labels is None and m.axis_titles == ("input", "unit of out")
+    now = wa.matrix_info(h, 1)
+    assert now.values.shape == (2, 5) and now.step == h.steps[1] and (now.x_title, now.y_title) == m.axis_titles
+    assert not wa.matrix_info(h, 0, change=True).values.any()
+    tall = wa.LayerHistory(wa.WeightLayer("d", "vector", (5, 2), True), h.steps, np.ones((2, 5, 2), np.float16), {})
+    assert wa.movie_info(tall).tiles.shape == (2, 1, 2, 5) and wa.matrix_info(tall, 0).x_title == "unit of d"
+
+
+def test_norms_info_measures_the_drawn_layers(cnn_run):
+    n = wa.norms_info(cnn_run)
+    assert n.layers == ("conv1", "conv2", "dense3", "out") and n.weight_norm.shape == (4, len(cnn_run))
+    assert np.isfinite(n.weight_norm).all() and n.points == ("relu1", "relu2", "relu3")
 
 
 def snap(w1, *, grad=None, fire=None, opt=None, w2=None):
@@ -23,7 +134,7 @@ def snap(w1, *, grad=None, fire=None, opt=None, w2=None):
     return s
 
 
-def test_weight_layers_in_layer_order_with_kinds():
+def test_undeclared_weights_are_dense_and_conv_layers_in_layer_order():
     s = {
         "param/out.weight": torch.zeros(2, 3),
         "param/dense10.weight": torch.zeros(3, 3),
@@ -33,10 +144,8 @@ def test_weight_layers_in_layer_order_with_kinds():
         "param/bn2.weight": torch.zeros(3),
         "mean/dense2": torch.zeros(1, 3),
     }
-    layers = wa.weight_layers(s)
-    assert [w.name for w in layers] == ["conv1", "dense2", "dense10", "out"]
-    assert [w.kind for w in layers] == ["conv", "dense", "dense", "dense"]
-    assert layers[0].shape == (4, 1, 3, 3) and layers[0].has_bias and not layers[1].has_bias
+    assert wa.norm_history([s], [0]).layers == ("conv1", "dense2", "dense10", "out")
+    assert wa.norm_history([s], [0], layers=["dense2"]).layers == ("dense2",)
 
 
 def test_unit_images_put_each_weight_where_its_pixel_is():

@@ -168,3 +168,33 @@ def test_a_run_whose_data_file_is_gone_says_so_on_every_page_that_needs_it(app_d
     assert len(at.error) == 1
     text = at.error[0].value
     assert "**blobs2**" in text and f"so {what} cannot be shown" in text and "pick another run" in text
+
+
+def test_the_weights_page_draws_a_run_of_your_own_module(app_dirs, jobs, monkeypatch):
+    import torch
+    from torch import nn
+
+    from nnlab.loop import record_loop
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(), nn.Flatten(), nn.Linear(3 * 6 * 6, 2))
+    x, y = torch.randn(32, 1, 8, 8), torch.arange(32) % 2
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    folder, record = app_dirs["runs"] / "own", RecordConfig(snapshots=2, eval_size=32)
+    with record_loop(model, opt, folder, x, y, ["a", "b"], total_steps=2, steps_per_epoch=2, record=record) as rec:
+        for _ in range(2):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            rec.step_done(loss.item())
+        rec.epoch(train_loss=loss.item())
+    at = app_test(monkeypatch)
+    at.session_state["app_run"] = "own"
+    at.switch_page("app_pages/weights.py").run()
+    assert not errors(at), errors(at)
+    assert at.selectbox(key="weights_layer").options == ["0 (3×1×3×3 weights)", "3 (2×108 weights)"]
+    movie = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(plotly_array(movie["data"][1]["x"])) == 3  # one hover point per filter of the conv
+    at.selectbox(key="weights_layer").set_value("3").run()
+    assert not errors(at) and at.radio(key="weights_matrix_mode")  # the dense layer: a matrix, up close too

@@ -13,6 +13,7 @@ from nnlab.analysis import weights as wa
 from nnlab.figures import colors
 from nnlab.figures import weight_movies as wm
 from nnlab.figures import weights as wf
+from nnlab.figures.gif import gif_bytes
 
 
 def decode(uri: str) -> Image.Image:
@@ -124,3 +125,16 @@ def test_histograms_and_norms_figures_from_records():
     assert nf.layout.yaxis2.type == "log" and nf.layout.yaxis3.type == "log"
     empty = wa.NormHistory(np.zeros(0), (), np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0)), (), np.zeros((0, 0)))
     assert wf.norms_figure(empty).layout.title.text == "No weights recorded"
+
+
+def test_a_kernel_movie_record_draws_its_columns_and_exports_a_gif():
+    rng = np.random.default_rng(0)
+    layer = wa.WeightLayer("conv2", "map", (4, 3, 3, 3), True)  # 4 filters of 3 channels: kernel tiles
+    history = wa.LayerHistory(layer, np.array([0, 5, 10]), rng.normal(size=(3, 4, 3, 3, 3)).astype(np.float16), {})
+    movie = wa.movie_info(history, "range", 2, 1)
+    frames = wm.movie_frames(movie.tiles, cols=movie.cols)
+    assert frames.cols == 2 and frames.n_tiles == 6 and frames.size == (3 * 4 - 1, 2 * 4 - 1)  # 3 rows, 2 columns
+    fig = wm.weight_movie_figure(frames, history.steps, labels=movie.labels)
+    assert len(fig.frames) == 3 and list(fig.data[1].text) == list(movie.labels)
+    gif = Image.open(io.BytesIO(gif_bytes(wm.gif_frames(movie.tiles, cols=movie.cols), labels=["a", "b", "c"])))
+    assert gif.n_frames == 3

@@ -1,8 +1,9 @@
-"""Weights over training: unit images, weight histograms, norms and units that never fire.
+"""Weights over training: what each layer's weights are, their tiles over time, histograms, norms, dead units.
 
-Analysis for the weight-evolution page (learning over time). Pure: snapshot arrays
-(mappings of key → array or tensor, as `Run.snapshot(k)` returns them) in, small
-records of numpy arrays out. The figures live in `nnlab.figures.weights`.
+Analysis for the weight-evolution page (learning over time). The getters take a `nnlab.runs.Run`
+(`weight_layers`, `layer_history`, `norms_info`) or the layer record one returned (`movie_info`,
+`matrix_info`); the helpers under them take snapshot arrays (key → array or tensor, as `Run.snapshot(k)`
+returns them). Small records of numpy arrays out; `nnlab.figures.weights` and `.weight_movies` draw them.
 """
 
 from __future__ import annotations
@@ -31,25 +32,73 @@ def _natural_key(name: str):
     return (name == "out", nums or [math.inf], parts)
 
 
+WEIGHTED_ROLES = ("raw", "logits")  # points made by a layer whose weight maps its input to its units (dense, conv)
+TILES = {  # what one tile of a layer's movie can be
+    "unit": "one unit of the first layer, drawn as an image of the input it reads",
+    "filter": "one convolution filter (grey for one input channel, in colour for an RGB image)",
+    "kernel": "the kernel one filter applies to one of its input channels",
+    "matrix": "the whole weight matrix (out, in), as one tile",
+}
+
+
 @dataclass(frozen=True)
 class WeightLayer:
-    """A layer with a weight matrix or convolution kernel."""
+    """A layer whose weight maps its input to its units, and what one tile of its movie is."""
 
-    name: str  # module name: "dense1", "conv2", "out"
-    kind: str  # "dense" (weight (out, in)) or "conv" (weight (out, in, kh, kw))
+    name: str  # the module's dotted name: "dense1", "conv2", "out"
+    layout: str  # the layout of the point it makes: "map" (a conv: weight (out, in, kh, kw)) or "vector" ((out, in))
     shape: tuple[int, ...]  # the weight's shape
     has_bias: bool
+    reads: tuple[int, ...] = ()  # the input's (C, H, W) when this layer reads the image itself (the first layer)
+
+    @property
+    def units(self) -> int:
+        return self.shape[0]
+
+    @property
+    def tile(self) -> str:
+        """What one tile of this layer's movie is: one of TILES."""
+        if self.layout == "map":
+            colour = self.reads[:1] == (3,) and self.shape[1] == 3
+            return "filter" if self.shape[1] == 1 or colour else "kernel"
+        return "unit" if self.reads and self.shape[1] == math.prod(self.reads) else "matrix"
 
 
-def weight_layers(snapshot: Mapping) -> list[WeightLayer]:
-    """Every dense or conv layer of a snapshot (keys `param/<module>.weight`), in layer order."""
+def _undeclared(snapshot: Mapping) -> list[tuple[str, str]]:
+    """(module, layout) of every weight of your own module, which declares no points: PyTorch's conventions
+    make a 2-D weight a dense layer's (out, in) and a 4-D one a convolution's (out, in, kh, kw)."""
     found = []
     for key, value in snapshot.items():
         if key.startswith("param/") and key.endswith(".weight") and len(value.shape) in (2, 4):
-            name = key[len("param/") : -len(".weight")]
-            kind = "dense" if len(value.shape) == 2 else "conv"
-            found.append(WeightLayer(name, kind, tuple(value.shape), f"param/{name}.bias" in snapshot))
-    return sorted(found, key=lambda layer: _natural_key(layer.name))
+            found.append((key[len("param/") : -len(".weight")], "vector" if len(value.shape) == 2 else "map"))
+    return sorted(found, key=lambda f: _natural_key(f[0]))
+
+
+def weight_layers(run) -> list[WeightLayer]:
+    """The layers of `run` whose weights can be drawn, in network order.
+
+    A network nnlab built declares them: its raw and logit points whose module has a weight, a map point's
+    being a convolution. The first of them reads the input, so its tiles are images when the samples are.
+    """
+    snap = run.snapshot(0)
+    if run.model_kind is None:
+        found = _undeclared(snap)
+    else:
+        found = [(p.module, p.layout) for p in run.points() if p.role in WEIGHTED_ROLES and p.module]
+        found = [(name, layout) for name, layout in found if f"param/{name}.weight" in snap]
+    info = run.manifest.get("dataset", {})
+    shape = tuple(info.get("input_shape") or ())
+    image = shape if len(shape) == 3 and info.get("is_image", True) else ()  # (C, H, W) samples
+    return [
+        WeightLayer(
+            name,
+            layout,
+            tuple(snap[f"param/{name}.weight"].shape),
+            f"param/{name}.bias" in snap,
+            image if i == 0 else (),
+        )
+        for i, (name, layout) in enumerate(found)
+    ]
 
 
 def momentum_key(snapshot: Mapping, param: str) -> str | None:
@@ -214,10 +263,17 @@ class NormHistory:
     dead_share: np.ndarray  # (P, T) share of units that fired on no evaluation sample
 
 
-def norm_history(snapshots: Sequence[Mapping], steps: Sequence[int]) -> NormHistory:
-    """Norms, update-to-weight ratios and the share of never-firing units, from every snapshot."""
+def norm_history(
+    snapshots: Sequence[Mapping], steps: Sequence[int], *, layers: Sequence[str] | None = None
+) -> NormHistory:
+    """Norms, update-to-weight ratios and the share of never-firing units of `layers`, from every snapshot.
+
+    `layers` defaults to every dense and conv weight the last snapshot holds, by PyTorch's shape conventions.
+    """
     t_count = len(snapshots)
-    layers = tuple(w.name for w in weight_layers(snapshots[-1])) if snapshots else ()
+    if layers is None:
+        layers = [name for name, _ in _undeclared(snapshots[-1])] if snapshots else []
+    layers = tuple(layers)
     points = tuple(sorted({k[5:] for s in snapshots for k in s if k.startswith("fire/")}, key=_natural_key))
     wn, gn, ur = (np.full((len(layers), t_count), np.nan) for _ in range(3))
     dead = np.full((len(points), t_count), np.nan)
@@ -241,3 +297,92 @@ def norm_history(snapshots: Sequence[Mapping], steps: Sequence[int]) -> NormHist
             if fire is not None:
                 dead[j, t] = float(np.mean(to_numpy(fire) <= 0))
     return NormHistory(np.asarray(steps), layers, wn, gn, ur, points, dead)
+
+
+def _every_snapshot(run) -> tuple[list[Mapping], np.ndarray]:
+    """Every snapshot of `run` (as many as it has now) and their steps."""
+    n = len(run)
+    return [run.snapshot(k) for k in range(n)], np.asarray([s["step"] for s in run.snapshots[:n]])
+
+
+# --- the getters of the weights page -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayerHistory:
+    """One layer over training: its weights at every snapshot and the distributions of its arrays."""
+
+    layer: WeightLayer
+    steps: np.ndarray  # (T,) training step of each snapshot
+    weights: np.ndarray  # (T, *layer.shape) float16: enough for a picture, and half the memory of a cached record
+    histograms: dict[str, HistogramHistory]  # "weights", "biases", "gradients", "momentum": those recorded
+
+
+def layer_history(run, layer: str) -> LayerHistory:
+    """Layer `layer` (a name from `weight_layers`) in every snapshot of `run`, in one pass."""
+    found = {w.name: w for w in weight_layers(run)}[layer]
+    snaps, steps = _every_snapshot(run)
+    weights = stack(snaps, f"param/{layer}.weight").astype(np.float16)
+    return LayerHistory(found, steps, weights, layer_histograms(snaps, steps, layer))
+
+
+@dataclass(frozen=True)
+class WeightMovie:
+    """What `nnlab.figures.weight_movies` animates for one layer: its tiles at every snapshot, and their names."""
+
+    tiles: np.ndarray  # (T, U, h, w), (T, U, h, w, 3) for colour, or one matrix (T, 1, rows, cols); float32
+    labels: tuple[str, ...] | None  # hover text per tile; None for a matrix, read by its axes
+    cols: int | None  # tiles per row (None: as square as fits)
+    axis_titles: tuple[str, str] | None  # (x, y) of a matrix; None for tiles
+    units: np.ndarray  # the units drawn
+
+
+def _matrix_axes(layer: WeightLayer) -> tuple[bool, tuple[str, str]]:
+    """Whether a weight matrix is laid on its side (it is taller than wide), and its (x, y) titles then."""
+    tall = layer.shape[0] > layer.shape[1]
+    unit = f"unit of {layer.name}"
+    return tall, ((unit, "input") if tall else ("input", unit))
+
+
+def movie_info(history: LayerHistory, how: str = "all", count: int | None = None, start: int = 0) -> WeightMovie:
+    """The tiles of `history`'s layer to animate, with the units chosen as in `select_units` (a matrix: all)."""
+    layer, w = history.layer, history.weights.astype(np.float32)  # (T, O, ...)
+    what = layer.tile
+    if what == "matrix":
+        tall, axes = _matrix_axes(layer)
+        tiles = w[:, None]  # (T, 1, out, in)
+        return WeightMovie(np.swapaxes(tiles, -1, -2) if tall else tiles, None, None, axes, np.arange(layer.units))
+    sel = select_units(w, how, n=count, start=start)
+    if what == "kernel":  # every (filter, input channel) kernel of the chosen filters: one column per filter
+        per = layer.shape[1]
+        k = w[:, sel].swapaxes(1, 2)  # (T, I, O', kh, kw)
+        labels = tuple(f"filter {o} ← channel {i}" for i in range(per) for o in sel)
+        return WeightMovie(k.reshape(len(w), per * len(sel), *k.shape[3:]), labels, len(sel), None, sel)
+    if what == "unit":
+        tiles = unit_images(w[:, sel], layer.reads)  # (T, U', H, W) or (T, U', H, W, 3)
+    else:
+        tiles = filter_images(w[:, sel]) if layer.shape[1] == 3 else w[:, sel, 0]  # (T, O', kh, kw[, 3])
+    return WeightMovie(tiles, tuple(f"{what} {i}" for i in sel), None, None, sel)
+
+
+@dataclass(frozen=True)
+class WeightMatrix:
+    """One dense layer's weights at one snapshot, as a heatmap shows them (tall matrices on their side)."""
+
+    values: np.ndarray  # (rows, cols) float32
+    x_title: str
+    y_title: str
+    step: int
+
+
+def matrix_info(history: LayerHistory, k: int, *, change: bool = False) -> WeightMatrix:
+    """The weight matrix at snapshot `k`, or (`change`) what training added to it since the start."""
+    w = history.weights[k].astype(np.float32) - (history.weights[0].astype(np.float32) if change else 0)
+    tall, (x, y) = _matrix_axes(history.layer)
+    return WeightMatrix(w.T if tall else w, x, y, int(history.steps[k]))
+
+
+def norms_info(run) -> NormHistory:
+    """Norms, update ratios and never-firing units of every drawn layer of `run`, over training (one pass)."""
+    snaps, steps = _every_snapshot(run)
+    return norm_history(snaps, steps, layers=[w.name for w in weight_layers(run)])
