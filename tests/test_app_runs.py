@@ -1,13 +1,17 @@
-"""The Runs page through AppTest: the table, open, rename, delete with confirmation, download, upload."""
+"""The Runs page through AppTest: the table, open, rename, delete with confirmation, download, upload; damaged runs."""
 
 from __future__ import annotations
+
+import io
+import json
+import zipfile
 
 import pytest
 
 import appkit
 from nnlab.runs import export_zip
 from tests import app_harness
-from tests.app_harness import app_test, copy_run, errors
+from tests.app_harness import APP, app_test, copy_run, errors
 
 app_dirs, jobs = app_harness.app_dirs, app_harness.jobs  # the shared fixtures
 
@@ -81,3 +85,103 @@ def test_upload_adds_a_valid_run_and_rejects_anything_else(app_dirs, jobs, tiny_
     assert [p.name for p in app_dirs["runs"].iterdir()] == ["From-Laptop"]
     assert at.session_state[appkit.RUN_KEY] == "From-Laptop"
     assert any("Added run" in s.value for s in at.success)
+
+
+# --- damaged runs: listed apart on the Runs page, never offered elsewhere, explained on every page ---------------
+ALL_PAGES = sorted(str(p.relative_to(APP.parent)) for p in (APP.parent / "app_pages").glob("*.py"))
+
+
+def _edit(folder, change):
+    m = json.loads((folder / "manifest.json").read_text())
+    change(m)
+    (folder / "manifest.json").write_text(json.dumps(m))
+
+
+def test_a_damaged_run_is_listed_with_its_reason_and_can_be_downloaded_and_deleted(
+    app_dirs, jobs, tiny_run, monkeypatch
+):
+    copy_run(tiny_run, app_dirs["runs"], "good")
+    _edit(app_dirs["runs"] / copy_run(tiny_run, app_dirs["runs"], "poisoned"), lambda m: m.update(created=1))
+    at = app_test(monkeypatch, PAGE)
+    assert not errors(at), errors(at)
+    assert at.sidebar.selectbox(key=appkit.RUN_KEY).options == ["good"]  # never offered to the analysis pages
+    assert [r["run"] for r in at.dataframe[0].value.to_dict("records")] == ["good"]
+    (bad,) = at.dataframe[1].value.to_dict("records")
+    assert bad["run"] == "poisoned" and "bad 'created'" in bad["what is wrong"]
+    assert str(app_dirs["runs"]) not in bad["what is wrong"]
+
+    at.selectbox(key="runs_pick").set_value("poisoned").run()
+    assert not errors(at), errors(at)
+    assert any("damaged" in w.value for w in at.warning) and any("bad 'created'" in t.value for t in at.text)
+    assert not at.get("download_button")[0].proto.disabled
+    at.button(key="runs_delete").click().run()
+    at.button(key="runs_delete_yes").click().run()
+    assert not errors(at), errors(at)
+    assert sorted(p.name for p in app_dirs["runs"].iterdir()) == ["good"] and len(at.dataframe) == 1
+
+
+def test_an_upload_that_breaks_the_schema_is_refused_with_the_reason(app_dirs, jobs, tiny_run, monkeypatch):
+    with zipfile.ZipFile(io.BytesIO(export_zip(tiny_run.folder))) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    m = json.loads(members["manifest.json"])
+    m["created"] = 1
+    members["manifest.json"] = json.dumps(m).encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    at = app_test(monkeypatch, PAGE)
+    at.file_uploader(key="runs_upload").set_value(("poisoned.zip", buf.getvalue(), "application/zip")).run()
+    at.button(key="runs_import").click().run()
+    assert [e for e in errors(at)] == [
+        "This zip cannot be added: The zip's manifest.json has a bad 'created': input should be a valid string"
+    ]
+    assert not list(app_dirs["runs"].iterdir()) and not at.exception
+
+
+def test_a_run_message_is_plain_text_not_markdown(app_dirs, jobs, tiny_run, monkeypatch):
+    _edit(app_dirs["runs"] / copy_run(tiny_run, app_dirs["runs"], "a"), lambda m: m.update(message="**loud** [x](y)"))
+    at = app_test(monkeypatch, PAGE)
+    assert any(t.value == "Its last word: **loud** [x](y)" for t in at.text)
+    assert not any("loud" in c.value for c in [*at.caption, *at.markdown])
+
+
+def test_a_snapshot_without_accuracy_shows_a_dash_in_the_sidebar(app_dirs, jobs, tiny_run, monkeypatch):
+    _edit(
+        app_dirs["runs"] / copy_run(tiny_run, app_dirs["runs"], "a"), lambda m: m["snapshots"][-1].update(eval_acc=None)
+    )
+    at = app_test(monkeypatch)
+    assert not errors(at), errors(at)
+    assert any("accuracy - · status: complete" in c.value for c in at.sidebar.caption)
+
+
+@pytest.mark.parametrize(
+    "file, read_by_a_page",
+    [("snapshots/0004.safetensors", True), ("eval.safetensors", True), ("steps.safetensors", False)],
+)
+def test_a_corrupt_run_file_is_one_sentence_on_every_page_never_a_traceback(
+    app_dirs, jobs, tiny_run, monkeypatch, file, read_by_a_page
+):
+    run_id = copy_run(tiny_run, app_dirs["runs"], "hurt")
+    (app_dirs["runs"] / run_id / file).write_bytes(bytes(range(256)) * 4)
+    expected = f"Run 'hurt' is damaged: its file {file} is corrupt"
+    explained = []
+    for page in ALL_PAGES:
+        at = app_test(monkeypatch, page)
+        assert not at.exception, (page, [e.value for e in at.exception])
+        for e in errors(at):
+            assert e.startswith(expected) and str(app_dirs["runs"]) not in e, (page, e)
+            explained.append(page)
+    assert bool(explained) == read_by_a_page  # the pages that read the file say so; no page reads the step losses
+
+
+def test_compare_leaves_out_a_run_it_cannot_read(app_dirs, jobs, tiny_run, monkeypatch):
+    for name in ("a", "b", "hurt"):
+        copy_run(tiny_run, app_dirs["runs"], name)
+    (app_dirs["runs"] / "hurt" / "snapshots/0002.safetensors").write_bytes(b"junk" * 100)
+    at = app_test(monkeypatch)
+    at.session_state["compare_runs"] = ["hurt", "a", "b"]
+    at.switch_page("app_pages/compare.py").run()
+    assert not errors(at), errors(at)
+    assert any("Run 'hurt' is damaged" in w.value and "left out" in w.value for w in at.warning)
+    assert len(at.get("plotly_chart")) == 3  # the comparison of the other two

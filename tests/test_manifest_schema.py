@@ -112,6 +112,20 @@ def test_a_real_manifest_passes_unchanged(tiny_run):
     assert parse_manifest(raw) == json.loads(raw)
 
 
+def test_an_image_run_manifest_passes(tmp_path):
+    from nnlab import CNNConfig, DataConfig, RecordConfig, TrainConfig, train_run
+
+    run = train_run(  # train_run opens the run it recorded, through the schema
+        DataConfig.make("digits", train_subset=100),
+        CNNConfig(input_shape=(1, 8, 8), n_classes=10, channels=(2,), hidden=(4,)),
+        TrainConfig(batch_size=50, epochs=1, seed=0),
+        RecordConfig(snapshots=1, eval_size=20),
+        root=tmp_path,
+        name="cnn",
+    )
+    assert run.manifest["dataset"]["stats"]["shape"] == [1, 1, 1]  # per-channel statistics, as nested lists
+
+
 def test_an_own_loop_manifest_passes(tiny_run):
     m = json.loads((tiny_run.folder / "manifest.json").read_bytes())
     m["model"] = {"kind": "custom", "class": "MyNet", "repr": "MyNet(\n  (fc): Linear(...)\n)"}
