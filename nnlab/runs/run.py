@@ -32,7 +32,8 @@ class Run:
         self._check_files()
 
     def _check_files(self) -> None:
-        for i, snap in enumerate(self.manifest["snapshots"]):
+        """Every snapshot the manifest lists is there (its content is checked when it is read)."""
+        for snap in self.manifest["snapshots"]:
             if not (self.folder / snap["file"]).is_file():
                 raise damaged(self.id, snap["file"], "is missing", "download or delete the run on the Runs page")
 
