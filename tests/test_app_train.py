@@ -39,14 +39,26 @@ def test_widget_changes_update_the_network_and_bad_input_is_explained(app_dirs, 
     at.segmented_control(key="train_kind").set_value("CNN").run()
     assert not errors(at), errors(at)
     assert list(at.dataframe[0].value["layer"])[:3] == ["conv1", "relu1", "pool1"]
-    at.text_input(key="train_channels").set_value("8, lots").run()
+    at.text_input(key="train_cnn_channels").set_value("8, lots").run()
     assert any("whole numbers" in e for e in errors(at)) and at.button(key="train_start").disabled
-    at.text_input(key="train_channels").set_value("4").run()
+    at.text_input(key="train_cnn_channels").set_value("4").run()
     at.selectbox(key="train_optimizer").set_value("sgd").run()
     at.slider(key="train_momentum").set_value(0.5).run()
     at.segmented_control(key="train_kind").set_value("MLP").run()
-    at.text_input(key="train_hidden").set_value("").run()  # no hidden layer: a linear model
+    at.text_input(key="train_mlp_hidden").set_value("").run()  # no hidden layer: a linear model
     assert not errors(at) and list(at.dataframe[0].value["layer"]) == ["out"]
+
+
+def test_a_network_over_the_budget_is_refused_before_it_is_built(app_dirs, jobs, monkeypatch):
+    at = app_test(monkeypatch, PAGE)
+    at.selectbox(key="train_dataset").set_value("digits").run()
+    at.text_input(key="train_mlp_hidden").set_value("4096, 4096").run()  # 17 M parameters: 275 GB asked before
+    text = " ".join(errors(at))
+    assert "17,088,522 parameters" in text and "5,000,000" in text and "NNLAB_MAX_PARAMS" in text
+    assert at.button(key="train_start").disabled and not at.exception and not at.dataframe
+    monkeypatch.setenv("NNLAB_MAX_PARAMS", "20000000")
+    at.run()
+    assert not errors(at) and not at.button(key="train_start").disabled  # the server's limit decides
 
 
 def test_training_survives_reruns_widget_changes_page_switches_and_a_reload(app_dirs, jobs, monkeypatch):

@@ -7,6 +7,7 @@ and recomputes any sample's layer outputs exactly as the network computed them t
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ import torch
 
 from ..data import DataConfig, Dataset, load_dataset
 from ..data.dataset import stats_from_dict
-from ..models import ModelConfig, build_model, config_from_dict, forward_points, layer_points
+from ..models import ModelKind, build_model, config_from_dict, forward_points, model_kinds, with_shapes
 from ..train import TrainConfig
 from .store import RunError, _load_tensors, _pid_alive, damaged, read_manifest
 
@@ -74,9 +75,19 @@ class Run:
         return DataConfig.from_dict(self.manifest["data"])
 
     @property
-    def model_config(self) -> ModelConfig | None:
-        model = self.manifest["model"]
-        return config_from_dict(model) if model.get("kind") in ("mlp", "cnn") else None
+    def model_kind(self) -> ModelKind | None:
+        """The registered kind of the run's network; None for a model nnlab did not build (your own module)."""
+        return model_kinds().get(self.manifest["model"].get("kind"))
+
+    @property
+    def model_config(self):
+        """The network's config (a registered kind's frozen dataclass), or None for your own module."""
+        if self.model_kind is None:
+            return None
+        try:
+            return config_from_dict(self.manifest["model"])
+        except (TypeError, ValueError) as e:
+            raise RunError(f"The network of run {self.id!r} cannot be rebuilt from its manifest: {e}") from None
 
     @property
     def train_config(self) -> TrainConfig:
@@ -148,9 +159,7 @@ class Run:
         stats = self.manifest.get("dataset", {}).get("stats")
         if stats:
             mean, std = stats_from_dict(stats)
-            ds = Dataset(
-                ds.name, ds.x_train, ds.y_train, ds.x_test, ds.y_test, ds.class_names, ds.description, mean, std
-            )
+            ds = replace(ds, mean=mean, std=std)
         return ds
 
     def model_at(self, k: int, model: torch.nn.Module | None = None) -> torch.nn.Module:
@@ -176,8 +185,9 @@ class Run:
         return {name: t.numpy() for name, t in forward_points(self.model_at(k), x).items()}
 
     def points(self):
-        """The network's points (name, role, layer, shape), from the saved config."""
-        return layer_points(build_model(self.model_config))
+        """The network's declared points (name, role, layer, layout, shape), from the saved config."""
+        cfg = self.model_config
+        return with_shapes(cfg, self.model_kind.declare(cfg))
 
     def __repr__(self) -> str:
         return f"Run({str(self.folder)!r}, status={self.status!r}, snapshots={len(self)})"
