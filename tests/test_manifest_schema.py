@@ -1,7 +1,8 @@
 """nnlab.runs.schema: real manifests pass; type-confused, nested, huge, missing and truncated ones are damaged runs.
 
 The fuzz tests start from a real manifest, mutate it with hypothesis, and check that every result is either a run
-that opens and lists (and whose listed values format) or a damaged run with a reason in words: never an exception.
+that opens and lists (and whose listed values format) or a damaged run with a reason in words, and that an upload
+is either imported whole or refused with a reason, leaving nothing behind: never an exception.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ import contextlib
 import io
 import json
 import shutil
+import zipfile
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from nnlab.cli import main
-from nnlab.runs import ManifestError, Run, RunError, parse_manifest, scan_runs
+from nnlab.runs import ManifestError, Run, RunError, export_zip, import_zip, parse_manifest, scan_runs
 from nnlab.runs.schema import MAX_DEPTH, MAX_MANIFEST_BYTES, nesting_depth
 
 FUZZ = settings(
@@ -192,3 +194,26 @@ def test_fuzzed_bytes_and_truncations_are_damaged_with_a_reason(tiny_run, fuzz_r
     content = real[: raw % len(real)] if isinstance(raw, int) else raw  # a manifest cut short, or any bytes
     (fuzz_root / "fuzz" / "manifest.json").write_bytes(content)
     assert _check_listing(fuzz_root) == "damaged"
+
+
+@settings(FUZZ, max_examples=100)
+@given(data=st.data())
+def test_fuzzed_uploads_are_imported_whole_or_refused_with_a_reason(tiny_run, tmp_path_factory, data):
+    manifest = json.loads((tiny_run.folder / "manifest.json").read_bytes())
+    with zipfile.ZipFile(io.BytesIO(export_zip(tiny_run.folder))) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    members["manifest.json"] = _mutate(manifest, data).encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, content in members.items():
+            zf.writestr(name, content)
+    root = tmp_path_factory.mktemp("uploads")
+    try:
+        path = import_zip(root, buf.getvalue(), "upload")
+    except RunError as e:
+        assert str(e) and str(root) not in str(e)
+        assert list(root.iterdir()) == []  # nothing written
+        event("refused")
+    else:
+        assert Run(path).name == "upload" and [p.name for p in root.iterdir()] == ["upload"]
+        event("imported")
