@@ -11,7 +11,7 @@ from .data.download import DOWNLOADS, DownloadError, cache_folder, download, is_
 from .data.formats import DataFileError
 from .data.registry import discover
 from .failures import error_log_path, write_error_log
-from .models import CNNConfig, MLPConfig, describe_model
+from .models import describe_model, model_kinds
 from .pipeline import ProgressBar, default_train, make_trainer
 from .record import RecordConfig
 from .runs import Run, runs_dir, scan_runs
@@ -45,12 +45,9 @@ def _train_parser(sub) -> None:
     p.add_argument("--subset", type=int, default=None, help="train on a class-balanced subset of this size")
     p.add_argument("--noise", type=float, default=None, help="noise of a generated 2-D set")
     p.add_argument("--samples", type=int, default=None, help="number of points of a generated 2-D set")
-    p.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
-    p.add_argument("--hidden", type=int, nargs="*", default=None, help="hidden dense widths, e.g. 128 64")
-    p.add_argument("--channels", type=int, nargs="+", default=[16, 32], help="CNN conv channels")
-    p.add_argument("--activation", default="relu", choices=["relu", "leaky_relu", "tanh", "sigmoid", "gelu"])
-    p.add_argument("--dropout", type=float, default=0.0)
-    p.add_argument("--batch-norm", action="store_true")
+    kinds = model_kinds()
+    p.add_argument("--model", choices=list(kinds), default="mlp", help="the kind of network")
+    _model_arguments(p, kinds)
     p.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
     p.add_argument("--lr", type=float, default=None, help="learning rate (default 3e-3)")
     p.add_argument("--momentum", type=float, default=0.9)
@@ -65,6 +62,38 @@ def _train_parser(sub) -> None:
     p.add_argument("--runs-dir", default=None, help="default $NNLAB_RUNS_DIR or runs/")
 
 
+def _model_arguments(p, kinds) -> None:
+    """One option per setting of every kind's form (`--hidden 128 64`, `--channels 16 32`, `--batch-norm`)."""
+    seen: dict[str, list[str]] = {}
+    for kind in kinds.values():
+        for f in kind.form:
+            seen.setdefault(f.name, []).append(kind.name)
+    done = set()
+    for kind in kinds.values():
+        for f in kind.form:
+            if f.name in done:
+                continue
+            done.add(f.name)
+            flag, where = "--" + f.name.replace("_", "-"), f"{f.label} ({', '.join(seen[f.name])})"
+            if f.widget == "ints":
+                p.add_argument(flag, type=int, nargs="*", default=None, help=f"{where}, e.g. 128 64")
+            elif f.widget == "choice":
+                kind_of = type(f.choices[0]) if f.choices else str
+                p.add_argument(flag, type=kind_of, choices=f.choices, default=None, help=where)
+            elif f.widget == "slider":
+                p.add_argument(flag, type=float, default=None, help=f"{where}, {f.low} to {f.high}")
+            else:
+                p.add_argument(flag, action="store_const", const=True, default=None, help=where)
+
+
+def _model_config(a, ds):
+    """The network the options ask for: the chosen kind's settings; other kinds' settings are refused."""
+    kind = model_kinds()[a.model]
+    everything = {f.name for k in model_kinds().values() for f in k.form}
+    values = {name: getattr(a, name) for name in everything if getattr(a, name, None) is not None}
+    return kind.make(ds.input_shape, ds.n_classes, **values)
+
+
 def cmd_train(a) -> int:
     _train_config(a, TrainConfig())  # refuse out-of-range settings before loading or downloading anything
     options = {k: v for k, v in {"noise": a.noise, "n_samples": a.samples}.items() if v is not None}
@@ -72,19 +101,7 @@ def cmd_train(a) -> int:
     if a.dataset in DOWNLOADS and not is_cached(a.dataset):
         download(a.dataset, progress=TerminalProgress())  # first use: show the download, then train
     ds = load_dataset(data)
-    common = {
-        "input_shape": ds.input_shape,
-        "n_classes": ds.n_classes,
-        "activation": a.activation,
-        "dropout": a.dropout,
-        "batch_norm": a.batch_norm,
-    }
-    if a.model == "cnn":
-        model = CNNConfig(
-            channels=tuple(a.channels), hidden=tuple(a.hidden if a.hidden is not None else (64,)), **common
-        )
-    else:
-        model = MLPConfig(hidden=tuple(a.hidden if a.hidden is not None else MLPConfig.hidden), **common)
+    model = _model_config(a, ds)
     train = _train_config(a, default_train(ds))
     trainer, folder = make_trainer(
         data,

@@ -5,11 +5,11 @@
         for epoch in range(epochs):
             for xb, yb in loader:
                 ...; loss.backward(); optimizer.step()
-                rec.step(loss.item())
+                rec.step_done(loss.item())
             rec.epoch(test_acc=evaluate(model))
 
-The folder opens in the app like any other run; if `model` is an nnlab `Net` every
-view works, otherwise the views that rebuild the network are unavailable.
+The folder opens in the app like any other run; if `model` was built by `nnlab.build_model`
+(any registered kind) every view works, otherwise the views that rebuild the network are unavailable.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from torch import nn
 
 from .data import DataConfig, Dataset
 from .failures import explain_failure
-from .models import Net
+from .models import model_kinds
 from .record import RecordConfig, Recorder
 from .runs import RunWriter
 from .train import TrainConfig, lr_problems
@@ -105,7 +105,7 @@ def record_loop(
     _check_loop(optimizer, total_steps, steps_per_epoch, train)
     model_dict = (
         asdict(model.config)
-        if isinstance(model, Net)
+        if getattr(getattr(model, "config", None), "kind", None) in model_kinds()
         else {"kind": "custom", "class": type(model).__name__, "repr": repr(model)[:4000]}
     )
     if dataset is not None:

@@ -14,7 +14,7 @@ import torch
 
 from .data import DataConfig, Dataset, balanced_indices, load_dataset
 from .failures import ERROR_LOG
-from .models import CNNConfig, MLPConfig, ModelConfig, build_model
+from .models import build_model, check_budget, model_kind
 from .record import RecordConfig, Recorder
 from .runs import Run, RunWriter, new_run_folder, runs_dir
 from .train import Callback, TrainConfig, Trainer
@@ -26,18 +26,17 @@ def default_train(ds: Dataset, **overrides) -> TrainConfig:
     return TrainConfig(**{"batch_size": batch, **overrides})
 
 
-def default_model(ds: Dataset, kind: str = "mlp") -> ModelConfig:
-    """The default network for a dataset: an MLP (128, 64), or a small CNN for images."""
-    if kind == "cnn":
-        if not ds.is_image:
-            raise ValueError(f"A CNN needs image data; {ds.name} has input shape {ds.input_shape}")
-        return CNNConfig(input_shape=ds.input_shape, n_classes=ds.n_classes)
-    return MLPConfig(input_shape=ds.input_shape, n_classes=ds.n_classes)
+def default_model(ds: Dataset, kind: str = "mlp"):
+    """The default network of a registered kind for a dataset (the kind's defaults, sized to the data)."""
+    try:
+        return model_kind(kind).config(input_shape=ds.input_shape, n_classes=ds.n_classes)
+    except ValueError as e:
+        raise ValueError(f"{ds.name} (input shape {ds.input_shape}) does not suit this network: {e}") from None
 
 
 def make_trainer(
     data: DataConfig,
-    model: ModelConfig | None = None,
+    model=None,
     train: TrainConfig | None = None,
     record: RecordConfig = RecordConfig(),
     *,
@@ -50,7 +49,8 @@ def make_trainer(
 
     Args:
         data: which dataset (and training subset).
-        model: the network; default `default_model(dataset)`.
+        model: the network, a registered kind's config (`MLPConfig`, `CNNConfig`, ...); default
+            `default_model(dataset)`. Refused in words when it is over the server's size limits.
         train: optimizer and schedule; default `default_train(dataset)`.
         record: what the recorder keeps.
         root: the runs folder (default `$NNLAB_RUNS_DIR` or `runs/`).
@@ -69,6 +69,7 @@ def make_trainer(
             f"The model expects input {tuple(model.input_shape)} and {model.n_classes} classes; "
             f"{ds.name} has {ds.input_shape} and {ds.n_classes}"
         )
+    check_budget(model, train.batch_size)
     torch.manual_seed(train.seed)
     net = build_model(model)
     folder = new_run_folder(root or runs_dir(), name or f"{ds.name}-{model.kind}")
@@ -103,7 +104,7 @@ def make_trainer(
 
 def train_run(
     data: DataConfig,
-    model: ModelConfig | None = None,
+    model=None,
     train: TrainConfig | None = None,
     record: RecordConfig = RecordConfig(),
     **kwargs,

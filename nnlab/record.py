@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .capture import Capture
-from .models import Net, forward_points, layer_points
+from .models import forward_points, model_kinds
 from .runs.store import RunWriter
 
 
@@ -72,6 +72,14 @@ def model_state(model: nn.Module, optimizer: torch.optim.Optimizer | None, state
     return out
 
 
+UNIT_AXES = {"map": (2, 3), "tokens": 1}  # the axes of a batch's output that one unit spans, by layout
+
+
+def guess_layout(output: torch.Tensor) -> str:
+    """The layout of a module output of a model that declares none (your own module): 4-D batches are maps."""
+    return "map" if output.ndim == 4 else "vector"
+
+
 class ClassStats:
     """Accumulates per-class sums of every point's output over batches → mean, std, firing rate."""
 
@@ -80,16 +88,21 @@ class ClassStats:
         self.sums: dict[str, list[torch.Tensor]] = {}
         self.counts = torch.zeros(n_classes, dtype=torch.float64)
 
-    def add(self, outputs: dict[str, torch.Tensor], y: torch.Tensor, fire_points: set[str]) -> None:
+    def add(
+        self, outputs: dict[str, torch.Tensor], y: torch.Tensor, fire_points: set[str], layouts: dict[str, str]
+    ) -> None:
         onehot = torch.nn.functional.one_hot(y.cpu(), self.k).to(torch.float64).T  # (K, B)
         self.counts += onehot.sum(1)
         for name, o in outputs.items():
             o = o.detach()
-            # (B, U): conv maps are reduced per channel where they are (in float32) before the float64 sums
-            units = (o.flatten(2).mean(2) if o.ndim == 4 else o.flatten(1)).to("cpu", torch.float64)
+            # (B, U): maps are reduced per channel (tokens per embedding dimension) where they are, in float32,
+            # before the float64 sums
+            per_unit = UNIT_AXES.get(layouts.get(name, "vector"))
+            units = (o.mean(per_unit) if per_unit else o.flatten(1)).to("cpu", torch.float64)
             parts = [onehot @ units, onehot @ units**2]
             if name in fire_points:
-                fired = (o.flatten(2) > 0).float().mean(2) if o.ndim == 4 else (o.flatten(1) > 0).float()
+                fired = (o > 0).float()
+                fired = fired.mean(per_unit) if per_unit else fired.flatten(1)
                 parts.append(fired.to("cpu", torch.float64).sum(0))  # (U,) per-unit firing count
             if name not in self.sums:
                 self.sums[name] = parts
@@ -116,7 +129,7 @@ class Recorder:
         x_eval, y_eval: the prepared evaluation subset and its labels.
         n_classes: number of classes.
         config: a `RecordConfig`.
-        points: module names to record for a model that is not an nnlab `Net` (default: every leaf).
+        points: module names to record for a model that nnlab did not build (default: every leaf).
     """
 
     def __init__(
@@ -172,16 +185,20 @@ class Recorder:
         """Per-class statistics of every point and the predictions over the evaluation subset."""
         was = model.training
         model.eval()
-        if isinstance(model, Net):
-            fire = {p.name for p in layer_points(model) if p.role == "activated"}
+        config = getattr(model, "config", None)
+        declared = getattr(config, "kind", None) in model_kinds() and self.points is None
+        if declared:
+            points = model_kinds()[config.kind].declare(config)
+            fire = {p.name for p in points if p.role == "activated"}
+            layouts = {p.name: p.layout for p in points}
         else:
             names = self.points or [n for n, m in model.named_modules() if n and not list(m.children())]
-            fire = set(names)
+            fire, layouts = set(names), {}
         stats, preds = ClassStats(self.k), []
         device = next(model.parameters()).device
         for i in range(0, len(self.y_eval), 256):
             xb, yb = self.x_eval[i : i + 256].to(device), self.y_eval[i : i + 256]
-            if isinstance(model, Net):
+            if declared:
                 outs = forward_points(model, xb)
             else:
                 with Capture(model, names) as cap:
@@ -192,7 +209,8 @@ class Recorder:
                     if torch.is_tensor(o) and o.ndim >= 2 and len(o) == len(xb)
                 }
                 outs["softmax"] = torch.softmax(logits, 1)
-            stats.add(outs, yb, fire)
+                layouts = {n: guess_layout(o) for n, o in outs.items()}
+            stats.add(outs, yb, fire, layouts)
             preds.append(outs["softmax"].argmax(1).cpu())
         model.train(was)
         return stats.tensors(), torch.cat(preds)

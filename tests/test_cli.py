@@ -42,7 +42,15 @@ def test_train_then_list(tmp_path, capsys):
     assert main(["runs", "--runs-dir", str(runs)]) == 0
     listing = capsys.readouterr().out.splitlines()
     assert listing[0].split() == ["run", "dataset", "model", "acc", "status", "created"]
-    assert listing[1].split()[:6] == [folder.name, "digits", "mlp", "64-32", f"{run.final_accuracy:.3f}", "complete"]
+    assert listing[1].split()[:7] == [
+        folder.name,
+        "digits",
+        "MLP",
+        "64-32",
+        "(relu)",
+        f"{run.final_accuracy:.3f}",
+        "complete",
+    ]
 
 
 def test_no_runs_yet(tmp_path, capsys):

@@ -24,7 +24,7 @@ def test_defaults_follow_the_dataset():
     assert default_train(digits).batch_size == 32 and default_train(digits, epochs=2).epochs == 2
     moons = load_dataset("moons")
     assert default_model(moons) == MLPConfig(input_shape=(2,), n_classes=2)
-    with pytest.raises(ValueError, match="A CNN needs image data; moons"):
+    with pytest.raises(ValueError, match=r"moons \(input shape \(2,\)\) does not suit this network: A CNN needs image"):
         default_model(moons, "cnn")
 
 
@@ -34,10 +34,21 @@ def test_a_model_that_does_not_fit_the_data_is_refused_before_anything_is_writte
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_a_trainer_that_cannot_be_made_leaves_no_run_folder(tmp_path):
-    with pytest.raises(RuntimeError, match="nonsense"):
-        make_trainer(DataConfig.make("moons"), train=TrainConfig(device="nonsense"), root=tmp_path)
+    with pytest.raises((RuntimeError, ValueError), match="cuda"):
+        make_trainer(DataConfig.make("moons"), train=TrainConfig(device="cuda:7"), root=tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_network_over_the_budget_is_refused_before_anything_is_written(tmp_path, monkeypatch):
+    huge = MLPConfig(input_shape=(1, 8, 8), n_classes=10, hidden=(4096, 4096))  # 17 M parameters
+    with pytest.raises(ValueError, match=r"17,088,522 parameters, more than this server's limit of 5,000,000"):
+        make_trainer(DataConfig.make("digits"), huge, root=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setenv("NNLAB_MAX_PARAMS", "100")
+    with pytest.raises(ValueError, match="limit of 100 "):
+        make_trainer(DataConfig.make("moons"), root=tmp_path)
 
 
 def test_make_trainer_wires_data_model_and_recorder(tmp_path):
