@@ -146,3 +146,22 @@ def test_a_run_that_did_not_learn_is_complete_with_a_warning(tmp_path, capsys):
     assert "learning rate 10 is probably too large" in warning
     run = Run(Path(out.strip().splitlines()[-1].removeprefix("run folder: ")))
     assert run.status == "complete" and run.manifest["did_not_learn"] is True and run.message in warning
+
+
+def test_model_settings_are_checked_by_the_kind_before_training(tmp_path, capsys):
+    assert main(["train", "--dataset", "digits", "--hidden", "0", "--runs-dir", str(tmp_path)]) == 2
+    assert "error: Every hidden width must be a whole number from 1 to 65,536; got 0" in capsys.readouterr().err
+    assert main(["train", "--dataset", "digits", "--channels", "4", "--runs-dir", str(tmp_path)]) == 2
+    assert "error: channels: not a setting of the MLP (it has hidden, activation" in capsys.readouterr().err
+    assert main(["train", "--dataset", "digits", "--hidden", "4096", "4096", "--runs-dir", str(tmp_path)]) == 2
+    assert "more than this server's limit of 5,000,000 (NNLAB_MAX_PARAMS)" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_registered_kind_is_a_model_choice(capsys):
+    from nnlab.models import model_kinds
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    out = capsys.readouterr().out
+    assert all(name in out for name in model_kinds()) and "--channels" in out and "--batch-norm" in out

@@ -54,7 +54,8 @@ class ModelKind:
         given = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if v is not None}
         unknown = sorted(set(given) - {f.name for f in self.form})
         if unknown:
-            raise ValueError(f"{', '.join(unknown)} does not apply to a {self.title}")
+            has = ", ".join(f.name for f in self.form)
+            raise ValueError(f"{', '.join(unknown)}: not a setting of the {self.title} (it has {has})")
         return self.config(input_shape=tuple(input_shape), n_classes=n_classes, **given)
 
     def skip_reason(self, view: str) -> str | None:
