@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from nnlab.analysis import attribution as A
-from nnlab.models import CNNConfig, MLPConfig, build_model
+from nnlab.models import CNNConfig, MLPConfig, Point, build_model
 
 
 @pytest.fixture
@@ -65,12 +65,24 @@ def test_grad_cam_reads_the_activation_after_the_last_convolution(cnn, linear):
     assert a.values.shape == (1, 8, 8) and (a.values >= 0).all() and a.summed().shape == (8, 8)
 
 
-def test_the_methods_offered_fit_the_model_and_the_input(cnn, linear):
-    assert A.methods_for(cnn, torch.zeros(1, 2, 8, 8)) == list(A.METHODS)
-    assert A.methods_for(linear, torch.zeros(1, 6)) == ["saliency", "integrated_gradients"]
-    with pytest.raises(ValueError, match="needs a convolution"):
+def test_one_table_says_which_methods_apply_from_the_points_layouts_and_the_input(cnn, linear):
+    assert list(A.METHODS) == ["saliency", "integrated_gradients", "grad_cam", "occlusion"]
+    assert all(m.paper.startswith("https://") and m.title and m.meaning for m in A.METHODS.values())
+    assert [m for m, why in A.reasons(A.declared_points(cnn), "image").items() if why] == []
+    why = A.reasons(A.declared_points(linear), "table")
+    assert why["saliency"] is None and why["integrated_gradients"] is None
+    assert (
+        why["grad_cam"]
+        == "Grad-CAM needs a layer of feature maps (channels × height × width), and this network has none."
+    )
+    assert why["occlusion"] == "Occlusion needs images, and these samples are rows of features."
+    # A network of tokens has no feature maps either; a plain module's layouts are unknown, so not refused.
+    tokens = [Point("embed", "activated", 1, layout="tokens", module="embed")]
+    assert A.METHODS["grad_cam"].why_not(tokens, "image").startswith("Grad-CAM needs a layer of feature maps")
+    assert A.METHODS["grad_cam"].why_not(None, "image") is None
+    with pytest.raises(ValueError, match="needs a layer of feature maps"):
         A.attribute(linear, torch.zeros(1, 6), 0, "grad_cam")
-    with pytest.raises(ValueError, match="needs image input"):
+    with pytest.raises(ValueError, match="needs images"):
         A.attribute(linear, torch.zeros(1, 6), 0, "occlusion")
     with pytest.raises(ValueError, match="Unknown attribution method"):
         A.attribute(linear, torch.zeros(1, 6), 0, "magic")
@@ -104,3 +116,80 @@ def test_class_samples_are_seeded_and_capped_per_class():
     idx = A.class_samples(labels, 4, seed=5)
     assert np.array_equal(idx, A.class_samples(labels, 4, seed=5)) and np.all(np.diff(idx) > 0)
     assert np.bincount(labels[idx]).tolist() == [4, 3, 4]
+
+
+@pytest.fixture(scope="module")
+def cnn_run(tmp_path_factory):
+    """A tiny CNN on digits (8×8 images, 10 classes), one epoch, two snapshots."""
+    from nnlab import DataConfig, RecordConfig, TrainConfig, train_run
+
+    return train_run(
+        DataConfig.make("digits", train_subset=200),
+        CNNConfig(input_shape=(1, 8, 8), n_classes=10, channels=(4,), hidden=(8,)),
+        TrainConfig(batch_size=50, epochs=1, seed=0),
+        RecordConfig(snapshots=2, eval_size=50),
+        root=tmp_path_factory.mktemp("attribution-cnn"),
+        name="cnn",
+    )
+
+
+def test_the_reasons_name_the_runs_kind(tiny_run, cnn_run):
+    why = A.reasons(tiny_run, tiny_run.dataset())
+    assert (
+        why["grad_cam"] == "Grad-CAM needs a layer of feature maps (channels × height × width), and this MLP has none."
+    )
+    assert why["occlusion"] == "Occlusion needs images, and these samples are 2-D coordinates."
+    assert not any(A.reasons(cnn_run, "image").values())
+
+
+def test_attribution_info_of_a_cnn_run_gives_every_method_beside_the_image(cnn_run):
+    ds = cnn_run.dataset()
+    info = A.attribution_info(cnn_run, 1, ds, 3, 7, steps=8, window=2)
+    assert [a.method for a in info.maps] == list(A.METHODS) and all(a.target == 7 for a in info.maps)
+    assert info.image.shape == (8, 8) and info.image.dtype == np.uint8 and info.features == []
+    assert info.baseline == "a black image" and info.index == 3
+    # The same as attributing by hand at that snapshot, from a black image.
+    x, base = ds.prepare(ds.x_test[3:4]), A.baseline(ds)
+    own = A.attribute(cnn_run.model_at(1), x, 7, "integrated_gradients", baseline=base, steps=8)
+    np.testing.assert_allclose(info.maps[1].values, own.values, rtol=1e-5, atol=1e-7)
+    assert float(base.max()) < 0  # black, after normalisation: below the mean
+
+
+def test_attribution_info_of_an_mlp_run_gives_bars_of_named_features(tiny_run):
+    ds = tiny_run.dataset()
+    info = A.attribution_info(tiny_run, -1, ds, 0, 1)
+    assert [a.method for a in info.maps] == ["saliency", "integrated_gradients"]
+    assert info.image is None and info.features == ["x₁", "x₂"] and info.baseline == "the average input"
+    assert all(a.values.shape == (2,) for a in info.maps)
+    with pytest.raises(ValueError, match="this network has none"):
+        A.attribution_info(tiny_run, -1, ds, 0, 1, ["grad_cam"])
+
+
+def test_class_average_info_is_the_class_average_of_the_seeded_samples(tiny_run, cnn_run):
+    ds = cnn_run.dataset()
+    info = A.class_average_info(cnn_run, 1, ds, "grad_cam", per_class=3)
+    assert info.method == "grad_cam" and info.values.shape == (10, 8, 8) and info.features == []
+    idx = A.class_samples(ds.y_test, 3)
+    own = A.class_average(cnn_run.model_at(1), ds.prepare(ds.x_test[idx]), ds.y_test[idx], "grad_cam", 10)
+    np.testing.assert_allclose(info.values, own, rtol=1e-5, atol=1e-7)
+    moons = A.class_average_info(tiny_run, 0, tiny_run.dataset(), "saliency", per_class=5)
+    assert moons.values.shape == (2, 2) and moons.features == ["x₁", "x₂"]
+
+
+def test_a_new_method_is_one_entry_of_the_table(monkeypatch, tiny_run):
+    def gradient_times_input(model, x, target, **_):
+        from captum.attr import InputXGradient
+
+        return InputXGradient(model).attribute(x.requires_grad_(), target=target)
+
+    entry = A.Method(
+        "x_grad",
+        "Input × gradient",
+        "the gradient weighted by the input",
+        "https://arxiv.org/abs/1605.01713",
+        True,
+        gradient_times_input,
+    )
+    monkeypatch.setitem(A.METHODS, "x_grad", entry)
+    info = A.attribution_info(tiny_run, -1, tiny_run.dataset(), 0, 1)
+    assert [a.method for a in info.maps] == ["saliency", "integrated_gradients", "x_grad"] and info.maps[-1].signed

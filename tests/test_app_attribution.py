@@ -39,6 +39,7 @@ def test_a_cnn_gets_all_four_methods_as_pictures_and_class_tiles(app_env, runs):
     assert classes["data"][0]["type"] == "image" and len(classes["data"][1]["text"]) == 10
     assert at.selectbox(key="attr_avg_method").options == ["Saliency", "Integrated gradients", "Grad-CAM"]
     assert "Grad-CAM" in reading(at) and "black image" in reading(at)
+    assert not [c for c in at.caption if c.value.startswith("Not shown here")]  # every method applies
 
 
 def test_the_explained_class_and_the_settings_change_the_picture(app_env, runs):
@@ -64,6 +65,9 @@ def test_points_get_feature_bars_and_no_image_methods(app_env, runs):
     assert classes["data"][0]["type"] == "heatmap"
     assert at.selectbox(key="attr_avg_method").options == ["Saliency", "Integrated gradients"]
     assert "average input" in reading(at)
+    not_shown = " ".join(c.value for c in at.caption if c.value.startswith("Not shown here"))
+    assert "Grad-CAM needs a layer of feature maps" in not_shown and "this MLP has none" in not_shown
+    assert "Occlusion needs images" in not_shown
 
 
 def test_the_sample_is_shared_with_the_walk_through(app_env, runs):

@@ -1,31 +1,171 @@
-"""Attribution: which parts of one input drive the score of one class (saliency, integrated gradients, Grad-CAM,
-occlusion), and the same averaged over the samples of each class.
+"""Attribution: which parts of one input drive the score of one class, and the same averaged over each class.
 
-Stage: run (weights of one snapshot, replayed) → analysis → `nnlab.figures.attribution`. The methods are captum's,
-imported only when an attribution is asked for. Pure: a model and prepared inputs in, numpy arrays out; the model is
-only read (Grad-CAM hooks one layer for the duration of a call, so give each thread its own model).
+Stage: run (weights of one snapshot, replayed) → analysis → `nnlab.figures.attribution`. `METHODS` is the one table
+of methods (saliency, integrated gradients, Grad-CAM, occlusion): a new method is one `Method` entry there. Each
+entry says what it needs (a point layout of the network, a kind of input) and computes with captum, imported only
+when an attribution is asked for. The model is only read (Grad-CAM hooks one layer for the duration of a call).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..models import ACTIVATIONS
+from ..data.dataset import kind_of_shape
+from ..models import ACTIVATIONS, Point, model_kind
 
-METHODS = {  # name → (title, what it says); the order is the page's
-    "saliency": ("Saliency", "how much a small change of each input value would move the score (|gradient|)"),
-    "integrated_gradients": (
-        "Integrated gradients",
-        "each input value's share of the score's rise from the baseline to this input",
-    ),
-    "grad_cam": ("Grad-CAM", "where in the last convolution's feature maps the evidence for the class sits"),
-    "occlusion": ("Occlusion", "how much the score drops when a patch of the input is covered by the baseline"),
+INPUT_WORDS = {"image": "images", "plane": "2-D coordinates", "table": "rows of features"}  # a dataset's kind
+LAYOUT_WORDS = {"map": "feature maps (channels × height × width)", "tokens": "tokens", "vector": "units"}
+
+
+@dataclass(frozen=True)
+class Method:
+    """One attribution method: what its map says, where it comes from, what it needs and how it is computed."""
+
+    name: str  # the key: "saliency", ...
+    title: str  # "Saliency": what panels and pickers show
+    meaning: str  # what its map says, in one line
+    paper: str  # a link to the paper it comes from
+    signed: bool  # True: positive speaks for the class, negative against it; False: never negative
+    compute: Callable[..., torch.Tensor]  # (model, x (N, *shape), target, *, baseline, steps, window) → (N, *shape)
+    layout: str | None = None  # the network needs a point of this layout ("map": feature maps)
+    input: str | None = None  # the samples must be of this kind ("image")
+    averaged: bool = True  # fast enough to average over hundreds of samples
+
+    def why_not(self, run_or_points, dataset) -> str | None:
+        """Why this method does not apply, in one sentence (None: it does). `run_or_points`: a `Run` or its points
+        (None for a plain module: layouts unknown, not checked); `dataset`: a `Dataset` or its kind ("image", ...)."""
+        points, network = _network(run_or_points)
+        kind = dataset if isinstance(dataset, str) else dataset.kind
+        if self.input and kind != self.input:
+            return f"{self.title} needs {INPUT_WORDS[self.input]}, and these samples are {INPUT_WORDS.get(kind, kind)}."
+        if self.layout and points is not None and not any(p.layout == self.layout for p in points):
+            return f"{self.title} needs a layer of {LAYOUT_WORDS[self.layout]}, and {network} has none."
+        return None
+
+
+def _network(run_or_points) -> tuple[Sequence[Point] | None, str]:
+    """The points of a `Run` (or the points given) and the network in words ("this MLP")."""
+    if run_or_points is None or isinstance(run_or_points, Sequence):
+        return run_or_points, "this network"
+    kind = run_or_points.model_kind
+    return run_or_points.points(), f"this {kind.title}" if kind else "this network"
+
+
+def declared_points(model: nn.Module) -> list[Point] | None:
+    """The points an nnlab network declares (no shapes); None for a plain module."""
+    config = getattr(model, "config", None)
+    return model_kind(config.kind).declare(config) if config is not None else None
+
+
+def gradcam_layer(model: nn.Module) -> str | None:
+    """The module Grad-CAM reads: the last activated feature map the network declares (else its last feature map);
+    for a plain module, the activation right after the last convolution. None without feature maps."""
+    points = declared_points(model)
+    if points is not None:
+        maps = [p for p in points if p.layout == "map" and p.module]
+        last = [p for p in maps if p.role == "activated"] or maps
+        return last[-1].module if last else None
+    names = [(n, m) for n, m in model.named_modules() if n]
+    convs = [i for i, (_, m) in enumerate(names) if isinstance(m, nn.Conv2d)]
+    if not convs:
+        return None
+    i = convs[-1]
+    for name, module in names[i + 1 : i + 3]:  # a batch norm may sit between the convolution and its activation
+        if isinstance(module, tuple(ACTIVATIONS.values())):
+            return name
+    return names[i][0]
+
+
+# --- how each method computes: x is a fresh float leaf (N, *shape), the model in eval mode ---------------------------
+def _saliency(model, x, target, **_):
+    from captum.attr import Saliency  # ~1 s to import: only when an attribution is asked for
+
+    return Saliency(model).attribute(x.requires_grad_(), target=target, abs=True)
+
+
+def _integrated_gradients(model, x, target, *, baseline, steps=32, **_):
+    from captum.attr import IntegratedGradients
+
+    ig = IntegratedGradients(model)
+    return ig.attribute(x.requires_grad_(), baselines=baseline, target=target, n_steps=steps, internal_batch_size=4096)
+
+
+def _grad_cam(model, x, target, **_):
+    from captum.attr import LayerAttribution, LayerGradCam
+
+    name = gradcam_layer(model)
+    if name is None:
+        raise ValueError(f"Grad-CAM needs a layer of {LAYOUT_WORDS['map']}, and this network has none.")
+    cam = LayerGradCam(model, model.get_submodule(name)).attribute(x.requires_grad_(), target, relu_attributions=True)
+    return LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), "bilinear").clamp_min(0)  # (N, 1, H, W)
+
+
+def _occlusion(model, x, target, *, baseline, window=4, **_):
+    from captum.attr import Occlusion
+
+    c, h, w = x.shape[1:]
+    side = max(1, min(window, h, w))
+    stride = (c, max(1, side // 2), max(1, side // 2))
+    return Occlusion(model).attribute(x, (c, side, side), strides=stride, baselines=baseline, target=target)
+
+
+METHODS = {  # the order is the page's
+    m.name: m
+    for m in (
+        Method(
+            "saliency",
+            "Saliency",
+            "how much a small change of each input value would move the score (|gradient|)",
+            "https://arxiv.org/abs/1312.6034",
+            False,
+            _saliency,
+        ),
+        Method(
+            "integrated_gradients",
+            "Integrated gradients",
+            "each input value's share of the score's rise from the baseline to this input",
+            "https://arxiv.org/abs/1703.01365",
+            True,
+            _integrated_gradients,
+        ),
+        Method(
+            "grad_cam",
+            "Grad-CAM",
+            "where in the last convolution's feature maps the evidence for the class sits",
+            "https://arxiv.org/abs/1610.02391",
+            False,
+            _grad_cam,
+            layout="map",
+        ),
+        Method(
+            "occlusion",
+            "Occlusion",
+            "how much the score drops when a patch of the input is covered by the baseline",
+            "https://arxiv.org/abs/1311.2901",
+            True,
+            _occlusion,
+            input="image",
+            averaged=False,  # one forward pass per patch position: too slow for hundreds of samples
+        ),
+    )
 }
-SIGNED = {"integrated_gradients", "occlusion"}  # the rest are never negative
+
+
+def find_method(name: str) -> Method:
+    """The table's entry for `name`; ValueError naming the choices for an unknown one."""
+    if name not in METHODS:
+        raise ValueError(f"Unknown attribution method {name!r}; choose one of {', '.join(METHODS)}")
+    return METHODS[name]
+
+
+def reasons(run_or_points, dataset) -> dict[str, str | None]:
+    """Every method's `why_not` for this network and data, in the table's order (None: it applies)."""
+    return {name: m.why_not(run_or_points, dataset) for name, m in METHODS.items()}
 
 
 @dataclass(frozen=True)
@@ -40,29 +180,6 @@ class Attribution:
     def summed(self) -> np.ndarray:
         """Values with an image's colour channels summed: (H, W) for images, (F,) for features."""
         return self.values.sum(axis=0) if self.values.ndim == 3 else self.values
-
-
-def gradcam_layer(model: nn.Module) -> str | None:
-    """The layer Grad-CAM reads: the activation right after the last convolution (else that convolution); None
-    without convolutions."""
-    names = [(n, m) for n, m in model.named_modules() if n]
-    convs = [i for i, (_, m) in enumerate(names) if isinstance(m, nn.Conv2d)]
-    if not convs:
-        return None
-    i = convs[-1]
-    for name, module in names[i + 1 : i + 3]:  # a batch norm may sit between the convolution and its activation
-        if isinstance(module, tuple(ACTIVATIONS.values())):
-            return name
-    return names[i][0]
-
-
-def methods_for(model: nn.Module, x: torch.Tensor) -> list[str]:
-    """The methods that apply: Grad-CAM needs a convolution, occlusion an image."""
-    return [
-        m
-        for m in METHODS
-        if not (m == "grad_cam" and gradcam_layer(model) is None) and not (m == "occlusion" and x.dim() != 4)
-    ]
 
 
 def attribute(
@@ -82,7 +199,7 @@ def attribute(
     `window`: occlusion's square patch side (stride half of it).
     """
     values = attribute_batch(model, x, int(target), method, baseline, steps, window)[0]
-    return Attribution(method, int(target), values, method in SIGNED)
+    return Attribution(method, int(target), values, METHODS[method].signed)
 
 
 def attribute_batch(
@@ -95,35 +212,19 @@ def attribute_batch(
     window: int = 4,
 ) -> np.ndarray:
     """`attribute` for a batch `x` `(N, *shape)` (targets: one class or one per sample); returns `(N, *shape)`
-    ((N, 1, H, W) for Grad-CAM)."""
-    import captum.attr as ca  # ~1 s to import: only when an attribution is asked for
-
-    if method not in METHODS:
-        raise ValueError(f"Unknown attribution method {method!r}; choose one of {', '.join(METHODS)}")
-    if method not in methods_for(model, x):
-        raise ValueError(f"{METHODS[method][0]} needs {'a convolution' if method == 'grad_cam' else 'image input'}")
-    x = x.detach().float().requires_grad_(method != "occlusion")  # a fresh leaf: captum differentiates it
+    ((N, 1, H, W) for Grad-CAM). Raises ValueError with the reason when the method does not apply."""
+    m = find_method(method)
+    reason = m.why_not(declared_points(model), kind_of_shape(tuple(x.shape[1:])))  # a plain module: its input shape
+    if reason:
+        raise ValueError(reason)
+    x = x.detach().float()  # a fresh leaf: captum differentiates it
     if isinstance(target, torch.Tensor):
         target = target.long().tolist()
     base = torch.zeros_like(x) if baseline is None else baseline.detach().float().expand_as(x)
     was_training = model.training
     model.eval()
     try:
-        if method == "saliency":
-            out = ca.Saliency(model).attribute(x, target=target, abs=True)
-        elif method == "integrated_gradients":
-            ig = ca.IntegratedGradients(model)
-            out = ig.attribute(x, baselines=base, target=target, n_steps=steps, internal_batch_size=4096)
-        elif method == "grad_cam":
-            layer = model.get_submodule(gradcam_layer(model))
-            cam = ca.LayerGradCam(model, layer).attribute(x, target=target, relu_attributions=True)
-            out = ca.LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), "bilinear").clamp_min(0)
-        else:
-            c, h, w = x.shape[1:]
-            side = max(1, min(window, h, w))
-            stride = (c, max(1, side // 2), max(1, side // 2))
-            occ = ca.Occlusion(model)
-            out = occ.attribute(x, sliding_window_shapes=(c, side, side), strides=stride, baselines=base, target=target)
+        out = m.compute(model, x, target, baseline=base, steps=steps, window=window)
     finally:
         model.train(was_training)
     return out.detach().cpu().numpy().astype(np.float32)
@@ -162,3 +263,76 @@ def class_samples(labels: np.ndarray, per_class: int, seed: int = 0) -> np.ndarr
     labels = np.asarray(labels)
     picks = [rng.permutation(np.flatnonzero(labels == k))[:per_class] for k in np.unique(labels)]
     return np.sort(np.concatenate(picks)) if picks else np.zeros(0, np.int64)
+
+
+# --- the page's records: a Run at one snapshot, and the run's dataset (normalised as in training) -------------------
+def baseline(dataset) -> torch.Tensor | None:
+    """The "nothing here" input, prepared: a black image for images; None (zeros: the training mean) otherwise."""
+    if not dataset.is_image:
+        return None
+    return dataset.prepare(np.zeros((1, *dataset.input_shape), dtype=dataset.x_test.dtype))
+
+
+def baseline_words(dataset) -> str:
+    return "a black image" if dataset.is_image else "the average input"
+
+
+def feature_names(dataset) -> list[str]:
+    """The names of the input's features, for bars and heatmaps ([] for images)."""
+    if dataset.is_image:
+        return []
+    return ["x₁", "x₂"] if dataset.is_2d else [f"feature {i}" for i in range(int(np.prod(dataset.input_shape)))]
+
+
+def occlusion_windows(dataset) -> tuple[list[int], int]:
+    """The occlusion patch sides worth offering for an image dataset (up to half the image), and the default."""
+    side = min(dataset.input_shape[1:])
+    return [s for s in (1, 2, 3, 4, 6, 8, 12, 16) if s <= max(1, side // 2)], min(4, max(1, side // 4))
+
+
+@dataclass(frozen=True)
+class AttributionInfo:
+    """What the page draws for one sample: each method's map of one class score."""
+
+    index: int  # the test sample
+    target: int  # the class whose score is explained
+    maps: list[Attribution]  # one per method, in the table's order
+    image: np.ndarray | None  # the sample as uint8 (H, W) or (H, W, 3) for images; None for features
+    features: list[str]  # the input features' names ([] for images)
+    baseline: str  # the "nothing here" input, in words
+
+
+def attribution_info(
+    run, k: int, dataset, index: int, target: int, methods: Sequence[str] | None = None, *, steps=32, window=4
+) -> AttributionInfo:
+    """Snapshot `k` of a `Run`: each method's attribution of class `target` for test sample `index` of `dataset`.
+
+    `methods`: names from METHODS (default: every one that applies); `steps`, `window`: as for `attribute`.
+    """
+    if methods is None:
+        methods = [name for name, why in reasons(run, dataset).items() if why is None]
+    model = run.model_at(k)  # a private copy: Grad-CAM hooks a layer of it
+    x, base = dataset.prepare(dataset.x_test[index : index + 1]), baseline(dataset)  # (1, *shape)
+    maps = [attribute(model, x, target, m, baseline=base, steps=steps, window=window) for m in methods]
+    image = dataset.display_images(dataset.x_test[index : index + 1])[0] if dataset.is_image else None
+    return AttributionInfo(int(index), int(target), maps, image, feature_names(dataset), baseline_words(dataset))
+
+
+@dataclass(frozen=True)
+class ClassAverageInfo:
+    """Each class's mean attribution to its own class."""
+
+    method: str  # a key of METHODS
+    values: np.ndarray  # (K, H, W) for images (channels summed), (K, F) for features
+    features: list[str]  # the input features' names ([] for images)
+
+
+def class_average_info(run, k: int, dataset, method: str, per_class: int = 20, *, seed: int = 0) -> ClassAverageInfo:
+    """Snapshot `k` of a `Run`: `method`'s mean attribution over up to `per_class` seeded test samples of each class
+    (the same samples at every snapshot), each toward its own class."""
+    idx = class_samples(dataset.y_test, per_class, seed)
+    x = dataset.prepare(dataset.x_test[idx])  # (n, *shape)
+    values = class_average(
+        run.model_at(k), x, dataset.y_test[idx], method, dataset.n_classes, baseline=baseline(dataset)
+    )
+    return ClassAverageInfo(method, values, feature_names(dataset))

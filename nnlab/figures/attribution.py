@@ -1,8 +1,8 @@
 """Figures of attribution: one input beside what each method says drives its class score, and the class averages.
 
-Pure builders for the attribution page: `nnlab.analysis.attribution` records in, `go.Figure` out. Signed maps
-(integrated gradients, occlusion) on the diverging scale centred on zero, never-negative ones (saliency, Grad-CAM) on
-the sequential scale; images go to the browser as PNGs, each map scaled to its own 99.5th percentile.
+Pure builders for the attribution page: `nnlab.analysis.attribution` records in, `go.Figure` out. Signed maps (a
+method's `signed` in the table) on the diverging scale centred on zero, never-negative ones on the sequential scale;
+images go to the browser as PNGs, each map scaled to its own 99.5th percentile.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..analysis.attribution import METHODS, SIGNED, Attribution
+from ..analysis.attribution import METHODS, Attribution
 from .colors import (
     DIVERGING,
     SEQUENTIAL,
@@ -37,7 +37,7 @@ def map_rgb(values: np.ndarray, signed: bool) -> np.ndarray:
 
 
 def _title(method: str) -> str:
-    return METHODS.get(method, (method,))[0]
+    return METHODS[method].title if method in METHODS else method
 
 
 def image_attribution_figure(image: np.ndarray, maps: Sequence[Attribution], *, width: int = 950) -> go.Figure:
@@ -101,7 +101,7 @@ def class_average_figure(
     k = len(averages)
     if k == 0 or not np.isfinite(averages).any():
         return empty_figure("No class averages to show")
-    signed = method in SIGNED
+    signed = method in METHODS and METHODS[method].signed
     title = f"{_title(method)}, averaged over each class's samples"
     if averages.ndim == 2:
         limit = symmetric_limit(averages)
