@@ -49,6 +49,9 @@ def _widget(kind: ModelKind, f: Field, default, where):
         return where.selectbox(
             f.label, list(f.choices), index=list(f.choices).index(default), key=key, help=f.help or None
         )
+    if f.widget == "int":
+        high = int(f.high) if f.high > f.low else MAX_WIDTH
+        return int(where.number_input(f.label, int(f.low) or 1, high, int(default), key=key, help=f.help or None))
     if f.widget == "slider":
         return where.slider(f.label, f.low, f.high, float(default), f.step, key=key, help=f.help or None)
     return where.toggle(f.label, bool(default), key=key, help=f.help or None)

@@ -80,6 +80,8 @@ def _model_arguments(p, kinds) -> None:
             elif f.widget == "choice":
                 kind_of = type(f.choices[0]) if f.choices else str
                 p.add_argument(flag, type=kind_of, choices=f.choices, default=None, help=where)
+            elif f.widget == "int":
+                p.add_argument(flag, type=int, default=None, help=where)
             elif f.widget == "slider":
                 p.add_argument(flag, type=float, default=None, help=f"{where}, {f.low} to {f.high}")
             else:

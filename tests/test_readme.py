@@ -39,3 +39,30 @@ def test_readme_attribution_example_runs_on_a_plain_module():
     exec(_blocks("from nnlab.analysis.attribution import attribute"), ns)
     assert set(ns["maps"]) == {"saliency", "integrated_gradients", "grad_cam", "occlusion"}
     assert all(a.summed().shape == (8, 8) and a.target == 3 for a in ns["maps"].values())
+
+
+def test_readme_model_kind_example_registers_trains_and_replays(tmp_path, capsys):
+    from nnlab import DataConfig, RecordConfig, TrainConfig, train_run
+    from nnlab.cli import main
+    from nnlab.models import model_kinds
+    from nnlab.models import registry as models
+
+    ns = {}
+    exec(_blocks("@dataclass(frozen=True)\nclass WideConfig"), ns)
+    try:
+        kind = model_kinds()["wide"]
+        config = kind.make((2,), 2, width=16)
+        run = train_run(
+            DataConfig.make("moons", n_samples=200),
+            config,
+            TrainConfig(batch_size=32, epochs=2),
+            RecordConfig(snapshots=2, eval_size=40),
+            root=tmp_path,
+        )
+        assert run.model_config == config and [p.name for p in run.points()] == ["hidden", "tanh", "out", "softmax"]
+        assert run.points()[1].shape == (16,) and "mean/tanh" in run.snapshot(-1)
+        assert main(["train", "--model", "wide", "--width", "8", "--epochs", "1", "--runs-dir", str(tmp_path)]) == 0
+        assert main(["runs", "--runs-dir", str(tmp_path)]) == 0
+        assert "Wide 8 (tanh)" in capsys.readouterr().out and "Wide 16 (tanh)" in run.model_config.describe()
+    finally:
+        models._KINDS.pop("wide", None)

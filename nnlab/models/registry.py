@@ -25,9 +25,9 @@ class Field:
 
     name: str  # the config field
     label: str  # the widget's label
-    widget: str  # "ints" (comma-separated widths), "choice", "slider" (a float), "toggle"
+    widget: str  # "ints" (comma-separated widths), "int" (one whole number), "choice", "slider" (a float), "toggle"
     choices: tuple = ()  # for "choice"
-    low: float = 0.0  # for "slider"
+    low: float = 0.0  # for "slider" and "int"
     high: float = 1.0
     step: float = 0.05
     help: str = ""
