@@ -34,6 +34,7 @@ PAGES = {
 }
 
 nav = st.navigation(PAGES)
+st.session_state[appkit.links.PAGE_PATH] = nav.url_path  # for the "link to this view" box
 # A damaged run file (a snapshot, eval or steps file) says which, and what to do, on every page; st.stop and
 # st.rerun raise other exceptions, so they pass through.
 try:

@@ -22,6 +22,7 @@ TRUE, PRED = "classes_true", "classes_pred"  # the confusion cell whose samples 
 CHART = "classes_confusion"  # the confusion chart's selection state
 RUN = "classes_run"  # the run these choices were made for
 THUMBS = 24  # samples listed for a cell
+PARAMS = {PAIR[0]: "a", PAIR[1]: "b", TRUE: "true", PRED: "pred"}  # the address's names of the class pickers
 
 summary = appkit.run_cached(max_entries=32)(A.class_summary)
 eval_set = appkit.run_cached()(lambda run: run.eval_set())
@@ -43,7 +44,9 @@ def on_cell_click(names: list[str]) -> None:
 
 def class_box(where, label: str, key: str, names: list[str]) -> int:
     """A class picker (its state holds the class name); returns the class index."""
-    return names.index(where.selectbox(label, names, key=key, persist_state="session"))
+    value = where.selectbox(label, names, key=key, persist_state="session")
+    appkit.links.keep(PARAMS[key], value)
+    return names.index(value)
 
 
 def cell_listing(ds, names: list[str], idx: np.ndarray, labels: np.ndarray, pred: np.ndarray) -> None:
@@ -90,6 +93,8 @@ for key, value in ((PAIR[0], a0), (PAIR[1], b0), (TRUE, a0), (PRED, b0)):
     if st.session_state.get(RUN) != run.id or st.session_state.get(key) not in names:  # start on the worst mistake
         st.session_state[key] = names[value]
 st.session_state[RUN] = run.id
+for key, param in PARAMS.items():  # a link's classes, over the defaults above
+    appkit.links.choice(key, names, param, what="class")
 
 st.subheader("Each class, layer by layer", anchor=False)
 by_name = {s.name: s for s in stats}
@@ -98,8 +103,13 @@ default = hidden[-1] if hidden else stats[0].name
 if st.session_state.get(POINT) not in by_name:
     st.session_state[POINT] = default
 c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
-cm = by_name[c1.selectbox("Layer output", list(by_name), key=POINT, persist_state="session")]
-grouped = c2.toggle("Group units by the class that drives them most", key=GROUP, persist_state="session")
+layer = appkit.links.pick(
+    c1.selectbox, "Layer output", list(by_name), key=POINT, param="layer", what="layer", persist_state="session"
+)
+cm = by_name[layer]
+grouped = appkit.links.flag(
+    c2.toggle, "Group units by the class that drives them most", key=GROUP, param="group", persist_state="session"
+)
 order = A.unit_order(cm.mean) if grouped else None
 st.plotly_chart(F.class_heatmap(cm, names, order=order), key="classes_heat")
 appkit.how_to_read(

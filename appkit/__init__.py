@@ -13,6 +13,7 @@ import pandas  # noqa: F401  (imported whole, once, before any page: two pages i
 
 from nnlab.models import describe_model
 
+from . import links
 from .datasets import KIND_WORDS, OPTION_WIDGETS, SOURCE_WORDS, dataset_picker, download_panel
 from .furniture import RUNS_COLUMNS, background_result, how_to_read, runs_table, show_code
 from .page import PageContext, RunStamp, page, run_cached, run_stamp
@@ -45,6 +46,7 @@ from .state import (
 from .training import did_not_learn, job_spec, progress_text, quick_start_button, start_job, training_panel
 
 __all__ = [
+    "links",
     "PageContext",
     "RunStamp",
     "page",

@@ -12,6 +12,7 @@ import streamlit as st
 from nnlab.analysis import layers as A
 from nnlab.runs import Run
 
+from . import links
 from .state import set_current_run
 
 SAMPLE = "walk_sample"  # index into the test split of the sample shown
@@ -19,6 +20,7 @@ MODE = "walk_mode"  # how the sample is chosen: one of A.MODES
 CLASS = "walk_class"  # the class walked through in "By class" mode
 INDEX = "walk_index"  # the index box (mirrors SAMPLE)
 PLAY = "walk_play"  # play through samples (the walk-through's toggle)
+LINK_PARAM = "sample"  # the address's parameter for the sample shown
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -42,10 +44,13 @@ def verdict(info: dict, names: list[str], pred: int, label: int, prob: float) ->
 
 
 def prepare_state(n_test: int, names: list[str]) -> None:
-    """Defaults for a first visit, and a sample and class that exist in this run's data."""
+    """Defaults for a first visit, a sample from a link, and a sample and class that exist in this run's data."""
     st.session_state.setdefault(MODE, A.MODES[0])
     if st.session_state.get(CLASS) not in names:  # a new run, with other classes
         st.session_state[CLASS] = names[0]
+    linked = links.incoming_int(LINK_PARAM, 0, n_test - 1, what="sample")
+    if linked is not None:
+        st.session_state[SAMPLE] = linked
     st.session_state[SAMPLE] = int(np.clip(st.session_state.get(SAMPLE, 0), 0, n_test - 1))
 
 
@@ -87,11 +92,14 @@ def picker(ds, names: list[str], wrong: np.ndarray, n_eval: int, *, play_every: 
     previous/next/play walk through."""
     y_test = ds.y_test
     st.session_state[INDEX] = st.session_state[SAMPLE]
-    mode = st.radio(
+    mode = links.pick(
+        st.radio,
         "Choose a sample",
         A.MODES,
-        horizontal=True,
         key=MODE,
+        param="choose",
+        what="way of choosing a sample",
+        horizontal=True,
         on_change=on_mode,
         args=(y_test, wrong, names),
         persist_state="session",
@@ -103,10 +111,13 @@ def picker(ds, names: list[str], wrong: np.ndarray, n_eval: int, *, play_every: 
         if mode == "By index":
             st.number_input(f"Test sample (0 to {len(y_test) - 1})", 0, len(y_test) - 1, key=INDEX, on_change=on_index)
         elif mode == "By class":
-            st.selectbox(
+            links.pick(
+                st.selectbox,
                 "True class",
                 names,
                 key=CLASS,
+                param="class",
+                what="class",
                 on_change=on_mode,
                 args=(y_test, wrong, names),
                 persist_state="session",
@@ -141,6 +152,7 @@ def picker(ds, names: list[str], wrong: np.ndarray, n_eval: int, *, play_every: 
     )
     if play_every:
         c4[0].toggle("Play", key=PLAY, help=f"Play through the samples: the next one every {play_every:g} s.")
+    links.keep(LINK_PARAM, st.session_state[SAMPLE])
     return pool
 
 

@@ -1,7 +1,9 @@
 """The shared sidebar (the current run and the training-time slider) and the gate every analysis page passes.
 
 `streamlit_app.py` calls `sidebar()` on every rerun; a page calls `require_run()` (or `require_run_data()`), which
-returns the run the user picked or shows a friendly empty state with a quick start and stops the page.
+returns the run the user picked or shows a friendly empty state with a quick start and stops the page. The run and
+snapshot are kept in the address (`appkit.links`). While the run trains, a small fragment watches it: every page
+follows each new snapshot, unless the student moved the slider back (then it says how many newer ones there are).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import streamlit as st
 from nnlab.data import Dataset
 from nnlab.runs import Run
 
+from . import links
 from .state import (
     PAGES_KEY,
     PENDING_KEY,
@@ -27,6 +30,11 @@ from .state import (
 )
 from .training import quick_start_button
 
+LIVE_EVERY = 0.5  # seconds between two looks at a run that is still training
+FOLLOW_KEY = "app_follow"  # False once the student moved the slider back from the newest snapshot of a live run
+ENDED_KEY = "app_live_ended"  # the run whose end this session has already announced
+LIVE_SEEN_KEY = "app_live_seen"  # the run this session last watched while it trained
+
 
 def _adopt_finished_quick_start() -> None:
     job = job_registry().get(st.session_state.get(QUICK_KEY))
@@ -42,11 +50,13 @@ def sidebar(pages: dict | None = None) -> None:
         st.session_state[PAGES_KEY] = pages
     _adopt_finished_quick_start()
     ids = run_ids()
+    links.adopt_run_link(ids, RUN_KEY, SNAP_KEY, PENDING_KEY)
     pending = st.session_state.pop(PENDING_KEY, None)
     if pending and pending[0] in ids:
         st.session_state[RUN_KEY] = pending[0]
         st.session_state.pop(SNAP_N_KEY, None)
         st.session_state[SNAP_KEY] = pending[1] if pending[1] is not None else 10**9
+        st.session_state[FOLLOW_KEY] = pending[1] is None
     with st.sidebar:
         st.markdown("### Current run")
         if not ids:
@@ -62,9 +72,10 @@ def sidebar(pages: dict | None = None) -> None:
             st.warning("This run cannot be read.")
             return
         n = len(run)
+        links.check_snapshot(SNAP_KEY, n)
         snap = st.session_state.get(SNAP_KEY, n - 1)
-        if st.session_state.get(SNAP_N_KEY) is not None and snap == st.session_state[SNAP_N_KEY] - 1:
-            snap = n - 1  # it was at the end of a growing run: follow the end
+        if st.session_state.get(FOLLOW_KEY, True) and snap >= st.session_state.get(SNAP_N_KEY, n) - 1:
+            snap = n - 1  # at the end of a growing run: follow the end
         st.session_state[SNAP_KEY] = max(0, min(snap, n - 1))
         st.session_state[SNAP_N_KEY] = n
         if n > 1:
@@ -73,13 +84,47 @@ def sidebar(pages: dict | None = None) -> None:
                 0,
                 n - 1,
                 key=SNAP_KEY,
+                on_change=_on_scrub,
                 help="Scrub through training: 0 is the untrained network, the right end is the last snapshot.",
             )
-        info = run.snapshots[st.session_state[SNAP_KEY]]
+        k = st.session_state[SNAP_KEY]
+        info = run.snapshots[k]
         acc = info.get("eval_acc")  # the schema checked it: a fraction, NaN or None (not measured)
         acc = "-" if acc is None or acc != acc else f"{acc:.1%}"
         st.caption(f"Step {info['step']} · epoch {info['epoch']:.2f} · accuracy {acc} · status: {run.status}")
+        links.write_run_link(run_id, k)
+        if run.status == "running":
+            st.fragment(run_every=LIVE_EVERY)(_live)(run_id, n)
+        elif st.session_state.get(ENDED_KEY) != run_id and st.session_state.get(LIVE_SEEN_KEY) == run_id:
+            st.session_state[ENDED_KEY] = run_id  # it was live in this session: say once that it ended
+            st.success(f"Training ended ({run.status}): {n} snapshots.", icon=":material/check_circle:")
         _training_note()
+        links.link_box()
+
+
+def _on_scrub() -> None:
+    """The student moved the training-time slider: follow the newest snapshot only if they put it at the end."""
+    n = st.session_state.get(SNAP_N_KEY, 0)
+    st.session_state[FOLLOW_KEY] = st.session_state.get(SNAP_KEY, 0) >= n - 1
+
+
+def _live(run_id: str, n_drawn: int) -> None:
+    """While the run trains: a live badge, and a page rerun when a snapshot the page should follow appears."""
+    st.session_state[LIVE_SEEN_KEY] = run_id
+    run = open_run(run_id)
+    if run is None:
+        return
+    n, following = len(run), st.session_state.get(FOLLOW_KEY, True)
+    if run.status != "running" or (following and n != n_drawn):
+        st.rerun(scope="app")  # a new snapshot to draw, or the run has ended: redraw the page once
+    newer = n - 1 - st.session_state.get(SNAP_KEY, n - 1)
+    st.markdown(":red-badge[:material/radio_button_checked: Live] training: " + f"{n} snapshots so far")
+    if not following and newer > 0:
+        st.caption(f"{newer} newer snapshot{'s' * (newer != 1)} than the one shown.")
+        if st.button("Follow the training", key="app_follow_button", icon=":material/fast_forward:"):
+            st.session_state[FOLLOW_KEY] = True
+            st.session_state[SNAP_KEY] = n - 1
+            st.rerun(scope="app")
 
 
 def _training_note() -> None:

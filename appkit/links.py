@@ -1,0 +1,157 @@
+"""Links that reproduce a view: the run and snapshot in the address, each page's choices bound to it, a box to copy.
+
+The sidebar keeps `?run=<id>&snapshot=<k>` in the address on every page; a page keeps its own choices with
+`pick`/`number`/`flag` (a widget whose value is seeded from the address and written back to it, under a short
+parameter name). A link opened in a fresh browser seeds the same widgets. A value that no longer fits (a deleted
+run, a snapshot or sample out of range, text where a number belongs, an unknown layer) gives one short notice and
+the default, never an exception. Drawn and uploaded inputs stay out of links: they may be private.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from urllib.parse import urlencode
+
+import streamlit as st
+
+RUN, SNAPSHOT = "run", "snapshot"  # the address's parameters for the sidebar's run and training-time slider
+WRITTEN = "app_link_written"  # the (run, snapshot) this session last wrote into the address
+NOTICED = "app_link_noticed"  # parameters already reported as stale, so each is said once
+PAGE_PATH = "app_page_path"  # the current page's url path, kept by streamlit_app.py
+PRIVATE = "app_link_private"  # set by a page whose view includes a drawn or uploaded input this run
+
+
+def notice(param: str, raw: str, why: str) -> None:
+    """Say once per session that a link's parameter could not be used."""
+    seen = st.session_state.setdefault(NOTICED, set())
+    if (param, raw) not in seen:
+        seen.add((param, raw))
+        text = f"This link's {param} `{raw[:40]}` {why}, so the page shows its default."
+        st.warning(text, icon=":material/link_off:")
+
+
+def incoming(param: str) -> str | None:
+    """The address's value of `param` if it came from outside (a link, a lesson), not from this session's own writes."""
+    raw = st.query_params.get(param)
+    written = st.session_state.setdefault(WRITTEN + "_params", {})
+    if raw is None or written.get(param) == raw:
+        return None
+    written[param] = raw  # each incoming value is taken (or refused) once
+    return raw
+
+
+def keep(param: str, value) -> None:
+    """Keep a value of this view in the address (for a parameter no widget is bound to)."""
+    st.query_params[param] = str(value)
+    st.session_state.setdefault(WRITTEN + "_params", {})[param] = str(value)
+
+
+def incoming_int(param: str, low: int, high: int, *, what: str) -> int | None:
+    """An incoming whole number in `low..high`, or None (with a notice when it was there but did not fit)."""
+    raw = incoming(param)
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        notice(what, raw, "is not a whole number")
+        return None
+    if not low <= value <= high:
+        notice(what, raw, f"is outside {low}..{high}")
+        return None
+    return value
+
+
+def choice(key: str, options: Sequence, param: str, *, what: str) -> None:
+    """Before an option widget: an incoming option (by its plain name) becomes the session's value; else a notice."""
+    raw = incoming(param)
+    if raw is None:
+        return
+    by_name = {str(o): o for o in options}
+    if raw in by_name:
+        st.session_state[key] = by_name[raw]
+    else:
+        notice(what, raw, "is not one of this page's options here")
+
+
+def pick(widget: Callable, label: str, options: Sequence, *, key: str, param: str, what: str, **kwargs):
+    """`widget(label, options, key=key, **kwargs)` (a selectbox, radio, segmented control, select slider...) whose
+    value is kept in the address as `param`."""
+    choice(key, options, param, what=what)
+    value = widget(label, options, key=key, **kwargs)
+    keep(param, value)
+    return value
+
+
+def number(widget: Callable, label: str, low: int, high: int, *, key: str, param: str, what: str, **kwargs):
+    """`widget(label, low, high, key=key, **kwargs)` (a number input or slider of whole numbers), kept as `param`."""
+    linked = incoming_int(param, low, high, what=what)
+    if linked is not None:
+        st.session_state[key] = linked
+    value = widget(label, low, high, key=key, **kwargs)
+    keep(param, value)
+    return value
+
+
+def flag(widget: Callable, label: str, *, key: str, param: str, **kwargs) -> bool:
+    """`widget(label, key=key, **kwargs)` (a toggle or checkbox), kept as `param` ("1" or "0")."""
+    raw = incoming(param)
+    if raw in ("0", "1"):
+        st.session_state[key] = raw == "1"
+    elif raw is not None:
+        notice("switch", raw, "is neither 1 nor 0")
+    value = bool(widget(label, key=key, **kwargs))
+    keep(param, int(value))
+    return value
+
+
+def adopt_run_link(ids: list[str], run_key: str, snap_key: str, pending_key: str) -> None:
+    """A run and snapshot in the address that this session did not write (a link, a lesson) become current."""
+    raw_run, raw_snap = st.query_params.get(RUN), st.query_params.get(SNAPSHOT)
+    if raw_run is None or (raw_run, raw_snap) == st.session_state.get(WRITTEN):
+        return
+    st.session_state[WRITTEN] = (raw_run, raw_snap)  # said once, whatever happens below
+    if raw_run not in ids:
+        notice("run", raw_run, "is not on this server (it was deleted, renamed, or belongs to someone else)")
+        return
+    snapshot = None
+    if raw_snap is not None:
+        try:
+            snapshot = int(raw_snap)
+        except ValueError:
+            notice("snapshot", raw_snap, "is not a whole number")
+    st.session_state[pending_key] = (raw_run, snapshot)
+
+
+def check_snapshot(snap_key: str, n: int) -> None:
+    """After adopting a link: a snapshot beyond the run's last gets a notice (the sidebar then shows the last)."""
+    k = st.session_state.get(snap_key)
+    raw = st.query_params.get(SNAPSHOT)
+    if raw is not None and k is not None and k >= n and k != 10**9:
+        notice("snapshot", raw, f"is beyond this run's last snapshot ({n - 1})")
+
+
+def write_run_link(run_id: str | None, snapshot: int | None) -> None:
+    """Keep the current run and snapshot in the address (every rerun, on every page)."""
+    if run_id is None:
+        return
+    st.query_params[RUN] = run_id
+    st.query_params[SNAPSHOT] = str(snapshot)
+    st.session_state[WRITTEN] = (run_id, str(snapshot))
+
+
+def view_link() -> str:
+    """The address of this view: the page, the run, the snapshot and the page's bound choices."""
+    base = str(st.context.url or "").rstrip("/")
+    path = st.session_state.get(PAGE_PATH, "")
+    query = urlencode(dict(st.query_params))
+    return f"{base}/{path}" + (f"?{query}" if query else "")
+
+
+def link_box() -> None:
+    """A small "Link to this view" box with the address to copy (and a word when an own input stays out)."""
+    with st.popover("Link to this view", icon=":material/link:"):
+        st.code(view_link(), language=None, wrap_lines=True)
+        st.caption("Opens this page at the same run, snapshot and settings, in any browser that can reach this server.")
+        if st.session_state.get(PRIVATE):
+            st.caption("Your drawing or uploaded image is not in the link: it stays in this browser.")
