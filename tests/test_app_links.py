@@ -1,4 +1,4 @@
-"""Links that reproduce a view: the address holds the run, the snapshot and each page's choices; stale ones are explained.
+"""Links that reproduce a view: the address holds the run, snapshot and page choices; stale ones are explained.
 
 A fresh AppTest session with only query parameters stands for a link opened in a new browser.
 """
