@@ -17,7 +17,8 @@ import torch
 from torch import nn
 
 from .capture import Capture
-from .models import forward_points, model_kinds
+from .data import balanced_indices
+from .models import forward_points, model_kinds, task_of
 from .runs.store import RunWriter
 
 
@@ -149,9 +150,12 @@ class Recorder:
         self.losses: list[float] = []
         self.accs: list[float] = []
         self._last_snapshot = -1
+        self.task = task_of(None)  # the model's task, from on_train_start: classification until then
+        self.reference_size = 1000  # training samples whose codes give a probe its class means (an autoencoder's)
 
     # --- callback events -------------------------------------------------------------
     def on_train_start(self, trainer) -> None:
+        self.task = task_of(trainer.model)
         self.schedule = set(snapshot_steps(trainer.total_steps, self.config.snapshots))
         self.writer.start(
             total_steps=trainer.total_steps,
@@ -178,11 +182,16 @@ class Recorder:
 
     # --- the snapshot ----------------------------------------------------------------
     def _step_arrays(self) -> dict[str, np.ndarray]:
-        return {"loss": np.asarray(self.losses, np.float32), "acc": np.asarray(self.accs, np.float32)}
+        return {"loss": np.asarray(self.losses, np.float32), self.task.metric: np.asarray(self.accs, np.float32)}
 
     @torch.no_grad()
-    def evaluate(self, model: nn.Module) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """Per-class statistics of every point and the predictions over the evaluation subset."""
+    def evaluate(
+        self, model: nn.Module, x_eval: torch.Tensor | None = None, y_eval: torch.Tensor | None = None
+    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """Per-class statistics of every point and what the task keeps (`pred` for a classifier) over the
+        evaluation subset (or over `x_eval`, `y_eval`)."""
+        x_eval = self.x_eval if x_eval is None else x_eval
+        y_eval = self.y_eval if y_eval is None else y_eval
         was = model.training
         model.eval()
         config = getattr(model, "config", None)
@@ -194,10 +203,10 @@ class Recorder:
         else:
             names = self.points or [n for n, m in model.named_modules() if n and not list(m.children())]
             fire, layouts = set(names), {}
-        stats, preds = ClassStats(self.k), []
+        stats, kept = ClassStats(self.k), []
         device = next(model.parameters()).device
-        for i in range(0, len(self.y_eval), 256):
-            xb, yb = self.x_eval[i : i + 256].to(device), self.y_eval[i : i + 256]
+        for i in range(0, len(y_eval), 256):
+            xb, yb = x_eval[i : i + 256].to(device), y_eval[i : i + 256]
             if declared:
                 outs = forward_points(model, xb)
             else:
@@ -211,15 +220,27 @@ class Recorder:
                 outs["softmax"] = torch.softmax(logits, 1)
                 layouts = {n: guess_layout(o) for n, o in outs.items()}
             stats.add(outs, yb, fire, layouts)
-            preds.append(outs["softmax"].argmax(1).cpu())
+            kept.append(self.task.keep(outs, xb))
         model.train(was)
-        return stats.tensors(), torch.cat(preds)
+        return stats.tensors(), {key: torch.cat([b[key] for b in kept]) for key in kept[0]}
+
+    def _reference(self, trainer) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """What the task keeps of a fixed, class-balanced sample of the training split (the evaluation subset
+        when the loop has no training tensors), and its labels: a probe's class means come from it."""
+        x, y = getattr(trainer, "x_train", None), getattr(trainer, "y_train", None)
+        if x is None or y is None:
+            return self.evaluate(trainer.model)[1], self.y_eval.cpu()
+        y = y.cpu()
+        idx = torch.from_numpy(balanced_indices(y.numpy(), min(self.reference_size, len(y)), seed=0))
+        return self.evaluate(trainer.model, x[idx.to(x.device)], y[idx])[1], y[idx]
 
     def snapshot(self, trainer) -> None:
         tensors = model_state(trainer.model, trainer.optimizer, self.state_dtype)
-        stats, pred = self.evaluate(trainer.model)
+        stats, kept = self.evaluate(trainer.model)
         tensors.update(stats)
         y = self.y_eval.cpu()
+        pred, extra = self.task.predictions(kept, y, self.k, lambda: self._reference(trainer))
+        tensors.update(extra)  # an autoencoder's latent/ records
         tensors["pred"] = pred.to(torch.int32)
         confusion = torch.bincount(y * self.k + pred, minlength=self.k * self.k).reshape(self.k, self.k)
         tensors["confusion"] = confusion

@@ -22,6 +22,7 @@ from torch import nn
 
 from .analysis.learning import check_learning
 from .failures import explain_failure, write_error_log
+from .models import task_of
 
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = ("constant", "cosine", "step")
@@ -181,7 +182,7 @@ class Trainer:
         self.x_test = x_test.to(self.device) if x_test is not None else None
         self.y_test = y_test.to(self.device) if y_test is not None else None
         self.optimizer = make_optimizer(self.model, config)
-        self.loss_fn = nn.CrossEntropyLoss()
+        self.task = task_of(model)  # the loss and the metric (`nnlab.tasks`): the model kind's, not the trainer's
         self.callbacks = list(callbacks)
         self.steps_per_epoch = math.ceil(len(self.y_train) / config.batch_size)
         self.total_steps = self.steps_per_epoch * config.epochs
@@ -206,14 +207,15 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self, x, y, batch_size: int = 1024) -> tuple[float, float]:
-        """Mean loss and accuracy over `(x, y)` in eval mode."""
+        """Mean loss and metric (the task's: accuracy for a classifier) over `(x, y)` in eval mode."""
         was = self.model.training
         self.model.eval()
         loss, correct = 0.0, 0
         for i in range(0, len(y), batch_size):
-            logits = self.model(x[i : i + batch_size])
-            loss += self.loss_fn(logits, y[i : i + batch_size]).item() * len(logits)
-            correct += (logits.argmax(1) == y[i : i + batch_size]).sum().item()
+            xb, yb = x[i : i + batch_size], y[i : i + batch_size]
+            out = self.model(xb)
+            loss += self.task.loss(out, xb, yb, self.model).item() * len(out)
+            correct += self.task.score(out, xb, yb)
         self.model.train(was)
         return loss / max(len(y), 1), correct / max(len(y), 1)
 
@@ -265,7 +267,7 @@ class Trainer:
                     group["lr"] = cfg.lr * lr_factor(cfg.schedule, self.step, self.total_steps)
                 self.optimizer.zero_grad(set_to_none=True)
                 logits = self.model(xb)
-                loss = self.loss_fn(logits, yb)
+                loss = self.task.loss(logits, xb, yb, self.model)
                 loss_value = loss.item()
                 if not math.isfinite(loss_value):
                     self.status = "diverged"
@@ -281,7 +283,7 @@ class Trainer:
                 self.step += 1
                 self.step_losses.append(loss_value)
                 self.n_classes = logits.shape[1]
-                correct = (logits.argmax(1) == yb).sum().item()
+                correct = self.task.score(logits, xb, yb)
                 run_loss += loss_value * len(yb)
                 run_correct += correct
                 seen += len(yb)
@@ -295,11 +297,11 @@ class Trainer:
                 "epoch": epoch + 1,
                 "step": self.step,
                 "train_loss": run_loss / max(seen, 1),
-                "train_acc": run_correct / max(seen, 1),
+                f"train_{self.task.metric}": run_correct / max(seen, 1),
                 "time": time.perf_counter() - start,
             }
             if self.x_test is not None:
-                metrics["test_loss"], metrics["test_acc"] = self.evaluate(self.x_test, self.y_test)
+                metrics["test_loss"], metrics[f"test_{self.task.metric}"] = self.evaluate(self.x_test, self.y_test)
             self.epoch = epoch + 1
             self.history.append(metrics)
             self._fire("on_epoch_end", metrics)

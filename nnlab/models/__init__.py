@@ -5,7 +5,8 @@ register in; `points.py` says what a point is and reads them; `budget.py` sizes 
 A run's manifest keeps the config (`dataclasses.asdict`), so any snapshot can be rebuilt.
 """
 
-from . import cnn, mlp  # noqa: F401  (importing a kind registers it)
+from . import autoencoder, cnn, mlp  # noqa: F401  (importing a kind registers it)
+from .autoencoder import AEConfig, ConvAEConfig
 from .blocks import ACTIVATIONS, MAX_WIDTH, Net
 from .budget import Footprint, check_budget, footprint
 from .cnn import CNNConfig
@@ -31,6 +32,7 @@ from .registry import (
     model_kind,
     model_kinds,
     register_model,
+    task_of,
 )
 
 __all__ = [
@@ -39,6 +41,8 @@ __all__ = [
     "MAX_WIDTH",
     "ROLES",
     "VIEWS",
+    "AEConfig",
+    "ConvAEConfig",
     "CNNConfig",
     "Field",
     "Footprint",
@@ -59,5 +63,6 @@ __all__ = [
     "parameter_table",
     "module_of",
     "register_model",
+    "task_of",
     "with_shapes",
 ]

@@ -31,6 +31,7 @@ ROLES = {
     "pooled": "pooled",
     "logits": "the output (logits)",
     "probs": "the class probabilities",
+    "reconstruction": "the reconstruction of the input (an autoencoder's output)",
 }
 
 

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from torch import nn
 
+from ..tasks import CLASSIFICATION
+
 if TYPE_CHECKING:
     from .points import Point
 
@@ -45,6 +47,7 @@ class ModelKind:
     help: str = ""  # one sentence: what this kind is
     form: tuple[Field, ...] = ()  # the settings the Train page asks for, in order
     skips: Mapping[str, str] = field(default_factory=dict)  # view → why it does not apply, in one sentence
+    task: object = CLASSIFICATION  # what it is trained to do (`nnlab.tasks`): loss, metric, predictions
 
     def make(self, input_shape: tuple[int, ...], n_classes: int, **values):
         """A config for data of `input_shape` and `n_classes`, with the form's `values` (None: the default).
@@ -75,6 +78,7 @@ def register_model(
     help: str = "",
     form: tuple[Field, ...] = (),
     skips: Mapping[str, str] | None = None,
+    task=CLASSIFICATION,
 ):
     """Decorator: register `build(config) -> nn.Module` as the model kind `name`.
 
@@ -84,7 +88,9 @@ def register_model(
     """
 
     def wrap(build):
-        _KINDS[name] = ModelKind(name, config, build, points, title or name.upper(), help, form, dict(skips or {}))
+        _KINDS[name] = ModelKind(
+            name, config, build, points, title or name.upper(), help, form, dict(skips or {}), task
+        )
         return build
 
     return wrap
@@ -99,6 +105,12 @@ def model_kind(name: str) -> ModelKind:
     if name not in _KINDS:
         raise ValueError(f"Unknown model kind {name!r}; nnlab knows {', '.join(_KINDS)}")
     return _KINDS[name]
+
+
+def task_of(model: nn.Module):
+    """The task of a network built by `build_model` (`nnlab.tasks`); classification for any other module."""
+    kind = _KINDS.get(getattr(getattr(model, "config", None), "kind", None))
+    return kind.task if kind is not None else CLASSIFICATION
 
 
 def build_model(config) -> nn.Module:
