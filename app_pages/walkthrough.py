@@ -12,6 +12,7 @@ import time
 import streamlit as st
 
 import appkit
+from appkit import own_input as O
 from appkit import samples as S
 from nnlab.analysis import layers as A
 from nnlab.figures import layers as F
@@ -27,12 +28,10 @@ AFTER = {  # what the activation does, for the captions
 }
 
 
-def replay_sample(run, k: int, ds, index: int) -> A.SampleWalk:
-    """One sample through the network of snapshot k."""
-    model = appkit.snapshot_model(run, k)
-    outputs = A.replay(model, ds.prepare(ds.x_test[index : index + 1]))
-    points = appkit.network_points(run)
-    return A.walk_sample(outputs, points, label=int(ds.y_test[index]), index=index)
+def replay_sample(run, k: int, x, label: int, index: int = -1) -> A.SampleWalk:
+    """One prepared sample `x` `(1, *shape)` through the network of snapshot k (label -1: no truth known)."""
+    outputs = A.replay(appkit.snapshot_model(run, k), x)
+    return A.walk_sample(outputs, appkit.network_points(run), label=label, index=index)
 
 
 # --- the page ----------------------------------------------------------------------------
@@ -47,15 +46,22 @@ ctx = appkit.page("walkthrough", "its samples")
 run, ds, k, names = ctx.run, ctx.data, ctx.k, ctx.names
 wrong, n_eval = S.wrong_at(run, k)
 S.prepare_state(len(ds.y_test), names)
-playing = bool(st.session_state.get(S.PLAY, False))
+playing = bool(st.session_state.get(S.PLAY, False)) and O.is_test(ds)
 
 
-def show_sample(walk: A.SampleWalk, index: int) -> None:
-    st.subheader(f"Test sample {index}", anchor=False)
-    st.markdown(S.verdict(run.snapshots[k], names, walk.pred, walk.label, walk.probs[walk.pred]))
+def show_sample(walk: A.SampleWalk, choice: O.Choice) -> None:
+    own, index = choice.own, choice.index
+    st.subheader(own.label.capitalize() if own else f"Test sample {index}", anchor=False)
+    prob = walk.probs[walk.pred]
+    snap = run.snapshots[k]
+    st.markdown(
+        O.verdict(snap, names, walk.pred, prob, own.label)
+        if own
+        else S.verdict(snap, names, walk.pred, walk.label, prob)
+    )
     left, right = st.columns([1, 1.4])
     with left:
-        x = ds.x_test[index : index + 1]
+        x = own.sample[None] if own else ds.x_test[index : index + 1]
         if ds.is_image:
             st.plotly_chart(F.image_input_figure(ds.display_images(x)[0], title="Input"), key="walk_input")
         elif ds.is_2d:
@@ -67,7 +73,7 @@ def show_sample(walk: A.SampleWalk, index: int) -> None:
     appkit.how_to_read(
         "Left, what goes in; right, what comes out: the softmax probability of every class. "
         "The predicted class is the longest bar, green when it is the true class and red when it "
-        "is not; the true class is marked “← truth”."
+        "is not; the true class is marked “← truth”. Your own input has no truth: its prediction is blue."
     )
     st.page_link(
         "app_pages/attribution.py",
@@ -110,17 +116,22 @@ def show_layers(walk: A.SampleWalk) -> None:
 @st.fragment(run_every=PLAY_EVERY if playing else None)
 def sample_view() -> None:
     """Everything that depends on the sample: a fragment, so that playing reruns only this part."""
-    if bool(st.session_state.get(S.PLAY, False)) != playing:
+    if (bool(st.session_state.get(S.PLAY, False)) and O.is_test(ds)) != playing:
         st.rerun(scope="app")  # the play toggle changed: restart with (or without) the timer
     now = time.monotonic()
     if playing and now - st.session_state.get(LAST, 0.0) >= 0.8 * PLAY_EVERY:  # a timed rerun: next sample
         st.session_state[LAST] = now
         pool = A.sample_pool(st.session_state[S.MODE], ds.y_test, cls=S.chosen_class(names), wrong=wrong)
         st.session_state[S.SAMPLE] = A.step_sample(pool, st.session_state[S.SAMPLE], 1)
-    S.picker(ds, names, wrong, n_eval, play_every=PLAY_EVERY)
-    index = st.session_state[S.SAMPLE]
-    walk = replay_sample(run, k, ds, index)
-    show_sample(walk, index)
+    choice = O.choose(ds, names, wrong, n_eval, play_every=PLAY_EVERY)
+    if not choice.ready:
+        return
+    if choice.own is not None:
+        walk = replay_sample(run, k, choice.own.tensor, -1)
+    else:
+        i = choice.index
+        walk = replay_sample(run, k, ds.prepare(ds.x_test[i : i + 1]), int(ds.y_test[i]), i)
+    show_sample(walk, choice)
     show_layers(walk)
 
 

@@ -9,7 +9,7 @@ when an attribution is asked for. The model is only read (Grad-CAM hooks one lay
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -294,7 +294,7 @@ def occlusion_windows(dataset) -> tuple[list[int], int]:
 class AttributionInfo:
     """What the page draws for one sample: each method's map of one class score."""
 
-    index: int  # the test sample
+    index: int  # the test sample (-1: an input of your own)
     target: int  # the class whose score is explained
     maps: list[Attribution]  # one per method, in the table's order
     image: np.ndarray | None  # the sample as uint8 (H, W) or (H, W, 3) for images; None for features
@@ -309,13 +309,32 @@ def attribution_info(
 
     `methods`: names from METHODS (default: every one that applies); `steps`, `window`: as for `attribute`.
     """
+    x = dataset.prepare(dataset.x_test[index : index + 1])  # (1, *shape)
+    image = dataset.display_images(dataset.x_test[index : index + 1])[0] if dataset.is_image else None
+    info = input_attribution_info(run, k, dataset, x, target, methods, image=image, steps=steps, window=window)
+    return replace(info, index=int(index))
+
+
+def input_attribution_info(
+    run,
+    k: int,
+    dataset,
+    x: torch.Tensor,
+    target: int,
+    methods: Sequence[str] | None = None,
+    *,
+    image: np.ndarray | None = None,
+    steps=32,
+    window=4,
+) -> AttributionInfo:
+    """As `attribution_info`, for any prepared input `x` `(1, *shape)` (your own drawing, say); `image` is how it
+    looks (uint8, for image data). The record's `index` is -1."""
     if methods is None:
         methods = [name for name, why in reasons(run, dataset).items() if why is None]
     model = run.model_at(k)  # a private copy: Grad-CAM hooks a layer of it
-    x, base = dataset.prepare(dataset.x_test[index : index + 1]), baseline(dataset)  # (1, *shape)
+    base = baseline(dataset)
     maps = [attribute(model, x, target, m, baseline=base, steps=steps, window=window) for m in methods]
-    image = dataset.display_images(dataset.x_test[index : index + 1])[0] if dataset.is_image else None
-    return AttributionInfo(int(index), int(target), maps, image, feature_names(dataset), baseline_words(dataset))
+    return AttributionInfo(-1, int(target), maps, image, feature_names(dataset), baseline_words(dataset))
 
 
 @dataclass(frozen=True)

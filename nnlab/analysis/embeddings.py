@@ -129,3 +129,77 @@ def embedding_movie_info(run, dataset, point: str, *, n: int = 1000) -> Embeddin
     """PCA of `point` at every snapshot of a `Run` for the same test samples, one network in memory at a time."""
     models = (run.model_at(t) for t in range(len(run)))
     return pca_movie(models, dataset.x_test, dataset.y_test, point, prepare=dataset.prepare, n=n)
+
+
+# --- your own input on the map ----------------------------------------------------------------------------------
+NEIGHBOURS = 10  # how many nearest samples decide where an input "lands"
+
+
+@dataclass(frozen=True)
+class InputPlace:
+    """Where one input of your own lands on a map of `point`, and among which classes."""
+
+    coords: np.ndarray  # (dims,) float32 position on the map
+    neighbours: np.ndarray  # (k,) rows of the map's samples nearest to the input, nearest first
+    counts: np.ndarray  # (K,) int64 how many of those neighbours are of each class
+    exact: bool  # True: projected by the map's own PCA; False: placed at its neighbours' centre (t-SNE, UMAP)
+
+    @property
+    def majority(self) -> int:
+        return int(np.argmax(self.counts))
+
+    def words(self, class_names, what: str = "your drawing") -> str:
+        """ "your drawing lands among the 7s (8 of its 10 nearest neighbours)"."""
+        c, k = self.majority, int(self.counts.sum())
+        return f"{what} lands among the {class_names[c]}s ({int(self.counts[c])} of its {k} nearest neighbours)"
+
+
+def place_input(
+    model: nn.Module,
+    x: np.ndarray | torch.Tensor,
+    emb: Embedding,
+    own: torch.Tensor,
+    point: str,
+    *,
+    prepare: Callable = torch.as_tensor,
+    n_classes: int | None = None,
+    k: int = NEIGHBOURS,
+    seed: int = 0,
+) -> InputPlace:
+    """Place a prepared input `own` `(1, *shape)` on `emb`, the map of `point` made by `layer_embedding` from `x`.
+
+    PCA maps project it with the same PCA (fitted again on the same standardised outputs, each axis's sign matched
+    to the map) and take its nearest neighbours on the map. t-SNE and UMAP cannot place a new point: its nearest
+    neighbours are found in the layer's own space instead, and it is drawn at their centre (`exact` is False).
+    """
+    labels = np.asarray(emb.labels)
+    n_classes = int(n_classes if n_classes is not None else (labels.max() + 1 if len(labels) else 0))
+    if len(emb.coords) == 0:
+        return InputPlace(np.zeros(emb.dims, np.float32), np.zeros(0, np.int64), np.zeros(n_classes, np.int64), False)
+    h = outputs(model, prepare(x[emb.indices]), point)  # (n, D), the map's samples in its order
+    mine = outputs(model, own, point)  # (1, D)
+    mean, std = h.mean(0), h.std(0)
+    std = np.where(std > 1e-8, std, 1.0)
+    h, mine = (h - mean) / std, (mine - mean) / std
+    exact = emb.method == "PCA"
+    if exact:
+        from sklearn.decomposition import PCA
+
+        dims = min(emb.dims, h.shape[1])
+        pca = PCA(n_components=dims, random_state=seed).fit(h)
+        signs = np.where(np.sum(pca.transform(h) * emb.coords[:, :dims], axis=0) < 0, -1.0, 1.0)
+        coords = np.pad(pca.transform(mine)[0] * signs, (0, emb.dims - dims))
+        dist = np.linalg.norm(emb.coords - coords, axis=1)
+    else:
+        dist = np.linalg.norm(h - mine, axis=1)
+    near = np.argsort(dist, kind="stable")[: min(k, len(dist))]
+    if not exact:
+        coords = emb.coords[near].mean(0)
+    counts = np.bincount(labels[near], minlength=n_classes).astype(np.int64)
+    return InputPlace(np.asarray(coords, np.float32), near.astype(np.int64), counts, exact)
+
+
+def input_place_info(run, k: int, dataset, emb: Embedding, own: torch.Tensor, point: str, *, model=None) -> InputPlace:
+    """`place_input` on a `Run`'s map at snapshot `k` (from `embedding_info`), for the dataset's test split."""
+    model = model if model is not None else run.model_at(k)
+    return place_input(model, dataset.x_test, emb, own, point, prepare=dataset.prepare, n_classes=dataset.n_classes)

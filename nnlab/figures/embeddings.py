@@ -1,7 +1,8 @@
 """Figures of hidden-layer embeddings: the samples' PCA map at one point of the network, animated over training.
 
 Pure builders for the hidden-layers page: an `nnlab.analysis.embeddings.EmbeddingMovie` in, a `go.Figure` with
-play/pause and a slider out. The map of a single snapshot is `nnlab.figures.data.embedding_figure`.
+play/pause and a slider out. The map of a single snapshot is `nnlab.figures.data.embedding_figure`; `with_input`
+marks an input of your own on it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ..analysis.embeddings import EmbeddingMovie
+from ..analysis.embeddings import EmbeddingMovie, InputPlace
 from .colors import class_color, empty_figure
 from .gif import animate
 
@@ -68,3 +69,55 @@ def embedding_movie_figure(
 
 def _title(movie: EmbeddingMovie, step: int) -> str:
     return f"{movie.point} at step {step}: PCA of its outputs"
+
+
+def with_input(fig: go.Figure, place: InputPlace, coords: np.ndarray, *, label: str = "your drawing") -> go.Figure:
+    """`fig` (an `embedding_figure` of the map whose sample positions are `coords`) with the input marked as a star
+    and lines to its nearest neighbours; the figure is changed and returned."""
+    p = np.asarray(place.coords, np.float32)
+    near = np.asarray(coords, np.float32)[place.neighbours]
+    how = "projected by the map's PCA" if place.exact else "at the centre of its nearest neighbours"
+    star = dict(symbol="star", size=20, color="black", line=dict(color="white", width=1.5))
+    if len(p) == 3:
+        xyz = [np.ravel([[p[d], q[d], None] for q in near]).tolist() for d in range(3)]
+        fig.add_trace(
+            go.Scatter3d(
+                x=xyz[0],
+                y=xyz[1],
+                z=xyz[2],
+                mode="lines",
+                line=dict(color="black", width=1),
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
+        fig.add_trace(
+            go.Scatter3d(
+                x=[p[0]],
+                y=[p[1]],
+                z=[p[2]],
+                mode="markers",
+                name=label,
+                marker=dict(symbol="diamond", size=8, color="black"),
+                hovertemplate=f"{label}, {how}<extra></extra>",
+            )
+        )
+        return fig
+    xy = [np.ravel([[p[d], q[d], None] for q in near]).tolist() for d in range(2)]
+    fig.add_trace(
+        go.Scatter(
+            x=xy[0],
+            y=xy[1],
+            mode="lines",
+            line=dict(color="black", width=0.7),
+            opacity=0.6,
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[p[0]], y=[p[1]], mode="markers", name=label, marker=star, hovertemplate=f"{label}, {how}<extra></extra>"
+        )
+    )
+    return fig

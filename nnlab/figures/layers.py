@@ -25,6 +25,7 @@ from .colors import (
 )
 
 RIGHT, WRONG, OTHER = "#15803d", "#b91c1c", "#94a3b8"  # prediction bar: correct, wrong, other classes
+OWN = "#3b6fb6"  # prediction bar of an input with no truth (your own drawing)
 GAP = (150, 150, 150)  # colour of the gaps between feature maps: a grey on neither scale
 LUTS = {DIVERGING: DIVERGING_LUT, SEQUENTIAL: SEQUENTIAL_LUT}
 
@@ -143,13 +144,15 @@ def vector_input_figure(values: np.ndarray, *, title: str = "Input features (nor
 
 # --- the output --------------------------------------------------------------------------
 def probability_figure(walk: SampleWalk, class_names: list[str]) -> go.Figure:
-    """The class probabilities as horizontal bars; the prediction green when right, red when wrong."""
+    """The class probabilities as horizontal bars; the prediction green when right, red when wrong, blue when there
+    is no truth to compare with (an input of your own: `walk.label` < 0)."""
     k = len(walk.probs)
     names = [class_names[i] if i < len(class_names) else str(i) for i in range(k)]
     colours = [OTHER] * k
-    colours[walk.pred] = RIGHT if walk.correct else WRONG
+    truth = walk.label >= 0
+    colours[walk.pred] = (RIGHT if walk.correct else WRONG) if truth else OWN
     text = [f"{p:.0%}" + (" ← truth" if i == walk.label else "") for i, p in enumerate(walk.probs)]
-    verdict = "right" if walk.correct else "wrong"
+    verdict = ("right" if walk.correct else "wrong") if truth else "no truth to compare with"
     bars = go.Bar(
         x=walk.probs,
         y=names,
