@@ -27,12 +27,10 @@ PARAMS = {PAIR[0]: "a", PAIR[1]: "b", TRUE: "true", PRED: "pred"}  # the address
 summary = appkit.run_cached(max_entries=32)(A.class_summary)
 eval_set = appkit.run_cached()(lambda run: run.eval_set())
 history = appkit.run_cached(show_spinner="Reading every snapshot's class statistics…")(A.separability_over_training)
+class_learning = appkit.run_cached()(A.class_learning)
 
 
-@appkit.run_cached()
-def input_ratio(run) -> float:
-    """Separability of the input itself, over the evaluation subset (as the network sees it: normalised)."""
-    return A.input_separability(run, appkit.run_dataset(run))
+input_ratio = appkit.run_cached()(lambda run: A.input_separability(run, appkit.run_dataset(run)))
 
 
 def on_cell_click(names: list[str]) -> None:
@@ -59,19 +57,7 @@ def cell_listing(ds, names: list[str], idx: np.ndarray, labels: np.ndarray, pred
         f"**{len(hits)}** evaluation samples of true class **{names[t]}** were predicted as **{names[p]}**"
         + (f"; the first {THUMBS}:" if len(hits) > THUMBS else (":" if len(hits) else "."))
     )
-    hits = hits[:THUMBS]
-    cols = st.columns(8)
-    images = S.thumbnails(ds, hits) if ds.is_image and len(hits) else [None] * len(hits)
-    for i, (index, img) in enumerate(zip(hits, images, strict=True)):
-        with cols[i % 8]:
-            if img is not None:
-                st.image(img, caption=f"#{index}")
-            if st.button(
-                "Open" if img is not None else f"#{index}",
-                key=f"classes_open_{index}",
-                help="Open this sample in the layer walk-through",
-            ):
-                S.open_in_walkthrough(run.id, k, index)
+    S.gallery(ds, hits[:THUMBS], run.id, k, key="classes_open")
 
 
 # --- the page ----------------------------------------------------------------------------
@@ -138,12 +124,22 @@ st.markdown(A.describe_separation(profile))
 c1, c2 = st.columns(2)
 c1.plotly_chart(F.separability_figure(profile), key="classes_sep")
 hist = history(run, base)
-c2.plotly_chart(F.separability_history_figure(hist, current_epoch=run.snapshots[k]["epoch"]), key="classes_sep_time")
+c2.plotly_chart(F.separability_history_figure(hist, current_epoch=ctx.snapshot["epoch"]), key="classes_sep_time")
 appkit.how_to_read(
     "For each point of the network, the spread between the class means divided by the spread of the "
     "samples around their own class mean (a between/within ratio, from the recorded class "
     "statistics; conv layers are averaged over positions first). Above the dotted line (1) the "
     "classes are further apart than they are wide. Right: the same numbers at every snapshot; "
+    "the cyan line marks the snapshot shown."
+)
+
+st.subheader("Which classes are learned first", anchor=False)
+learning = class_learning(run)
+st.markdown(A.describe_learning(learning, names))
+st.plotly_chart(F.class_learning_figure(learning, names, current_epoch=ctx.snapshot["epoch"]), key="classes_learning")
+appkit.how_to_read(
+    "one line per class: the share of its evaluation samples the network gets right at each snapshot (from the "
+    f"recorded predictions). A class counts as learned once it crosses the dotted line ({A.LEARNED:.0%}); "
     "the cyan line marks the snapshot shown."
 )
 
@@ -154,14 +150,7 @@ with left:
     cell = (names.index(st.session_state[TRUE]), names.index(st.session_state[PRED]))
     fig = F.confusion_figure(confusion, names, selected=cell)
     st.plotly_chart(fig, key=CHART, on_select=lambda: on_cell_click(names), selection_mode="points")
-with right:
-    acc = np.trace(confusion) / max(confusion.sum(), 1)
-    st.markdown(
-        f"**{acc:.1%}** of the {confusion.sum()} evaluation samples are right at this snapshot. "
-        "The most frequent mistakes:"
-    )
-    pairs = A.confused_pairs(confusion, 5)
-    st.markdown("\n".join(f"- {A.describe_pair(p, names)}" for p in pairs) if pairs else "- none: all are right.")
+right.markdown(A.describe_confusion(confusion, names))
 appkit.how_to_read(
     "Rows are the true classes, columns the predicted ones; the number in a cell counts the "
     "evaluation samples, the colour is their share of the row. The diagonal is what the network gets "

@@ -47,7 +47,7 @@ def run_cached(*, max_entries: int = 8, show_spinner: bool | str = False, ttl: f
 
         # Streamlit keys a cache by the function's module, name and source: make this wrapper's key fn's own.
         cached.__module__ = fn.__module__
-        cached.__qualname__ = f"{fn.__qualname__}@{fn.__code__.co_filename}"
+        cached.__qualname__ = f"{fn.__qualname__}@{fn.__code__.co_filename}:{fn.__code__.co_firstlineno}"
         store = st.cache_data(max_entries=max_entries, show_spinner=show_spinner, ttl=ttl)(cached)
 
         @functools.wraps(fn)

@@ -165,6 +165,22 @@ def open_in_walkthrough(run_id: str, snapshot: int, index: int) -> None:
     st.switch_page("app_pages/walkthrough.py")
 
 
+def gallery(ds, indices: np.ndarray, run_id: str, k: int, *, key: str, per_row: int = 8) -> None:
+    """Test samples as thumbnails (or their numbers, for data that is not images), each opening the walk-through."""
+    cols = st.columns(per_row)
+    images = thumbnails(ds, indices) if ds.is_image and len(indices) else [None] * len(indices)
+    for i, (index, img) in enumerate(zip(indices, images, strict=True)):
+        with cols[i % per_row]:
+            if img is not None:
+                st.image(img, caption=f"#{index}")
+            if st.button(
+                "Open" if img is not None else f"#{index}",
+                key=f"{key}_{index}",
+                help="Open this sample in the layer walk-through",
+            ):
+                open_in_walkthrough(run_id, k, int(index))
+
+
 def thumbnails(ds, indices: np.ndarray) -> list[np.ndarray]:
     """Small uint8 images of test samples, enlarged without smoothing."""
     imgs = ds.display_images(ds.x_test[indices])

@@ -123,3 +123,45 @@ def test_unit_order_groups_units_by_their_class():
     assert sorted(order.tolist()) == list(range(5))
     np.testing.assert_array_equal(order[:2], [1, 3])  # class 0's units, strongest first
     assert order[2] == 0 and set(order[3:].tolist()) == {2, 4}
+
+
+class _Run:
+    """What class_learning reads from a Run: the evaluation labels and each snapshot's predictions."""
+
+    def __init__(self, labels, preds, epochs, names):
+        self.labels, self.preds, self.snapshots = np.asarray(labels), preds, [{"epoch": e} for e in epochs]
+        self.class_names = names
+
+    def __len__(self):
+        return len(self.preds)
+
+    def eval_set(self):
+        return np.arange(len(self.labels)), self.labels
+
+    def snapshot(self, t):
+        import torch
+
+        return {"pred": torch.as_tensor(self.preds[t])}
+
+
+def test_class_learning_worked_out_by_hand():
+    labels = [0, 0, 1, 1, 2, 2, 2, 2, 2, 2]
+    preds = [
+        [1, 1, 0, 0, 0, 0, 0, 0, 0, 0],  # epoch 0: nothing right
+        [0, 0, 0, 1, 2, 2, 2, 2, 2, 0],  # epoch 1: class 0 all right, 1 half, 2 five of six
+        [0, 0, 1, 1, 2, 2, 2, 2, 2, 2],  # epoch 2: all right
+    ]
+    info = A.class_learning(_Run(labels, preds, [0.0, 1.0, 2.0], ["zero", "one", "two"]))
+    np.testing.assert_allclose(info.accuracy, [[0, 1, 1], [0, 0.5, 1], [0, 5 / 6, 1]])
+    np.testing.assert_allclose(info.learned_at, [1.0, 2.0, 2.0])  # 5/6 is below 90%
+    text = A.describe_learning(info, ["zero", "one", "two"])
+    assert text.startswith("**zero** is learned first (90% of its samples right by epoch 1.0)")
+    assert "**two** only by epoch 2.0" in text or "**one** only by epoch 2.0" in text
+    early = A.class_learning(_Run(labels, preds[:2], [0.0, 1.0], ["zero", "one", "two"]))
+    assert np.isnan(early.learned_at[1]) and "not yet learned: one, two" in A.describe_learning(early, ["zero", "one", "two"])
+
+
+def test_describe_confusion_counts_and_lists_mistakes():
+    text = A.describe_confusion(np.array([[8, 2], [0, 10]]), ["cat", "dog"])
+    assert text.startswith("**90.0%** of the 20 evaluation samples are right") and "cat" in text
+    assert "none: all are right" in A.describe_confusion(np.eye(2, dtype=int) * 5, ["cat", "dog"])

@@ -110,8 +110,12 @@ def test_class_averages_page(app_env, runs):
     at, run = open_page(app_env, runs, "mlp", CLASSES)
     assert at.title[0].value == "Class averages"
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    assert len(specs) == 5  # class heatmap, pair, separability, over time, confusion
+    assert len(specs) == 6  # class heatmap, pair, separability, over time, each class over time, confusion
     assert plotly_array(specs[0]["data"][0]["z"]).shape == (2, 8)  # 2 classes × 8 units of relu2
+    learning = specs[4]
+    assert [t["name"] for t in learning["data"]] == ["class 0", "class 1"]  # one line per class
+    assert len(plotly_array(learning["data"][0]["y"])) == len(run)  # a point per snapshot
+    assert any("is learned first" in m.value or "No class has reached" in m.value for m in at.markdown)
     assert any("stand apart" in m.value or "no layer separates" in m.value for m in at.markdown)
     at.selectbox(key="classes_point").set_value("dense1").run()
     assert "dense1" in json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"]

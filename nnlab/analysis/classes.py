@@ -131,6 +131,53 @@ def separability_over_training(run, input_ratio: float | None = None) -> Separab
     return separability_history(profiles, [s["epoch"] for s in run.snapshots])
 
 
+@dataclass(frozen=True)
+class ClassLearning:
+    """Each class's accuracy over the evaluation subset at every snapshot, from the recorded predictions."""
+
+    epochs: np.ndarray  # (T,) epoch of each snapshot
+    accuracy: np.ndarray  # (K, T) share of each class's evaluation samples predicted right; NaN for an empty class
+    learned_at: np.ndarray  # (K,) epoch at which each class first reached LEARNED (NaN: not yet)
+
+
+LEARNED = 0.9  # a class counts as learned once this share of its evaluation samples is right
+
+
+def class_learning(run, *, threshold: float = LEARNED) -> ClassLearning:
+    """Every class's accuracy at every snapshot of a `Run` (predictions `pred` against the evaluation labels)."""
+    _, labels = run.eval_set()
+    k = len(run.class_names) or int(labels.max()) + 1
+    counts = np.bincount(labels, minlength=k).astype(np.float64)
+    acc = np.full((k, len(run)), np.nan)
+    for t in range(len(run)):
+        right = run.snapshot(t)["pred"].numpy() == labels
+        hits = np.bincount(labels[right], minlength=k)
+        acc[:, t] = np.where(counts > 0, hits / np.maximum(counts, 1), np.nan)
+    epochs = np.asarray([s["epoch"] for s in run.snapshots], np.float64)
+    reached = acc >= threshold
+    learned = np.where(reached.any(1), epochs[reached.argmax(1)], np.nan)
+    return ClassLearning(epochs, acc, learned)
+
+
+def describe_learning(info: ClassLearning, class_names: list[str], *, threshold: float = LEARNED) -> str:
+    """Which classes are learned early and which late, in a sentence ("7 is learned by epoch 1; 8 only at 4.0")."""
+    if info.accuracy.size == 0 or len(info.epochs) < 2:
+        return "There is only one snapshot: train for longer to see the classes being learned."
+    done = [(e, c) for c, e in enumerate(info.learned_at) if not np.isnan(e)]
+    todo = [class_names[c] for c, e in enumerate(info.learned_at) if np.isnan(e)]
+    share = f"{threshold:.0%} of its samples right"
+    if not done:
+        return f"No class has reached {share} yet."
+    done.sort()
+    (e0, first), (e1, last) = done[0], done[-1]
+    text = f"**{class_names[first]}** is learned first ({share} by epoch {e0:.1f})"
+    if len(done) > 1 and e1 > e0:
+        text += f"; **{class_names[last]}** only by epoch {e1:.1f}"
+    if todo:
+        text += f"; not yet learned: {', '.join(todo[:5])}{' …' if len(todo) > 5 else ''}"
+    return text + "."
+
+
 def pair_difference(cm: ClassMeans, a: int, b: int) -> PairDifference:
     """Class `a`'s and class `b`'s mean outputs at one point and `a - b`."""
     return PairDifference(cm.name, a, b, cm.mean[a], cm.mean[b], cm.mean[a] - cm.mean[b])
@@ -238,6 +285,17 @@ def confused_pairs(confusion: np.ndarray, top: int = 5) -> list[ConfusedPair]:
     ]
     pairs.sort(key=lambda q: (-q.share, -q.count, q.true, q.pred))
     return pairs[:top]
+
+
+def describe_confusion(confusion: np.ndarray, class_names: list[str], top: int = 5) -> str:
+    """Markdown: how many evaluation samples are right, and the most frequent mistakes as a list."""
+    acc = np.trace(confusion) / max(confusion.sum(), 1)
+    pairs = confused_pairs(confusion, top)
+    mistakes = "\n".join(f"- {describe_pair(p, class_names)}" for p in pairs) if pairs else "- none: all are right."
+    return (
+        f"**{acc:.1%}** of the {confusion.sum()} evaluation samples are right at this snapshot. "
+        f"The most frequent mistakes:\n\n{mistakes}"
+    )
 
 
 def describe_pair(pair: ConfusedPair, class_names: list[str]) -> str:

@@ -9,8 +9,16 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ..analysis.classes import SEPARATE, ClassMeans, PairDifference, Separability, SeparabilityHistory
-from .colors import DIVERGING, SEQUENTIAL, empty_figure
+from ..analysis.classes import (
+    LEARNED,
+    SEPARATE,
+    ClassLearning,
+    ClassMeans,
+    PairDifference,
+    Separability,
+    SeparabilityHistory,
+)
+from .colors import DIVERGING, SEQUENTIAL, class_color, empty_figure
 from .layers import value_range
 
 CONFUSION_SCALE = "Blues"
@@ -267,3 +275,36 @@ def confusion_figure(
             yaxis=dict(title=dict(text="true class"), range=[k - 0.5, -0.5], scaleanchor="x", **ticks),
         ),
     )
+
+
+def class_learning_figure(
+    info: ClassLearning, class_names: list[str], *, current_epoch: float | None = None
+) -> go.Figure:
+    """Each class's accuracy against the epoch, one line per class; the snapshot shown marked."""
+    if info.accuracy.size == 0:
+        return empty_figure("No snapshots yet")
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=info.epochs,
+                y=info.accuracy[c],
+                mode="lines",
+                name=str(name),
+                line=dict(color=class_color(c), width=2),
+                hovertemplate=f"{name} at epoch %{{x:.2f}}: %{{y:.0%}}<extra></extra>",
+            )
+            for c, name in enumerate(class_names)
+        ]
+    )
+    fig.add_hline(y=LEARNED, line=dict(color="#888", dash="dot", width=1))
+    if current_epoch is not None:
+        fig.add_vline(x=current_epoch, line=dict(color="#22d3ee", width=2))
+    fig.update_layout(
+        title="Each class's accuracy over training",
+        xaxis_title="epoch",
+        yaxis=dict(title="share right", range=[0, 1.02], tickformat=".0%"),
+        height=320,
+        margin=dict(l=50, r=10, t=40, b=40),
+        legend=dict(title="class"),
+    )
+    return fig
