@@ -108,6 +108,11 @@ def _on_scrub() -> None:
     st.session_state[FOLLOW_KEY] = st.session_state.get(SNAP_KEY, 0) >= n - 1
 
 
+def _follow() -> None:
+    st.session_state[FOLLOW_KEY] = True
+    st.session_state[SNAP_KEY] = 10**9  # the sidebar puts it at the newest snapshot
+
+
 def _live(run_id: str, n_drawn: int) -> None:
     """While the run trains: a live badge, and a page rerun when a snapshot the page should follow appears."""
     st.session_state[LIVE_SEEN_KEY] = run_id
@@ -121,9 +126,7 @@ def _live(run_id: str, n_drawn: int) -> None:
     st.markdown(":red-badge[:material/radio_button_checked: Live] training: " + f"{n} snapshots so far")
     if not following and newer > 0:
         st.caption(f"{newer} newer snapshot{'s' * (newer != 1)} than the one shown.")
-        if st.button("Follow the training", key="app_follow_button", icon=":material/fast_forward:"):
-            st.session_state[FOLLOW_KEY] = True
-            st.session_state[SNAP_KEY] = n - 1
+        if st.button("Follow the training", key="app_follow_button", icon=":material/fast_forward:", on_click=_follow):
             st.rerun(scope="app")
 
 
