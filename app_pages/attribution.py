@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
+from appkit import own_input as O
 from appkit import samples as S
 from nnlab.analysis import attribution as A
 from nnlab.analysis.boundary import class_probabilities
@@ -32,6 +33,14 @@ def sample_info(run, k: int, index: int, target: int, methods: tuple[str, ...], 
     return A.attribution_info(run, k, appkit.run_dataset(run), index, target, methods, steps=steps, window=window)
 
 
+@appkit.run_cached(max_entries=16, show_spinner="Computing the attributions…")
+def own_info(run, k: int, sample, target: int, methods: tuple[str, ...], steps: int, window: int):
+    ds = appkit.run_dataset(run)
+    image = ds.display_images(sample[None])[0] if ds.is_image else None
+    x = ds.prepare(sample[None])
+    return A.input_attribution_info(run, k, ds, x, target, methods, image=image, steps=steps, window=window)
+
+
 @appkit.run_cached(max_entries=16, show_spinner="Averaging the attributions of each class…")
 def class_info(run, k: int, method: str, per_class: int):
     return A.class_average_info(run, k, appkit.run_dataset(run), method, per_class)
@@ -50,18 +59,27 @@ why = reasons(run, ds.kind)  # method → why it does not apply (None: it does)
 shown = tuple(m for m, reason in why.items() if reason is None)
 wrong, n_eval = S.wrong_at(run, k)
 S.prepare_state(len(ds.y_test), names)
-S.picker(ds, names, wrong, n_eval)
-index = st.session_state[S.SAMPLE]
-probs = class_probabilities(appkit.snapshot_model(run, k), ds.prepare(ds.x_test[index : index + 1]))[0]
-pred, label = int(probs.argmax()), int(ds.y_test[index])
+chosen = O.choose(ds, names, wrong, n_eval)
+own, index = chosen.own, chosen.index
+if not chosen.ready:
+    st.stop()
+x = own.tensor if own else ds.prepare(ds.x_test[index : index + 1])
+probs = class_probabilities(appkit.snapshot_model(run, k), x)[0]
+pred, label = int(probs.argmax()), -1 if own else int(ds.y_test[index])
 
 # --- one sample ---------------------------------------------------------------------------------------------------
-st.subheader(f"Test sample {index}", anchor=False)
-st.markdown(S.verdict(ctx.snapshot, names, pred, label, probs[pred]))
+st.subheader(own.label.capitalize() if own else f"Test sample {index}", anchor=False)
+st.markdown(
+    O.verdict(ctx.snapshot, names, pred, probs[pred], own.label)
+    if own
+    else S.verdict(ctx.snapshot, names, pred, label, probs[pred])
+)
+if own and st.session_state.get(TARGET) == TARGETS[1]:
+    st.session_state[TARGET] = TARGETS[0]
 c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
 choice = c1.radio(
     "Explain the score of",
-    TARGETS,
+    [t for t in TARGETS if not (own and t == TARGETS[1])],  # your own input has no truth
     horizontal=True,
     key=TARGET,
     help="Each method explains one class's score (its logit). The prediction's is the usual question; the truth's "
@@ -92,7 +110,10 @@ with st.expander("Method settings"):
             help="The square covered by the baseline, moved by half its side at a time.",
         )
 
-info = sample_info(run, k, index, target, shown, steps, window)
+if own:
+    info = own_info(run, k, own.sample, target, shown, steps, window)
+else:
+    info = sample_info(run, k, index, target, shown, steps, window)
 if info.image is not None:
     st.plotly_chart(F.image_attribution_figure(info.image, info.maps), key="attr_maps")
 else:

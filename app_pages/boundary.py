@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
+from appkit import own_input as O
 from nnlab.analysis import boundary as ba
 from nnlab.figures import boundary as bf
 
@@ -87,6 +88,9 @@ if ctx.data.is_2d:
         show_test="test" in shown,
         title=f"{run.name}: the boundary over training",
     )
+    own = O.picker_expander(ctx.data, "Your own point on the plane")
+    if own is not None:
+        st.markdown(O.mark_point(fig, own, appkit.snapshot_model(run, snap), ctx.names))
     st.plotly_chart(fig, key="boundary_movie")
     appkit.how_to_read(
         "Each colour is the class the network picks there; with **Probabilities** the colour fades "

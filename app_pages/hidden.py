@@ -10,10 +10,11 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
+from appkit import own_input as O
 from nnlab.analysis import embeddings as E
 from nnlab.analysis.boundary import INPUT
 from nnlab.figures.data import embedding_figure
-from nnlab.figures.embeddings import embedding_movie_figure
+from nnlab.figures.embeddings import embedding_movie_figure, with_input
 
 POINT = "hidden_point"  # the point of the network whose outputs are mapped
 METHOD = "hidden_method"
@@ -92,6 +93,7 @@ else:  # a small test split: nothing to choose
     c1.caption(f"All {n:,} test samples are shown.")
 contours = c2.checkbox("Density", True, key=CONTOURS, help="Contour lines of each class's density (2-D).")
 method, dims = method or "PCA", dims or 2
+own = O.picker_expander(ds, "Place your own input on this map")
 
 st.subheader(f"{point} at step {step}", anchor=False)
 if method == "PCA":
@@ -111,7 +113,13 @@ else:
         hint="It runs once per setting; the rest of the page works meanwhile.",
     )
 if emb is not None:
-    st.plotly_chart(embedding_figure(emb, names, contours=contours), key="hidden_map")
+    fig = embedding_figure(emb, names, contours=contours)
+    if own is not None and len(emb.coords):
+        model = appkit.snapshot_model(run, k)
+        place = O.place_on_map(run, ds, k, emb, point, (method, n, dims), own, model)
+        fig = with_input(fig, place, emb.coords, label=own.label)
+        st.markdown(O.place_words(place, names, own, method))
+    st.plotly_chart(fig, key="hidden_map")
     appkit.how_to_read(
         (
             "each dot is a test sample, placed along the two (or three) directions in which this layer's outputs "

@@ -177,8 +177,10 @@ def draw_panel(ds) -> O.OwnInput | None:
         )
         st.caption("Draw with the mouse or a finger; the toolbar below the canvas undoes or clears.")
     st.session_state[DRAWING] = result.json_data
+    image = canvas_image(st.session_state.get(CANVAS))
+    kept = _kept(DRAW, ds) if image is None and (st.session_state.get(DRAWING_INIT) or {}).get("objects") else None
     try:
-        own = O.from_canvas(canvas_image(st.session_state.get(CANVAS)), ds)
+        own = kept or O.from_canvas(image, ds)  # no picture sent yet: the canvas shows the last drawing again
     except O.OwnInputError as e:
         _forget(DRAW)
         right.info(str(e), icon=":material/draw:")
@@ -253,6 +255,30 @@ def point_panel(ds) -> O.OwnInput | None:
 
 
 # --- placing it elsewhere -----------------------------------------------------------------------------------------
+def picker_expander(ds, what: str) -> O.OwnInput | None:
+    """For pages that place an input of your own without taking a test sample: the picker in an expander."""
+    if len(sources(ds)) == 1:
+        return None
+    with st.expander(what, expanded=not is_test(ds), icon=":material/draw:"):
+        src = source_radio(ds)
+        if src == TEST:
+            st.caption(f"Choose {' or '.join(sources(ds)[1:])} to place an input of your own.")
+            return None
+        return own_panel(ds, src)
+
+
+def place_words(place, names: list[str], own: O.OwnInput, method: str) -> str:
+    """The sentence under the map: where the input lands, and how it was placed."""
+    said = place.words(names, own.label) + "."
+    said = said[0].upper() + said[1:]
+    if place.exact:
+        return said + f" It is projected with this map's own {method}; the lines go to those neighbours."
+    return (
+        f"{said} {method} cannot place a new point, so its neighbours are found among this layer's outputs "
+        "themselves and it is drawn at their centre."
+    )
+
+
 @st.cache_data(max_entries=16, show_spinner="Placing your input on the map…")
 def _place(_run, _ds, _emb, _model, stamp, k: int, point: str, key: tuple, sample: np.ndarray):
     from nnlab.analysis import embeddings as E
@@ -263,3 +289,24 @@ def _place(_run, _ds, _emb, _model, stamp, k: int, point: str, key: tuple, sampl
 def place_on_map(run, ds, k: int, emb, point: str, key: tuple, own: O.OwnInput, model):
     """Where `own` lands on `emb` (the map of `point` at snapshot k; `key` names the map's settings), cached."""
     return _place(run, ds, emb, model, run_stamp(run), k, point, key, own.sample)
+
+
+def mark_point(fig, own: O.OwnInput, model, names: list[str]) -> str:
+    """Add your point to a plane figure (as a star, over the animation's frames); returns what the network says."""
+    from nnlab.analysis.boundary import class_probabilities
+
+    x1, x2 = (float(v) for v in own.sample)
+    probs = class_probabilities(model, own.tensor)[0]
+    pred = int(np.argmax(probs))
+    fig.add_scatter(
+        x=[x1],
+        y=[x2],
+        mode="markers",
+        name=own.label,
+        marker=dict(symbol="star", size=20, color="black", line=dict(color="white", width=1.5)),
+        hovertemplate=f"{own.label}: x₁ %{{x:.2f}}, x₂ %{{y:.2f}}<extra></extra>",
+    )
+    return (
+        f"The star is {own.label} ({x1:.2f}, {x2:.2f}): at this snapshot the network says **{names[pred]}** "
+        f"({probs[pred]:.0%})."
+    )
