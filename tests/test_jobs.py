@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from nnlab import DataConfig, MLPConfig, RecordConfig, TrainConfig
-from nnlab.jobs import BackgroundTasks, JobRegistry, JobsFull, JobSpec, LiveMetrics, worker_threads
+from nnlab.jobs import BackgroundTasks, JobRegistry, JobSpec, LiveMetrics, worker_threads
 from nnlab.runs import Run
 
 TINY = dict(model=MLPConfig(hidden=(8,)), record=RecordConfig(snapshots=4, eval_size=40))
@@ -148,10 +148,12 @@ def test_job_trains_in_a_worker_and_records_every_snapshot(registry, tmp_path):
     assert registry.job_for_run(run.id) is job and job not in registry.running()
 
 
-def test_full_registry_refuses_another_job_and_stop_keeps_what_was_recorded(registry, tmp_path):
-    jobs = [registry.start(tiny_spec(tmp_path, epochs=500), f"long {i}") for i in range(2)]
-    with pytest.raises(JobsFull, match="limit"):
-        registry.start(tiny_spec(tmp_path), "third")
+def test_a_full_registry_queues_the_next_job_and_stop_keeps_what_was_recorded(registry, tmp_path):
+    jobs = [registry.start(tiny_spec(tmp_path, epochs=500 + i), f"long {i}", owner=f"u{i}") for i in range(2)]
+    third = registry.start(tiny_spec(tmp_path), "third", owner="u2")
+    assert third.queued and registry.place(third)[0] == 1  # waiting, not refused
+    third.stop()
+    assert third.status == "cancelled"
     for job in jobs:
         while job.alive and job.live.view().step < 3:
             job.wait(0.05)

@@ -1,40 +1,38 @@
-"""The job registry: training runs in the background, each in its own worker process, at most N at once.
+"""The job registry: trainings in the background, each configuration trained once, a fair queue, honest restarts.
 
-Stage 3 (train) for an app. The app keeps one `JobRegistry` per server; `start(spec)`
-hands the spec to a warmed-up worker process (`nnlab.jobs.worker`) and returns a `Job`
-at once; a daemon thread per job reads the worker's JSON events into the job's
-`LiveMetrics`, which a live panel reads. Nothing here belongs to a session: a job goes
-on when its page is left, changed or reloaded, until it ends or `stop()` is called.
+Stage 3 (train) for an app. The app keeps one `JobRegistry` per server; `start(spec, owner=...)` returns a `Job`
+at once: the finished run of the same configuration (`keys.config_key`) if one is on disk, the job already
+training it (joined: many tabs watch one job), a new job in a free slot, or a job waiting in the queue
+(`queue.py`: one running and one waiting per owner, with a position and an estimated start; it starts by itself).
+Jobs run in local worker processes (`local.py`), or as Ray tasks when `NNLAB_RAY_ADDRESS` is set (`ray_backend.py`).
+Nothing here belongs to a session: a job goes on when its page is left, until it ends or `stop()` is called.
 
-Why a process and one torch thread: in one process, any busy Python thread (a page
-rerun) holds the GIL that the training loop needs between torch ops. Measured on two
-cores with a page-like busy thread, an epoch slowed from 1.1 s to 18 s with one torch
-thread and to 43 s with two. A worker process has a GIL of its own, and one intra-op
-thread leaves the second core to the app (`worker_threads` gives more on bigger machines);
-while nothing else runs, the worker takes every core (`threads.ThreadGovernor`).
-`bench/app_training.py` measures the result.
+Why a process and one torch thread: in one process, any busy Python thread (a page rerun) holds the GIL that the
+training loop needs between torch ops (measured on two cores: an epoch slowed from 1.1 s to 18 s). A worker process
+has a GIL of its own, and one intra-op thread leaves the second core to the app (`worker_threads`); while nothing
+else runs, the worker takes every core (`threads.ThreadGovernor`). `bench/app_training.py` measures it.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import os
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..failures import error_log_path
+from .folder import FolderLive
+from .keys import RunIndex, config_key
 from .live import LiveMetrics
+from .queue import DEFAULT_DURATION_S, estimated_starts, next_to_start, start_order, wait_words
 from .worker import JobSpec
 
-ACTIVE = ("starting", "running")
-FINISHED = ("complete", "stopped", "diverged", "failed")
+ACTIVE = ("queued", "starting", "running")
+TRAINING = ("starting", "running")
+FINISHED = ("complete", "stopped", "diverged", "failed", "interrupted", "cancelled")
+ANONYMOUS = "anonymous"
 
 
 def worker_threads(max_running: int, cpus: int | None = None) -> int:
@@ -48,20 +46,11 @@ def worker_threads(max_running: int, cpus: int | None = None) -> int:
 
 
 class JobsFull(RuntimeError):
-    """Every training slot of the server is taken; the message says so in words."""
+    """No training can be taken now (the server trains none, or you already wait); the message says so in words."""
 
 
-@dataclass
-class _Worker:
-    proc: subprocess.Popen
-    err: object  # a temporary file with the worker's stderr (its traceback if it dies)
-
-    def stderr_tail(self, n: int = 4000) -> str:
-        try:
-            self.err.seek(0)
-            return self.err.read().decode("utf-8", "replace")[-n:]
-        except (OSError, ValueError):
-            return ""
+class QueueFull(JobsFull):
+    """The queue is at its bound (`NNLAB_MAX_QUEUE`); the message says how long to wait."""
 
 
 @dataclass(eq=False)
@@ -71,70 +60,119 @@ class Job:
     id: str
     spec: JobSpec
     label: str = ""  # a human description: "moons · MLP 128-64"
+    key: str = ""  # the configuration's key (keys.config_key)
+    owners: list[str] = field(default_factory=list)  # who asked for it; the first is charged a slot
     created: float = field(default_factory=time.time)
-    status: str = "starting"  # starting → running → complete | stopped | diverged | failed
-    message: str = ""  # the trainer's words for stopped/diverged (what happened, what to try)
+    status: str = "queued"  # queued → starting → running → complete | stopped | diverged | failed | interrupted
+    message: str = ""  # the trainer's words for stopped/diverged/interrupted (what happened, what to try)
     error: str = ""  # for failed: the exception in one line
     traceback: str = ""  # for failed: the worker's traceback
     log: str = ""  # for failed: the log file the traceback was appended to ("" if it could not be written)
     folder: Path | None = None  # the run folder, once the worker created it
+    reused: bool = False  # a finished run of the same configuration, opened instead of training again
     thread_seconds: dict = field(default_factory=dict)  # at the end: training seconds per torch thread count
-    live: LiveMetrics = field(default_factory=LiveMetrics)
+    live: LiveMetrics | FolderLive = field(default_factory=LiveMetrics)
     stop_requested: bool = False
-    _worker: _Worker | None = field(default=None, repr=False)
+    _worker: object = field(default=None, repr=False)
+    _stop_fn: object = field(default=None, repr=False)  # set by the backend: stop(reason)
+    _cancel_fn: object = field(default=None, repr=False)  # set by the registry: cancel a queued job
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
+    def owner(self) -> str:
+        return self.owners[0] if self.owners else ANONYMOUS
+
+    @property
     def alive(self) -> bool:
+        """Not ended yet: waiting, starting or training."""
         return self.status in ACTIVE
+
+    @property
+    def queued(self) -> bool:
+        return self.status == "queued"
 
     @property
     def run_id(self) -> str | None:
         """The run folder's name (the id the runs list and the sidebar use), once created."""
         return self.folder.name if self.folder is not None else None
 
-    def stop(self) -> None:
-        """Ask the worker to stop after its current step; the snapshots recorded so far are kept."""
+    def stop(self, reason: str = "") -> None:
+        """Stop after the current step (the snapshots so far are kept); a waiting job is cancelled."""
         self.stop_requested = True
-        self._send({"cmd": "stop"})
+        if self.queued and self._cancel_fn is not None:
+            self._cancel_fn(self)
+        elif self._stop_fn is not None:
+            self._stop_fn(reason)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job has ended (True) or `timeout` seconds passed (False)."""
         return self._done.wait(timeout)
 
-    def _send(self, msg: dict) -> None:
-        try:
-            self._worker.proc.stdin.write(json.dumps(msg) + "\n")
-            self._worker.proc.stdin.flush()
-        except (AttributeError, OSError, ValueError):
-            pass  # the worker is gone already
+
+def _env_number(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
 
 
 class JobRegistry:
     """Background training jobs of one server.
 
     Args:
-        max_running: how many jobs may train at once (more raise `JobsFull`).
-        spare: once `warm()` was called (or a job started), keep one worker process started and warmed up,
-            so that the next job starts in well under a second (it costs an idle process: ~300 MB).
+        max_running: how many jobs train at once; 0 refuses every training.
+        spare: keep one worker process warmed up once `warm()` was called, so that the next job starts in well under
+            a second; it costs an idle process (~300 MB) and is ended after `spare_idle_s` without a start.
         keep: how many finished jobs to remember.
-        python: the interpreter for workers (default: this one).
+        python: the interpreter for local workers (default: this one).
+        max_queue: how many jobs may wait (default `$NNLAB_MAX_QUEUE`, else 20).
+        spare_idle_s: seconds an unused spare is kept (default `$NNLAB_SPARE_IDLE_S`, else 300).
+        backend: "local" or "ray" (default: "ray" when `$NNLAB_RAY_ADDRESS` is set, else "local").
+        root: the runs folder a Ray registry looks in for jobs another app process started (default `runs_dir()`).
     """
 
-    def __init__(self, max_running: int = 2, *, spare: bool = True, keep: int = 20, python: str | None = None):
+    def __init__(
+        self,
+        max_running: int = 2,
+        *,
+        spare: bool = True,
+        keep: int = 20,
+        python: str | None = None,
+        max_queue: int | None = None,
+        spare_idle_s: float | None = None,
+        backend: str | None = None,
+        root: Path | str | None = None,
+    ):
         self.max_running = max_running
         self.keep = keep
-        self.python = python or sys.executable
-        self._use_spare = spare
-        self._wanted = False  # a spare is kept only once someone is about to train
-        self._spare: _Worker | None = None
+        self.max_queue = int(max_queue if max_queue is not None else _env_number("NNLAB_MAX_QUEUE", 20))
+        idle = spare_idle_s if spare_idle_s is not None else _env_number("NNLAB_SPARE_IDLE_S", 300)
+        backend = backend or ("ray" if os.environ.get("NNLAB_RAY_ADDRESS") else "local")
+        if backend == "ray":
+            from ..runs import runs_dir
+            from .ray_backend import RayWorkers  # imports ray: only when asked for
+
+            self.backend = RayWorkers(os.environ.get("NNLAB_RAY_ADDRESS") or "auto", Path(root or runs_dir()))
+        else:
+            from .local import LocalWorkers
+
+            self.backend = LocalWorkers(python=python, spare=spare, spare_idle_s=idle)
         self._jobs: dict[str, Job] = {}
-        self._lock = threading.Lock()
+        self._waiting: list[Job] = []  # in arrival order
+        self._durations: deque[float] = deque(maxlen=10)  # seconds the last jobs trained
+        self._index = RunIndex()
+        self._lock = threading.RLock()
+        self._closed = threading.Event()
+        threading.Thread(target=self._housekeeping, name="nnlab-jobs-reaper", daemon=True).start()
+        for t in getattr(self.backend, "recover", list)():  # Ray jobs started by an earlier app process
+            job = Job(t["id"], JobSpec.from_json(t["spec"]), t.get("label", ""), t.get("key", ""), t.get("owners", []))
+            job.status, job.created, job.live = "starting", t.get("submitted", job.created), FolderLive(None)
+            self._jobs[job.id] = job
+            self.backend.follow(job, self._ended)
 
     def warm(self) -> None:
-        """Start a spare worker now (if spares are on and a slot is free): the next `start` will not wait for one."""
-        self._wanted = True
-        self._ensure_spare()
+        """Have a worker ready now (local backend with spares on): the next `start` will not wait for one."""
+        self.backend.warm()
 
     # --- reading --------------------------------------------------------------------
     def get(self, job_id: str | None) -> Job | None:
@@ -145,141 +183,171 @@ class JobRegistry:
         return sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)
 
     def running(self) -> list[Job]:
+        """The jobs not ended yet (training, starting or waiting), newest first."""
         return [j for j in self.jobs() if j.alive]
+
+    def training(self) -> list[Job]:
+        return [j for j in self.jobs() if j.status in TRAINING]
+
+    def waiting(self) -> list[Job]:
+        """The waiting jobs in the order they are expected to start."""
+        with self._lock:
+            order = start_order([j.owner for j in self._waiting], [j.owner for j in self.training()])
+            return [self._waiting[i] for i in order]
 
     def job_for_run(self, run_id: str) -> Job | None:
         return next((j for j in self.jobs() if j.run_id == run_id), None)
 
+    def find_run(self, job_id: str, root: Path | str | None = None) -> Path | None:
+        """The run folder that job `job_id` wrote, found on disk (for a job the server no longer knows)."""
+        from ..runs import runs_dir
+
+        job = self.get(job_id)
+        if job is not None and job.folder is not None:
+            return job.folder
+        return self._index.for_job(root or runs_dir(), job_id)
+
+    def place(self, job: Job) -> tuple[int, float] | None:
+        """(position from 1, estimated seconds until it starts) of a waiting job; None for any other job."""
+        order = self.waiting()
+        if job not in order:
+            return None
+        etas = [j.live.view().eta for j in self.training()]
+        starts = estimated_starts(etas, self.max_running, len(order), self._duration())
+        k = order.index(job)
+        return k + 1, starts[k]
+
     # --- starting and stopping --------------------------------------------------------
-    def start(self, spec: JobSpec, label: str = "") -> Job:
-        """Start training `spec` in the background and return its job; raise `JobsFull` when no slot is free."""
+    def start(self, spec: JobSpec, label: str = "", owner: str = ANONYMOUS) -> Job:
+        """The job for `spec`: a finished run of the same configuration, the job training it, a new one or a waiting
+        one. Raise `JobsFull` (in words) when `owner` already waits for another training or nothing can train, and
+        `QueueFull` (saying how long to wait) when the queue is full."""
+        key = config_key(spec)
         with self._lock:
-            busy = sum(j.alive for j in self._jobs.values())
-            if busy >= self.max_running:
+            same = next((j for j in self._jobs.values() if j.alive and j.key == key and _same_root(j, spec)), None)
+            if same is not None:
+                if owner not in same.owners:
+                    same.owners.append(owner)
+                return same
+            done = self._index.complete(spec.root, key)
+            if done is not None:
+                return self._reused(spec, label, key, owner, done)
+            if self.max_running <= 0:
+                raise JobsFull("This server trains no networks at the moment (its limit is 0 at once).")
+            mine_waiting = [j for j in self._waiting if j.owner == owner]
+            if mine_waiting:
                 raise JobsFull(
-                    f"This server already trains {busy} network{'s' * (busy != 1)} at once, its limit. "
-                    "Wait for one to finish (or stop one on the Train page), then start again."
+                    f"You already have a training waiting ({mine_waiting[0].label or 'queued'}). Cancel it, or "
+                    "wait until it starts, then ask for another."
                 )
-            worker = self._spare if self._spare and self._spare.proc.poll() is None else self._spawn()
-            self._spare, self._wanted = None, True
-            job = Job(uuid.uuid4().hex[:10], spec, label, _worker=worker)
-            self._jobs[job.id] = job
+            job = Job(uuid.uuid4().hex[:10], spec, label, key, [owner])
+            job._cancel_fn = self._cancel
+            training = self.training()
+            if len(training) < self.max_running and owner not in {j.owner for j in training}:
+                self._jobs[job.id] = job
+                self._launch(job)
+                if len(training) + 1 < self.max_running:
+                    self.backend.replenish()  # the next start finds a warm worker too
+            else:
+                if len(self._waiting) >= self.max_queue:
+                    etas = [j.live.view().eta for j in training]
+                    first = estimated_starts(etas, self.max_running, 1, self._duration())[0]
+                    raise QueueFull(
+                        f"The queue of this server is full: {len(self._waiting)} trainings wait already. "
+                        f"Try again in {wait_words(first)}, when the next one has started."
+                    )
+                self._jobs[job.id] = job
+                self._waiting.append(job)
             self._forget_old()
-        job._send({"cmd": "run", "spec": spec.to_json()})
-        threading.Thread(target=self._follow, args=(job,), name=f"nnlab-job-{job.id}", daemon=True).start()
-        self._ensure_spare()
         return job
 
-    def shutdown(self, timeout: float = 10.0) -> None:
-        """Stop every job, wait for them, and end the spare worker (for tests and scripts)."""
-        for job in self.running():
-            job.stop()
-        deadline = time.monotonic() + timeout
-        for job in list(self._jobs.values()):
-            if not job.wait(max(0.0, deadline - time.monotonic())) and job._worker is not None:
-                job._worker.proc.kill()
+    def cancel(self, job_id: str, owner: str | None = None) -> bool:
+        """Take `owner`'s request for a waiting job back (the job is cancelled once nobody wants it); True if done."""
+        job = self.get(job_id)
+        if job is None or not job.queued:
+            return False
         with self._lock:
-            spare, self._spare, self._use_spare = self._spare, None, False
-        if spare is not None:  # it holds no job: end it at once rather than after its warm-up
-            spare.proc.kill()
-            spare.proc.wait(timeout)
-            spare.err.close()
+            if owner is not None and owner in job.owners and len(job.owners) > 1:
+                job.owners.remove(owner)
+                return True
+        self._cancel(job)
+        return True
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """The server goes down: stop every job (their runs are marked interrupted by a server restart, every
+        snapshot kept), drop the queue, wait for the workers, end the spare."""
+        self._closed.set()
+        with self._lock:
+            waiting, self._waiting = self._waiting, []
+        for job in waiting:
+            job.status, job.message = "cancelled", "The server was restarted before this training could start."
+            job._done.set()
+        training = self.training()
+        if self.backend.stops_on_shutdown:  # a Ray task goes on without this app process (ray_backend.py)
+            for job in training:
+                job.stop("restart")
+        self.backend.shutdown(training, timeout)
 
     # --- inside ------------------------------------------------------------------------
-    def _spawn(self) -> _Worker:
-        import nnlab
+    def _launch(self, job: Job) -> None:
+        job.status = "starting"
+        self.backend.launch(job, self._ended)
 
-        pkg_parent = str(Path(nnlab.__file__).resolve().parent.parent)
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(p for p in (pkg_parent, os.environ.get("PYTHONPATH")) if p),
-            "PYTHONUNBUFFERED": "1",
-        }
-        err = tempfile.TemporaryFile()
-        proc = subprocess.Popen(
-            [self.python, "-m", "nnlab.jobs"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=err,
-            text=True,
-            bufsize=1,
-            env=env,
-        )
-        return _Worker(proc, err)
+    def _reused(self, spec: JobSpec, label: str, key: str, owner: str, folder: Path) -> Job:
+        """A finished job for a run already on disk: no training, its progress read from the folder."""
+        job = Job(uuid.uuid4().hex[:10], spec, label, key, [owner], status="complete", folder=folder, reused=True)
+        job.live = FolderLive(folder)
+        job.message = (job.live.manifest() or {}).get("message", "")
+        job._done.set()
+        self._jobs[job.id] = job
+        self._forget_old()
+        return job
 
-    def _ensure_spare(self) -> None:
+    def _cancel(self, job: Job) -> None:
         with self._lock:
-            if not (self._use_spare and self._wanted) or (self._spare and self._spare.proc.poll() is None):
+            if job not in self._waiting:
                 return
-            if sum(j.alive for j in self._jobs.values()) < self.max_running:
-                self._spare = self._spawn()
+            self._waiting.remove(job)
+            job.status, job.message = "cancelled", "Cancelled before it started."
+        job._done.set()
+
+    def _ended(self, job: Job) -> None:
+        """A job is over: note how long it took, and give its slot to the next in the queue."""
+        v = job.live.view()
+        if job.status == "complete" and v.elapsed > 0:
+            self._durations.append(v.elapsed)
+        if not self._closed.is_set():
+            self._schedule()
+            if len(self.training()) < self.max_running:
+                self.backend.replenish()  # a warm worker for the next start, if one was asked for lately
+
+    def _schedule(self) -> None:
+        with self._lock:
+            while self._waiting and len(self.training()) < self.max_running:
+                i = next_to_start([j.owner for j in self._waiting], [j.owner for j in self.training()])
+                if i is None:
+                    break
+                self._launch(self._waiting.pop(i))
+
+    def _duration(self) -> float:
+        return sum(self._durations) / len(self._durations) if self._durations else DEFAULT_DURATION_S
 
     def _forget_old(self) -> None:
         done = sorted((j for j in self._jobs.values() if not j.alive), key=lambda j: j.created)
         for job in done[: max(0, len(done) - self.keep)]:
             del self._jobs[job.id]
 
-    def _follow(self, job: Job) -> None:
-        """Read the worker's events into the job until the worker exits."""
-        worker = job._worker
-        try:
-            for line in worker.proc.stdout:
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue
-                _apply(job, event)
-            code = worker.proc.wait()
-            if job.alive:
-                job.traceback = worker.stderr_tail()
-                job.error = _died(job, code)
-                job.status = "failed"
-        finally:
-            job.live.finish()
-            worker.err.close()
-            job._done.set()
-            self._ensure_spare()
+    def _housekeeping(self) -> None:
+        """Every few seconds: end an unused spare worker, and start waiting jobs whose owner's job has ended."""
+        while not self._closed.wait(min(5.0, max(getattr(self.backend, "spare_idle_s", 5.0), 0.2))):
+            self.backend_reap()
+            self._schedule()
+
+    def backend_reap(self) -> bool:
+        """End the spare worker if it has not paid for a while (see `spare_idle_s`); True if one was ended."""
+        reap = getattr(self.backend, "reap", None)
+        return bool(reap and reap())
 
 
-def _died(job: Job, code: int) -> str:
-    """Words for a worker that exited without saying why (killed, out of memory); its stderr goes to the log."""
-    killed = code in (-9, 137)
-    words = f"The training process ended unexpectedly (exit code {code})" + (
-        ": it was killed, most often because the machine ran out of memory. Try a smaller network or batch size."
-        if killed
-        else "."
-    )
-    log = error_log_path(job.folder, job.spec.root)
-    try:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "a", encoding="utf-8") as f:
-            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {words}\n{job.traceback}\n")
-        job.log = str(log)
-        words += f" Its last output is in {log.name} in the {'run' if job.folder else 'runs'} folder."
-    except OSError:
-        pass
-    return words
-
-
-def _apply(job: Job, event: dict) -> None:
-    kind = event.get("event")
-    if kind == "created":
-        job.folder = Path(event["folder"])
-    elif kind == "started":
-        job.live.start(event["total_steps"], event["steps_per_epoch"], event.get("planned_snapshots", 0))
-        job.status = "running"
-    elif kind == "steps":
-        losses = [math.nan if v is None else v for v in event["loss"]]
-        job.live.add_steps(losses, event["acc"], event["step"], event.get("snapshots"), event.get("elapsed"))
-    elif kind == "epoch":
-        job.live.add_epoch(event["metrics"])
-    elif kind == "end":
-        job.live.finish()  # now, not when the worker process has exited (that takes a moment more)
-        job.message = event.get("message", "")
-        job.thread_seconds = {int(k): v for k, v in event.get("thread_seconds", {}).items()}
-        job.status = event["status"]
-    elif kind == "error":
-        job.live.finish()
-        job.error, job.traceback = event.get("error", ""), event.get("traceback", "")
-        job.log = event.get("log", "")
-        job.status = "failed"
+def _same_root(job: Job, spec: JobSpec) -> bool:
+    return os.path.abspath(job.spec.root) == os.path.abspath(spec.root)

@@ -3,14 +3,17 @@
 Stage 3 (train) run apart from the app. `python -m nnlab.jobs` imports torch and
 warms up, says `{"event": "ready"}`, then reads one job (a `JobSpec` as JSON) from stdin,
 trains it with the recorder, and streams `started` / `steps` / `epoch` / `end` (or
-`error`) events. A later `{"cmd": "stop"}` line, or stdin closing (the app went away),
-stops the trainer cleanly: what was recorded is kept. Only JSON crosses the pipe.
+`error`) events. A later `{"cmd": "stop"}` line stops the trainer cleanly: what was recorded
+is kept. A `{"cmd": "stop", "reason": "restart"}` line, stdin closing (the app went away),
+SIGTERM or SIGINT stop it the same way and mark the run "interrupted by a server restart".
+Only JSON crosses the pipe.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -20,6 +23,11 @@ from dataclasses import asdict, dataclass
 from ..failures import error_log_path, explain_failure, write_error_log
 
 STEP_FLUSH_S = 0.1  # the most time step metrics wait before they are sent
+INTERRUPTED = "interrupted"  # the status of a run whose worker was stopped by a server restart
+RESTART_MESSAGE = (
+    "Interrupted by a server restart: the training stopped cleanly when the server went down, and every "
+    "snapshot recorded until then is kept. Start it again on the Train page to train it to the end."
+)
 
 
 @dataclass(frozen=True)
@@ -61,22 +69,31 @@ class JobSpec:
 
 
 class _Control:
-    """Stop requests from the parent: a `stop` line or stdin closing."""
+    """Stop requests: a `stop` line or stdin closing (the parent), a signal, or a stop file (the Ray backend)."""
 
     def __init__(self):
         self.stopped = threading.Event()
+        self.reason = ""  # "restart" when the server goes down: the run is marked interrupted, not stopped
         self.trainer = None
+
+    def request(self, reason: str = "") -> None:
+        """Stop after the current step; `reason` "restart" marks the run interrupted by a server restart."""
+        if not self.stopped.is_set():
+            self.reason = reason
+        self.stopped.set()
+        if self.trainer is not None:
+            self.trainer.stop()
 
     def watch(self, stream) -> None:
         for line in stream:
             try:
-                if json.loads(line).get("cmd") == "stop":
-                    break
+                msg = json.loads(line)
+                if msg.get("cmd") == "stop":
+                    self.request(str(msg.get("reason", "")))
+                    return
             except (ValueError, AttributeError):
                 continue  # not a command: ignore it
-        self.stopped.set()  # a stop line, or EOF: the app closed the pipe
-        if self.trainer is not None:
-            self.trainer.stop()
+        self.request("restart")  # EOF: the app closed the pipe, or died
 
 
 class _Reporter:
@@ -145,13 +162,17 @@ def warm_up(threads: int = 1) -> None:
     opt.step()  # the first step imports torch's compile machinery lazily: pay for it now
 
 
-def run_job(spec: JobSpec, send, control: _Control) -> None:
-    """Train `spec`, sending events through `send(dict)`; stop when `control` says so."""
+def run_job(spec: JobSpec, send, control: _Control, *, job_id: str = "", key: str = "") -> str:
+    """Train `spec`, sending events through `send(dict)`; stop when `control` says so; return the final status.
+
+    `job_id` and `key` (the config key) go into the run's manifest, so that the run can be found by either.
+    """
 
     from ..data import DataConfig
     from ..models import config_from_dict
     from ..pipeline import make_trainer
     from ..record import RecordConfig, Recorder
+    from ..runs.store import write_manifest
     from ..train import TrainConfig
     from .threads import ThreadGovernor
 
@@ -170,6 +191,10 @@ def run_job(spec: JobSpec, send, control: _Control) -> None:
             name=spec.name,
         )
         recorder = next((cb for cb in trainer.callbacks if isinstance(cb, Recorder)), None)
+        found_by = {k: v for k, v in (("job_id", job_id), ("config_key", key)) if v}
+        if recorder is not None and found_by:
+            recorder.writer.manifest.update(found_by)
+            write_manifest(folder, recorder.writer.manifest)
         trainer.callbacks.append(_Reporter(send, recorder))
         governor = ThreadGovernor(spec.torch_threads, max(spec.max_threads, spec.torch_threads))
         trainer.callbacks.append(governor)
@@ -178,16 +203,16 @@ def run_job(spec: JobSpec, send, control: _Control) -> None:
         if control.stopped.is_set():
             trainer.stop()
         trainer.fit()
-        send(
-            {
-                "event": "end",
-                "status": trainer.status,
-                "message": trainer.message,
-                "thread_seconds": governor.seconds,
-            }
-        )
+        status, message = trainer.status, trainer.message
+        if status == "stopped" and control.reason == "restart" and recorder is not None:
+            status, message = INTERRUPTED, RESTART_MESSAGE
+            recorder.writer.manifest.update(status=status, message=message)
+            write_manifest(folder, recorder.writer.manifest)
+        send({"event": "end", "status": status, "message": message, "thread_seconds": governor.seconds})
+        return status
     except Exception as e:
         send(failure_event(e, trainer, spec.root))
+        return "failed"
 
 
 def failure_event(error: Exception, trainer, root: str) -> dict:
@@ -228,15 +253,28 @@ def main() -> int:
     sys.stdout = sys.stderr
 
     def send(event: dict) -> None:
-        proto.write(json.dumps(event) + "\n")
+        try:
+            proto.write(json.dumps(event) + "\n")
+        except (OSError, ValueError):
+            pass  # the app is gone (a server restart): the run folder says what happened
 
+    control, has_job = _Control(), []
+
+    def on_signal(signum, frame) -> None:
+        if not has_job:
+            os._exit(0)  # no job yet (a spare worker): nothing to keep
+        control.request("restart")
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)  # Ctrl-C reaches the whole process group: stop cleanly too
     warm_up()
     send({"event": "ready", "pid": os.getpid()})
     line = sys.stdin.readline()
     if not line.strip():
         return 0  # closed before any job: a spare worker the app no longer needs
-    spec = JobSpec.from_json(json.loads(line)["spec"])
-    control = _Control()
+    has_job.append(True)
+    msg = json.loads(line)
+    spec = JobSpec.from_json(msg["spec"])
     threading.Thread(target=control.watch, args=(sys.stdin,), daemon=True).start()
-    run_job(spec, send, control)
+    run_job(spec, send, control, job_id=msg.get("job", ""), key=msg.get("key", ""))
     return 0

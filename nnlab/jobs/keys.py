@@ -1,0 +1,71 @@
+"""Which run a training request is: a stable key of its configuration, and the runs on disk that have it.
+
+Beside stage 4 (run folders). `config_key(spec)` hashes what decides the trained network (data, model,
+training with its seed, recording, the plug-in modules imported), not where it is written or how many
+threads train it. The worker stores the key and the job id in the run's manifest (`config_key`, `job_id`), so
+`RunIndex` finds a finished run of the same configuration, or the run of a job the server no longer knows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from ..runs.store import MANIFEST
+from .worker import JobSpec
+
+KEY_FIELDS = ("data", "model", "train", "record", "imports")  # what the trained network depends on
+
+
+def config_key(spec: JobSpec) -> str:
+    """A 16-hex-digit key of the spec's configuration: equal for identical trainings, whoever asks and wherever."""
+    d = json.loads(spec.to_json())
+    canonical = json.dumps({k: d.get(k) for k in KEY_FIELDS}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+class RunIndex:
+    """The `config_key`, `job_id` and status of every run folder under a root, re-read only when a manifest changed.
+
+    Manifests are read as plain JSON for these three fields (the full schema check happens when a run is opened).
+    """
+
+    def __init__(self):
+        self._seen: dict[str, tuple[float, dict]] = {}  # folder → (manifest mtime, fields)
+
+    def entries(self, root: Path | str) -> list[tuple[Path, dict]]:
+        """(folder, {"config_key", "job_id", "status", "finished"}) of every readable run folder under `root`."""
+        out = []
+        try:
+            folders = [Path(e.path) for e in os.scandir(root) if e.is_dir() and not e.name.startswith(".")]
+        except OSError:
+            return out
+        for folder in folders:
+            path = folder / MANIFEST
+            try:
+                mtime = path.stat().st_mtime
+            except OSError:
+                continue
+            cached = self._seen.get(str(folder))
+            if cached is None or cached[0] != mtime:
+                try:
+                    m = json.loads(path.read_bytes())
+                    fields = {k: m.get(k) for k in ("config_key", "job_id", "status", "finished", "created")}
+                except (OSError, ValueError, AttributeError):
+                    continue
+                cached = self._seen[str(folder)] = (mtime, fields)
+            out.append((folder, cached[1]))
+        return out
+
+    def complete(self, root: Path | str, key: str) -> Path | None:
+        """The newest complete run folder under `root` trained from configuration `key`, or None."""
+        found = [(f, e) for f, e in self.entries(root) if e.get("config_key") == key and e.get("status") == "complete"]
+        if not found:
+            return None
+        return max(found, key=lambda fe: fe[1].get("finished") or 0.0)[0]
+
+    def for_job(self, root: Path | str, job_id: str) -> Path | None:
+        """The run folder a job with this id wrote, or None."""
+        return next((f for f, e in self.entries(root) if e.get("job_id") == job_id), None)
