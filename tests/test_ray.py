@@ -1,0 +1,102 @@
+"""The Ray backend on a real local cluster: a training as a Ray task, followed through the run folder, and one that
+survives the app's restart (a new registry finds it by its ticket and run folder).
+
+Skipped when ray is not installed or no cluster answers at `NNLAB_RAY_ADDRESS` (CI starts one: `.ci/run`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import time
+
+import pytest
+
+from nnlab import DataConfig, MLPConfig, RecordConfig, TrainConfig
+from nnlab.jobs import JobRegistry, JobSpec
+from nnlab.runs import Run
+
+ADDRESS = os.environ.get("NNLAB_RAY_ADDRESS", "127.0.0.1:6379")
+
+
+def _reachable(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=2):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+# Neither check imports ray: only a registry made with NNLAB_RAY_ADDRESS set does (the fixture sets it).
+if importlib.util.find_spec("ray") is None:
+    pytest.skip(
+        "ray is not installed: it is an optional extra (pip install -r requirements-ray.txt)", allow_module_level=True
+    )
+if not _reachable(ADDRESS):
+    pytest.skip(f"no Ray cluster answers at {ADDRESS} (ray start --head --port=6379)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def ray_env():
+    os.environ["NNLAB_RAY_ADDRESS"] = ADDRESS
+    yield
+    os.environ.pop("NNLAB_RAY_ADDRESS", None)
+    import ray
+
+    ray.shutdown()
+
+
+def spec(root, epochs: int) -> JobSpec:
+    return JobSpec.make(
+        DataConfig.make("moons", n_samples=200),
+        MLPConfig(hidden=(8,)),
+        TrainConfig(batch_size=32, epochs=epochs),
+        RecordConfig(snapshots=200, eval_size=40),
+        root=root,
+        name="ray",
+    )
+
+
+def until(condition, timeout=120.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def test_a_training_runs_as_a_ray_task_and_its_progress_comes_from_the_run_folder(ray_env, tmp_path):
+    reg = JobRegistry(2, root=tmp_path)
+    assert reg.backend.name == "ray"
+    job = reg.start(spec(tmp_path, epochs=3), "on ray", owner="a")
+    assert job.wait(180), "the Ray task did not finish"
+    assert job.status == "complete", job.error
+    run = Run(job.folder)
+    assert run.status == "complete" and run.manifest["job_id"] == job.id and len(run) > 1
+    v = job.live.view()
+    assert v.step == v.total_steps == 15 and len(v.loss) == 15 and len(v.epochs) == 3
+    again = reg.start(spec(tmp_path, epochs=3), "on ray", owner="b")
+    assert again.reused and again.folder == job.folder  # trained once, on the cluster too
+    reg.shutdown()
+
+
+def test_a_ray_training_survives_the_apps_restart(ray_env, tmp_path):
+    first = JobRegistry(2, root=tmp_path)
+    job = first.start(spec(tmp_path, epochs=3000), "long on ray", owner="a")
+    assert until(lambda: job.status == "running" and job.live.view().snapshots >= 2), job.error
+    first.shutdown()  # the app server goes down; the task goes on
+    time.sleep(1.0)
+    second = JobRegistry(2, root=tmp_path)  # the app server comes back
+    again = second.get(job.id)
+    assert again is not None and again.alive and again.key == job.key
+    assert until(lambda: again.folder == job.folder and again.status == "running")
+    step = again.live.view().step
+    assert until(lambda: again.live.view().step > step), "the task did not go on training"
+    again.stop()
+    assert again.wait(120) and again.status == "stopped", again.error
+    run = Run(job.folder)
+    assert run.status == "stopped" and run.snapshots[-1]["step"] > step
+    second.shutdown()
