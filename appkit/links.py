@@ -10,7 +10,7 @@ the default, never an exception. Drawn and uploaded inputs stay out of links: th
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
@@ -142,10 +142,10 @@ def write_run_link(run_id: str | None, snapshot: int | None) -> None:
 
 def view_link() -> str:
     """The address of this view: the page, the run, the snapshot and the page's bound choices."""
-    base = str(st.context.url or "").rstrip("/")
+    parts = urlsplit(str(st.context.url or ""))  # the browser's address (its path may already be this page's)
     path = st.session_state.get(PAGE_PATH, "")
     query = urlencode(dict(st.query_params))
-    return f"{base}/{path}" + (f"?{query}" if query else "")
+    return f"{parts.scheme}://{parts.netloc}/{path}" + (f"?{query}" if query else "")
 
 
 def link_box() -> None:
