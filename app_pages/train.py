@@ -5,15 +5,13 @@ page, changing a widget or reloading the tab neither stops nor restarts it; this
 remembers which job it watches (session key train_job, and ?job= in the address for reloads).
 """
 
-from dataclasses import replace
-
 import streamlit as st
-import torch
 
 import appkit
 from appkit import train_form as T
+from appkit.datasets import picked_dataset
 from nnlab.jobs import JobRegistry
-from nnlab.models import build_model, check_budget, parameter_table
+from nnlab.models import check_budget
 from nnlab.pipeline import default_train, make_trainer
 from nnlab.train import TrainConfig
 
@@ -22,41 +20,6 @@ from nnlab.train import TrainConfig
 LIVE_EVERY = 0.1
 registry = appkit.job_registry()
 registry.warm()  # a worker process ready before Start is pressed
-
-
-def shape_words(ds) -> str:
-    """ "is 1×28×28 pixels" or "has 2 numbers"."""
-    return f"is {'×'.join(map(str, ds.input_shape))} pixels" if ds.is_image else f"has {ds.input_shape[0]} numbers"
-
-
-def network_table(model) -> int | None:
-    """The layers and their parameter counts, sized on the meta device (nothing allocated); None if over budget."""
-    try:
-        size = check_budget(model)
-    except ValueError as e:
-        st.error(str(e))
-        return None
-    with torch.device("meta"):
-        net = build_model(model)
-    st.dataframe(parameter_table(net), hide_index=True, width="stretch")
-    st.caption(
-        f"**{size.params:,} parameters** to learn. Each row is a layer; raw outputs (dense, conv) and activated "
-        "outputs (relu, …) are separate points you can look at."
-    )
-    return size.params
-
-
-def watched_job():
-    """The job this session watches: from the session, else from ?job= (a reloaded tab)."""
-    job = registry.get(st.session_state.get(appkit.TRAIN_JOB_KEY))
-    if job is None:
-        job = registry.get(st.query_params.get("job"))
-        if job is not None:
-            st.session_state[appkit.TRAIN_JOB_KEY] = job.id
-    if job is not None:
-        st.query_params["job"] = job.id
-    return job
-
 
 st.title("Train a network")
 st.caption(
@@ -68,38 +31,17 @@ if appkit.TRAIN_JOB_KEY not in st.session_state:
     T.restore_form(registry.get(st.query_params.get("job")))
 
 # --- the configuration -------------------------------------------------------------------------------------------
-spec, label, summary, n_params = None, "", "", 0
+spec, label, summary = None, "", ""
 with config_col:
     st.subheader("1 · Data", anchor=False)
-    data = appkit.dataset_picker("train", default=st.session_state.get("data_dataset"))
-    ds = None
-    if data is not None:
-        try:
-            ds = appkit.load_data(data)
-        except (ValueError, OSError, KeyError) as e:
-            st.error(f"This dataset cannot be loaded: {e}")
+    data, ds = picked_dataset("train", default=st.session_state.get("data_dataset"))
     if ds is not None:
-        n = len(ds.y_train)
-        subset = n
-        if n > 200:
-            subset = st.slider(
-                "Train on this many samples",
-                min(100, n),
-                n,
-                n,
-                step=max(1, n // 100),
-                key=f"train_subset_{data.name}",
-                help="A class-balanced, seeded subset of the training split: fewer samples, faster epochs.",
-            )
-        st.caption(
-            f"{ds.n_classes} classes · each sample {shape_words(ds)} · "
-            f"{subset:,} training and {len(ds.y_test):,} test samples"
-        )
-        data = replace(data, train_subset=subset if subset < n else None)
+        data = T.data_form(data, ds)
+        subset = data.train_subset or len(ds.y_train)
 
         st.subheader("2 · Network", anchor=False)
         model = T.network_form(ds)
-        n_params = network_table(model) if model is not None else None
+        n_params = T.network_table(model) if model is not None else None
         st.subheader("3 · Optimizer", anchor=False)
         optimizer = T.optimizer_form(default_train(ds))
         st.subheader("4 · Recording", anchor=False)
@@ -123,7 +65,7 @@ with config_col:
             )
 
 # --- the live panel ----------------------------------------------------------------------------------------------
-job = watched_job()
+job = T.watched_job(registry)
 with live_col:
     with st.container(border=True):
         st.markdown("**Ready to train**")
@@ -141,8 +83,7 @@ with live_col:
         ):
             new = appkit.start_job(spec, label)
             if new is not None:
-                st.session_state[appkit.TRAIN_JOB_KEY] = new.id
-                st.query_params["job"] = new.id
+                T.watch(new.id)
                 job = new
 
     st.subheader("Training", anchor=False)
@@ -159,8 +100,7 @@ with live_col:
             c1, c2 = st.columns([4, 1])
             c1.progress(j.live.view().fraction, text=f"{j.label}: {appkit.progress_text(j)}")
             if c2.button("Watch", key=f"train_watch_{j.id}"):
-                st.session_state[appkit.TRAIN_JOB_KEY] = j.id
-                st.query_params["job"] = j.id
+                T.watch(j.id)
                 st.rerun()
 
 appkit.show_code(make_trainer, JobRegistry.start, appkit.training_panel)

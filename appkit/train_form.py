@@ -1,17 +1,25 @@
-"""The Train page's form: the network drawn from its kind's form table, the optimizer, the recording, and restoring it.
+"""The Train page's form: the data's subset, the network drawn from its kind's form table with its layer table, the
+optimizer, the recording; restoring it, and the job this tab watches.
 
 Every model kind describes its settings once (`nnlab.models.Field`); `network_form` draws them as widgets and
 `form_values` turns a job's saved spec back into the same widgets' values, so a reloaded tab shows what is training.
-Session keys start with `train_`; a kind's settings are `train_<kind>_<field>`.
+Session keys start with `train_`; a kind's settings are `train_<kind>_<field>`. Imports only `state`.
 """
 
 from __future__ import annotations
 
-import streamlit as st
+from dataclasses import replace
 
-from nnlab.models import MAX_WIDTH, Field, ModelKind, model_kinds
+import streamlit as st
+import torch
+
+from nnlab.data import DataConfig, Dataset
+from nnlab.jobs import Job, JobRegistry
+from nnlab.models import MAX_WIDTH, Field, ModelKind, build_model, check_budget, model_kinds, parameter_table
 from nnlab.record import RecordConfig
 from nnlab.train import TrainConfig
+
+from .state import TRAIN_JOB_KEY
 
 LRS = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0]
 BATCHES = [16, 32, 64, 128, 256, 512]
@@ -34,6 +42,26 @@ def parse_widths(text: str) -> tuple[int, ...]:
     if out is None or any(not 1 <= w <= MAX_WIDTH for w in out):
         raise ValueError(f"write whole numbers from 1 to {MAX_WIDTH:,} separated by commas, like `128, 64`")
     return out
+
+
+def data_form(data: DataConfig, ds: Dataset) -> DataConfig:
+    """The training-subset slider (for more than 200 samples) and the data in one line; the config with its subset."""
+    n = subset = len(ds.y_train)
+    if n > 200:
+        subset = st.slider(
+            "Train on this many samples",
+            min(100, n),
+            n,
+            n,
+            step=max(1, n // 100),
+            key=f"train_subset_{data.name}",
+            help="A class-balanced, seeded subset of the training split: fewer samples, faster epochs.",
+        )
+    shape = f"is {'×'.join(map(str, ds.input_shape))} pixels" if ds.is_image else f"has {ds.input_shape[0]} numbers"
+    st.caption(
+        f"{ds.n_classes} classes · each sample {shape} · {subset:,} training and {len(ds.y_test):,} test samples"
+    )
+    return replace(data, train_subset=subset if subset < n else None)
 
 
 def _widget(kind: ModelKind, f: Field, default, where):
@@ -86,6 +114,23 @@ def network_form(ds):
     except ValueError as e:
         st.error(f"This network cannot be built for this data: {e}")
         return None
+
+
+def network_table(model) -> int | None:
+    """The layers and their parameter counts, sized on the meta device (nothing allocated); None if over budget."""
+    try:
+        size = check_budget(model)
+    except ValueError as e:
+        st.error(str(e))
+        return None
+    with torch.device("meta"):
+        net = build_model(model)
+    st.dataframe(parameter_table(net), hide_index=True, width="stretch")
+    st.caption(
+        f"**{size.params:,} parameters** to learn. Each row is a layer; raw outputs (dense, conv) and activated "
+        "outputs (relu, …) are separate points you can look at."
+    )
+    return size.params
 
 
 def optimizer_form(base: TrainConfig) -> dict:
@@ -186,3 +231,17 @@ def restore_form(job) -> None:
         return
     for key, value in form_values(job.spec).items():
         st.session_state.setdefault(key, value)
+
+
+def watch(job_id: str) -> None:
+    """This session watches the job; so does this tab's address (?job=), for a reload."""
+    st.session_state[TRAIN_JOB_KEY] = job_id
+    st.query_params["job"] = job_id
+
+
+def watched_job(registry: JobRegistry) -> Job | None:
+    """The job this session watches: from the session, else from ?job= (a reloaded tab)."""
+    job = registry.get(st.session_state.get(TRAIN_JOB_KEY)) or registry.get(st.query_params.get("job"))
+    if job is not None:
+        watch(job.id)
+    return job

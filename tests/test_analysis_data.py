@@ -8,7 +8,22 @@ import sys
 import numpy as np
 import pytest
 
-from nnlab.analysis.data import class_counts, class_images, embed, features, sample_indices, value_histogram
+from nnlab.analysis.data import (
+    class_counts,
+    class_counts_info,
+    class_images,
+    class_images_info,
+    dataset_map_info,
+    embed,
+    features,
+    map_sizes,
+    sample_grid_info,
+    sample_indices,
+    sample_table_info,
+    value_histogram,
+    value_histogram_info,
+)
+from nnlab.data import Dataset
 
 
 def test_sample_indices_pick_each_class_and_mark_missing_places():
@@ -122,3 +137,46 @@ def test_umap_is_imported_only_when_asked_for():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- the getters: a whole Dataset in, one section's record out ------------------------------------------------------
+def _images() -> Dataset:
+    """Five 1×2×2 grey images: three of class "a", one of "b", none of "c"."""
+    x = np.arange(20, dtype=np.uint8).reshape(5, 1, 2, 2) * 10  # (N, C, H, W)
+    y = np.array([0, 1, 0, 0, 1])
+    return Dataset("tiny", x[:4], y[:4], x[4:], y[4:], ("a", "b", "c"))
+
+
+def test_sample_grid_info_lays_each_class_in_a_row_with_gaps_marked():
+    ds = _images()
+    g = sample_grid_info(ds, 2, seed=0)
+    assert g.images.shape == (6, 2, 2) and g.images.dtype == np.uint8  # (K * per, H, W)
+    assert g.grid.shape == (3, 2) and (g.grid[1] == [2, -1]).all() and (g.grid[2] == -1).all()
+    idx = sample_indices(ds.y_train, 3, 2, seed=0)
+    np.testing.assert_array_equal(g.images[g.grid[0, 0]], ds.x_train[idx[0, 0], 0])
+
+
+def test_sample_table_info_has_the_class_then_at_most_30_features():
+    x = np.arange(8 * 40, dtype=np.float32).reshape(8, 40)
+    y = np.array([0, 1] * 4)
+    cols = sample_table_info(Dataset("wide", x, y, x[:2], y[:2], ("even", "odd")))
+    assert list(cols)[:2] == ["class", "x1"] and len(cols) == 31
+    assert sorted(cols["class"]) == ["even"] * 3 + ["odd"] * 3
+    np.testing.assert_array_equal(cols["x1"] % 80 // 40, [0 if c == "even" else 1 for c in cols["class"]])
+
+
+def test_the_section_getters_match_the_functions_they_call():
+    ds = _images()
+    np.testing.assert_array_equal(class_counts_info(ds).train, [3, 1, 0])
+    np.testing.assert_array_equal(class_counts_info(ds).test, [0, 1, 0])
+    ci = class_images_info(ds)
+    assert ci.mean.shape == (3, 2, 2) and list(ci.counts) == [3, 1, 0]
+    assert value_histogram_info(ds).counts.sum() == 16 and value_histogram_info(ds).pixels
+    emb = dataset_map_info(ds, "PCA", dims=2, n=4)
+    assert emb.coords.shape == (4, 2) and emb.method == "PCA"
+
+
+def test_map_sizes_are_round_numbers_below_the_whole_then_the_whole():
+    assert map_sizes(150) == [150]
+    assert map_sizes(1797) == [200, 500, 1000, 1797]
+    assert map_sizes(60000) == [200, 500, 1000, 2000, 5000, 60000]

@@ -27,6 +27,7 @@ def test_two_moons_shows_points_counts_and_values(app_dirs, jobs, monkeypatch):
     at = app_test(monkeypatch, PAGE)
     assert not errors(at), errors(at)
     assert at.selectbox(key="data_dataset").value == "moons"
+    assert "The samples" in [h.value for h in at.subheader]  # "point" is kept for a point of the network
     types = chart_types(at)
     assert types[0] == ["scattergl"] * 4 and types[1] == ["bar", "bar"] and len(types) == 3  # no embedding for 2-D
     at.slider(key="data_moons_noise").set_value(0.5).run()

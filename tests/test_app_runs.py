@@ -22,6 +22,9 @@ def test_empty_runs_page_offers_an_upload(app_dirs, jobs, monkeypatch):
     at = app_test(monkeypatch, PAGE)
     assert not errors(at) and any("No runs yet" in i.value for i in at.info)
     assert at.file_uploader(key="runs_upload") is not None
+    shown = [e.value for e in [*at.caption, *at.markdown, *at.info]]
+    assert any("this server's runs folder" in c for c in shown)
+    assert not any(str(app_dirs["runs"]) in c for c in shown)  # the server's path is not shown to visitors
 
 
 def test_table_lists_each_run_with_dataset_network_accuracy_status_and_date(app_dirs, jobs, tiny_run, monkeypatch):

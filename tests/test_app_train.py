@@ -23,6 +23,13 @@ def watched(at, registry):
     return registry.get(at.session_state[appkit.TRAIN_JOB_KEY])
 
 
+def page_watching(monkeypatch, job):
+    """The Train page in a new session that watches `job` (as after pressing Start, or Watch)."""
+    at = app_test(monkeypatch)
+    at.session_state[appkit.TRAIN_JOB_KEY] = job.id
+    return at.switch_page(PAGE).run()
+
+
 def test_first_load_shows_the_form_and_the_architecture(app_dirs, jobs, monkeypatch):
     at = app_test(monkeypatch, PAGE)
     assert not errors(at), errors(at)
@@ -127,9 +134,7 @@ def test_a_diverged_run_says_what_happened_and_what_to_try(app_dirs, jobs, monke
     )
     job = jobs.start(spec, "moons · too fast")
     assert job.wait(120) and job.status == "diverged"
-    at = app_test(monkeypatch)
-    at.session_state[appkit.TRAIN_JOB_KEY] = job.id
-    at.switch_page(PAGE).run()
+    at = page_watching(monkeypatch, job)
     text = " ".join(e.value for e in at.error)
     assert "diverged" in text and "smaller" in text and not at.exception
     at.button(key="train_look").click().run()  # what was recorded before it blew up can be opened
@@ -156,9 +161,7 @@ def test_a_run_that_did_not_learn_gets_advice(app_dirs, jobs, monkeypatch):
     assert job.wait(120) and job.status == "complete", job.error
     run = Run(job.folder)
     assert run.manifest["did_not_learn"] is True
-    at = app_test(monkeypatch)
-    at.session_state[appkit.TRAIN_JOB_KEY] = job.id
-    at.switch_page(PAGE).run()
+    at = page_watching(monkeypatch, job)
     assert not at.exception and any("Finished" in s.value for s in at.success)
     advice = " ".join(w.value for w in at.warning)
     assert "learning rate 10 is probably too large" in advice and "Other usual causes" in advice
@@ -177,9 +180,7 @@ def test_a_full_disk_says_so_in_words_and_what_was_recorded_can_be_opened(app_di
     )
     job = jobs.start(spec, "moons · full disk")
     assert job.wait(120) and job.status == "failed"
-    at = app_test(monkeypatch)
-    at.session_state[appkit.TRAIN_JOB_KEY] = job.id
-    at.switch_page(PAGE).run()
+    at = page_watching(monkeypatch, job)
     text = " ".join(e.value for e in at.error)
     assert not at.exception and "Training failed" in text and "The disk is full" in text and "error.log" in text
     at.button(key="train_look").click().run()  # the two snapshots before it open

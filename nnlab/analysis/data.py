@@ -1,7 +1,8 @@
 """What a dataset looks like before any network sees it: samples, class balance, averages, embeddings.
 
 Stage: data (a `Dataset`'s arrays) → analysis → `nnlab.figures.data`, for the Datasets page.
-Pure: arrays in, small records of numpy arrays out. `embed` also serves hidden layers
+Pure: arrays in, small records of numpy arrays out; the `*_info` getters at the end take a whole
+`Dataset` and give each section of the page its record. `embed` also serves hidden layers
 (any `(N, ...)` array); UMAP is imported only when it is asked for.
 """
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data import balanced_indices
+from ..data import Dataset, balanced_indices
 
 METHODS = ("PCA", "t-SNE", "UMAP")  # embedding methods; PCA is instant, the others run in the background
 
@@ -200,3 +201,53 @@ def embed(
     return Embedding(
         np.asarray(coords, np.float32), labels[idx].astype(np.int64), idx.astype(np.int64), method, explained
     )
+
+
+# --- a dataset's records, one getter per section of the Datasets page --------------------------------------------
+@dataclass(frozen=True)
+class SampleGrid:
+    """Random training images of each class, for a grid with one row per class."""
+
+    images: np.ndarray  # (K * per, H, W[, 3]) uint8 display images, row by row
+    grid: np.ndarray  # (K, per) index into `images`, -1 where a class has fewer samples
+
+
+def sample_grid_info(ds: Dataset, per_class: int, seed: int = 0) -> SampleGrid:
+    """`per_class` seeded random training images of each class of an image dataset."""
+    idx = sample_indices(ds.y_train, ds.n_classes, per_class, seed=seed)  # (K, per)
+    images = ds.display_images(ds.x_train[np.clip(idx, 0, None).reshape(-1)])
+    return SampleGrid(images, np.where(idx >= 0, np.arange(idx.size).reshape(idx.shape), -1))
+
+
+def sample_table_info(ds: Dataset, per_class: int = 3, *, max_features: int = 30) -> dict[str, list | np.ndarray]:
+    """Columns of a table of `per_class` training samples of each class: "class", then x1, x2, ... (at most 30)."""
+    idx = sample_indices(ds.y_train, ds.n_classes, per_class, seed=0).reshape(-1)
+    idx = idx[idx >= 0]
+    flat = ds.x_train.reshape(len(ds.x_train), -1)
+    columns = {f"x{j + 1}": flat[idx, j] for j in range(min(flat.shape[1], max_features))}
+    return {"class": [ds.class_names[y] for y in ds.y_train[idx]], **columns}
+
+
+def class_counts_info(ds: Dataset) -> ClassCounts:
+    """Samples per class in the training and the test split."""
+    return class_counts(ds.y_train, ds.y_test, ds.n_classes)
+
+
+def class_images_info(ds: Dataset) -> ClassImages:
+    """The mean and spread of each class's training images."""
+    return class_images(ds.display_images(ds.x_train), ds.y_train, ds.n_classes)
+
+
+def value_histogram_info(ds: Dataset) -> ValueHistogram:
+    """How often each raw input value occurs in the training split."""
+    return value_histogram(ds.x_train)
+
+
+def map_sizes(n_samples: int) -> list[int]:
+    """The subset sizes a map of the dataset offers: round numbers below `n_samples`, then all of them."""
+    return [s for s in (200, 500, 1000, 2000, 5000) if s < n_samples] + [n_samples]
+
+
+def dataset_map_info(ds: Dataset, method: str = "PCA", *, dims: int = 2, n: int = 2000, seed: int = 0) -> Embedding:
+    """A map of `n` class-balanced training samples by `method` (see `embed`)."""
+    return embed(ds.x_train, ds.y_train, method, dims=dims, n=n, seed=seed)
