@@ -367,21 +367,29 @@ def _module(run: Run, point: str) -> str:
     return modules[point]
 
 
-def data_plane_movie(run: Run, resolution: int = 100, *, data: Dataset | None = None) -> BoundaryMovie:
+def data_plane_movie(
+    run: Run, resolution: int = 100, *, data: Dataset | None = None, frame: Callable | None = None
+) -> BoundaryMovie:
     """The boundary over the plane of a run's 2-D data at every snapshot, with every training and test sample.
 
     Args:
         run: a run on 2-D data.
         resolution: grid cells per side.
         data: the run's dataset as `run.dataset()` gives it (loaded when not given).
+        frame: `frame(k, grid) -> (H, W, K)` probabilities of snapshot `k`, for a caller that keeps frames between
+            calls (then a run still training costs only its new snapshots); default: replay snapshot `k`.
     Returns: a `BoundaryMovie` with one frame per snapshot and `point` "".
     """
     ds = data if data is not None else run.dataset()
     coords = np.concatenate([ds.x_train, ds.x_test]).astype(np.float32)  # (N, 2)
     labels = np.concatenate([ds.y_train, ds.y_test])
     is_test = np.r_[np.zeros(len(ds.y_train), bool), np.ones(len(ds.y_test), bool)]
-    models, steps = _models(run)
-    return data_movie(models, ds.prepare, coords, labels, is_test, steps, resolution=resolution)
+    grid = plane_grid(coords, resolution)
+    frame = frame or (lambda k, g: boundary_2d(run.model_at(k), ds.prepare, g))
+    n = len(run)
+    probs = np.stack([frame(k, grid) for k in range(n)]).astype(np.float16)  # (T, H, W, K)
+    steps = np.array([s["step"] for s in run.snapshots[:n]])
+    return BoundaryMovie(grid.xs, grid.ys, probs, steps, coords[None], labels, is_test, np.full((n, 2), np.nan))
 
 
 def pca_plane_movie(
