@@ -23,7 +23,7 @@ PLAY = "walk_play"  # play through samples (the walk-through's toggle)
 LINK_PARAM = "sample"  # the address's parameter for the sample shown
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=16, ttl=30 * 60, show_spinner=False)  # ttl as appkit.page.CACHE_TTL
 def _wrong_at(_run: Run, folder: str, k: int, step: int) -> tuple[np.ndarray, int]:
     idx, labels = _run.eval_set()
     return A.misclassified(idx, labels, _run.snapshot(k)["pred"].numpy()), len(idx)

@@ -1,0 +1,79 @@
+"""Every Streamlit cache in the app is bounded twice: an entry limit and a time-to-live, so a class's working set
+fits and memory comes back after the class leaves. Read from the source (AST), so no page needs to run."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHES = {"cache_data", "cache_resource"}
+
+# Caches that still lack a limit, in files their owners are editing now; each is to get `ttl` (and `max_entries`)
+# there, and then leaves this list (the test fails on a listed cache that has both, so the list only shrinks).
+PENDING = {
+    ("appkit/state.py", "_open_run"),
+    ("appkit/state.py", "_run_dataset"),
+    ("appkit/state.py", "_load_data"),
+    ("appkit/state.py", "_snapshot_model"),
+    ("appkit/state.py", "_network_points"),
+    ("appkit/datasets.py", "data_cached"),
+    ("appkit/own_input.py", "_place"),
+    ("app_pages/hidden.py", "movie_figure"),
+}
+
+
+def cache_calls() -> list[tuple[str, str, set[str], bool]]:
+    """(file, function, keyword names, is a singleton) of every st.cache_data/st.cache_resource call or decorator.
+
+    The function is the decorated one, or the one the call is made in (a wrapper such as `run_cached`). A
+    singleton is a cached function without parameters: one entry, never released (the job registry: releasing it
+    would stop every training)."""
+    out = []
+    files = sorted((ROOT / "appkit").glob("*.py")) + sorted((ROOT / "app_pages").glob("*.py"))
+    for path in files:
+        tree = ast.parse(path.read_text(), str(path))
+        for fn in ast.walk(tree):
+            if not isinstance(fn, ast.FunctionDef):
+                continue
+            singleton = not (fn.args.args or fn.args.posonlyargs or fn.args.kwonlyargs or fn.args.vararg)
+            decorated = {id(d) for d in fn.decorator_list}
+            bare = [d for d in fn.decorator_list if isinstance(d, ast.Attribute)]  # @st.cache_data, no limits
+            calls = [n for n in ast.walk(fn) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)]
+            for node in bare + calls:
+                if (node if node in bare else node.func).attr not in CACHES:
+                    continue
+                kwargs = set() if node in bare else {k.arg for k in node.keywords}
+                name = fn.name if id(node) in decorated else _enclosing(tree, fn).name
+                out.append((str(path.relative_to(ROOT)), name, kwargs, singleton and id(node) in decorated))
+    return list(dict.fromkeys((f, n, frozenset(k), s) for f, n, k, s in out))
+
+
+def _enclosing(tree, fn):
+    """The outermost function holding `fn` (a decorator factory's inner functions belong to the factory)."""
+    for top in ast.walk(tree):
+        if isinstance(top, ast.FunctionDef) and any(n is fn for n in ast.walk(top)):
+            return top
+    return fn
+
+
+def test_the_audit_sees_every_cache():
+    found = {(f, n) for f, n, _, _ in cache_calls()}
+    assert {("appkit/page.py", "run_cached"), ("appkit/state.py", "job_registry")} <= found
+    assert len(found) >= 10
+
+
+def test_every_cache_has_an_entry_limit_and_a_time_to_live():
+    missing, fixed = [], []
+    for file, name, kwargs, singleton in cache_calls():
+        if singleton:
+            assert "ttl" not in kwargs, f"{file}:{name} is a server-wide singleton: a ttl would release it"
+            continue
+        ok = {"max_entries", "ttl"} <= kwargs
+        if (file, name) in PENDING:
+            if ok:
+                fixed.append(f"{file}:{name}")
+        elif not ok:
+            missing.append(f"{file}:{name} lacks {sorted({'max_entries', 'ttl'} - kwargs)}")
+    assert not missing, "caches without both limits: " + "; ".join(missing)
+    assert not fixed, "these caches have both limits now: take them off PENDING: " + ", ".join(fixed)
