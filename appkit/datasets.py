@@ -177,7 +177,7 @@ def data_key(config: DataConfig) -> tuple[str, str]:
     return json.dumps(config.to_dict(), sort_keys=True), str(data_dir().resolve())
 
 
-def data_cached(fn, *, max_entries: int = 8, show_spinner: bool | str = False):
+def data_cached(fn, *, max_entries: int = 8, show_spinner: bool | str = False, ttl: float = 30 * 60):
     """`fn(dataset, *args)` as `call(config, *args)`, cached with `st.cache_data` per (`data_key`, args)."""
 
     def cached(config_json: str, folder: str, *args, **kwargs):
@@ -185,7 +185,7 @@ def data_cached(fn, *, max_entries: int = 8, show_spinner: bool | str = False):
 
     # Streamlit keys a cache by the function's module, name and source: make this wrapper's key fn's own.
     cached.__module__, cached.__qualname__ = fn.__module__, f"{fn.__qualname__}@data"
-    store = st.cache_data(max_entries=max_entries, show_spinner=show_spinner)(cached)
+    store = st.cache_data(max_entries=max_entries, show_spinner=show_spinner, ttl=ttl)(cached)  # ttl: page.CACHE_TTL
 
     @functools.wraps(fn)
     def call(config: DataConfig, *args, **kwargs):
