@@ -7,24 +7,43 @@ watches them; leaving, rerunning or reloading the page never stops one.
 from __future__ import annotations
 
 import time
+import uuid
 
 import streamlit as st
 
 from nnlab.analysis.learning import did_not_learn
 from nnlab.data import DataConfig, data_dir
 from nnlab.jobs import Job, JobsFull, JobSpec, worker_threads
+from nnlab.jobs.queue import wait_words
 
 from .furniture import how_to_read
 from .state import CORES, MAX_JOBS, QUICK_KEY, job_registry, look_inside, open_run, runs_root, set_current_run
 
+OWNER_KEY = "train_owner"  # this session's requester id for the job queue (the ownership half replaces it)
+
+
+def requester() -> str:
+    """Who asks for trainings in this session: one id per session (one running and one waiting each)."""
+    return st.session_state.setdefault(OWNER_KEY, uuid.uuid4().hex[:12])
+
 
 def start_job(spec: JobSpec, label: str) -> Job | None:
-    """Start a training job; on a full server show why and return None."""
+    """The job for a training: a finished run of the same settings, the job training them, a new or a waiting one;
+    when none can be had (the queue is full, or this session already waits) show why and return None."""
     try:
-        return job_registry().start(spec, label)
+        return job_registry().start(spec, label, owner=requester())
     except JobsFull as e:
         st.warning(str(e), icon=":material/hourglass_top:")
         return None
+
+
+def queue_text(job: Job) -> str:
+    """ "Waiting: 2nd in the queue, starts in about 30 s" for a waiting job."""
+    place = job_registry().place(job)
+    if place is None:
+        return "Waiting for a free training slot…"
+    pos, start = place
+    return f"Waiting for a free training slot: number {pos} in the queue, starts in {wait_words(start)}."
 
 
 def job_spec(data: DataConfig, model=None, train=None, record=None, *, name: str | None = None) -> JobSpec:
@@ -44,6 +63,8 @@ def job_spec(data: DataConfig, model=None, train=None, record=None, *, name: str
 
 def progress_text(job: Job) -> str:
     """ "Epoch 2.4 of 5 · step 60 of 125 · 3 s left" for a running job."""
+    if job.queued:
+        return queue_text(job)
     v = job.live.view()
     if not v.started:
         return "Starting: loading the data and building the network…"
@@ -62,13 +83,18 @@ def training_panel(job_id: str, live: bool) -> None:
 
     job = job_registry().get(job_id)
     if job is None:
-        st.warning("The server no longer knows this training (it was restarted). Its run, if any, is on the Runs page.")
+        _unknown_job(job_id)
         return
     if live and not job.alive:
         st.rerun()  # it has just ended: redraw the whole page (sidebar, run list) once, without the timer
     v = job.live.view()
     st.markdown(f"**{job.label}**" + (f" → run `{job.run_id}`" if job.run_id else ""))
-    if job.alive:
+    if job.queued:
+        st.info(queue_text(job), icon=":material/hourglass_top:")
+        if st.button("Cancel", key="train_cancel", icon=":material/cancel:", help="Leave the queue."):
+            job_registry().cancel(job.id, owner=requester())
+            st.rerun()
+    elif job.alive:
         st.progress(v.fraction, text=progress_text(job))
         if v.started:
             _metrics(v)
@@ -110,11 +136,34 @@ def _metrics(v) -> None:
     c[3].metric("Snapshots", f"{v.snapshots} / {v.planned_snapshots}")
 
 
+def _unknown_job(job_id: str) -> None:
+    """A reloaded tab's ?job= that the server no longer knows: what happened to it, and its run if one is on disk."""
+    folder = job_registry().find_run(job_id, runs_root())
+    run = open_run(folder.name) if folder is not None else None
+    if run is None:
+        st.warning(
+            "The server was restarted since this training was started, and it left no run behind (it had not "
+            "started yet). Start it again on the left.",
+            icon=":material/restart_alt:",
+        )
+        return
+    words = run.message if run.status == "interrupted" else f"Its run is {run.status}."
+    st.warning(f"**The server was restarted since this training started.** {words}", icon=":material/restart_alt:")
+    if len(run) > 0 and st.button("Open its run", key="train_look", type="primary", icon=":material/visibility:"):
+        look_inside(run.id)
+
+
 def _outcome(job: Job, v) -> None:
     run = open_run(job.run_id) if job.run_id else None
     acc = run.final_accuracy if run is not None else None
     acc_text = f"test accuracy **{acc:.1%}**, " if acc is not None else ""
-    if job.status == "complete":
+    if job.reused:
+        st.success(
+            f"Trained before with exactly these settings: {acc_text}{v.snapshots} snapshots. This is that run, "
+            "shared with everyone who asks for it (read-only).",
+            icon=":material/check_circle:",
+        )
+    elif job.status == "complete":
         st.success(
             f"Finished: {acc_text}{v.snapshots} snapshots recorded in {v.elapsed:.0f} s.",
             icon=":material/check_circle:",
@@ -127,6 +176,10 @@ def _outcome(job: Job, v) -> None:
             f"then is kept: {v.snapshots} snapshots, {acc_text.rstrip(', ') or 'no accuracy yet'}.",
             icon=":material/stop_circle:",
         )
+    elif job.status == "interrupted":
+        st.warning(job.message, icon=":material/restart_alt:")
+    elif job.status == "cancelled":
+        st.info(job.message or "Cancelled before it started.", icon=":material/cancel:")
     elif job.status == "diverged":
         st.error(
             f"**Training diverged.** {job.message}\n\nThe weights grew until the loss was no longer a "
@@ -149,7 +202,9 @@ def _outcome(job: Job, v) -> None:
 def quick_start_button(key: str) -> None:
     """One click: train a small MLP on two moons in the background, show its progress, make it the current run."""
     registry = job_registry()
-    registry.warm()  # a training is likely: have a worker process ready
+    spec = job_spec(DataConfig.make("moons"), name="quickstart-moons")
+    if registry.finished_run(spec) is None:
+        registry.warm()  # a training is likely: have a worker process ready (not when the run can be reused)
     job = registry.get(st.session_state.get(QUICK_KEY))
     if job is None or not job.alive:
         if not st.button(
@@ -160,7 +215,7 @@ def quick_start_button(key: str) -> None:
             help="A 2-128-64-2 network, 5 epochs on 800 points: a few seconds.",
         ):
             return
-        job = start_job(job_spec(DataConfig.make("moons"), name="quickstart-moons"), "two moons · MLP 128-64")
+        job = start_job(spec, "two moons · MLP 128-64")
         if job is None:
             return
         st.session_state[QUICK_KEY] = job.id
@@ -168,7 +223,7 @@ def quick_start_button(key: str) -> None:
     while job.alive:
         bar.progress(job.live.view().fraction, text=progress_text(job))
         time.sleep(0.1)
-    if job.status == "failed" or not job.run_id:
+    if job.status in ("failed", "cancelled") or not job.run_id:
         st.session_state.pop(QUICK_KEY, None)
         st.error(f"The quick start failed: {job.error or job.message}")
         return

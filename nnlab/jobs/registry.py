@@ -207,6 +207,10 @@ class JobRegistry:
             return job.folder
         return self._index.for_job(root or runs_dir(), job_id)
 
+    def finished_run(self, spec: JobSpec) -> Path | None:
+        """The complete run on disk trained from `spec`'s configuration (what `start` would reuse), or None."""
+        return self._index.complete(spec.root, config_key(spec))
+
     def place(self, job: Job) -> tuple[int, float] | None:
         """(position from 1, estimated seconds until it starts) of a waiting job; None for any other job."""
         order = self.waiting()
