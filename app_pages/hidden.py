@@ -21,7 +21,13 @@ METHOD = "hidden_method"
 DIMS = "hidden_dims"
 SAMPLES = "hidden_n"
 CONTOURS = "hidden_contours"
-ROLE_WORDS = {"raw": "raw output", "norm": "batch-normed", "activated": "activated", "pooled": "pooled"}
+ROLE_WORDS = {
+    "raw": "raw output",
+    "norm": "batch-normed",
+    "activated": "activated",
+    "pooled": "pooled",
+    "residual": "block output",
+}
 
 
 def layer_map(run, ds, k: int, point: str, method: str, n: int, dims: int):
@@ -34,7 +40,7 @@ pca_map = appkit.run_cached(max_entries=32, show_spinner="Mapping the layer…")
 )
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
+@st.cache_resource(max_entries=8, ttl=appkit.CACHE_TTL, show_spinner=False)
 def movie_figure(_anim, key: tuple, names: tuple[str, ...], steps: tuple[int, ...]):
     """The movie's figure, built once per movie (hundreds of traces: ~0.3 s to build), shared read-only."""
     return embedding_movie_figure(_anim, list(names), list(steps))
@@ -44,6 +50,8 @@ def point_label(points: dict, name: str) -> str:
     if name == INPUT:
         return "input · the samples themselves"
     p = points[name]
+    if p.layout == "tokens":  # a transformer's tokens are mapped by their class token
+        return f"{name} · {ROLE_WORDS.get(p.role, p.role)}, its class token ({p.shape[-1]} values)"
     size = "×".join(map(str, p.shape))
     return f"{name} · {ROLE_WORDS.get(p.role, p.role)}, {size} values"
 

@@ -1,14 +1,17 @@
-"""Server time and figure bytes of the "Inside the network" pages: walk-through, class averages, attribution, hidden.
+"""Server time and figure bytes of the "Inside the network" pages: walk-through, class averages, attribution, hidden,
+attention.
 
-Trains two short runs on synthetic data registered as temporary datasets (so `Run.dataset()` can
-reload them): an MLP (784-128-64-10) on Fashion-MNIST-shaped images (28×28 uint8, 10 classes) and
-the default CNN on CIFAR-shaped images (32×32×3). Then drives the real app (`streamlit_app.py`)
-through AppTest and times `at.run()` once warm, for a new sample at a new snapshot each time, and
-sums the plotly specs the page sends. Targets (SPEC §6): walk-through ≤ 150 ms, class averages
-≤ 300 ms, any other page (attribution) ≤ 1 s, ≤ 3 MB of figures per page.
+Trains three short runs on synthetic data registered as temporary datasets (so `Run.dataset()` can
+reload them): an MLP (784-128-64-10) on Fashion-MNIST-shaped images (28×28 uint8, 10 classes), the
+default CNN on CIFAR-shaped images (32×32×3) and the default ViT on the Fashion-shaped images. Then
+drives the real app (`streamlit_app.py`) through AppTest and times `at.run()` once warm, for a new
+sample at a new snapshot each time, and sums the plotly specs the page sends. Targets (SPEC §6):
+walk-through ≤ 150 ms, class averages ≤ 300 ms, any other page (attribution) ≤ 1 s, ≤ 3 MB of
+figures per page; for the ViT (issue 15), the walk-through and one sample's attention ≤ 150 ms.
 
     python bench/pages.py            # about two minutes on 2 cores
     python bench/pages.py --repeats 5
+    python bench/pages.py --kinds vit   # the ViT row only
 """
 
 from __future__ import annotations
@@ -26,11 +29,20 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from nnlab import CNNConfig, DataConfig, Dataset, MLPConfig, RecordConfig, TrainConfig, make_trainer  # noqa: E402
+from nnlab import (  # noqa: E402
+    CNNConfig,
+    DataConfig,
+    Dataset,
+    MLPConfig,
+    RecordConfig,
+    TrainConfig,
+    ViTConfig,
+    make_trainer,
+)
 from nnlab.data import register_dataset  # noqa: E402
 
 WALK, CLASSES, ATTRIBUTION = "app_pages/walkthrough.py", "app_pages/class_averages.py", "app_pages/attribution.py"
-HIDDEN = "app_pages/hidden.py"
+HIDDEN, ATTENTION = "app_pages/hidden.py", "app_pages/attention.py"
 
 
 def synthetic(name: str, shape: tuple[int, ...], n_train: int, n_test: int, seed: int = 0) -> Dataset:
@@ -208,9 +220,28 @@ def bench_hidden(run_id: str, n_snap: int, repeats: int, rng) -> None:
     print(f"  hidden layers figures sent                {size / 1e6:.3f} MB in {len(at.get('plotly_chart'))} charts")
 
 
+def bench_attention(run_id: str, n_test: int, n_snap: int, repeats: int, rng) -> None:
+    """One sample's attention (heads, matrix, rollout) at a new snapshot; the per-class maps and heads come along."""
+    at = app(run_id, ATTENTION)
+    cold, _ = run_timed(at)
+    new_sample, new_both = [], []
+    for _ in range(repeats):
+        at.number_input(key="walk_index").set_value(int(rng.integers(n_test)))
+        new_sample.append(run_timed(at))
+        at.number_input(key="walk_index").set_value(int(rng.integers(n_test)))
+        at.slider(key="app_snapshot").set_value(int(rng.integers(n_snap)))
+        new_both.append(run_timed(at))
+    size = figure_bytes(at)
+    print(f"  attention     first view (cold caches, reads all snapshots) {cold:7.1f} ms")
+    print(f"  attention     new sample, same snapshot   {summary(new_sample)}")
+    print(f"  attention     new sample + new snapshot   {summary(new_both)}")
+    print(f"  attention     figures sent                {size / 1e6:.3f} MB in {len(at.get('plotly_chart'))} charts")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=20, help="timed reruns per measurement")
+    ap.add_argument("--kinds", nargs="*", default=["mlp", "cnn", "vit"], help="which rows (mlp, cnn, vit)")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     import torch
@@ -222,13 +253,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="nnlab-bench-") as tmp:
         root = Path(tmp)
         os.environ["NNLAB_RUNS_DIR"] = str(root)
-        print("training two short runs (default recording: 50 snapshots, 1,000 evaluation samples)")
-        mlp = train(root, "bench-fashion", MLPConfig(input_shape=(1, 28, 28), n_classes=10, hidden=(128, 64)), 128)
-        cnn = train(root, "bench-cifar", CNNConfig(input_shape=(3, 32, 32), n_classes=10), 64)
-        for label, run_id, n_test in (
-            ("MLP 784-128-64-10 on 28×28 (Fashion-MNIST shape)", mlp, 2000),
-            ("CNN 16-32-64 on 32×32×3 (CIFAR-10 shape)", cnn, 2000),
-        ):
+        print("training short runs (default recording: 50 snapshots, 1,000 evaluation samples)")
+        rows = {
+            "mlp": (
+                "MLP 784-128-64-10 on 28×28 (Fashion-MNIST shape)",
+                "bench-fashion",
+                MLPConfig(input_shape=(1, 28, 28), n_classes=10, hidden=(128, 64)),
+                128,
+            ),
+            "cnn": (
+                "CNN 16-32-64 on 32×32×3 (CIFAR-10 shape)",
+                "bench-cifar",
+                CNNConfig(input_shape=(3, 32, 32), n_classes=10),
+                64,
+            ),
+            "vit": ("ViT 4×64, 4 heads, 7×7 patches on 28×28 (Fashion-MNIST shape)", "bench-fashion", ViTConfig(), 64),
+        }
+        trained = [(rows[k][0], train(root, rows[k][1], rows[k][2], rows[k][3]), 2000) for k in args.kinds]
+        for label, run_id, n_test in trained:
             from nnlab import Run
 
             n_snap = len(Run(root / run_id))
@@ -237,6 +279,8 @@ def main() -> None:
             bench_classes(run_id, n_snap, args.repeats, rng)
             bench_attribution(run_id, n_test, n_snap, args.repeats, rng)
             bench_hidden(run_id, n_snap, args.repeats, rng)
+            if "ViT" in label:
+                bench_attention(run_id, n_test, n_snap, args.repeats, rng)
     print(
         "\ntargets: walk-through ≤ 150 ms, class averages ≤ 300 ms, attribution ≤ 1 s of server time once warm; "
         "≤ 3 MB of figures a page"

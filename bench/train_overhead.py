@@ -1,7 +1,8 @@
 """Benchmark: what recording costs, what in-memory batching saves, and how big a default run is on disk.
 
 Not run by pytest: `python bench/train_overhead.py` (about 10 minutes on 2 cores; `--quick` for a smoke run).
-For a Fashion-MNIST-shaped set (784-128-64-10 MLP) and a CIFAR-shaped set (default small CNN) it prints
+For a Fashion-MNIST-shaped set (784-128-64-10 MLP), a CIFAR-shaped set (default small CNN) and an MNIST-shaped set
+of 20k (default ViT: 4 blocks of width 64, 4 heads, 7×7 patches) it prints
 seconds per epoch of (a) a plain in-memory PyTorch loop, (b) nnlab's trainer with default recording and
 (c) the common tutorial loop (one image converted at a time in a Dataset, in a DataLoader), the ratios b/a
 (target ≤ 1.10) and c/b (target ≥ 5), then the size on disk of a default 20-epoch run (target ≤ 40 MB).
@@ -265,11 +266,14 @@ def main() -> None:
     cifar = synthetic("cifar-like", 1000 if q else 50_000, 500 if q else 10_000, (3, 32, 32), seed=1)
     mlp = default_model(fashion)
     cnn = default_model(cifar, "cnn")
+    mnist = synthetic("mnist-like", 1000 if q else 20_000, 500 if q else 2_000, (1, 28, 28), seed=2)
+    vit = default_model(mnist, "vit")
     with tempfile.TemporaryDirectory(prefix="nnlab-bench-") as tmp:
         n = args.repeats
         rows = [
             compare("Fashion-shaped MLP 784-128-64-10, 60k train", fashion, mlp, 2, n, Path(tmp)),
             compare("CIFAR-shaped CNN 16-32 + 64, 50k train", cifar, cnn, 2, n, Path(tmp)),
+            compare("MNIST-shaped ViT 4×64, 4 heads, 20k train", mnist, vit, 2, n, Path(tmp)),
         ]
         for clock, i in (("wall-clock", 0), ("process CPU", 1)):
             print(

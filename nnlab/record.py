@@ -18,7 +18,7 @@ from torch import nn
 
 from .capture import Capture
 from .data import balanced_indices
-from .models import forward_points, model_kinds, task_of
+from .models import forward_points, model_kinds, task_of, unit_view
 from .runs.store import RunWriter
 
 
@@ -73,9 +73,6 @@ def model_state(model: nn.Module, optimizer: torch.optim.Optimizer | None, state
     return out
 
 
-UNIT_AXES = {"map": (2, 3), "tokens": 1}  # the axes of a batch's output that one unit spans, by layout
-
-
 def guess_layout(output: torch.Tensor) -> str:
     """The layout of a module output of a model that declares none (your own module): 4-D batches are maps."""
     return "map" if output.ndim == 4 else "vector"
@@ -96,14 +93,14 @@ class ClassStats:
         self.counts += onehot.sum(1)
         for name, o in outputs.items():
             o = o.detach()
-            # (B, U): maps are reduced per channel (tokens per embedding dimension) where they are, in float32,
+            # (B, U): maps are reduced per channel (tokens to their class token) where they are, in float32,
             # before the float64 sums
-            per_unit = UNIT_AXES.get(layouts.get(name, "vector"))
-            units = (o.mean(per_unit) if per_unit else o.flatten(1)).to("cpu", torch.float64)
+            layout = layouts.get(name, "vector")
+            units = unit_view(layout, o).to("cpu", torch.float64)
             parts = [onehot @ units, onehot @ units**2]
             if name in fire_points:
                 fired = (o > 0).float()
-                fired = fired.mean(per_unit) if per_unit else fired.flatten(1)
+                fired = unit_view(layout, fired)
                 parts.append(fired.to("cpu", torch.float64).sum(0))  # (U,) per-unit firing count
             if name not in self.sums:
                 self.sums[name] = parts
@@ -200,10 +197,12 @@ class Recorder:
             points = model_kinds()[config.kind].declare(config)
             fire = {p.name for p in points if p.role == "activated"}
             layouts = {p.name: p.layout for p in points}
+            make_extra = model_kinds()[config.kind].extra_stats  # the kind's own statistics, if any
         else:
             names = self.points or [n for n, m in model.named_modules() if n and not list(m.children())]
-            fire, layouts = set(names), {}
+            fire, layouts, make_extra = set(names), {}, None
         stats, kept = ClassStats(self.k), []
+        extra = make_extra(config, self.k) if make_extra is not None else None
         device = next(model.parameters()).device
         for i in range(0, len(y_eval), 256):
             xb, yb = x_eval[i : i + 256].to(device), y_eval[i : i + 256]
@@ -220,9 +219,12 @@ class Recorder:
                 outs["softmax"] = torch.softmax(logits, 1)
                 layouts = {n: guess_layout(o) for n, o in outs.items()}
             stats.add(outs, yb, fire, layouts)
+            if extra is not None:
+                extra.add(outs, yb)
             kept.append(self.task.keep(outs, xb))
         model.train(was)
-        return stats.tensors(), {key: torch.cat([b[key] for b in kept]) for key in kept[0]}
+        tensors = {**stats.tensors(), **(extra.tensors() if extra is not None else {})}
+        return tensors, {key: torch.cat([b[key] for b in kept]) for key in kept[0]}
 
     def _reference(self, trainer) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """What the task keeps of a fixed, class-balanced sample of the training split (the evaluation subset

@@ -40,6 +40,10 @@ class Method:
         """Why this method does not apply, in one sentence (None: it does). `run_or_points`: a `Run` or its points
         (None for a plain module: layouts unknown, not checked); `dataset`: a `Dataset` or its kind ("image", ...)."""
         points, network = _network(run_or_points)
+        model_kind = getattr(run_or_points, "model_kind", None)  # a kind may say why in its own words
+        reason = model_kind.skip_reason(f"attribution:{self.name}") if model_kind is not None else None
+        if reason:
+            return reason
         kind = dataset if isinstance(dataset, str) else dataset.kind
         if self.input and kind != self.input:
             return f"{self.title} needs {INPUT_WORDS[self.input]}, and these samples are {INPUT_WORDS.get(kind, kind)}."

@@ -217,6 +217,8 @@ def separability(mean: np.ndarray, std: np.ndarray, counts: np.ndarray) -> float
     centre = w @ mean  # (U,)
     between = float(w @ ((mean - centre) ** 2).sum(1))
     within = float(w @ (std**2).sum(1))
+    if between <= 1e-12 * (1.0 + within):  # class means equal up to rounding (a ViT's class token before any block)
+        return 0.0
     if within <= 0:
         return float("inf") if between > 0 else 0.0
     return between / within

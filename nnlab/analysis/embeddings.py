@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ..data import balanced_indices
-from ..models import module_of
+from ..models import forward_points, point_of, sample_vectors
 from .boundary import INPUT, point_outputs
 from .data import Embedding, embed, features
 
@@ -52,8 +52,13 @@ def outputs(model: nn.Module, x: torch.Tensor, point: str) -> np.ndarray:
     """`(N, D)` float32 outputs of `point` for prepared inputs `x` (the inputs themselves for "input")."""
     if point == INPUT:
         return x.flatten(1).numpy().astype(np.float32)
-    module = module_of(model, point) if hasattr(model, "config") else point  # your own module: names are modules
-    return point_outputs(model, x, module).astype(np.float32)
+    if not hasattr(model, "config"):  # your own module: names are modules
+        return point_outputs(model, x, point).astype(np.float32)
+    p = point_of(model, point)
+    if p.layout == "tokens":  # one vector per sample: the class token
+        with torch.no_grad():
+            return sample_vectors(p.layout, forward_points(model, x)[point]).numpy().astype(np.float32)
+    return point_outputs(model, x, p.module).astype(np.float32)
 
 
 @dataclass(frozen=True)

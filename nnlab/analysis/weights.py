@@ -74,6 +74,19 @@ def _undeclared(snapshot: Mapping) -> list[tuple[str, str]]:
     return sorted(found, key=lambda f: _natural_key(f[0]))
 
 
+def _with_inner(found: list, every: list, modules: list[str]) -> list:
+    """`found` and the weight matrices inside the points' modules that no point names (a transformer block's
+    attention and MLP; a ViT's patch embedding, a convolution), each after the point whose module holds it."""
+    named = {name for name, _ in found}
+
+    def place(name: str) -> int:
+        holders = [i for i, m in enumerate(modules) if name == m or name.startswith(m + ".")]
+        return holders[-1] if holders else len(modules)
+
+    extra = [(n, layout) for n, layout in every if n not in named and place(n) < len(modules)]
+    return sorted(found + extra, key=lambda f: (place(f[0]), f[0] not in named))
+
+
 def weight_layers(run) -> list[WeightLayer]:
     """The layers of `run` whose weights can be drawn, in network order.
 
@@ -84,8 +97,10 @@ def weight_layers(run) -> list[WeightLayer]:
     if run.model_kind is None:
         found = _undeclared(snap)
     else:
-        found = [(p.module, p.layout) for p in run.points() if p.role in WEIGHTED_ROLES and p.module]
+        points = run.points()
+        found = [(p.module, p.layout) for p in points if p.role in WEIGHTED_ROLES and p.module]
         found = [(name, layout) for name, layout in found if f"param/{name}.weight" in snap]
+        found = _with_inner(found, _undeclared(snap), [p.module for p in points if p.module])
     info = run.manifest.get("dataset", {})
     shape = tuple(info.get("input_shape") or ())
     image = shape if len(shape) == 3 and info.get("is_image", True) else ()  # (C, H, W) samples

@@ -302,3 +302,44 @@ def feature_maps_figure(points: list[PointOutput], *, height: int | None = None)
         )
     height = height or int(90 + min(300, 750 / n) * hh / ww)  # square-ish panels across a wide page
     return go.Figure(data, dict(layout, height=height, margin=dict(l=10, r=40, t=10, b=80), plot_bgcolor="white"))
+
+
+def tokens_figure(points: list[PointOutput], *, height: int = 420) -> go.Figure:
+    """Tokens points side by side in network order, each a tokens × width heatmap (token 0, the class token, on top),
+    on one diverging scale per panel centred on zero."""
+    points = [p for p in points if p.layout == "tokens"]
+    if not points:
+        return empty_figure("No tokens to show")
+    doms = _domains(len(points), gap=0.3 / len(points))
+    data, layout = [], {}
+    for i, (p, (a, b)) in enumerate(zip(points, doms, strict=True)):
+        ax = "" if i == 0 else str(i + 1)
+        lo, hi = value_range(p.values, True)
+        labels = ["cls"] + [f"p{t}" for t in range(1, len(p.values))]
+        data.append(
+            go.Heatmap(
+                z=p.values,
+                y=labels,
+                xaxis=f"x{ax}",
+                yaxis=f"y{ax}",
+                colorscale=DIVERGING,
+                zmin=lo,
+                zmax=hi,
+                zmid=0,
+                showscale=i == len(points) - 1,
+                colorbar=dict(thickness=8, len=0.85, tickfont=dict(size=9), title=dict(text="value")),
+                hovertemplate=f"{p.name} token %{{y}}, dimension %{{x}}: %{{z:.3f}}<extra></extra>",
+            )
+        )
+        layout[f"xaxis{ax}"] = dict(
+            domain=[a, b], anchor=f"y{ax}", tickfont=dict(size=9), title=dict(text=_label(p), font=dict(size=12))
+        )
+        layout[f"yaxis{ax}"] = dict(
+            anchor=f"x{ax}",
+            autorange="reversed",
+            type="category",
+            tickfont=dict(size=9),
+            showticklabels=i == 0,
+            title=dict(text="token" if i == 0 else ""),
+        )
+    return go.Figure(data, dict(layout, height=height, margin=dict(l=50, r=30, t=20, b=70)))

@@ -5,7 +5,7 @@ register in; `points.py` says what a point is and reads them; `budget.py` sizes 
 A run's manifest keeps the config (`dataclasses.asdict`), so any snapshot can be rebuilt.
 """
 
-from . import autoencoder, cnn, mlp  # noqa: F401  (importing a kind registers it)
+from . import autoencoder, cnn, mlp, vit  # noqa: F401  (importing a kind registers it)
 from .autoencoder import AEConfig, ConvAEConfig
 from .blocks import ACTIVATIONS, MAX_WIDTH, Net
 from .budget import Footprint, check_budget, footprint
@@ -20,6 +20,9 @@ from .points import (
     layer_points,
     module_of,
     parameter_table,
+    point_of,
+    sample_vectors,
+    unit_view,
     with_shapes,
 )
 from .registry import (
@@ -34,6 +37,7 @@ from .registry import (
     register_model,
     task_of,
 )
+from .vit import ViTConfig
 
 __all__ = [
     "ACTIVATIONS",
@@ -64,5 +68,9 @@ __all__ = [
     "module_of",
     "register_model",
     "task_of",
+    "point_of",
+    "sample_vectors",
+    "unit_view",
+    "ViTConfig",
     "with_shapes",
 ]

@@ -20,7 +20,8 @@ from .registry import model_kind
 LAYOUTS = {
     "vector": "(U,): one value per unit",
     "map": "(C, H, W): one feature map per channel",
-    "tokens": "(N, E): one embedding per token",
+    "tokens": "(N, E): one embedding per token; token 0 is the class token, the one the head reads",
+    "attention": "(H, N, N): each head's attention weights; row i is where token i looks, and sums to 1",
     "code": "(D,): the code of an autoencoder's bottleneck",
 }
 # What a point's output is. Raw and activated outputs of one layer are separate points.
@@ -31,6 +32,8 @@ ROLES = {
     "pooled": "pooled",
     "logits": "the output (logits)",
     "probs": "the class probabilities",
+    "attention": "attention weights",
+    "residual": "a block's output (the residual stream)",
     "reconstruction": "the reconstruction of the input (an autoencoder's output)",
 }
 
@@ -57,6 +60,25 @@ class Point:
         return {"map": "channel", "tokens": "token"}.get(self.layout, "unit")
 
 
+def unit_view(layout: str, out: torch.Tensor) -> torch.Tensor:
+    """A batch of a point's outputs `(B, ...)` as the units the recorder keeps statistics of `(B, U)`, by layout:
+    a map's channels (averaged over positions), a tokens point's class token (token 0), an attention point's
+    class-token rows (where the class token looks, head by head), anything else flattened."""
+    if layout == "map":
+        return out.mean((2, 3))  # (B, C)
+    if layout == "tokens":
+        return out[:, 0]  # (B, E)
+    if layout == "attention":
+        return out[:, :, 0].flatten(1)  # (B, H·N)
+    return out.flatten(1)
+
+
+def sample_vectors(layout: str, out: torch.Tensor) -> torch.Tensor:
+    """A batch of a point's outputs as one vector per sample `(B, D)` for maps of the samples (PCA, t-SNE): a
+    tokens point by its class token, the rest flattened whole."""
+    return out[:, 0] if layout == "tokens" else out.flatten(1)
+
+
 def _declared(model: nn.Module) -> list[Point]:
     config = getattr(model, "config", None)
     if config is None:
@@ -79,12 +101,17 @@ def forward_points(model: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]
     return {p.name: (cap[p.module] if p.module is not None else torch.softmax(logits, dim=1)) for p in points}
 
 
-def module_of(model: nn.Module, name: str) -> str | None:
-    """The dotted module name behind the declared point `name` (None: the softmax of the model's output)."""
+def point_of(model: nn.Module, name: str) -> Point:
+    """The declared point `name` of a network built by `build_model` (without its shape)."""
     by_name = {p.name: p for p in _declared(model)}
     if name not in by_name:
         raise KeyError(f"The network has no point {name!r}; its points are {', '.join(by_name)}")
-    return by_name[name].module
+    return by_name[name]
+
+
+def module_of(model: nn.Module, name: str) -> str | None:
+    """The dotted module name behind the declared point `name` (None: the softmax of the model's output)."""
+    return point_of(model, name).module
 
 
 def layer_points(model: nn.Module) -> list[Point]:

@@ -18,7 +18,7 @@ from ..tasks import CLASSIFICATION
 if TYPE_CHECKING:
     from .points import Point
 
-VIEWS = ("walkthrough", "classes", "attribution", "hidden", "weights", "boundary", "compare")
+VIEWS = ("walkthrough", "classes", "attribution", "hidden", "weights", "boundary", "compare", "attention")
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,9 @@ class ModelKind:
     form: tuple[Field, ...] = ()  # the settings the Train page asks for, in order
     skips: Mapping[str, str] = field(default_factory=dict)  # view → why it does not apply, in one sentence
     task: object = CLASSIFICATION  # what it is trained to do (`nnlab.tasks`): loss, metric, predictions
+    # (config, n_classes) → an accumulator with `add(outputs, y)` per evaluation batch and `tensors()` once: per-class
+    # statistics the recorder keeps in each snapshot beside its own (a ViT's `attn/...`); None: nothing more
+    extra_stats: Callable | None = None
 
     def make(self, input_shape: tuple[int, ...], n_classes: int, **values):
         """A config for data of `input_shape` and `n_classes`, with the form's `values` (None: the default).
@@ -79,6 +82,7 @@ def register_model(
     form: tuple[Field, ...] = (),
     skips: Mapping[str, str] | None = None,
     task=CLASSIFICATION,
+    extra_stats: Callable | None = None,
 ):
     """Decorator: register `build(config) -> nn.Module` as the model kind `name`.
 
@@ -89,7 +93,7 @@ def register_model(
 
     def wrap(build):
         _KINDS[name] = ModelKind(
-            name, config, build, points, title or name.upper(), help, form, dict(skips or {}), task
+            name, config, build, points, title or name.upper(), help, form, dict(skips or {}), task, extra_stats
         )
         return build
 

@@ -1,0 +1,137 @@
+"""Attention: where a vision transformer's heads look, for one sample, rolled out, per class and over training.
+
+Reads the sidebar's run and snapshot and the sample it shares with the walk-through (`appkit.samples`);
+`nnlab.analysis.attention` replays the snapshot on the sample and reads the recorder's per-class attention statistics
+(cached per run, snapshot and choice); `nnlab.figures.attention` lays the maps over the image.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import appkit
+from appkit import samples as S
+from nnlab.analysis import attention as A
+from nnlab.figures import attention as F
+
+BLOCK = "attn_block"  # the block of the token × token matrix
+HEAD = "attn_head"  # its head
+CLASS_BLOCK = "attn_class_block"  # the block of the per-class maps, or "rollout"
+
+
+@appkit.run_cached(max_entries=64)
+def sample_info(run, k: int, index: int) -> A.SampleAttention:
+    ds = appkit.run_dataset(run)
+    x = ds.prepare(ds.x_test[index : index + 1])
+    return A.sample_attention_info(run, k, x, model=appkit.snapshot_model(run, k))
+
+
+heads_info = appkit.run_cached(max_entries=8, show_spinner="Reading every snapshot…")(A.head_history)
+class_info = appkit.run_cached(max_entries=32)(A.class_attention_info)
+position_info = appkit.run_cached(max_entries=16)(A.position_info)
+
+
+@appkit.run_cached(max_entries=8)
+def class_images(run):
+    ds = appkit.run_dataset(run)
+    idx, labels = run.eval_set()
+    return A.class_mean_images(ds.display_images(ds.x_test[idx]), labels, ds.n_classes)
+
+
+st.title("Attention: where the heads look")
+st.markdown(
+    "A vision transformer cuts the image into patches and lets every patch, and a **class token** that the head reads "
+    "at the end, look at every other one. Here is where they look: for one sample, combined through the blocks, per "
+    "class, and how each head changed in training. Move the **training time** slider to see attention early and late."
+)
+
+ctx = appkit.page("attention", "its samples")
+run, ds, k, names = ctx.run, ctx.data, ctx.k, ctx.names
+if not A.attention_points(appkit.network_points(run)):
+    st.info(
+        f"This page does not apply to a {ctx.kind.title} run: it has no attention layers to look at. "
+        "Train a ViT on an image dataset to see where its heads look.",
+        icon=":material/info:",
+    )
+    st.stop()
+wrong, n_eval = S.wrong_at(run, k)
+S.prepare_state(len(ds.y_test), names)
+S.picker(ds, names, wrong, n_eval)
+index = st.session_state[S.SAMPLE]
+info = sample_info(run, k, index)
+image = ds.display_images(ds.x_test[index : index + 1])[0]
+
+# --- one sample ------------------------------------------------------------------------------------------------------
+st.subheader(f"Test sample {index}", anchor=False)
+st.markdown(S.verdict(ctx.snapshot, names, int(info.probs.argmax()), int(ds.y_test[index]), info.probs.max()))
+st.plotly_chart(F.head_grid_figure(image, info.class_maps, list(info.blocks)), key="attn_heads")
+appkit.how_to_read(
+    "One tile per block (rows, first block at the top) and head (columns): the class token's attention over the "
+    f"{info.grid[0]}×{info.grid[1]} patches, laid over the input. Yellow marks the patches it weighs most (each tile "
+    "is scaled to its own largest weight); where the image shows through, it hardly looks. The class token's "
+    "attention to itself is left out."
+)
+c1, c2 = st.columns(2)
+block = c1.selectbox("Block", list(info.blocks), key=BLOCK)
+head = c2.selectbox("Head", list(range(1, info.maps.shape[1] + 1)), key=HEAD)
+d = info.blocks.index(block)
+title = f"{block} · head {head}: every token's attention"
+st.plotly_chart(F.token_matrix_figure(info.maps[d, head - 1], info.grid, title=title), key="attn_matrix")
+appkit.how_to_read(
+    "Row i is where token i looks, its weights summing to one; column j is how much every token takes from token j. "
+    "Token cls is the class token, p1, p2, … the patches row by row. A bright diagonal is a head that keeps to "
+    "itself; a bright column is a patch that every token reads; even colour everywhere is a head that averages."
+)
+
+st.subheader("Attention rollout", anchor=False)
+st.plotly_chart(F.rollout_figure(image, info.rollout_map), key="attn_rollout")
+appkit.how_to_read(
+    "Rollout (Abnar & Zuidema, 2020) follows attention through every block: each block's heads are averaged, the "
+    "residual connection is added as half of the weight on the token itself, and the blocks are multiplied. The map is "
+    "how much of the class token's final state traces back to each patch along attention paths. It is not a "
+    "measure of importance: it ignores what the values carry and what the MLPs do, so a bright patch was mixed in, "
+    "not proven to matter (compare occlusion on the Attribution page)."
+)
+
+# --- the heads over training ----------------------------------------------------------------------------------------
+st.subheader("The heads over training", anchor=False)
+history = heads_info(run)
+if len(history.steps) > 1:
+    st.markdown(A.describe_head(history))
+st.plotly_chart(F.heads_figure(history), key="attn_history")
+appkit.how_to_read(
+    "Left, how far each head looks: the mean distance, in patches, between a patch and the patches it attends to. "
+    "Right, how spread its attention is: 0 nats looks at one token only, the dotted line is a head that looks "
+    "everywhere alike. One line per head, coloured by block, averaged over the evaluation subset; the head that "
+    "changed most is drawn bold. Heads often start near uniform and learn to look locally or across the image."
+)
+
+# --- per class -----------------------------------------------------------------------------------------------------
+st.subheader("Per class", anchor=False)
+choice = st.segmented_control(
+    "Attention of", ["rollout", *info.blocks], default="rollout", key=CLASS_BLOCK, required=True
+)
+per_class = class_info(run, k, choice)
+what = "rolled out through every block" if choice == "rollout" else f"at {choice}, averaged over its heads"
+fig = F.class_attention_figure(class_images(run), per_class.maps, names, title=f"Mean class-token attention, {what}")
+st.plotly_chart(fig, key="attn_classes")
+appkit.how_to_read(
+    "Each tile is one class: the mean image of its evaluation samples, with the class token's attention averaged "
+    "over them on top. Classes that differ in where the network looks show it here; the recorder keeps these means "
+    "at every snapshot, so moving the training-time slider needs no recomputation."
+)
+
+pos = position_info(run, k)
+if pos is not None:
+    st.subheader("Position embeddings", anchor=False)
+    fig = F.position_figure(
+        pos.similarity, pos.grid, title="How alike each patch's position embedding is to the others"
+    )
+    st.plotly_chart(fig, key="attn_positions")
+    appkit.how_to_read(
+        "One small map per patch, placed where that patch lies: the cosine similarity of its learned position "
+        "embedding with every patch's (red alike, blue opposite). A red spot around each tile's own place means the "
+        "network has learned the 2-D grid from nothing but the patches' order; at the first snapshot it is noise."
+    )
+
+appkit.show_code(A.sample_attention, A.rollout, A.head_history, A.class_attention_info, F.overlay)

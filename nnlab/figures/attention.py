@@ -1,0 +1,205 @@
+"""Figures of the Attention page: attention laid over the image, token × token matrices, heads over training.
+
+Stage: `nnlab.analysis.attention` records → plotly figures. Attention is non-negative: a sequential scale. The maps
+over the image are blended into the picture in numpy and sent as one PNG per figure; matrices are small heatmaps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..analysis.attention import HeadHistory
+from .colors import DIVERGING, DIVERGING_LUT, LINE_COLORS, SEQUENTIAL, SEQUENTIAL_LUT, mosaic, png_uri, tile_centres
+
+TILE = 112  # pixels a side of one image tile, at least
+GAP = 4
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    """uint8 `(H, W)` or `(H, W, 3)` → float `(H, W, 3)` in 0…1."""
+    img = np.asarray(image, np.float32) / 255.0
+    return np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img
+
+
+def overlay(image: np.ndarray, heat: np.ndarray, *, size: int = TILE) -> np.ndarray:
+    """The image with a map over its patches `(rows, cols)` laid on top, as uint8 RGB about `size` pixels a side.
+
+    The map is scaled to its own maximum: bright yellow marks where it is largest, the image shows through where it
+    is near zero.
+    """
+    h, w = np.asarray(image).shape[:2]
+    scale = max(1, -(-size // max(h, w)))
+    img = _grey(image).repeat(scale, 0).repeat(scale, 1)  # (H·s, W·s, 3)
+    heat = np.asarray(heat, np.float32)
+    t = heat / max(float(heat.max()), 1e-12)
+    rows, cols = heat.shape
+    t = np.kron(t, np.ones((img.shape[0] // rows, img.shape[1] // cols), np.float32))  # (H·s, W·s)
+    colour = SEQUENTIAL_LUT[(t * 255).round().astype(np.uint8)].astype(np.float32) / 255.0
+    alpha = (0.15 + 0.7 * t)[..., None]
+    return ((img * (1 - alpha) + colour * alpha) * 255).round().astype(np.uint8)
+
+
+def _image_grid(tiles: np.ndarray, cols: int, titles: list[str], *, height: int, title: str) -> go.Figure:
+    """RGB tiles `(n, h, w, 3)` in a mosaic of `cols` columns, each named by hover and by a title above it."""
+    n, h, w = tiles.shape[:3]
+    grid = mosaic(tiles, cols, gap=GAP, fill=255, rgb=True)
+    xs, ys = tile_centres(n, cols, h, w, gap=GAP)
+    fig = go.Figure(go.Image(source=png_uri(grid), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip"))
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="markers",
+            marker=dict(size=h / 2, opacity=0),
+            text=titles,
+            hoverinfo="text",
+            showlegend=False,
+        )
+    )
+    for x, y, t in zip(xs, ys - h / 2, titles, strict=True):
+        fig.add_annotation(x=x, y=y, text=t, showarrow=False, yanchor="bottom", font=dict(size=11))
+    fig.update_layout(
+        title=dict(text=title),
+        height=height,
+        margin=dict(l=10, r=10, t=60, b=10),
+        xaxis=dict(visible=False, range=[-0.5, grid.shape[1] - 0.5]),
+        yaxis=dict(visible=False, range=[grid.shape[0] - 0.5, -24], scaleanchor="x"),
+        plot_bgcolor="white",
+    )
+    return fig
+
+
+def head_grid_figure(image: np.ndarray, class_maps: np.ndarray, blocks: list[str], *, title: str = "") -> go.Figure:
+    """Where the class token looks, per block (rows) and head (columns): maps `(D, H, rows, cols)` over the image."""
+    d, heads = class_maps.shape[:2]
+    tiles = np.stack([overlay(image, class_maps[i, j]) for i in range(d) for j in range(heads)])
+    titles = [f"{blocks[i]} · head {j + 1}" for i in range(d) for j in range(heads)]
+    side = tiles.shape[1]
+    return _image_grid(tiles, heads, titles, height=80 + d * (side + 30), title=title or "Where the class token looks")
+
+
+def rollout_figure(image: np.ndarray, rollout_map: np.ndarray, *, title: str = "Attention rollout") -> go.Figure:
+    """The input, and the rolled-out class-token attention `(rows, cols)` over it."""
+    tiles = np.stack([_plain(image), overlay(image, rollout_map)])
+    return _image_grid(tiles, 2, ["input", "rollout over the input"], height=tiles.shape[1] + 110, title=title)
+
+
+def _plain(image: np.ndarray, size: int = TILE) -> np.ndarray:
+    h, w = np.asarray(image).shape[:2]
+    scale = max(1, -(-size // max(h, w)))
+    return (_grey(image).repeat(scale, 0).repeat(scale, 1) * 255).round().astype(np.uint8)
+
+
+def class_attention_figure(images: np.ndarray, maps: np.ndarray, class_names: list[str], *, title: str) -> go.Figure:
+    """Each class's mean attention `(K, rows, cols)` over that class's mean image `(K, H, W[, 3])` uint8."""
+    k = len(maps)
+    tiles = np.stack([overlay(images[c], maps[c]) for c in range(k)])
+    cols = min(k, 5)
+    rows = -(-k // cols)
+    return _image_grid(tiles, cols, list(class_names[:k]), height=90 + rows * (tiles.shape[1] + 30), title=title)
+
+
+def token_matrix_figure(matrix: np.ndarray, grid: tuple[int, int], *, title: str) -> go.Figure:
+    """One head's attention `(N, N)`: row i is where token i looks (token 0 the class token, then the patches)."""
+    n = len(matrix)
+    labels = ["cls"] + [f"p{i}" for i in range(1, n)]
+    where = ["the class token"] + [
+        f"patch {i} (row {(i - 1) // grid[1] + 1}, col {(i - 1) % grid[1] + 1})" for i in range(1, n)
+    ]
+    hover = [[f"{where[i]} → {where[j]}" for j in range(n)] for i in range(n)]
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.asarray(matrix, np.float32),
+            x=labels,
+            y=labels,
+            colorscale=SEQUENTIAL,
+            zmin=0,
+            text=hover,
+            hovertemplate="%{text}: %{z:.3f}<extra></extra>",
+            colorbar=dict(title=dict(text="weight")),
+        )
+    )
+    fig.update_layout(
+        title=dict(text=title),
+        height=520,
+        margin=dict(l=10, r=10, t=50, b=10),
+        xaxis=dict(title=dict(text="looks at (key)")),
+        yaxis=dict(title=dict(text="token (query)"), autorange="reversed", scaleanchor="x"),
+    )
+    return fig
+
+
+def heads_figure(history: HeadHistory, *, height: int = 380) -> go.Figure:
+    """Each head's attention distance and entropy against the training step; the head that changed most in bold."""
+    fig = make_subplots(
+        1, 2, subplot_titles=("Mean attention distance (patches)", "Entropy (nats)"), horizontal_spacing=0.08
+    )
+    best = history.most_changed()
+    d, heads = history.distance.shape[1:] if history.distance.ndim == 3 else (0, 0)
+    for i in range(d):
+        for j in range(heads):
+            bold = (i, j) == best
+            for col, values in ((1, history.distance), (2, history.entropy)):
+                fig.add_trace(
+                    go.Scatter(
+                        x=history.steps,
+                        y=values[:, i, j],
+                        mode="lines",
+                        name=f"{history.blocks[i]} · head {j + 1}",
+                        legendgroup=history.blocks[i],
+                        showlegend=col == 1 and (j == 0 or bold),
+                        line=dict(color=LINE_COLORS[i % len(LINE_COLORS)], width=4 if bold else 1.3),
+                        opacity=1.0 if bold else 0.55,
+                        hovertemplate=f"{history.blocks[i]} · head {j + 1}<br>step %{{x}}: %{{y:.2f}}<extra></extra>",
+                    ),
+                    1,
+                    col,
+                )
+    for col, value, what in (
+        (1, history.uniform_distance, "looking everywhere alike"),
+        (2, history.uniform_entropy, ""),
+    ):
+        fig.add_hline(
+            y=value, line=dict(dash="dot", color="#64748b"), row=1, col=col, annotation_text=what or "uniform"
+        )
+    fig.update_xaxes(title_text="training step")
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def position_figure(similarity: np.ndarray, grid: tuple[int, int], *, title: str) -> go.Figure:
+    """Cosine similarity of every patch's position embedding with every other: one tile per patch `(P, rows, cols)`,
+    tiles placed where their patch lies; red alike, blue opposite."""
+    p = len(similarity)
+    scale = max(1, 24 // max(grid))
+    t = np.clip((np.asarray(similarity) + 1) / 2, 0, 1)
+    tiles = DIVERGING_LUT[(t * 255).round().astype(np.uint8)]  # (P, rows, cols, 3)
+    tiles = tiles.repeat(scale, 1).repeat(scale, 2)
+    grid_img = mosaic(tiles, grid[1], gap=2, fill=255, rgb=True)
+    xs, ys = tile_centres(p, grid[1], tiles.shape[1], tiles.shape[2], gap=2)
+    fig = go.Figure(go.Image(source=png_uri(grid_img), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip"))
+    names = [f"patch {i + 1} (row {i // grid[1] + 1}, col {i % grid[1] + 1})" for i in range(p)]
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", marker=dict(opacity=0, size=12), text=names, hoverinfo="text"))
+    fig.update_layout(
+        title=dict(text=title),
+        height=min(620, 120 + grid_img.shape[0] * 2),
+        margin=dict(l=10, r=10, t=50, b=10),
+        xaxis=dict(visible=False, range=[-0.5, grid_img.shape[1] - 0.5]),
+        yaxis=dict(visible=False, range=[grid_img.shape[0] - 0.5, -0.5], scaleanchor="x"),
+        showlegend=False,
+    )
+    fig.add_trace(  # a colour bar for the tiles' scale
+        go.Heatmap(
+            z=[[-1, 1]],
+            colorscale=DIVERGING,
+            zmin=-1,
+            zmax=1,
+            visible=True,
+            opacity=0,
+            showscale=True,
+            hoverinfo="skip",
+        )
+    )
+    return fig
