@@ -16,9 +16,7 @@ from nnlab.data import Dataset
 from nnlab.runs import Run
 
 from .sidebar import require_run, require_run_data
-from .state import current_snapshot
-
-CACHE_TTL = 30 * 60  # seconds an unused cached analysis is kept (memory comes back after a class leaves)
+from .state import CACHE_TTL, current_snapshot
 
 
 @dataclass(frozen=True)

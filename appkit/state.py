@@ -26,6 +26,7 @@ QUICK_KEY = "app_quick_job"  # id of this session's quick-start job
 TRAIN_JOB_KEY = "train_job"  # id of the job the Train page watches in this session
 MAX_JOBS = int(os.environ.get("NNLAB_MAX_JOBS", "2"))  # trainings at once per server
 LOOK_INSIDE_SECTION = "Inside the network"  # where "Look inside" goes after training
+CACHE_TTL = 30 * 60  # seconds an unused cached object is kept (memory comes back after a class leaves)
 
 # Page work in this process gets one torch thread: training runs in worker processes (see nnlab.jobs) that use
 # every core while the machine is idle and leave one to the app while it is not (nnlab.jobs.threads).
@@ -38,7 +39,7 @@ def runs_root() -> Path:
 
 
 # --- cached loaders ---------------------------------------------------------------------------------------------
-@st.cache_resource(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, ttl=CACHE_TTL, show_spinner=False)
 def _open_run(folder: str, stamp: float) -> Run:
     return Run(folder)
 
@@ -53,7 +54,7 @@ def open_run(run_id: str) -> Run | None:
         return None
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the dataset…")
+@st.cache_resource(max_entries=4, ttl=CACHE_TTL, show_spinner="Loading the dataset…")
 def _run_dataset(folder: str) -> Dataset:
     return Run(folder).dataset()
 
@@ -63,7 +64,7 @@ def run_dataset(run: Run) -> Dataset:
     return _run_dataset(str(run.folder))
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the dataset…")
+@st.cache_resource(max_entries=4, ttl=CACHE_TTL, show_spinner="Loading the dataset…")
 def _load_data(config_json: str, folder: str) -> Dataset:
     return load_dataset(DataConfig.from_dict(json.loads(config_json)))
 
@@ -73,7 +74,7 @@ def load_data(config: DataConfig) -> Dataset:
     return _load_data(json.dumps(config.to_dict(), sort_keys=True), str(data_dir().resolve()))
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
 def _snapshot_model(_run: Run, folder: str, k: int, step: int):
     return _run.model_at(k)
 
@@ -84,7 +85,7 @@ def snapshot_model(run: Run, k: int):
     return _snapshot_model(run, str(run.folder), k, run.snapshots[k]["step"])
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_data(max_entries=8, ttl=CACHE_TTL, show_spinner=False)
 def _network_points(_run: Run, folder: str):
     return _run.points()
 

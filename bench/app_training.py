@@ -95,14 +95,57 @@ class LivePanel:
             time.sleep(max(0.0, LIVE_EVERY - (time.perf_counter() - t)))
 
 
+class FollowingPage:
+    """A student following the run live on Class averages: the sidebar's watcher looks every 0.5 s (its fragment),
+    and the whole page is redrawn when a new snapshot appears, as in the browser."""
+
+    def __init__(self, job):
+        from streamlit.testing.v1 import AppTest
+
+        self.job = job
+        while job.alive and not job.run_id:
+            time.sleep(0.05)
+        self.at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+        self.at.session_state["app_run"] = job.run_id
+        self.at.run()
+        self.at.switch_page("app_pages/class_averages.py")
+        self.watch = AppTest.from_function(_watch, args=(job.run_id,), default_timeout=60)
+        self.looks, self.redraws, self.drawn = [], [], -1
+
+    def until(self, done) -> None:
+        from nnlab.runs import Run
+
+        while not done():
+            t = time.perf_counter()
+            self.watch.run()  # the fragment's work: is there a newer snapshot?
+            self.looks.append(time.perf_counter() - t)
+            n = len(Run(self.job.folder))
+            if n != self.drawn:
+                t = time.perf_counter()
+                self.at.run()  # the page redrawn at the newest snapshot
+                self.redraws.append(time.perf_counter() - t)
+                self.drawn = n
+            time.sleep(max(0.0, 0.5 - (time.perf_counter() - t)))
+
+
+def _watch(run_id: str) -> None:
+    import appkit
+    from appkit import sidebar
+
+    run = appkit.open_run(run_id)
+    if run is not None and run.status == "running":
+        sidebar._live(run_id, len(run))  # the look itself; the page redraw it would ask for is timed apart
+
+
 SHARES: dict[int, float] = {}  # id(spec) → share of the last job's training time at more than one torch thread
 
 
 def in_worker(registry: JobRegistry, spec: JobSpec, app: str = "idle") -> tuple[float, BusyApp | None]:
     """Seconds the worker's trainer took while the app is "idle", shows the "live" panel, or is "busy"."""
-    job = registry.start(spec, "bench")
-    load = {"idle": None, "live": LivePanel, "busy": BusyApp}[app]
-    load = load(job.id) if load else None
+    fresh = dataclasses.replace(spec, root=str(Path(spec.root) / f"rep-{time.monotonic_ns()}"))  # not a reused run
+    job = registry.start(fresh, "bench")
+    load = {"idle": None, "live": LivePanel, "busy": BusyApp, "follow": FollowingPage}[app]
+    load = (load(job) if app == "follow" else load(job.id)) if load else None
     while job.alive and not job.live.view().started:  # the worker loads the data first: not training time
         time.sleep(0.05)
     if load:
@@ -136,7 +179,7 @@ def panel_refresh_ms(registry: JobRegistry, spec: JobSpec) -> float:
     """Median server time of one live-panel refresh (the fragment's work) while a job trains."""
     from streamlit.testing.v1 import AppTest
 
-    job = registry.start(spec, "bench")
+    job = registry.start(dataclasses.replace(spec, root=str(Path(spec.root) / "panel")), "bench")
     while job.alive and job.live.view().step < 50:
         time.sleep(0.05)
     at = AppTest.from_function(_panel, args=(job.id,), default_timeout=60)
@@ -185,7 +228,7 @@ def main() -> None:
         f"the app's worker uses {threads} to {appkit.CORES} torch thread(s)\n"
     )
     results: dict[str, list[float]] = {}
-    busy_runs = []
+    busy_runs, follows = [], []
     one = dataclasses.replace(spec, torch_threads=1, max_threads=0)  # safe but slow on an idle machine
     two = dataclasses.replace(spec, torch_threads=2, max_threads=0)  # fast alone, but the app's work halts it
     shares: dict[str, list[float]] = {}
@@ -204,6 +247,9 @@ def main() -> None:
             add("headless, 1 torch thread", headless(data, train, tmp / "runs", 1))
         add("app: worker process, app idle", in_worker(registry, spec)[0], spec)
         add("app: worker process, live panel refreshing (a user watching)", in_worker(registry, spec, "live")[0], spec)
+        seconds, follower = in_worker(registry, spec, "follow")
+        add("app: worker process, Class averages following the run live", seconds, spec)
+        follows.append(follower)
         seconds, app = in_worker(registry, spec, "busy")
         add("app: worker process, Train page re-run back to back (worst case)", seconds, spec)
         busy_runs.append(app.seconds / max(app.runs, 1))
@@ -226,6 +272,14 @@ def main() -> None:
         share = f"{statistics.median(shares[name]):14.0%}" if name in shares else ""
         print(f"{name:76} {t / a.epochs:7.2f} {lo:4.2f}-{hi:<5.2f}  {refs[0] / t:6.0%} / {refs[1] / t:4.0%}{share}")
     print(f"\none Train page run while training (server time): {1000 * statistics.median(busy_runs):.0f} ms")
+    looks = [t for f in follows for t in f.looks]
+    redraws = [t for f in follows for t in f.redraws[1:]]  # the first draw loads the run and the data
+    print(
+        f"following live (Class averages): {len(looks) / max(len(follows), 1):.0f} looks a run, one every 0.5 s "
+        f"({1000 * statistics.median(looks):.1f} ms each, server time); a page redraw per new snapshot: median "
+        f"{1000 * statistics.median(redraws or [0]):.0f} ms, p90 "
+        f"{1000 * (np.percentile(redraws, 90) if redraws else 0):.0f} ms"
+    )
     print(
         f"one live-panel refresh while training (server time): {panel_refresh_ms(registry, spec):.0f} ms "
         "(the panel refreshes every ~0.3 s)"
