@@ -82,6 +82,22 @@ def show_sample(walk: A.SampleWalk, choice: O.Choice) -> None:
     )
 
 
+def show_tokens(tokens: list[A.PointOutput]) -> None:
+    """A transformer's tokens: its patch embeddings and each block's output, as tokens × width heatmaps."""
+    if not tokens:
+        return
+    st.markdown("**Tokens**, in network order, left to right: " + " → ".join(p.name for p in tokens))
+    st.plotly_chart(F.tokens_figure(tokens), key="walk_tokens")
+    appkit.how_to_read(
+        "Each panel is one point's tokens: a row per token (cls, the class token, on top; then the image patches row "
+        "by row), a column per dimension of the embedding; blue below zero, red above. Each block adds to these rows "
+        "(the residual stream); the class token's row after the last block is what the head reads (the strip cls)."
+    )
+    st.page_link(
+        "app_pages/attention.py", label="Where each head looks: the Attention page", icon=":material/visibility:"
+    )
+
+
 def show_layers(walk: A.SampleWalk) -> None:
     st.subheader("Layer by layer", anchor=False)
     act = next((p.activation for p in appkit.network_points(run) if p.activation), "")
@@ -91,7 +107,10 @@ def show_layers(walk: A.SampleWalk) -> None:
         word = "zero" if act == "relu" else "switched off (negative side)"
         st.markdown("Share of values the activation left " + word + ": " + " · ".join(zeros))
     dense = []
+    show_tokens([p for p in walk.points if p.layout == "tokens"])
     for layer, pts in walk.layers():
+        if pts[0].layout in ("tokens", "attention"):  # drawn together by show_tokens; attention on its own page
+            continue
         if pts[0].is_map:
             c, h, w = pts[0].values.shape
             st.markdown(f"**Layer {layer}** · {' → '.join(p.name for p in pts)}: {c} feature maps of {h}×{w}")
