@@ -87,7 +87,9 @@ with live_col:
                 job = new
 
     st.subheader("Training", anchor=False)
-    if job is None:
+    if job is None and st.query_params.get("job"):  # a tab reloaded after a server restart: what became of it
+        appkit.training_panel(st.query_params["job"], False)
+    elif job is None:
         st.info("Nothing is training in this session yet. Configure a run on the left and press **Start**.")
     else:
         live = job.alive  # a live job redraws twice a second; a finished one is drawn once

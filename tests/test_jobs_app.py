@@ -67,3 +67,12 @@ def test_a_job_interrupted_by_a_restart_says_so_and_opens_its_run(app_dirs, jobs
     assert not at.exception and "server was restarted" in text and RESTART_MESSAGE in text
     at.button(key="train_look").click().run()
     assert at.session_state[appkit.PENDING_KEY] == (job.run_id, None)  # it opens as the current run
+
+
+def test_the_train_page_reloaded_with_an_unknown_job_says_what_happened(app_dirs, jobs, monkeypatch):  # noqa: F811
+    at = app_test(monkeypatch)
+    at.query_params["job"] = "0123456789"
+    at.switch_page("app_pages/train.py").run()
+    text = " ".join(w.value for w in at.warning)
+    assert not errors(at) and "server was restarted" in text
+    assert not any("Nothing is training" in i.value for i in at.info)
