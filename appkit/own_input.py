@@ -9,6 +9,7 @@ picker of `appkit.samples`; "Draw" and "Upload an image" (image data) and "Click
 from __future__ import annotations
 
 import base64
+import functools
 import io
 from dataclasses import dataclass, replace
 
@@ -212,17 +213,19 @@ def upload_panel(ds) -> O.OwnInput | None:
             _forget(UPLOAD_SOURCE)
             right.error(f"{file.name}: {e}", icon=":material/broken_image:")
             return None
-        left.image(file.getvalue(), caption=file.name, width=200)
+        left.image(own.picture, caption=file.name, width=200)
     with right:
         show_converted(own, ds)
     return own
 
 
-def _on_click() -> None:
-    """A click on the plane chart types its point into x₁, x₂ (callbacks may set widget state)."""
+def _on_click(ds) -> None:
+    """A click on the plane chart becomes the point; the x₁, x₂ boxes forget theirs and start from it."""
     points = st.session_state[CLICK].selection.points
     if points:
-        st.session_state[X1], st.session_state[X2] = float(points[0]["x"]), float(points[0]["y"])
+        _keep(POINT, ds, O.from_point(float(points[0]["x"]), float(points[0]["y"]), ds))
+        for key in (X1, X2):
+            st.session_state.pop(key, None)
 
 
 def point_panel(ds) -> O.OwnInput | None:
@@ -231,12 +234,23 @@ def point_panel(ds) -> O.OwnInput | None:
     lo, hi = ds.x_train.min(0), ds.x_train.max(0)
     pad = 0.15 * (hi - lo)
     lo, hi = lo - pad, hi + pad
-    st.session_state.setdefault(X1, round(float((lo[0] + hi[0]) / 2), 2))
-    st.session_state.setdefault(X2, round(float((lo[1] + hi[1]) / 2), 2))
+    kept = _kept(POINT, ds)  # the last point, where the boxes start when they have no value of their own
+    start = np.clip(kept.sample if kept is not None else (lo + hi) / 2, lo, hi)
     left, right = st.columns([2, 1])
     with right:
-        x1 = st.number_input("x₁", float(lo[0]), float(hi[0]), key=X1, step=0.05, format="%.2f")
-        x2 = st.number_input("x₂", float(lo[1]), float(hi[1]), key=X2, step=0.05, format="%.2f")
+        x1, x2 = (
+            st.number_input(
+                f"x{sub}",
+                float(lo[d]),
+                float(hi[d]),
+                round(float(start[d]), 2),
+                0.05,
+                "%.2f",
+                key=key,
+                persist_state="session",
+            )
+            for d, sub, key in ((0, "₁", X1), (1, "₂", X2))
+        )
     try:
         own = _keep(POINT, ds, O.from_point(x1, x2, ds))
     except O.OwnInputError as e:
@@ -250,7 +264,7 @@ def point_panel(ds) -> O.OwnInput | None:
     )
     fig.update_layout(clickmode="event+select", dragmode=False)
     with left:
-        st.plotly_chart(fig, key=CLICK, on_select=_on_click, selection_mode="points")
+        st.plotly_chart(fig, key=CLICK, on_select=functools.partial(_on_click, ds), selection_mode="points")
     return own
 
 

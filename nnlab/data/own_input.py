@@ -22,6 +22,7 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # an image larger than this is refused befo
 INK_FLOOR = 0.15  # uploads: ink fainter than this share of the darkest stroke counts as paper
 MNIST_BOX, MNIST_SIDE = 20, 28  # MNIST: the digit's bounding box fits 20×20, in a 28×28 field
 MNIST_CENTRE = 14.0  # where MNIST's own digits have their centre of mass (row and column, 0-based)
+THUMB = 256  # the longer side of the picture kept for showing beside the converted input
 DIGITS_BITMAP, DIGITS_BLOCK = 32, 4  # scikit-learn's digits: 32×32 bitmaps, on-pixels counted in 4×4 blocks
 
 
@@ -38,6 +39,7 @@ class OwnInput:
     display: np.ndarray | None  # uint8 (H, W) or (H, W, 3): what the network sees; None for a point
     label: str  # "your drawing", "your image", "your point"
     notes: tuple[str, ...] = ()  # what was done on the way ("The GIF is animated: its first frame is used.")
+    picture: np.ndarray | None = None  # uint8 (h, w, 3): the picture as read, at most THUMB pixels a side
 
 
 def recipe(dataset: Dataset) -> str | None:
@@ -179,9 +181,17 @@ def to_sample(rgb: np.ndarray, dataset: Dataset, *, ink: np.ndarray | None = Non
     return resized(rgb, dataset.input_shape, invert=_dark_background(dataset))
 
 
-def _own(sample: np.ndarray, dataset: Dataset, label: str, notes: tuple[str, ...] = ()) -> OwnInput:
+def thumbnail(rgb: np.ndarray) -> np.ndarray:
+    """Float `(H, W, 3)` in 0..1 → uint8, its longer side at most THUMB pixels (for showing, never for the network)."""
+    img = Image.fromarray(np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8), "RGB")
+    img.thumbnail((THUMB, THUMB))
+    return np.asarray(img)
+
+
+def _own(sample, dataset: Dataset, label: str, notes: tuple[str, ...] = (), rgb=None) -> OwnInput:
     display = dataset.display_images(sample[None])[0] if dataset.is_image else None
-    return OwnInput(sample, dataset.prepare(sample[None]), display, label, notes)
+    picture = thumbnail(rgb) if rgb is not None else None
+    return OwnInput(sample, dataset.prepare(sample[None]), display, label, notes, picture)
 
 
 # --- the three sources --------------------------------------------------------------------------------------------
@@ -192,7 +202,7 @@ def from_canvas(rgba: np.ndarray | None, dataset: Dataset) -> OwnInput:
     rgb = over_white(rgba)
     if bounding_box(ink_of(rgb)) is None:
         raise OwnInputError("The canvas is empty: draw something first.")
-    return _own(to_sample(rgb, dataset), dataset, "your drawing")
+    return _own(to_sample(rgb, dataset), dataset, "your drawing", rgb=rgb)
 
 
 def read_image(data: bytes) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -274,7 +284,7 @@ def from_upload(data: bytes, dataset: Dataset) -> OwnInput:
             raise OwnInputError("The image is blank: there are no strokes in it to read.")
         if inverted:
             notes += ("The image is dark on light: inverted, so its strokes are bright as in the dataset.",)
-    return _own(to_sample(rgb, dataset, ink=ink), dataset, "your image", notes)
+    return _own(to_sample(rgb, dataset, ink=ink), dataset, "your image", notes, rgb)
 
 
 def from_point(x1: float, x2: float, dataset: Dataset) -> OwnInput:
