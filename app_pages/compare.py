@@ -48,6 +48,11 @@ if len(ids) < 2:
     )
     st.page_link("app_pages/train.py", label="Train another run", icon=":material/model_training:")
     st.stop()
+if (linked := appkit.links.incoming("runs")) is not None:  # a link's runs, comma-separated
+    found = [i for i in linked.split(",") if i in ids]
+    if len(found) < 2:
+        appkit.links.notice("runs", linked, "names fewer than two runs on this server")
+    st.session_state[RUNS] = found if len(found) >= 2 else st.session_state.get(RUNS)
 kept = [i for i in st.session_state.get(RUNS) or [] if i in ids]
 if not kept or kept != st.session_state[RUNS]:  # a first visit, or a chosen run was deleted or renamed
     st.session_state[RUNS] = kept if len(kept) >= 2 else default_runs(ids, st.session_state.get(appkit.RUN_KEY))
@@ -58,6 +63,7 @@ chosen = st.multiselect(
     max_selections=MAX_RUNS,
     help=f"Two to {MAX_RUNS} runs; the newest are at the top of the list.",
 )
+appkit.links.keep("runs", ",".join(chosen))
 runs = [r for r in (appkit.open_run(i) for i in chosen) if r is not None and len(r) > 0]
 if len(runs) < 2:
     st.info("Pick at least two runs above.")

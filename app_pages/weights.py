@@ -52,10 +52,13 @@ if not by_name:
     st.stop()
 if st.session_state.get("weights_layer") not in by_name:
     st.session_state["weights_layer"] = next(iter(by_name))
-name = st.selectbox(
+name = appkit.links.pick(
+    st.selectbox,
     "Layer",
     list(by_name),
     key="weights_layer",
+    param="layer",
+    what="layer",
     format_func=lambda n: f"{n} ({'×'.join(map(str, by_name[n].shape))} weights)",
     help="Every section of this page follows this layer; the curves at the bottom show all of them.",
 )
@@ -67,21 +70,32 @@ st.subheader("Weights over training")
 how, count, start = "all", layer.units, 0
 if layer.tile != "matrix":
     c1, c2, c3 = st.columns(3)
-    how = c1.radio(
+    how = appkit.links.pick(
+        c1.radio,
         "Units",
         ["all", "changed", "range"],
         key="weights_units",
+        param="units",
+        what="choice of units",
         horizontal=True,
         format_func={"all": "All", "changed": "Most changed", "range": "A range"}.get,
         help="Most changed: the units whose weights moved farthest from the start to the end of training.",
     )
     if how != "all":
-        count = c2.slider("How many", 1, layer.units, min(32, layer.units), key="weights_count")
+        st.session_state.setdefault("weights_count", min(32, layer.units))
+        count = appkit.links.number(
+            c2.slider, "How many", 1, layer.units, key="weights_count", param="count", what="count"
+        )
     if how == "range":
-        start = c3.number_input("First unit", 0, max(layer.units - count, 0), 0, key="weights_start")
-per_frame = st.toggle(
+        high = max(layer.units - count, 0)
+        start = appkit.links.number(
+            c3.number_input, "First unit", 0, high, key="weights_start", param="first", what="unit"
+        )
+per_frame = appkit.links.flag(
+    st.toggle,
     "Rescale the colours at each snapshot",
     key="weights_scale",
+    param="rescale",
     help="Off: one colour scale for the whole of training, so you see the weights grow. "
     "On: each snapshot uses its own scale, so you see the pattern even while it is faint.",
 )
@@ -119,10 +133,13 @@ st.download_button(
 # --- 2. one snapshot up close ----------------------------------------------------------
 if layer.tile == "matrix":
     st.subheader("The weight matrix at this snapshot")
-    mode = st.radio(
+    mode = appkit.links.pick(
+        st.radio,
         "Show",
         ["weights", "change"],
         key="weights_matrix_mode",
+        param="matrix",
+        what="matrix view",
         horizontal=True,
         format_func={"weights": "Weights", "change": "Change since the start"}.get,
     )

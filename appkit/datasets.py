@@ -1,7 +1,7 @@
 """Choosing a dataset in a page: the selectbox with each generator's options, the one-click download panel, the
 upload panel, the note on files in the data folder that the name rules skip, and a cache for a dataset's records.
 
-Used by the Datasets and Train pages; imports only `state` (for the shared, cached datasets).
+Used by the Datasets and Train pages; imports only `state` (the shared, cached datasets) and `links` (the address).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import streamlit as st
 
 from nnlab.data import DataConfig, Dataset
 
+from . import links
 from .state import load_data
 
 SOURCE_WORDS = {"built-in": "built in", "download": "downloaded once", "file": "your file", "plug-in": "plug-in"}
@@ -39,10 +40,13 @@ def dataset_picker(prefix: str, *, default: str | None = None) -> DataConfig | N
     def label(n: str) -> str:
         return f"{n} · {KIND_WORDS.get(table[n].kind, table[n].kind)}, {SOURCE_WORDS.get(table[n].source, '')}"
 
-    name = st.selectbox(
+    name = links.pick(
+        st.selectbox,
         "Dataset",
         names,
         key=key,
+        param="dataset",
+        what="dataset",
         format_func=label,
         help="Built-in sets work offline; MNIST, Fashion-MNIST and CIFAR-10 download once; "
         "your own .npz/.csv files in the data folder appear here too.",

@@ -96,6 +96,7 @@ FORM = (
 
 @register_model(
     "cnn",
+    order=10,
     config=CNNConfig,
     points=cnn_points,
     title="CNN",

@@ -56,7 +56,13 @@ FORM = (
 
 
 @register_model(
-    "mlp", config=MLPConfig, points=mlp_points, title="MLP", help="Dense layers on the flattened input.", form=FORM
+    "mlp",
+    order=0,
+    config=MLPConfig,
+    points=mlp_points,
+    title="MLP",
+    help="Dense layers on the flattened input.",
+    form=FORM,
 )
 def build_mlp(cfg: MLPConfig) -> Net:
     return build_plan(cfg, _plan(cfg))

@@ -51,6 +51,7 @@ class ModelKind:
     # (config, n_classes) → an accumulator with `add(outputs, y)` per evaluation batch and `tensors()` once: per-class
     # statistics the recorder keeps in each snapshot beside its own (a ViT's `attn/...`); None: nothing more
     extra_stats: Callable | None = None
+    order: int = 100  # where the kind comes in lists (the Train page's choice, the CLI): lowest first
 
     def make(self, input_shape: tuple[int, ...], n_classes: int, **values):
         """A config for data of `input_shape` and `n_classes`, with the form's `values` (None: the default).
@@ -83,6 +84,7 @@ def register_model(
     skips: Mapping[str, str] | None = None,
     task=CLASSIFICATION,
     extra_stats: Callable | None = None,
+    order: int = 100,
 ):
     """Decorator: register `build(config) -> nn.Module` as the model kind `name`.
 
@@ -93,7 +95,7 @@ def register_model(
 
     def wrap(build):
         _KINDS[name] = ModelKind(
-            name, config, build, points, title or name.upper(), help, form, dict(skips or {}), task, extra_stats
+            name, config, build, points, title or name.upper(), help, form, dict(skips or {}), task, extra_stats, order
         )
         return build
 
@@ -101,8 +103,8 @@ def register_model(
 
 
 def model_kinds() -> dict[str, ModelKind]:
-    """Every registered kind by name, in registration order."""
-    return dict(_KINDS)
+    """Every registered kind by name, by `order` (then registration order): the MLP first, then the CNN, ..."""
+    return dict(sorted(_KINDS.items(), key=lambda item: item[1].order))
 
 
 def model_kind(name: str) -> ModelKind:
