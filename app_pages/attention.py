@@ -68,7 +68,8 @@ st.plotly_chart(F.head_grid_figure(image, info.class_maps, list(info.blocks)), k
 appkit.how_to_read(
     "One tile per block (rows, first block at the top) and head (columns): the class token's attention over the "
     f"{info.grid[0]}×{info.grid[1]} patches, laid over the input. Yellow marks the patches it weighs most (each tile "
-    "is scaled to its own largest weight); where the image shows through, it hardly looks. The class token's "
+    "is scaled to its own largest weight, but a head that looks everywhere alike stays a faint, even tint); where the "
+    "image shows through, it hardly looks. The class token's "
     "attention to itself is left out."
 )
 c1, c2 = st.columns(2)

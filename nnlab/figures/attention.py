@@ -13,8 +13,9 @@ from plotly.subplots import make_subplots
 from ..analysis.attention import HeadHistory
 from .colors import DIVERGING, DIVERGING_LUT, LINE_COLORS, SEQUENTIAL, SEQUENTIAL_LUT, mosaic, png_uri, tile_centres
 
-TILE = 112  # pixels a side of one image tile, at least
+TILE = 150  # pixels a side of one image tile, at least
 GAP = 4
+BAND = 22  # pixels of white above each tile, for its name
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
@@ -26,14 +27,16 @@ def _grey(image: np.ndarray) -> np.ndarray:
 def overlay(image: np.ndarray, heat: np.ndarray, *, size: int = TILE) -> np.ndarray:
     """The image with a map over its patches `(rows, cols)` laid on top, as uint8 RGB about `size` pixels a side.
 
-    The map is scaled to its own maximum: bright yellow marks where it is largest, the image shows through where it
-    is near zero.
+    The map is taken as shares of its sum and scaled to its largest share, but to no less than three times the even
+    share: bright yellow marks where it is largest, the image shows through where it is near zero, and a map that is
+    even everywhere stays a faint, even tint instead of blowing its noise up to full colour.
     """
     h, w = np.asarray(image).shape[:2]
     scale = max(1, -(-size // max(h, w)))
     img = _grey(image).repeat(scale, 0).repeat(scale, 1)  # (H·s, W·s, 3)
     heat = np.asarray(heat, np.float32)
-    t = heat / max(float(heat.max()), 1e-12)
+    share = heat / max(float(heat.sum()), 1e-12)
+    t = share / max(float(share.max()), 3.0 / heat.size)
     rows, cols = heat.shape
     t = np.kron(t, np.ones((img.shape[0] // rows, img.shape[1] // cols), np.float32))  # (H·s, W·s)
     colour = SEQUENTIAL_LUT[(t * 255).round().astype(np.uint8)].astype(np.float32) / 255.0
@@ -42,7 +45,8 @@ def overlay(image: np.ndarray, heat: np.ndarray, *, size: int = TILE) -> np.ndar
 
 
 def _image_grid(tiles: np.ndarray, cols: int, titles: list[str], *, height: int, title: str) -> go.Figure:
-    """RGB tiles `(n, h, w, 3)` in a mosaic of `cols` columns, each named by hover and by a title above it."""
+    """RGB tiles `(n, h, w, 3)` in a mosaic of `cols` columns, each named by hover and in a white band above it."""
+    tiles = np.pad(tiles, ((0, 0), (BAND, 0), (0, 0), (0, 0)), constant_values=255)  # room for each tile's name
     n, h, w = tiles.shape[:3]
     grid = mosaic(tiles, cols, gap=GAP, fill=255, rgb=True)
     xs, ys = tile_centres(n, cols, h, w, gap=GAP)
@@ -50,7 +54,7 @@ def _image_grid(tiles: np.ndarray, cols: int, titles: list[str], *, height: int,
     fig.add_trace(
         go.Scatter(
             x=xs,
-            y=ys,
+            y=ys + BAND / 2,
             mode="markers",
             marker=dict(size=h / 2, opacity=0),
             text=titles,
@@ -58,14 +62,14 @@ def _image_grid(tiles: np.ndarray, cols: int, titles: list[str], *, height: int,
             showlegend=False,
         )
     )
-    for x, y, t in zip(xs, ys - h / 2, titles, strict=True):
-        fig.add_annotation(x=x, y=y, text=t, showarrow=False, yanchor="bottom", font=dict(size=11))
+    for x, y, t in zip(xs, ys - h / 2 + BAND / 2, titles, strict=True):
+        fig.add_annotation(x=x, y=y, text=t, showarrow=False, font=dict(size=11))
     fig.update_layout(
         title=dict(text=title),
         height=height,
-        margin=dict(l=10, r=10, t=60, b=10),
+        margin=dict(l=10, r=10, t=40 if title else 10, b=10),
         xaxis=dict(visible=False, range=[-0.5, grid.shape[1] - 0.5]),
-        yaxis=dict(visible=False, range=[grid.shape[0] - 0.5, -24], scaleanchor="x"),
+        yaxis=dict(visible=False, range=[grid.shape[0] - 0.5, -0.5], scaleanchor="x"),
         plot_bgcolor="white",
     )
     return fig
@@ -80,9 +84,9 @@ def head_grid_figure(image: np.ndarray, class_maps: np.ndarray, blocks: list[str
     return _image_grid(tiles, heads, titles, height=80 + d * (side + 30), title=title or "Where the class token looks")
 
 
-def rollout_figure(image: np.ndarray, rollout_map: np.ndarray, *, title: str = "Attention rollout") -> go.Figure:
+def rollout_figure(image: np.ndarray, rollout_map: np.ndarray, *, title: str = "") -> go.Figure:
     """The input, and the rolled-out class-token attention `(rows, cols)` over it."""
-    tiles = np.stack([_plain(image), overlay(image, rollout_map)])
+    tiles = np.stack([_plain(image, 240), overlay(image, rollout_map, size=240)])
     return _image_grid(tiles, 2, ["input", "rollout over the input"], height=tiles.shape[1] + 110, title=title)
 
 

@@ -306,15 +306,15 @@ def feature_maps_figure(points: list[PointOutput], *, height: int | None = None)
 
 def tokens_figure(points: list[PointOutput], *, height: int = 420) -> go.Figure:
     """Tokens points side by side in network order, each a tokens × width heatmap (token 0, the class token, on top),
-    on one diverging scale per panel centred on zero."""
+    all on one diverging scale centred on zero (so the residual stream's growth through the blocks shows)."""
     points = [p for p in points if p.layout == "tokens"]
     if not points:
         return empty_figure("No tokens to show")
     doms = _domains(len(points), gap=0.3 / len(points))
     data, layout = [], {}
+    lo, hi = value_range(np.concatenate([p.values.ravel() for p in points]), True)
     for i, (p, (a, b)) in enumerate(zip(points, doms, strict=True)):
         ax = "" if i == 0 else str(i + 1)
-        lo, hi = value_range(p.values, True)
         labels = ["cls"] + [f"p{t}" for t in range(1, len(p.values))]
         data.append(
             go.Heatmap(

@@ -95,7 +95,8 @@ def app_dirs(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def trained_runs(app_dirs) -> dict[str, str]:
-    """Three small runs trained before the server starts: moons MLP, digits MLP, digits CNN (run ids by key)."""
+    """Small runs trained before the server starts: digits ViT (the oldest), moons MLP, digits MLP, digits CNN (the
+    newest: the sidebar's default), run ids by key."""
     import torch
 
     from nnlab import DataConfig, RecordConfig, load_dataset, train_run
@@ -106,9 +107,18 @@ def trained_runs(app_dirs) -> dict[str, str]:
     try:
         with pytest.MonkeyPatch.context() as mp:  # digits comes with scikit-learn: nothing is downloaded
             mp.setenv("NNLAB_DATA_DIR", str(app_dirs["data"]))
-            moons = train_run(DataConfig.make("moons"), record=rec, root=root, name="moons")
             digits = DataConfig.make("digits")
             ds = load_dataset(digits)
+            vit = train_run(
+                digits,
+                default_model(ds, "vit"),
+                default_train(ds, epochs=4),
+                rec,
+                root=root,
+                name="digits-vit",
+                dataset=ds,
+            )
+            moons = train_run(DataConfig.make("moons"), record=rec, root=root, name="moons")
             mlp = train_run(
                 digits,
                 default_model(ds, "mlp"),
@@ -129,7 +139,7 @@ def trained_runs(app_dirs) -> dict[str, str]:
             )
     finally:
         torch.set_num_threads(threads)
-    return {"moons": moons.id, "digits-mlp": mlp.id, "digits-cnn": cnn.id}
+    return {"moons": moons.id, "digits-mlp": mlp.id, "digits-cnn": cnn.id, "digits-vit": vit.id}
 
 
 def _free_port() -> int:

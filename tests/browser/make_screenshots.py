@@ -38,6 +38,7 @@ PICKS = {
     "weights": ["weights-digits-mlp", "weights-digits-cnn"],
     "boundary-moons": ["boundary-moons"],
     "boundary-digits": ["boundary-digits-mlp", "boundary-digits-cnn"],
+    "attention": ["attention-digits-vit"],
 }
 
 

@@ -35,6 +35,8 @@ VISITS = [
     (r"boundary", "boundary-digits-mlp", "digits-mlp", 1, False),
     (r"boundary", "boundary-digits-cnn", "digits-cnn", 1, False),
     (r"compare", "compare", "digits-cnn", 3, False),
+    (r"^Attention$", "attention-digits-vit", "digits-vit", 5, True),
+    (r"walk", "walkthrough-digits-vit", "digits-vit", 1, False),
 ]
 COVERED = {visit[0] for visit in VISITS}
 
