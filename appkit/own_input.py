@@ -27,7 +27,8 @@ CANVAS = "own_canvas"  # the drawing canvas (component value: {"drawing": {"raw"
 DRAWING = "own_drawing"  # the canvas's last drawing (fabric json), drawn again after a page switch
 DRAWING_INIT = "own_drawing_init"  # what this mount of the canvas started from (kept fixed while it is shown)
 UPLOAD = "own_upload"  # the file uploader (bytes stay in memory)
-X1, X2 = "own_x1", "own_x2"  # a typed point of the plane
+X1, X2 = "own_x1", "own_x2"  # a typed point of the plane (keys end in _<POINT_V>: a click starts fresh boxes)
+POINT_V = "own_point_v"  # how many times a click has replaced the point
 CLICK = "own_click"  # the plane chart that a click picks a point on
 KEPT = "own_kept"  # source → (dataset shape, OwnInput): the last good input of each source
 TEST, DRAW, UPLOAD_SOURCE, POINT = "Test sample", "Draw", "Upload an image", "Click a point"
@@ -134,8 +135,10 @@ def own_panel(ds, src: str) -> O.OwnInput | None:
 
 
 def _enlarged(image: np.ndarray, side: int = 168) -> np.ndarray:
+    """Pixels enlarged without smoothing, in a grey frame (a white pixel would vanish into the page)."""
     scale = max(1, side // image.shape[0])
-    return np.kron(image, np.ones((scale, scale) + (1,) * (image.ndim - 2), np.uint8))
+    big = np.kron(image, np.ones((scale, scale) + (1,) * (image.ndim - 2), np.uint8))
+    return np.pad(big, ((2, 2), (2, 2)) + ((0, 0),) * (big.ndim - 2), constant_values=160)
 
 
 def show_converted(own: O.OwnInput, ds) -> None:
@@ -224,8 +227,7 @@ def _on_click(ds) -> None:
     points = st.session_state[CLICK].selection.points
     if points:
         _keep(POINT, ds, O.from_point(float(points[0]["x"]), float(points[0]["y"]), ds))
-        for key in (X1, X2):
-            st.session_state.pop(key, None)
+        st.session_state[POINT_V] = st.session_state.get(POINT_V, 0) + 1
 
 
 def point_panel(ds) -> O.OwnInput | None:
@@ -234,7 +236,8 @@ def point_panel(ds) -> O.OwnInput | None:
     lo, hi = ds.x_train.min(0), ds.x_train.max(0)
     pad = 0.15 * (hi - lo)
     lo, hi = lo - pad, hi + pad
-    kept = _kept(POINT, ds)  # the last point, where the boxes start when they have no value of their own
+    kept = _kept(POINT, ds)  # the last point: new boxes (after a click or a page switch) start from it
+    v = st.session_state.get(POINT_V, 0)
     start = np.clip(kept.sample if kept is not None else (lo + hi) / 2, lo, hi)
     left, right = st.columns([2, 1])
     with right:
@@ -246,8 +249,7 @@ def point_panel(ds) -> O.OwnInput | None:
                 round(float(start[d]), 2),
                 0.05,
                 "%.2f",
-                key=key,
-                persist_state="session",
+                key=f"{key}_{v}",
             )
             for d, sub, key in ((0, "₁", X1), (1, "₂", X2))
         )
@@ -263,6 +265,8 @@ def point_panel(ds) -> O.OwnInput | None:
         x=gx.ravel(), y=gy.ravel(), mode="markers", marker=dict(size=12, opacity=0), name="click", showlegend=False
     )
     fig.update_layout(clickmode="event+select", dragmode=False)
+    fig.update_xaxes(range=[float(lo[0]), float(hi[0])])  # the plot is the clickable grid, edge to edge
+    fig.update_yaxes(range=[float(lo[1]), float(hi[1])], scaleanchor=False)
     with left:
         st.plotly_chart(fig, key=CLICK, on_select=functools.partial(_on_click, ds), selection_mode="points")
     return own

@@ -54,6 +54,10 @@ def upload(at, data: bytes, name: str = "digit.png", mime: str = "image/png"):
     return at.file_uploader(key="own_upload").set_value((name, data, mime)).run()
 
 
+def box(at, label: str):
+    return next(n for n in at.number_input if n.label == label)
+
+
 def subheads(at) -> list[str]:
     return [h.value for h in at.subheader]
 
@@ -172,8 +176,8 @@ def test_the_drawing_is_kept_between_pages_and_lands_on_the_hidden_map(app_env, 
 def test_a_typed_point_is_walked_through_and_marked_on_the_boundary(app_env, runs):
     _, mlp, _ = runs
     at = open_page(app_env, mlp, WALK, "Click a point")
-    at.number_input(key="own_x1").set_value(1.25).run()
-    at.number_input(key="own_x2").set_value(-0.5).run()
+    box(at, "x₁").set_value(1.25).run()
+    box(at, "x₂").set_value(-0.5).run()
     assert not errors(at) and subheads(at)[0] == "Your point"
     at.switch_page(BOUNDARY).run()
     assert not errors(at)

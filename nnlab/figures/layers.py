@@ -72,6 +72,9 @@ def image_input_figure(image: np.ndarray, *, title: str = "Input") -> go.Figure:
             margin=dict(l=10, r=10, t=40, b=10),
             xaxis=dict(visible=False, range=[-0.5, w - 0.5]),
             yaxis=dict(visible=False, range=[h - 0.5, -0.5], scaleanchor="x"),
+            shapes=[  # a frame: white pixels at the edge would vanish into the page
+                dict(type="rect", x0=-0.5, y0=-0.5, x1=w - 0.5, y1=h - 0.5, line=dict(color="#94a3b8", width=1))
+            ],
         ),
     )
 
