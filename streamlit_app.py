@@ -25,6 +25,7 @@ PAGES = {
         st.Page("app_pages/class_averages.py", title="Class averages", icon=":material/category:"),
         st.Page("app_pages/attribution.py", title="Attribution", icon=":material/center_focus_strong:"),
         st.Page("app_pages/hidden.py", title="Hidden layers", icon=":material/bubble_chart:"),
+        st.Page("app_pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
         st.Page("app_pages/attention.py", title="Attention", icon=":material/visibility:"),
     ],
     "Learning over time": [

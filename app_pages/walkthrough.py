@@ -14,6 +14,7 @@ import streamlit as st
 import appkit
 from appkit import own_input as O
 from appkit import samples as S
+from nnlab.analysis import latent
 from nnlab.analysis import layers as A
 from nnlab.figures import layers as F
 
@@ -49,7 +50,35 @@ S.prepare_state(len(ds.y_test), names)
 playing = bool(st.session_state.get(S.PLAY, False)) and O.is_test(ds)
 
 
+def show_reconstruction(walk: A.SampleWalk, choice: O.Choice) -> None:
+    """An autoencoder's sample: what goes in beside what the decoder rebuilds from the code."""
+    own, index = choice.own, choice.index
+    st.subheader(own.label.capitalize() if own else f"Test sample {index}", anchor=False)
+    x = (own.tensor if own else ds.prepare(ds.x_test[index : index + 1])).numpy()  # (1, *input_shape)
+    error = float(((walk.reconstruction - x[0]) ** 2).mean())
+    what = "your input" if own else f"a **{names[walk.label]}**"
+    st.markdown(f"At step {ctx.step}, {what} is rebuilt with a mean squared error of {error:.3f}.")
+    for col, v, title, key in zip(
+        st.columns(2),
+        (x, walk.reconstruction[None]),
+        ("Input", "Reconstruction"),
+        ("walk_input", "walk_recon"),
+        strict=True,
+    ):
+        with col:
+            if ds.is_image:
+                st.plotly_chart(F.image_input_figure(latent.as_images(v, ds.mean, ds.std)[0], title=title), key=key)
+            else:
+                st.plotly_chart(F.vector_input_figure(v[0].reshape(-1), title=title), key=key)
+    appkit.how_to_read("Left, what goes in; right, what the decoder rebuilds from the code alone (the strip `code`).")
+    st.page_link(
+        "app_pages/latent.py", label="Every sample's code: the Latent space page", icon=":material/scatter_plot:"
+    )
+
+
 def show_sample(walk: A.SampleWalk, choice: O.Choice) -> None:
+    if walk.reconstruction is not None:
+        return show_reconstruction(walk, choice)
     own, index = choice.own, choice.index
     st.subheader(own.label.capitalize() if own else f"Test sample {index}", anchor=False)
     prob = walk.probs[walk.pred]
@@ -106,12 +135,22 @@ def show_layers(walk: A.SampleWalk) -> None:
     if zeros:
         word = "zero" if act == "relu" else "switched off (negative side)"
         st.markdown("Share of values the activation left " + word + ": " + " · ".join(zeros))
-    dense = []
+    dense, strips = [], []
+
+    def draw_dense() -> None:  # the dense layers met so far, as one figure of strips (network order kept)
+        if dense:
+            st.markdown("**Dense layers**, in network order, left to right:")
+            key = "walk_dense" + (str(len(strips)) if strips else "")
+            st.plotly_chart(F.dense_figure(list(dense), class_names=names), key=key)
+            strips.append(key)
+            dense.clear()
+
     show_tokens([p for p in walk.points if p.layout == "tokens"])
     for layer, pts in walk.layers():
         if pts[0].layout in ("tokens", "attention"):  # drawn together by show_tokens; attention on its own page
             continue
         if pts[0].is_map:
+            draw_dense()  # an autoencoder's decoder has maps after its code
             c, h, w = pts[0].values.shape
             st.markdown(f"**Layer {layer}** · {' → '.join(p.name for p in pts)}: {c} feature maps of {h}×{w}")
             st.plotly_chart(F.feature_maps_figure(pts), key=f"walk_maps{layer}")
@@ -122,9 +161,8 @@ def show_layers(walk: A.SampleWalk) -> None:
             f"Each tile is one channel's feature map. Raw conv outputs are blue below zero, red above, white at zero; "
             f"{after}; pooling keeps one value for each 2×2 block. Hover a tile to name its channel."
         )
-    if dense:
-        st.markdown("**Dense layers**, in network order, left to right:")
-        st.plotly_chart(F.dense_figure(dense, class_names=names), key="walk_dense")
+    draw_dense()
+    if strips:
         appkit.how_to_read(
             f"Each strip is one layer's output as a column of units (unit 0 at the top). Raw outputs are blue below "
             f"zero and red above; {after}. The last strip holds the logits that the softmax turns into the "

@@ -38,16 +38,17 @@ class PointOutput:
 
 @dataclass(frozen=True)
 class SampleWalk:
-    """One sample through the network: every point's output, the probabilities, prediction and truth."""
+    """One sample through the network: every point's output, the probabilities (or the reconstruction), the truth."""
 
     index: int  # index into the test split
     label: int  # true class
-    probs: np.ndarray  # (K,) softmax output
-    points: tuple[PointOutput, ...]  # network order, softmax excluded
+    probs: np.ndarray  # (K,) softmax output; empty for a network without one (an autoencoder)
+    points: tuple[PointOutput, ...]  # network order, softmax and reconstruction excluded
+    reconstruction: np.ndarray | None = None  # an autoencoder's output, shaped like the input; else None
 
     @property
     def pred(self) -> int:
-        return int(np.argmax(self.probs))
+        return int(np.argmax(self.probs)) if self.probs.size else -1
 
     @property
     def correct(self) -> bool:
@@ -78,23 +79,26 @@ def walk_sample(outputs: dict[str, np.ndarray], points: list[Point], *, label: i
     """Arrange one sample's outputs (from `replay`) along the network's points.
 
     Args:
-        outputs: point name → one sample's output (no batch axis), softmax included.
+        outputs: point name → one sample's output (no batch axis), softmax (or reconstruction) included.
         points: the network's points in order (`Run.points()` / `layer_points(net)`); each point's
             activation decides its colour scale and the switched-off share.
         label: the sample's true class.
         index: the sample's index in the test split.
     Returns: a `SampleWalk`.
     """
-    recs = []
+    recs, probs, recon = [], np.zeros(0, np.float32), None
     for p in points:
         if p.role == "probs":
+            probs = np.asarray(outputs[p.name], dtype=np.float32).reshape(-1)
+            continue
+        if p.role == "reconstruction":  # the output an autoencoder rebuilds: drawn like the input, not as a layer
+            recon = np.asarray(outputs[p.name], dtype=np.float32)
             continue
         v = np.asarray(outputs[p.name], dtype=np.float32)
         signed = not (p.role in ("activated", "pooled") and p.activation in NON_NEGATIVE)
         off = off_fraction(v, p.activation) if p.role == "activated" else None
         recs.append(PointOutput(p.name, p.role, p.layer, v, signed, off, p.layout))
-    probs = np.asarray(outputs["softmax"], dtype=np.float32).reshape(-1)
-    return SampleWalk(int(index), int(label), probs, tuple(recs))
+    return SampleWalk(int(index), int(label), probs, tuple(recs), recon)
 
 
 # --- choosing the sample -----------------------------------------------------------------
