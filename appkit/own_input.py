@@ -179,7 +179,7 @@ def draw_panel(ds) -> O.OwnInput | None:
             return_image_data=True,
             key=CANVAS,
         )
-        st.caption("Draw with the mouse or a finger; the toolbar below the canvas undoes or clears.")
+        st.caption("Draw with the mouse or a finger; hover the canvas for its toolbar (undo, redo, clear).")
     st.session_state[DRAWING] = result.json_data
     image = canvas_image(st.session_state.get(CANVAS))
     kept = _kept(DRAW, ds) if image is None and (st.session_state.get(DRAWING_INIT) or {}).get("objects") else None
