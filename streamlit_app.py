@@ -9,12 +9,16 @@ import pandas  # noqa: F401  (imported once here: two pages importing it at the 
 import streamlit as st
 
 import appkit
+from appkit import lesson
 from nnlab.runs import RunError
 
 st.set_page_config(page_title="nnlab: see inside a neural network", page_icon=":material/neurology:", layout="wide")
 
 PAGES = {
-    "Start": [st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)],
+    "Start": [
+        st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("app_pages/lessons.py", title="Lessons", icon=":material/school:"),
+    ],
     "Data": [st.Page("app_pages/datasets.py", title="Datasets", icon=":material/dataset:")],
     "Train": [
         st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
@@ -35,7 +39,7 @@ PAGES = {
     ],
 }
 
-nav = st.navigation(PAGES)
+nav = st.navigation(lesson.navigation(PAGES))  # a focus lesson keeps only its pages
 st.session_state[appkit.links.PAGE_PATH] = nav.url_path  # for the "link to this view" box
 # A damaged run file (a snapshot, eval or steps file) says which, and what to do, on every page; st.stop and
 # st.rerun raise other exceptions, so they pass through.
@@ -44,6 +48,6 @@ try:
 except RunError as e:
     st.sidebar.error(str(e), icon=":material/broken_image:")
 try:
-    nav.run()
+    lesson.run(nav)  # the page, with the running lesson's step above it
 except RunError as e:
     st.error(str(e), icon=":material/broken_image:")

@@ -1,0 +1,197 @@
+"""The facts a lesson's answer may quote: small numbers and names computed from the student's own run.
+
+Stage 6 (lessons), reading stage 4 (a `Run`) with stage 5's analyses. Each fact is a function of a run and
+`At` (the snapshot, and the point for the facts about one layer output); `FACTS` is the documented table a
+template's fields are checked against. Facts read only what the recorder kept (accuracy, `fire/<point>`,
+the confusion matrix, class statistics, epoch metrics, weights), so they cost milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..analysis.classes import class_summary, confused_pairs
+from ..analysis.layers import misclassified
+
+
+@dataclass(frozen=True)
+class At:
+    """Where a fact is read: a snapshot index (negative counts from the end) and a point name (None: the first
+    activated point of the network)."""
+
+    snapshot: int = -1
+    point: str | None = None
+
+
+@dataclass(frozen=True)
+class Fact:
+    doc: str  # one line for the README and the lesson format's documentation
+    fn: Callable  # fn(run, at) -> a number, a name or None
+
+
+def _k(run, at: At) -> int:
+    """The snapshot index `at` names in this run (a number past its end reads its last snapshot)."""
+    n = len(run)
+    return max(0, min(at.snapshot, n - 1)) if at.snapshot >= 0 else max(0, n + at.snapshot)
+
+
+def _point(run, at: At) -> str | None:
+    if at.point:
+        return at.point
+    fired = [k[5:] for k in run.snapshot(-1) if k.startswith("fire/")]
+    return fired[0] if fired else None
+
+
+def _fire(run, at: At) -> np.ndarray | None:
+    point = _point(run, at)
+    t = run.snapshot(_k(run, at)).get(f"fire/{point}") if point else None
+    return None if t is None else t.numpy().astype(np.float64)  # (U,) share of samples on which each unit is > 0
+
+
+def _pair(run, at: At):
+    pairs = confused_pairs(run.snapshot(_k(run, at))["confusion"].numpy(), 1)
+    return pairs[0] if pairs else None
+
+
+def _pair_name(run, at: At, which: str) -> str | None:
+    pair = _pair(run, at)
+    return None if pair is None else run.class_names[getattr(pair, which)]
+
+
+def _confused_sample(run, at: At) -> int | None:
+    pair = _pair(run, at)
+    if pair is None:
+        return None
+    idx, labels = run.eval_set()
+    pred = run.snapshot(_k(run, at))["pred"].numpy().reshape(-1)
+    hits = idx[(labels == pair.true) & (pred == pair.pred)]
+    return int(hits[0]) if len(hits) else None
+
+
+def _wrong(run, at: At) -> np.ndarray:
+    idx, labels = run.eval_set()
+    return misclassified(idx, labels, run.snapshot(_k(run, at))["pred"].numpy())
+
+
+def _separating(run, at: At) -> str | None:
+    profile = class_summary(run, _k(run, at)).profile
+    first = profile.first_separating()
+    return None if first is None else profile.names[first]
+
+
+def _last_epoch(run, key: str):
+    return run.epochs[-1].get(key) if run.epochs else None
+
+
+def _gap(run, at: At) -> float | None:
+    train, test = _last_epoch(run, "train_acc"), _last_epoch(run, "test_acc")
+    return None if train is None or test is None else float(train - test)
+
+
+def _best_test_epoch(run, at: At) -> int | None:
+    losses = [(e["test_loss"], e["epoch"]) for e in run.epochs if e.get("test_loss") is not None]
+    return int(min(losses)[1]) if losses else None
+
+
+def _diverged_step(run, at: At) -> int | None:
+    """The step whose loss was no longer a number: one after the last step recorded (None unless diverged)."""
+    return len(run.steps()["loss"]) + 1 if run.status == "diverged" else None
+
+
+def _weights(run, k: int) -> list[np.ndarray]:
+    snap = run.snapshot(k)
+    names = sorted(n for n in snap if n.startswith("param/") and n.endswith(".weight") and snap[n].ndim >= 2)
+    return [snap[n].numpy().astype(np.float64) for n in names]
+
+
+def _first_layer_change(run, at: At) -> float | None:
+    """How far the first weight layer moved from its start, relative to its start: ‖W_k − W_0‖ / ‖W_0‖."""
+    first = sorted((n for n in run.snapshot(0) if n.startswith("param/") and n.endswith(".weight")), key=_order)
+    if not first:
+        return None
+    w0 = run.snapshot(0)[first[0]].numpy().astype(np.float64)
+    wk = run.snapshot(_k(run, at))[first[0]].numpy().astype(np.float64)
+    return float(np.linalg.norm(wk - w0) / max(np.linalg.norm(w0), 1e-12))
+
+
+def _order(name: str):
+    digits = "".join(ch for ch in name if ch.isdigit())
+    return (int(digits) if digits else 0, name)
+
+
+def _acc(run, k: int) -> float | None:
+    acc = run.snapshots[k].get("eval_acc")
+    return None if acc is None or acc != acc else float(acc)
+
+
+FACTS: dict[str, Fact] = {
+    # accuracy
+    "accuracy": Fact(
+        "share of the evaluation samples right at the step's snapshot (0–1)", lambda r, a: _acc(r, _k(r, a))
+    ),
+    "start_accuracy": Fact("share right at snapshot 0, before any training (0–1)", lambda r, a: _acc(r, 0)),
+    "final_accuracy": Fact("test accuracy after the last epoch (0–1)", lambda r, a: r.final_accuracy),
+    "snapshot": Fact("the step's snapshot index", lambda r, a: _k(r, a)),
+    "step": Fact("the training step of that snapshot", lambda r, a: r.snapshots[_k(r, a)]["step"]),
+    "snapshots": Fact("how many snapshots the run has", lambda r, a: len(r)),
+    # one point (the step's `point`)
+    "point": Fact("the point the layer facts are about (the step's `point`, else the first activated one)", _point),
+    "zeros": Fact(
+        "share of the point's values at or below zero over the evaluation samples (after ReLU: exact zeros; 0–1)",
+        lambda r, a: None if (f := _fire(r, a)) is None else float(1 - f.mean()),
+    ),
+    "dead": Fact(
+        "units of the point that were above zero on no evaluation sample (dead units)",
+        lambda r, a: None if (f := _fire(r, a)) is None else int((f <= 0).sum()),
+    ),
+    "units": Fact("units (or channels) of the point", lambda r, a: None if (f := _fire(r, a)) is None else len(f)),
+    "dead_share": Fact(
+        "share of the point's units that are dead (0–1)",
+        lambda r, a: None if (f := _fire(r, a)) is None else float((f <= 0).mean()),
+    ),
+    # classes
+    "confused_true": Fact("the true class of the most frequent mistake", lambda r, a: _pair_name(r, a, "true")),
+    "confused_pred": Fact("the class it is taken for", lambda r, a: _pair_name(r, a, "pred")),
+    "confused_share": Fact(
+        "share of the true class's samples taken for it (0–1)",
+        lambda r, a: None if (p := _pair(r, a)) is None else p.share,
+    ),
+    "confused_count": Fact("how many samples that is", lambda r, a: None if (p := _pair(r, a)) is None else p.count),
+    "confused_sample": Fact("test index of the first sample of that mistake", _confused_sample),
+    "misclassified": Fact("evaluation samples wrong at the snapshot", lambda r, a: len(_wrong(r, a))),
+    "misclassified_sample": Fact(
+        "test index of the first evaluation sample wrong at the snapshot",
+        lambda r, a: int(w[0]) if len(w := _wrong(r, a)) else None,
+    ),
+    "separating_layer": Fact("the first point where the classes stand apart (separability ≥ 1)", _separating),
+    # training
+    "status": Fact("complete, stopped, diverged, …", lambda r, a: r.status),
+    "message": Fact(
+        "the app's own words about the run (why it diverged, or did not learn); '' if none", lambda r, a: r.message
+    ),
+    "diverged_step": Fact(
+        "the step at which the loss stopped being a number (none if it did not diverge)", _diverged_step
+    ),
+    "epochs": Fact("epochs completed", lambda r, a: len(r.epochs)),
+    "train_accuracy": Fact("training accuracy in the last epoch (0–1)", lambda r, a: _last_epoch(r, "train_acc")),
+    "test_accuracy": Fact("test accuracy after the last epoch (0–1)", lambda r, a: _last_epoch(r, "test_acc")),
+    "gap": Fact("train/test gap: training minus test accuracy in the last epoch (0–1)", _gap),
+    "train_loss": Fact("training loss in the last epoch", lambda r, a: _last_epoch(r, "train_loss")),
+    "test_loss": Fact("test loss after the last epoch", lambda r, a: _last_epoch(r, "test_loss")),
+    "best_test_epoch": Fact("the epoch with the lowest test loss", _best_test_epoch),
+    "first_layer_change": Fact("‖W − W₀‖ / ‖W₀‖ of the first weight layer at the snapshot", _first_layer_change),
+    "weight_norm": Fact(
+        "size (norm) of all weight matrices together at the snapshot",
+        lambda r, a: float(np.sqrt(sum((w**2).sum() for w in _weights(r, _k(r, a))))),
+    ),
+    "lr": Fact("the learning rate", lambda r, a: r.train_config.lr),
+    "run_id": Fact("the run's id (for a page's link parameters)", lambda r, a: r.id),
+}
+
+
+def fact(name: str, run, at: At = At()):
+    """The value of fact `name` for `run` at `at`; KeyError for a name not in `FACTS`."""
+    return FACTS[name].fn(run, at)
