@@ -15,6 +15,7 @@ else runs, the worker takes every core (`threads.ThreadGovernor`). `bench/app_tr
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -23,6 +24,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..runs.owners import NotYours, Viewer, share_with
+from ..runs.store import RunError
 from .folder import FolderLive
 from .keys import RunIndex, config_key
 from .live import LiveMetrics
@@ -195,6 +198,24 @@ class JobRegistry:
             order = start_order([j.owner for j in self._waiting], [j.owner for j in self.training()])
             return [self._waiting[i] for i in order]
 
+    def visible(self, viewer: Viewer) -> list[Job]:
+        """The jobs `viewer` may see, newest first: the teacher every one, a student theirs (asked for or joined)
+        and the shared ones (lesson presets, trainings without an owner)."""
+        return [j for j in self.jobs() if viewer.teacher or viewer.id in j.owners or _job_shared(j)]
+
+    def may_stop(self, job: Job, viewer: Viewer) -> bool:
+        """The teacher stops any job; a student only the one they asked for first (not one they joined)."""
+        return viewer.teacher or (job.owner == viewer.id and not job.spec.shared)
+
+    def stop(self, job_id: str, viewer: Viewer) -> None:
+        """Stop (or, waiting, cancel) a job for `viewer`; `NotYours` when they may not (see `may_stop`)."""
+        job = self.get(job_id)
+        if job is None or not (viewer.teacher or viewer.id in job.owners or _job_shared(job)):
+            raise NotYours("No such training")
+        if not self.may_stop(job, viewer):
+            raise NotYours("This training is not yours to stop: others asked for it first, and it goes on for them")
+        job.stop()
+
     def job_for_run(self, run_id: str) -> Job | None:
         return next((j for j in self.jobs() if j.run_id == run_id), None)
 
@@ -227,6 +248,8 @@ class JobRegistry:
         one. Raise `JobsFull` (in words) when `owner` already waits for another training or nothing can train, and
         `QueueFull` (saying how long to wait) when the queue is full."""
         key = config_key(spec)
+        if spec.owner is None and not spec.shared and owner != ANONYMOUS:
+            spec = dataclasses.replace(spec, owner=owner)  # the worker writes it into the manifest
         with self._lock:
             same = next((j for j in self._jobs.values() if j.alive and j.key == key and _same_root(j, spec)), None)
             if same is not None:
@@ -266,9 +289,10 @@ class JobRegistry:
         return job
 
     def cancel(self, job_id: str, owner: str | None = None) -> bool:
-        """Take `owner`'s request for a waiting job back (the job is cancelled once nobody wants it); True if done."""
+        """Take `owner`'s request for a waiting job back (the job is cancelled once nobody wants it); True if done.
+        `owner` None (the teacher) cancels it for everyone; someone who did not ask for it cannot cancel it."""
         job = self.get(job_id)
-        if job is None or not job.queued:
+        if job is None or not job.queued or (owner is not None and owner not in job.owners):
             return False
         with self._lock:
             if owner is not None and owner in job.owners and len(job.owners) > 1:
@@ -300,6 +324,7 @@ class JobRegistry:
     def _reused(self, spec: JobSpec, label: str, key: str, owner: str, folder: Path) -> Job:
         """A finished job for a run already on disk: no training, its progress read from the folder."""
         job = Job(uuid.uuid4().hex[:10], spec, label, key, [owner], status="complete", folder=folder, reused=True)
+        _grant(folder, [owner])  # a finished run of someone else's: shared with this requester, read-only
         job.live = FolderLive(folder)
         job.message = (job.live.manifest() or {}).get("message", "")
         job._done.set()
@@ -318,6 +343,8 @@ class JobRegistry:
     def _ended(self, job: Job) -> None:
         """A job is over: note how long it took, and give its slot to the next in the queue."""
         v = job.live.view()
+        if job.folder is not None and len(job.owners) > 1:
+            _grant(job.folder, job.owners[1:])  # who joined it watches the run read-only (the worker has ended)
         if job.status == "complete" and v.elapsed > 0:
             self._durations.append(v.elapsed)
         if not self._closed.is_set():
@@ -351,6 +378,17 @@ class JobRegistry:
         """End the spare worker if it has not paid for a while (see `spare_idle_s`); True if one was ended."""
         reap = getattr(self.backend, "reap", None)
         return bool(reap and reap())
+
+
+def _job_shared(job: Job) -> bool:
+    return job.spec.shared or job.owner == ANONYMOUS
+
+
+def _grant(folder: Path, owners: list[str]) -> None:
+    try:
+        share_with(folder, [o for o in owners if o != ANONYMOUS])
+    except (RunError, OSError):
+        pass  # a run that cannot be read (deleted meanwhile) has nobody to share with
 
 
 def _same_root(job: Job, spec: JobSpec) -> bool:

@@ -44,6 +44,8 @@ class JobSpec:
     imports: tuple[str, ...] = ()  # modules to import first (your own @register_dataset loaders)
     torch_threads: int = 1  # intra-op threads of the worker (see nnlab.jobs.registry.worker_threads)
     max_threads: int = 0  # more than torch_threads: use up to this many while the machine is idle (jobs.threads)
+    owner: str | None = None  # the run's owner (an anonymous id, nnlab.runs.owners); None: shared with everyone
+    shared: bool = False  # shared with everyone (a lesson preset): written without an owner, the teacher's to change
 
     @classmethod
     def make(cls, data, model=None, train=None, record=None, *, root, **kwargs) -> JobSpec:
@@ -192,6 +194,7 @@ def run_job(spec: JobSpec, send, control: _Control, *, job_id: str = "", key: st
         )
         recorder = next((cb for cb in trainer.callbacks if isinstance(cb, Recorder)), None)
         found_by = {k: v for k, v in (("job_id", job_id), ("config_key", key)) if v}
+        found_by.update({k: v for k, v in (("owner", spec.owner), ("shared", spec.shared)) if v})  # who sees it
         if recorder is not None and found_by:
             recorder.writer.manifest.update(found_by)
             write_manifest(folder, recorder.writer.manifest)

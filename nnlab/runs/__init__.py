@@ -14,6 +14,7 @@ from .manage import (
     runs_dir,
     scan_runs,
 )
+from .owners import NotYours, Viewer
 from .run import Run
 from .schema import ManifestError, parse_manifest
 from .store import FORMAT_VERSION, RunError, RunWriter, read_manifest
@@ -22,9 +23,11 @@ __all__ = [
     "FORMAT_VERSION",
     "DamagedRun",
     "ManifestError",
+    "NotYours",
     "Run",
     "RunError",
     "RunWriter",
+    "Viewer",
     "check_name",
     "delete_run",
     "export_zip",

@@ -19,6 +19,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .owners import Viewer, check_may_change
 from .run import Run
 from .schema import MAX_MANIFEST_BYTES, MAX_SNAPSHOTS, ManifestError, parse_manifest
 from .store import MANIFEST, RunError, write_manifest
@@ -114,14 +115,16 @@ def list_damaged(root: Path | str | None = None) -> list[DamagedRun]:
     return scan_runs(root)[1]
 
 
-def rename_run(root: Path | str, old: str, new: str) -> Path:
-    """Rename run folder `old` to `new` (both checked); the manifest's name follows."""
+def rename_run(root: Path | str, old: str, new: str, *, by: Viewer | None = None) -> Path:
+    """Rename run folder `old` to `new` (both checked); the manifest's name follows. With `by`, only a run that
+    viewer may change (`owners.may_change`) is renamed."""
     src, dst = run_path(root, old), run_path(root, new)
     if not src.is_dir():
         raise RunError(f"No run named {old!r}")
+    run = Run(src)
+    check_may_change(run.manifest, by, old, "renamed")
     if dst.exists():
         raise RunError(f"A run named {new!r} already exists")
-    run = Run(src)
     _refuse_if_running(run, "renamed")
     os.replace(src, dst)
     run.manifest["name"] = new
@@ -129,15 +132,17 @@ def rename_run(root: Path | str, old: str, new: str) -> Path:
     return dst
 
 
-def delete_run(root: Path | str, name: str) -> None:
-    """Delete run folder `name`, whole or damaged (not while it is training)."""
+def delete_run(root: Path | str, name: str, *, by: Viewer | None = None) -> None:
+    """Delete run folder `name`, whole or damaged (not while it is training). With `by`, only a run that viewer may
+    change is deleted (a damaged run, whose owner cannot be read, only by a teacher or keeper)."""
     path = run_path(root, name)
     if not _looks_like_run(path):
         raise RunError(f"No run named {name!r}")
     try:
         run = Run(path)
     except RunError:
-        run = None  # a broken run can always be deleted
+        run = None  # a broken run can always be deleted (by its keeper or the teacher)
+    check_may_change(run.manifest if run is not None else {}, by, name, "deleted")
     if run is not None:
         _refuse_if_running(run, "deleted")
     shutil.rmtree(path)
@@ -199,8 +204,10 @@ def _zip_manifest(zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo]) -> d
         raise RunError(f"The zip's {e}") from None
 
 
-def import_zip(root: Path | str, data: bytes, name: str) -> Path:
+def import_zip(root: Path | str, data: bytes, name: str, *, owner: str | None = None) -> Path:
     """Unpack a run zip under `root` as `name`, after checking it; nothing is left on failure.
+
+    The run is `owner`'s (None: shared with everyone); whoever owned it elsewhere, or saw it there, is dropped.
 
     The manifest is checked against the schema first; then only the files it names (eval, steps and its
     snapshots) are unpacked, and every one must parse. A zip that fails says why in a `RunError`.
@@ -247,6 +254,10 @@ def import_zip(root: Path | str, data: bytes, name: str) -> Path:
         except RunError as e:
             raise RunError(f"The zip's {e.reason}") from None
         run.manifest["name"] = name
+        for field in ("owner", "shared", "shared_with"):
+            run.manifest.pop(field, None)
+        if owner:
+            run.manifest["owner"] = owner
         run.manifest["status"] = run.status if run.status != "running" else "interrupted"
         write_manifest(folder, run.manifest)
         os.replace(folder, dst)

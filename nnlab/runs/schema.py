@@ -177,6 +177,12 @@ class Manifest(_Record):
     # opens this run instead of training again, and the id of the job that trained it (for a reloaded ?job= link).
     config_key: Annotated[str, Field(pattern=r"^[0-9a-f]{1,64}$")] | None = None
     job_id: Annotated[str, Field(max_length=64)] | None = None
+    # Optional, who may see the run (nnlab.runs.owners): its owner's anonymous id (never a name), shared with
+    # everyone (by the teacher, or a lesson preset), and the ids it is shared with read-only (a reused training).
+    # A run without an owner (written before these fields, or by the command line) is shared with everyone.
+    owner: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] | None = None
+    shared: bool | None = None
+    shared_with: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=10_000)] | None = None
 
     @field_validator("created")
     @classmethod
