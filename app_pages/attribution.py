@@ -77,9 +77,12 @@ st.markdown(
 if own and st.session_state.get(TARGET) == TARGETS[1]:
     st.session_state[TARGET] = TARGETS[0]
 c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
-choice = c1.radio(
+choice = appkit.links.pick(
+    c1.radio,
     "Explain the score of",
     [t for t in TARGETS if not (own and t == TARGETS[1])],  # your own input has no truth
+    param="explain",
+    what="target",
     horizontal=True,
     key=TARGET,
     help="Each method explains one class's score (its logit). The prediction's is the usual question; the truth's "
@@ -89,7 +92,7 @@ target = pred if choice == TARGETS[0] else label
 if choice == TARGETS[2]:
     if st.session_state.get(OTHER) not in names:
         st.session_state[OTHER] = names[(pred + 1) % len(names)]
-    target = names.index(c2.selectbox("Class", names, key=OTHER))
+    target = names.index(appkit.links.pick(c2.selectbox, "Class", names, key=OTHER, param="class", what="class"))
 with st.expander("Method settings"):
     s1, s2 = st.columns(2)
     steps = s1.select_slider(
@@ -137,7 +140,15 @@ appkit.how_to_read(
 st.subheader("What each class is recognised by, on average", anchor=False)
 offered = [m for m in shown if A.METHODS[m].averaged]
 c1, c2 = st.columns(2)
-method = c1.selectbox("Method", offered, key=AVG_METHOD, format_func=lambda m: A.METHODS[m].title)
+method = appkit.links.pick(
+    c1.selectbox,
+    "Method",
+    offered,
+    key=AVG_METHOD,
+    param="method",
+    what="method",
+    format_func=lambda m: A.METHODS[m].title,
+)
 per_class = c2.select_slider(
     "Test samples per class", [10, 20, 50, 100], value=20, key=PER_CLASS, help="Seeded, the same at every snapshot."
 )

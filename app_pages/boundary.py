@@ -60,18 +60,24 @@ ctx = appkit.page("boundary", "its decision boundary")
 run, snap = ctx.run, ctx.k
 
 c1, c2 = st.columns([3, 2])
-mode = c1.segmented_control(
+mode = appkit.links.pick(
+    c1.segmented_control,
     "Colour the plane by",
     list(bf.MODES),
     key="boundary_mode",
+    param="colour",
+    what="colouring",
     default="probabilities",
     required=True,
     format_func={"probabilities": "Probabilities", "regions": "Hard regions"}.get,
 )
-resolution = c2.select_slider(
+resolution = appkit.links.pick(
+    c2.select_slider,
     "Grid",
     [100, 150, 200],
     key="boundary_resolution",
+    param="grid",
+    what="grid",
     value=100,
     format_func=lambda r: f"{r}×{r}",
     help="Cells per side of the grid.",
@@ -116,10 +122,13 @@ if ctx.data.is_2d:
     else:
         if st.session_state.get("boundary_unit_point") not in names:
             st.session_state["boundary_unit_point"] = next((p.name for p in hidden if p.role == "activated"), names[0])
-        point = st.selectbox(
+        point = appkit.links.pick(
+            st.selectbox,
             "Layer output",
             names,
             key="boundary_unit_point",
+            param="layer",
+            what="layer",
             help="Raw outputs (dense1, …) come before the activation, activated ones after it.",
         )
         units = unit_maps(run, snap, point)
@@ -139,10 +148,13 @@ if ctx.data.is_2d:
         )
 else:
     planes = [p.name for p in ba.plane_points(appkit.network_points(run))]
-    point = st.selectbox(
+    point = appkit.links.pick(
+        st.selectbox,
         "Plane",
         [ba.INPUT, *planes],
         key="boundary_plane",
+        param="plane",
+        what="plane",
         format_func=lambda p: "the inputs" if p == ba.INPUT else f"the outputs of {p}",
         help="The two directions along which the chosen values vary most (PCA).",
     )

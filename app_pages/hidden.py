@@ -73,23 +73,31 @@ if st.session_state.get(POINT) not in options:  # a first visit or another run: 
     st.session_state[POINT] = hidden[-1] if hidden else options[-1]
 
 c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")
-point = c1.selectbox(
+point = appkit.links.pick(
+    c1.selectbox,
     "Point of the network",
     options,
     key=POINT,
+    param="layer",
+    what="layer",
     format_func=lambda name: point_label(points, name),
     help="Whose outputs are mapped: the input, or a layer's raw, activated or pooled output.",
 )
-method = c2.segmented_control(
+method = appkit.links.pick(
+    c2.segmented_control,
     "Method",
     ["PCA", "t-SNE", "UMAP"],
+    param="method",
+    what="method",
     default="PCA",
     key=METHOD,
     required=True,
     help="PCA: a linear projection, instant. t-SNE and UMAP: non-linear maps that keep neighbours close; they run "
     "in the background, seconds to minutes.",
 )
-dims = c3.segmented_control("Dimensions", [2, 3], default=2, key=DIMS, required=True)
+dims = appkit.links.pick(
+    c3.segmented_control, "Dimensions", [2, 3], key=DIMS, param="dims", what="dimensions", default=2, required=True
+)
 c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
 sizes = sorted({s for s in (200, 500, 1000, 2000) if s < len(ds.y_test)} | {min(len(ds.y_test), 2000)})
 if len(sizes) > 1:

@@ -18,7 +18,6 @@ RUN, SNAPSHOT = "run", "snapshot"  # the address's parameters for the sidebar's 
 WRITTEN = "app_link_written"  # the (run, snapshot) this session last wrote into the address
 NOTICED = "app_link_noticed"  # parameters already reported as stale, so each is said once
 PAGE_PATH = "app_page_path"  # the current page's url path, kept by streamlit_app.py
-PRIVATE = "app_link_private"  # set by a page whose view includes a drawn or uploaded input this run
 
 
 def notice(param: str, raw: str, why: str) -> None:
@@ -152,6 +151,7 @@ def link_box() -> None:
     """A small "Link to this view" box with the address to copy (and a word when an own input stays out)."""
     with st.popover("Link to this view", icon=":material/link:"):
         st.code(view_link(), language=None, wrap_lines=True)
-        st.caption("Opens this page at the same run, snapshot and settings, in any browser that can reach this server.")
-        if st.session_state.get(PRIVATE):
-            st.caption("Your drawing or uploaded image is not in the link: it stays in this browser.")
+        st.caption(
+            "Opens this page at the same run, snapshot and settings, in any browser that can reach this server. "
+            "A drawing or an uploaded image is never put in a link: it may be private, so it stays in this browser."
+        )

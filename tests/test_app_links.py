@@ -32,7 +32,7 @@ def opened(page: str, **params) -> AppTest:
 
 
 def notices(at) -> list[str]:
-    return [w.value for w in at.warning]
+    return [w.value for w in at.warning if w.value.startswith("This link's")]
 
 
 def shown_sample(at) -> int:
@@ -97,3 +97,27 @@ def test_the_link_box_shows_the_view(app_env, runs):
     at = opened(WALK, run=cnn.id, snapshot=1, sample=5)
     link = next(c.value for c in at.code if "run=" in c.value)
     assert f"run={cnn.id}" in link and "snapshot=1" in link and "sample=5" in link
+
+
+@pytest.mark.parametrize(
+    "page, params, key, value",
+    [
+        ("app_pages/hidden.py", {"layer": "relu1", "method": "PCA", "dims": "3"}, "hidden_point", "relu1"),
+        ("app_pages/boundary.py", {"colour": "regions", "grid": "150"}, "boundary_resolution", 150),
+        ("app_pages/attribution.py", {"explain": "Another class", "class": "7"}, "attr_other", "7"),
+        ("app_pages/weights.py", {"layer": "conv1", "units": "changed", "count": "3"}, "weights_count", 3),
+        ("app_pages/compare.py", {"runs": "CNN,MLP"}, "compare_runs", ["CNN", "MLP"]),
+    ],
+)
+def test_every_analysis_page_takes_its_choices_from_the_address(app_env, runs, page, params, key, value):
+    _, mlp, cnn = runs
+    ids = {"CNN": cnn.id, "MLP": mlp.id}
+    params = {k: ",".join(ids.get(i, i) for i in v.split(",")) for k, v in params.items()}
+    value = [ids[v] for v in value] if isinstance(value, list) else value
+    at = opened(page, run=cnn.id, snapshot=1, **params)
+    assert not errors(at), errors(at)
+    assert not notices(at), notices(at)
+    if key is not None:
+        assert at.session_state[key] == value
+    for k, v in params.items():  # written back, so the address keeps describing the view
+        assert at.query_params[k] == v
