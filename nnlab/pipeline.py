@@ -126,12 +126,13 @@ class ProgressBar(Callback):
     def on_step_end(self, trainer, loss, acc):
         self.bar.update(1)
         if trainer.step % 20 == 0:
-            self.bar.set_postfix(loss=f"{loss:.3f}", acc=f"{acc:.2f}", epoch=trainer.epoch + 1)
+            metric = {trainer.task.metric: f"{acc:.2f}"}  # accuracy, or an autoencoder's reconstruction error
+            self.bar.set_postfix(loss=f"{loss:.3f}", **metric, epoch=trainer.epoch + 1)
 
     def on_epoch_end(self, trainer, metrics):
         self.bar.write(
             f"epoch {metrics['epoch']}: train loss {metrics['train_loss']:.4f}, "
-            f"test acc {metrics.get('test_acc', float('nan')):.4f}"
+            f"test {trainer.task.metric} {metrics.get('test_' + trainer.task.metric, float('nan')):.4f}"
         )
 
     def on_train_end(self, trainer):

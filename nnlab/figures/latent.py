@@ -130,18 +130,36 @@ def manifold_figure(images: np.ndarray, extent, m: LatentMap, *, height: int = 5
     if n == 0:
         return empty_figure("Nothing to decode")
     rgb = images.ndim == 4
-    tiles = mosaic(images, n, gap=0, rgb=rgb)  # (n*H, n*W[, 3])
+    tiles = mosaic(images, n, gap=1, fill=(128, 128, 128) if rgb else 128, rgb=rgb)  # (n*(H+1)-1, n*(W+1)-1[, 3])
+    zoom = max(1, -(-480 // tiles.shape[1]))  # whole pixels: a browser scaling small tiles by a fraction blurs them
+    tiles = tiles.repeat(zoom, axis=0).repeat(zoom, axis=1)
     hh, ww = tiles.shape[:2]
     (x0, x1), (y0, y1) = extent
     tx, ty = axis_titles(m)
+    xs, ys = np.linspace(x0, x1, 5), np.linspace(y1, y0, 5)  # ticks in the map's units, placed in pixels
     return go.Figure(
-        go.Image(source=png_uri(tiles), x0=x0, y0=y1, dx=(x1 - x0) / ww, dy=-(y1 - y0) / hh, hoverinfo="skip"),
+        go.Image(source=png_uri(tiles), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip"),
         dict(
             title=dict(text=f"The learned manifold: {n}×{n} codes over the map, decoded"),
             height=height,
             margin=dict(l=50, r=10, t=50, b=50),
-            xaxis=dict(title=dict(text=tx), range=[x0, x1], showgrid=False, zeroline=False),
-            yaxis=dict(title=dict(text=ty), range=[y0, y1], showgrid=False, zeroline=False),
+            xaxis=dict(
+                title=dict(text=tx),
+                range=[-0.5, ww - 0.5],
+                tickvals=np.linspace(0, ww - 1, 5),
+                ticktext=[f"{v:.1f}" for v in xs],
+                showgrid=False,
+                zeroline=False,
+            ),
+            yaxis=dict(
+                title=dict(text=ty),
+                range=[hh - 0.5, -0.5],
+                tickvals=np.linspace(0, hh - 1, 5),
+                ticktext=[f"{v:.1f}" for v in ys],
+                showgrid=False,
+                zeroline=False,
+                scaleanchor="x",
+            ),
         ),
     )
 

@@ -39,6 +39,7 @@ PICKS = {
     "boundary-moons": ["boundary-moons"],
     "boundary-digits": ["boundary-digits-mlp", "boundary-digits-cnn"],
     "attention": ["attention-digits-vit"],
+    "latent": ["latent-digits-ae"],
 }
 
 
