@@ -109,17 +109,21 @@ def _weights(run, k: int) -> list[np.ndarray]:
 
 def _first_layer_change(run, at: At) -> float | None:
     """How far the first weight layer moved from its start, relative to its start: ‖W_k − W_0‖ / ‖W_0‖."""
-    first = sorted((n for n in run.snapshot(0) if n.startswith("param/") and n.endswith(".weight")), key=_order)
-    if not first:
+    start = run.snapshot(0)
+    names = sorted(
+        (n for n in start if n.startswith("param/") and n.endswith(".weight") and start[n].ndim >= 2), key=_order
+    )
+    if not names:
         return None
-    w0 = run.snapshot(0)[first[0]].numpy().astype(np.float64)
-    wk = run.snapshot(_k(run, at))[first[0]].numpy().astype(np.float64)
+    w0 = start[names[0]].numpy().astype(np.float64)
+    wk = run.snapshot(_k(run, at))[names[0]].numpy().astype(np.float64)
     return float(np.linalg.norm(wk - w0) / max(np.linalg.norm(w0), 1e-12))
 
 
 def _order(name: str):
-    digits = "".join(ch for ch in name if ch.isdigit())
-    return (int(digits) if digits else 0, name)
+    """Network order of weight names: conv1, dense1, dense2, …, then names without a number (out)."""
+    digits = "".join(ch for ch in name.split(".")[0] if ch.isdigit())
+    return (0, int(digits), name) if digits else (1, 0, name)
 
 
 def _acc(run, k: int) -> float | None:
@@ -182,6 +186,10 @@ FACTS: dict[str, Fact] = {
     "train_loss": Fact("training loss in the last epoch", lambda r, a: _last_epoch(r, "train_loss")),
     "test_loss": Fact("test loss after the last epoch", lambda r, a: _last_epoch(r, "test_loss")),
     "best_test_epoch": Fact("the epoch with the lowest test loss", _best_test_epoch),
+    "best_test_loss": Fact(
+        "the lowest test loss of any epoch",
+        lambda r, a: min((e["test_loss"] for e in r.epochs if e.get("test_loss") is not None), default=None),
+    ),
     "first_layer_change": Fact("‖W − W₀‖ / ‖W₀‖ of the first weight layer at the snapshot", _first_layer_change),
     "weight_norm": Fact(
         "size (norm) of all weight matrices together at the snapshot",

@@ -166,7 +166,7 @@ class _Builder:
     # --- the parts ---------------------------------------------------------------------------------------
     def preset(self, name: str, t) -> Preset:
         at = {"table": f"presets.{name}"}
-        what = f"preset {name!r}"
+        what = f"preset {name}"
         if not isinstance(t, dict):
             raise self.fail(f"{what} must be a table", **at)
         self.no_unknown(
