@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
+from appkit import owner
 from nnlab.analysis import compare as A
 from nnlab.figures import compare as F
 from nnlab.runs import RunError
@@ -40,7 +41,8 @@ st.markdown(
     "faster, which overfits, where each one's layers pull the classes apart, and how their weights grow."
 )
 
-ids = appkit.run_ids()
+listed = [r for r in appkit.visible_runs() if len(r) > 0]  # yours and the shared ones
+ids, names = [r.id for r in listed], owner.labels(listed)
 if len(ids) < 2:
     st.info(
         "Comparing needs at least two runs. Train another one on the **Train** page: change one setting (the "
@@ -61,7 +63,8 @@ chosen = st.multiselect(
     ids,
     key=RUNS,
     max_selections=MAX_RUNS,
-    help=f"Two to {MAX_RUNS} runs; the newest are at the top of the list.",
+    format_func=lambda i: names.get(i, i),
+    help=f"Two to {MAX_RUNS} of your runs and the shared ones (marked); the newest are at the top of the list.",
 )
 appkit.links.keep("runs", ",".join(chosen))
 runs = [r for r in (appkit.open_run(i) for i in chosen) if r is not None and len(r) > 0]
@@ -70,7 +73,7 @@ if len(runs) < 2:
     st.stop()
 
 st.dataframe(
-    appkit.runs_table(runs),
+    owner.runs_table(runs, appkit.runs_table),
     hide_index=True,
     width="stretch",
     column_config=appkit.RUNS_COLUMNS,

@@ -3,8 +3,9 @@
 import streamlit as st
 
 import appkit
+from appkit import owner
+from appkit.sidebar import GONE_KEY, gone_words
 from nnlab.jobs import JobRegistry
-from nnlab.runs import list_runs
 
 st.title("nnlab: watch a neural network learn")
 
@@ -33,7 +34,15 @@ with right, st.container(border=True):
         "It takes a few seconds; then look inside it."
     )
     appkit.quick_start_button("home_quick")
+    st.page_link(
+        "app_pages/lessons.py",
+        label="New to neural networks? Start with lesson 1: One neuron draws a line",
+        icon=":material/school:",
+        query_params={"lesson": "01-one-neuron", "step": "1"},
+    )
     run = appkit.current_run()
+    if run is None and GONE_KEY in st.session_state:
+        st.warning(gone_words(), icon=":material/delete:")
     if run is not None:
         st.success(
             f"Current run: **{run.id}** ({run.status}, test accuracy {run.final_accuracy:.1%})"
@@ -50,15 +59,18 @@ with right, st.container(border=True):
             st.page_link("app_pages/runs.py", label="See it among the runs", icon=":material/folder_open:")
 
 st.subheader("Your runs", anchor=False)
-runs = list_runs(appkit.runs_root())
+runs = appkit.visible_runs()  # your own and the shared ones: never another student's
 if not runs:
     st.info("No runs yet: use the quick start above, or configure one on the Train page.")
     st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
 else:
-    st.dataframe(appkit.runs_table(runs), hide_index=True, column_config=appkit.RUNS_COLUMNS, width="stretch")
+    table = owner.runs_table(runs, appkit.runs_table)
+    st.dataframe(table, hide_index=True, column_config=appkit.RUNS_COLUMNS, width="stretch")
+    n_own = int((table["whose"] == "yours").sum())
     st.caption(
-        f"{len(runs)} run{'s' * (len(runs) != 1)} in `{appkit.runs_root()}`. Pick one in the sidebar to "
-        "look at it; rename, delete, download or upload runs on the **Runs** page."
+        f"{n_own} of your own and {len(runs) - n_own} shared (read-only: by the teacher, a lesson, or trained "
+        "before with the same settings). Pick one in the sidebar to look at it; rename, delete, download or upload "
+        "runs on the **Runs** page."
     )
 
 appkit.show_code(appkit.quick_start_button, JobRegistry.start)

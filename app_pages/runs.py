@@ -1,22 +1,31 @@
-"""Runs: every recorded run in a table; open, rename, download or delete one; upload a run's zip.
+"""Runs: your runs and the shared ones in a table; open, rename, download or delete one; upload a run's zip.
 
-Damaged runs (a file missing or corrupt, a manifest that breaks the schema) are listed apart with the reason,
-and can still be downloaded as they are or deleted; no other page offers them.
+A student sees and manages their own runs; the shared ones (marked) can be opened and downloaded, not renamed or
+deleted; the teacher sees every run and shares one with the class here (appkit.owner, nnlab.runs.owners).
+Damaged runs (a file missing or corrupt, a manifest that breaks the schema) are listed apart with the reason, and can
+still be downloaded as they are or deleted (by the teacher, or anyone on a server without one); no other page
+offers them.
 """
 
 import streamlit as st
 
 import appkit
+from appkit import owner
 from appkit import runs_panel as R
 from nnlab.runs import DamagedRun, export_zip, import_zip, rename_run, scan_runs
 
 st.title("Runs")
 st.caption(
-    "Every run kept in this server's runs folder, newest first. A run is a folder: its manifest (JSON) and "
-    "its arrays (safetensors). Pick one in the sidebar to look inside it."
+    "Your runs in this server's runs folder, and those shared with you (by the teacher, a lesson, or trained "
+    "before with the same settings), newest first. A run is a folder: its manifest (JSON) and its arrays "
+    "(safetensors). Pick one in the sidebar to look inside it."
 )
 
 runs, damaged = scan_runs(appkit.runs_root())
+runs = appkit.visible_runs(runs)
+viewer = owner.viewer()
+if not (viewer.teacher or viewer.keeper):
+    damaged = []  # a damaged run's owner cannot be read: only the teacher sees and clears those
 if not runs and not damaged:
     st.info(
         "No runs yet. Train one on the **Train** page, use the quick start on **Home**, or upload a run's zip below."
@@ -24,7 +33,7 @@ if not runs and not damaged:
 else:
     if runs:
         st.dataframe(
-            appkit.runs_table(runs),
+            owner.runs_table(runs, appkit.runs_table),
             hide_index=True,
             column_config=appkit.RUNS_COLUMNS,
             width="stretch",
@@ -45,12 +54,16 @@ else:
 
     st.subheader("Manage a run", anchor=False)
     entries = {r.id: r for r in runs} | {d.id: d for d in damaged}
+    names = owner.labels(runs) | {d.id: f"{d.id} (damaged)" for d in damaged}
     ids = list(entries)
     current = st.session_state.get(appkit.RUN_KEY)
     if st.session_state.get(R.PICK_KEY) not in ids:
         st.session_state[R.PICK_KEY] = current if current in ids else ids[0]
     run_id = st.selectbox(
-        "Run", ids, key=R.PICK_KEY, format_func=lambda i: f"{i} (damaged)" if isinstance(entries[i], DamagedRun) else i
+        "Run",
+        ids,
+        key=R.PICK_KEY,
+        format_func=lambda i: names.get(i, i),
     )
     picked = entries[run_id]
     if isinstance(picked, DamagedRun):

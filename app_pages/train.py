@@ -8,6 +8,7 @@ remembers which job it watches (session key train_job, and ?job= in the address 
 import streamlit as st
 
 import appkit
+from appkit import owner
 from appkit import train_form as T
 from appkit.datasets import picked_dataset
 from nnlab.jobs import JobRegistry
@@ -28,7 +29,8 @@ st.caption(
 )
 config_col, live_col = st.columns([5, 6], gap="large")
 if appkit.TRAIN_JOB_KEY not in st.session_state:
-    T.restore_form(registry.get(st.query_params.get("job")))
+    linked = registry.get(st.query_params.get("job"))  # a reloaded tab's job: its form, if it is this student's
+    T.restore_form(linked if linked in registry.visible(owner.viewer()) else None)
 
 # --- the configuration -------------------------------------------------------------------------------------------
 spec, label, summary = None, "", ""
@@ -66,6 +68,12 @@ with config_col:
 
 # --- the live panel ----------------------------------------------------------------------------------------------
 job = T.watched_job(registry)
+mine = registry.visible(owner.viewer())  # a student's own trainings and the shared ones; the teacher's: all
+if job is not None and job not in mine:  # a ?job= link to another student's training shows nothing of it
+    st.session_state.pop(appkit.TRAIN_JOB_KEY, None)
+    st.query_params.pop("job", None)
+    st.warning(appkit.training.NOT_YOURS, icon=":material/lock:")
+    job = None
 with live_col:
     with st.container(border=True):
         st.markdown("**Ready to train**")
@@ -96,13 +104,18 @@ with live_col:
         st.fragment(run_every=LIVE_EVERY if live else None)(appkit.training_panel)(job.id, live)
 
     others = [j for j in registry.running() if job is None or j.id != job.id]
-    if others:
+    shown = [j for j in others if j in mine]
+    if shown:
         st.markdown("**Also training on this server**")
-        for j in others:
+        for j in shown:
             c1, c2 = st.columns([4, 1])
             c1.progress(j.live.view().fraction, text=f"{j.label}: {appkit.progress_text(j)}")
             if c2.button("Watch", key=f"train_watch_{j.id}"):
                 T.watch(j.id)
                 st.rerun()
+    if hidden := len(others) - len(shown):
+        st.caption(
+            f"{hidden} other training{'s are' if hidden != 1 else ' is'} running on this server (other students')."
+        )
 
 appkit.show_code(make_trainer, JobRegistry.start, appkit.training_panel)

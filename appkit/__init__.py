@@ -5,8 +5,9 @@ pages call `require_run()` for the run the user picked and `current_snapshot()` 
 position. One `JobRegistry` per server trains in the background (`job_registry()`), so leaving or reloading a page
 never stops a run. Session-state keys here start with `app_` (or the page's prefix). The parts, each importing only
 those before it: `state` (keys, caches, the current run) → `datasets`, `furniture`, `samples` → `training` →
-`sidebar` → `page` (the analysis pages' preamble and their one cache key). Pages import `appkit.samples` (the
-shared sample picker) and `appkit.train_form` as modules of their own.
+`sidebar` → `page` (the analysis pages' preamble and their one cache key); `owner` (who this session is, which
+runs it sees) sits under `state`. Pages import `appkit.samples` (the shared sample picker), `appkit.train_form`
+and `appkit.owner` as modules of their own.
 """
 
 import pandas  # noqa: F401  (imported whole, once, before any page: two pages importing it at once raced in plotly)
@@ -42,6 +43,7 @@ from .state import (
     runs_root,
     set_current_run,
     snapshot_model,
+    visible_runs,
 )
 from .training import did_not_learn, job_spec, progress_text, quick_start_button, start_job, training_panel
 
@@ -96,4 +98,5 @@ __all__ = [
     "snapshot_model",
     "start_job",
     "training_panel",
+    "visible_runs",
 ]

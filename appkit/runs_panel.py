@@ -2,7 +2,8 @@
 
 Sits between `nnlab.runs` (which does the moving and checking of folders) and `app_pages/runs.py`. The buttons act in
 callbacks, before the page redraws, and leave what they did in the session for `notices()` to show once. Session keys
-start with `runs_`. Imports only `state`.
+start with `runs_`. Imports only `state` and `owner`: rename and delete are offered on your own runs only (the
+library refuses the others too), and the teacher's share switch.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from pathlib import Path
 import streamlit as st
 
 from nnlab.runs import DamagedRun, Run, RunError, delete_run, export_zip, import_zip, rename_run
+from nnlab.runs.owners import set_shared
 
+from . import owner
 from .state import RUN_KEY, runs_root, set_current_run
 
 PICK_KEY = "runs_pick"  # the run the page manages
@@ -35,6 +38,9 @@ def manage(run: Run) -> None:
         st.text(f"Its last word: {run.message}")  # plain text: a message is not Markdown
     if training:
         st.info("This run is still training: it can be opened, but not renamed, downloaded or deleted until it ends.")
+    if not owner.mine(run):
+        _read_only(run)
+        return
     c1, c2, c3 = st.columns(3)
     with c1, st.container(border=True):
         st.markdown("**Open**")
@@ -58,6 +64,52 @@ def manage(run: Run) -> None:
         st.button("Rename", key="runs_rename", disabled=training, on_click=_rename, args=(run.id,))
     with c3, st.container(border=True):
         _download_or_delete(run.id, run.folder, disabled=training, what=f"its {len(run)} snapshots")
+    if owner.is_teacher():
+        _share_switch(run, training)
+
+
+def _read_only(run: Run) -> None:
+    """A run shared with this student: open or download it; it is not theirs to rename or delete."""
+    st.caption(
+        f"**{owner.whose(run).capitalize()}**, read-only: you can open and download it; only its owner or the "
+        "teacher can rename or delete it."
+    )
+    c1, c2 = st.columns(2)
+    with c1, st.container(border=True):
+        st.button(
+            "Open this run",
+            key="runs_open",
+            icon=":material/visibility:",
+            disabled=len(run) == 0,
+            on_click=set_current_run,
+            args=(run.id,),
+        )
+    with c2, st.container(border=True):
+        st.download_button(
+            "Download as zip",
+            lambda: export_zip(run.folder),
+            file_name=f"{run.id}.zip",
+            mime="application/zip",
+            key="runs_download",
+            icon=":material/download:",
+            disabled=run.status == "running",
+            on_click="ignore",
+        )
+
+
+def _share_switch(run: Run, training: bool) -> None:
+    """The teacher's switch: this run shared with the whole class (read-only), or only its owner's."""
+    ownerless = run.manifest.get("owner") is None
+    st.toggle(
+        "Shared with the class",
+        value=bool(run.manifest.get("shared")) or ownerless,
+        key=f"runs_share_{run.id}",
+        disabled=training or ownerless,
+        on_change=_share,
+        args=(run.id,),
+        help="Every student sees a shared run (read-only) in their run list. A run without an owner (made before "
+        "owners, or on the command line) is always shared.",
+    )
 
 
 def manage_damaged(bad: DamagedRun) -> None:
@@ -120,7 +172,7 @@ def _rename(run_id: str) -> None:
     if new == run_id:
         return
     try:
-        rename_run(runs_root(), run_id, new)
+        rename_run(runs_root(), run_id, new, by=owner.viewer())
     except (ValueError, RunError, OSError) as e:
         st.session_state[ERROR_KEY] = f"Cannot rename: {e}"
         return
@@ -133,17 +185,27 @@ def _rename(run_id: str) -> None:
 def _delete(run_id: str) -> None:
     st.session_state.pop(CONFIRM_KEY, None)
     try:
-        delete_run(runs_root(), run_id)
+        delete_run(runs_root(), run_id, by=owner.viewer())
     except (ValueError, RunError, OSError) as e:
         st.session_state[ERROR_KEY] = f"Cannot delete: {e}"
         return
     st.session_state[DONE_KEY] = f"Deleted {run_id}."
 
 
+def _share(run_id: str) -> None:
+    shared = bool(st.session_state.get(f"runs_share_{run_id}"))
+    try:
+        set_shared(runs_root() / run_id, shared, owner.viewer())
+    except (RunError, OSError) as e:
+        st.session_state[ERROR_KEY] = f"Cannot change its sharing: {e}"
+        return
+    st.session_state[DONE_KEY] = f"{run_id} is {'now shared with the class' if shared else 'no longer shared'}."
+
+
 def _import_upload(upload, name_key: str) -> None:
     name = st.session_state.get(name_key, "").strip()
     try:
-        folder = import_zip(runs_root(), upload.getvalue(), name)
+        folder = import_zip(runs_root(), upload.getvalue(), name, owner=owner.identity())
     except (ValueError, RunError, OSError) as e:
         st.session_state[ERROR_KEY] = f"This zip cannot be added: {e}"
         return

@@ -13,7 +13,7 @@ import streamlit as st
 from nnlab.data import Dataset
 from nnlab.runs import Run
 
-from . import links
+from . import links, owner
 from .state import (
     PAGES_KEY,
     PENDING_KEY,
@@ -26,7 +26,8 @@ from .state import (
     job_registry,
     open_run,
     run_dataset,
-    run_ids,
+    runs_root,
+    visible_runs,
 )
 from .training import quick_start_button
 
@@ -34,6 +35,7 @@ LIVE_EVERY = 0.5  # seconds between two looks at a run that is still training
 FOLLOW_KEY = "app_follow"  # False once the student moved the slider back from the newest snapshot of a live run
 ENDED_KEY = "app_live_ended"  # the run whose end this session has already announced
 LIVE_SEEN_KEY = "app_live_seen"  # the run this session last watched while it trained
+GONE_KEY = "app_run_gone"  # the run this session was looking at when it was deleted or stopped being shared with it
 
 
 def _adopt_finished_quick_start() -> None:
@@ -49,24 +51,47 @@ def sidebar(pages: dict | None = None) -> None:
     if pages is not None:
         st.session_state[PAGES_KEY] = pages
     _adopt_finished_quick_start()
-    ids = run_ids()
+    runs = [r for r in visible_runs() if len(r) > 0]  # this student's own and the shared ones (appkit.owner)
+    ids, names = [r.id for r in runs], owner.labels(runs)
     links.adopt_run_link(ids, RUN_KEY, SNAP_KEY, PENDING_KEY)
     pending = st.session_state.pop(PENDING_KEY, None)
     if pending and pending[0] in ids:
+        st.session_state.pop(GONE_KEY, None)
         st.session_state[RUN_KEY] = pending[0]
         st.session_state.pop(SNAP_N_KEY, None)
         st.session_state[SNAP_KEY] = pending[1] if pending[1] is not None else 10**9
         st.session_state[FOLLOW_KEY] = pending[1] is None
+    shown = st.session_state.get(RUN_KEY)
+    if shown and shown not in ids:  # deleted, renamed or no longer shared: say so rather than switch silently
+        st.session_state[GONE_KEY] = shown
+        st.session_state[RUN_KEY] = None
+    elif shown:
+        st.session_state.pop(GONE_KEY, None)
     with st.sidebar:
+        owner.account_box()
+        owner.keep()
         st.markdown("### Current run")
+        if GONE_KEY in st.session_state:
+            st.warning(gone_words(), icon=":material/delete:")
         if not ids:
             st.caption("No runs yet. Train one on the **Train** page, or use the quick start on **Home**.")
             st.session_state.pop(RUN_KEY, None)
             _training_note()
             return
-        if st.session_state.get(RUN_KEY) not in ids:
+        if st.session_state.get(RUN_KEY) not in ids and GONE_KEY not in st.session_state:
             st.session_state[RUN_KEY] = ids[0]
-        run_id = st.selectbox("Run", ids, key=RUN_KEY, help="Every analysis page shows this run.")
+        run_id = st.selectbox(
+            "Run",
+            ids,
+            key=RUN_KEY,
+            format_func=lambda i: names.get(i, i),
+            index=None,
+            placeholder="Pick a run",
+            help="Every analysis page shows this run: yours, and the runs shared with you (marked).",
+        )
+        if run_id is None:
+            _training_note()
+            return
         run = open_run(run_id)
         if run is None or len(run) == 0:
             st.warning("This run cannot be read.")
@@ -100,6 +125,14 @@ def sidebar(pages: dict | None = None) -> None:
             st.success(f"Training ended ({run.status}): {n} snapshots.", icon=":material/check_circle:")
         _training_note()
         links.link_box()
+
+
+def gone_words() -> str:
+    """What became of the run this session was looking at (GONE_KEY): deleted, or no longer shared with it."""
+    gone = st.session_state.get(GONE_KEY, "")
+    if (runs_root() / gone).is_dir():
+        return f"The run **{gone}** you were looking at is no longer shared with you. Pick another run."
+    return f"The run **{gone}** you were looking at has been deleted (or renamed) by its owner. Pick another run."
 
 
 def _on_scrub() -> None:
@@ -142,6 +175,9 @@ def require_run(*, needs_model: bool = True) -> Run:
     run = current_run()
     if run is not None and len(run) > 0 and (not needs_model or run.model_config is not None):
         return run
+    if run is None and GONE_KEY in st.session_state:
+        st.warning(gone_words(), icon=":material/delete:")
+        st.stop()
     if run is not None and needs_model and run.model_config is None:
         st.info(
             "This run was recorded from a custom PyTorch model, so this page cannot rebuild it. "

@@ -17,6 +17,8 @@ from nnlab.data import DataConfig, Dataset, data_dir, load_dataset
 from nnlab.jobs import BackgroundTasks, JobRegistry
 from nnlab.runs import Run, RunError, list_runs, runs_dir
 
+from . import owner
+
 RUN_KEY = "app_run"  # session-state key: id (folder name) of the current run
 SNAP_KEY = "app_snapshot"  # session-state key: index of the current snapshot
 PENDING_KEY = "app_pending_run"  # (run id, snapshot or None) to select on the next rerun, before the widgets exist
@@ -108,8 +110,14 @@ def background_tasks() -> BackgroundTasks:
 
 
 # --- the current run ----------------------------------------------------------------------------------------------
+def visible_runs(runs: list[Run] | None = None) -> list[Run]:
+    """The runs (default: all that open, newest first) this session's student may see (appkit.owner)."""
+    return owner.visible(list_runs(runs_root()) if runs is None else runs, job_registry())
+
+
 def run_ids() -> list[str]:
-    return [r.id for r in list_runs(runs_root()) if len(r) > 0]
+    """The ids of the runs this session may look at: its own and the shared ones, each with a snapshot."""
+    return [r.id for r in visible_runs() if len(r) > 0]
 
 
 def set_current_run(run_id: str, snapshot: int | None = None) -> None:

@@ -7,7 +7,6 @@ watches them; leaving, rerunning or reloading the page never stops one.
 from __future__ import annotations
 
 import time
-import uuid
 
 import streamlit as st
 
@@ -15,16 +14,19 @@ from nnlab.analysis.learning import did_not_learn
 from nnlab.data import DataConfig, data_dir
 from nnlab.jobs import Job, JobsFull, JobSpec, worker_threads
 from nnlab.jobs.queue import wait_words
+from nnlab.runs import NotYours
 
+from . import owner
 from .furniture import how_to_read
 from .state import CORES, MAX_JOBS, QUICK_KEY, job_registry, look_inside, open_run, runs_root, set_current_run
 
-OWNER_KEY = "train_owner"  # this session's requester id for the job queue (the ownership half replaces it)
+OWNER_KEY = owner.IDENTITY_KEY  # this session's requester id (a test sets it to act as someone)
+NOT_YOURS = "That training is not one of yours, so this page does not show it."
 
 
 def requester() -> str:
-    """Who asks for trainings in this session: one id per session (one running and one waiting each)."""
-    return st.session_state.setdefault(OWNER_KEY, uuid.uuid4().hex[:12])
+    """Who asks for trainings in this session: the student (appkit.owner), one running and one waiting each."""
+    return owner.identity()
 
 
 def start_job(spec: JobSpec, label: str) -> Job | None:
@@ -46,8 +48,11 @@ def queue_text(job: Job) -> str:
     return f"Waiting for a free training slot: number {pos} in the queue, starts in {wait_words(start)}."
 
 
-def job_spec(data: DataConfig, model=None, train=None, record=None, *, name: str | None = None) -> JobSpec:
-    """A job spec writing into this app's runs folder and reading this app's data folder."""
+def job_spec(
+    data: DataConfig, model=None, train=None, record=None, *, name: str | None = None, shared: bool = False
+) -> JobSpec:
+    """A job spec writing into this app's runs folder and reading this app's data folder; `shared`: a preset's run
+    (a lesson's), shared with everyone and nobody's own (the teacher's to rename or delete)."""
     return JobSpec.make(
         data,
         model,
@@ -58,6 +63,7 @@ def job_spec(data: DataConfig, model=None, train=None, record=None, *, name: str
         data_dir=str(data_dir()),
         torch_threads=worker_threads(MAX_JOBS),
         max_threads=CORES,  # while nothing else runs on the machine (nnlab.jobs.threads)
+        shared=shared,
     )
 
 
@@ -82,6 +88,9 @@ def training_panel(job_id: str, live: bool) -> None:
     from nnlab.figures.training import training_curves
 
     job = job_registry().get(job_id)
+    if job is not None and job not in job_registry().visible(owner.viewer()):
+        st.warning(NOT_YOURS, icon=":material/lock:")  # another student's: nothing of it is shown
+        return
     if job is None:
         _unknown_job(job_id)
         return
@@ -92,7 +101,7 @@ def training_panel(job_id: str, live: bool) -> None:
     if job.queued:
         st.info(queue_text(job), icon=":material/hourglass_top:")
         if st.button("Cancel", key="train_cancel", icon=":material/cancel:", help="Leave the queue."):
-            job_registry().cancel(job.id, owner=requester())
+            job_registry().cancel(job.id, owner=None if owner.is_teacher() else requester())
             st.rerun()
     elif job.alive:
         st.progress(v.fraction, text=progress_text(job))
@@ -100,14 +109,19 @@ def training_panel(job_id: str, live: bool) -> None:
             _metrics(v)
         if job.stop_requested:
             st.caption("Stopping after the current step…")
+        elif not job_registry().may_stop(job, owner.viewer()):
+            st.caption("Someone else asked for this training first, so it is theirs to stop: you watch it read-only.")
         elif st.button(
             "Stop",
             key="train_stop",
             icon=":material/stop_circle:",
             help="End training now; everything recorded so far is kept.",
         ):
-            job.stop()
-            st.caption("Stopping after the current step…")
+            try:
+                job_registry().stop(job.id, owner.viewer())
+                st.caption("Stopping after the current step…")
+            except NotYours as e:
+                st.warning(str(e))
     else:
         _outcome(job, v)
     if len(v.loss):
@@ -140,6 +154,9 @@ def _unknown_job(job_id: str) -> None:
     """A reloaded tab's ?job= that the server no longer knows: what happened to it, and its run if one is on disk."""
     folder = job_registry().find_run(job_id, runs_root())
     run = open_run(folder.name) if folder is not None else None
+    if run is not None and not owner.visible([run], job_registry()):
+        st.warning(NOT_YOURS, icon=":material/lock:")
+        return
     if run is None:
         st.warning(
             "The server was restarted since this training was started, and it left no run behind (it had not "

@@ -87,6 +87,7 @@ def test_training_survives_reruns_widget_changes_page_switches_and_a_reload(app_
     # A reloaded tab is a new session that only has the address: it finds the same job, starts nothing.
     reloaded = AppTest.from_file(str(APP), default_timeout=60)
     reloaded.query_params["job"] = job.id
+    reloaded.session_state[appkit.owner.IDENTITY_KEY] = at.session_state[appkit.owner.IDENTITY_KEY]  # the cookie
     reloaded.run()
     reloaded.switch_page(PAGE).run()
     assert not errors(reloaded) and reloaded.session_state[appkit.TRAIN_JOB_KEY] == job.id
