@@ -31,11 +31,21 @@ class_info = appkit.run_cached(max_entries=32)(A.class_attention_info)
 position_info = appkit.run_cached(max_entries=16)(A.position_info)
 
 
-@appkit.run_cached(max_entries=8)
-def class_images(run):
-    ds = appkit.run_dataset(run)
-    idx, labels = run.eval_set()
-    return A.class_mean_images(ds.display_images(ds.x_test[idx]), labels, ds.n_classes)
+@st.cache_resource(max_entries=8, ttl=appkit.CACHE_TTL, show_spinner=False)
+def heads_figure(_history, stamp: appkit.RunStamp):
+    """The heads-over-training figure, built once per run stamp (it does not follow the sample or the slider)."""
+    return F.heads_figure(_history)
+
+
+@st.cache_resource(max_entries=32, ttl=appkit.CACHE_TTL, show_spinner=False)
+def classes_figure(_run, stamp: appkit.RunStamp, k: int, block: str, names: tuple[str, ...]):
+    """Each class's mean attention over its mean image, built once per run stamp, snapshot and block."""
+    ds = appkit.run_dataset(_run)
+    idx, labels = _run.eval_set()
+    images = A.class_mean_images(ds.display_images(ds.x_test[idx]), labels, ds.n_classes)
+    per_class = class_info(_run, k, block)
+    what = "rolled out through every block" if block == "rollout" else f"at {block}, averaged over its heads"
+    return F.class_attention_figure(images, per_class.maps, list(names), title=f"Mean class-token attention, {what}")
 
 
 st.title("Attention: where the heads look")
@@ -99,7 +109,7 @@ st.subheader("The heads over training", anchor=False)
 history = heads_info(run)
 if len(history.steps) > 1:
     st.markdown(A.describe_head(history))
-st.plotly_chart(F.heads_figure(history), key="attn_history")
+st.plotly_chart(heads_figure(history, appkit.run_stamp(run)), key="attn_history")
 appkit.how_to_read(
     "Left, how far each head looks: the mean distance, in patches, between a patch and the patches it attends to. "
     "Right, how spread its attention is: 0 nats looks at one token only, the dotted line is a head that looks "
@@ -112,10 +122,7 @@ st.subheader("Per class", anchor=False)
 choice = st.segmented_control(
     "Attention of", ["rollout", *info.blocks], default="rollout", key=CLASS_BLOCK, required=True
 )
-per_class = class_info(run, k, choice)
-what = "rolled out through every block" if choice == "rollout" else f"at {choice}, averaged over its heads"
-fig = F.class_attention_figure(class_images(run), per_class.maps, names, title=f"Mean class-token attention, {what}")
-st.plotly_chart(fig, key="attn_classes")
+st.plotly_chart(classes_figure(run, appkit.run_stamp(run), k, choice, tuple(names)), key="attn_classes")
 appkit.how_to_read(
     "Each tile is one class: the mean image of its evaluation samples, with the class token's attention averaged "
     "over them on top. Classes that differ in where the network looks show it here; the recorder keeps these means "

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from ..analysis.attention import HeadHistory
 from .colors import DIVERGING, DIVERGING_LUT, LINE_COLORS, SEQUENTIAL, SEQUENTIAL_LUT, mosaic, png_uri, tile_centres
 
-TILE = 150  # pixels a side of one image tile, at least
+TILE = 120  # pixels a side of one image tile, at least
 GAP = 4
 BAND = 22  # pixels of white above each tile, for its name
 
@@ -31,17 +30,17 @@ def overlay(image: np.ndarray, heat: np.ndarray, *, size: int = TILE) -> np.ndar
     share: bright yellow marks where it is largest, the image shows through where it is near zero, and a map that is
     even everywhere stays a faint, even tint instead of blowing its noise up to full colour.
     """
-    h, w = np.asarray(image).shape[:2]
-    scale = max(1, -(-size // max(h, w)))
-    img = _grey(image).repeat(scale, 0).repeat(scale, 1)  # (H·s, W·s, 3)
+    img = _grey(image)  # (H, W, 3), blended at the image's own resolution, then enlarged
     heat = np.asarray(heat, np.float32)
     share = heat / max(float(heat.sum()), 1e-12)
     t = share / max(float(share.max()), 3.0 / heat.size)
     rows, cols = heat.shape
-    t = np.kron(t, np.ones((img.shape[0] // rows, img.shape[1] // cols), np.float32))  # (H·s, W·s)
+    t = np.kron(t, np.ones((img.shape[0] // rows, img.shape[1] // cols), np.float32))  # (H, W)
     colour = SEQUENTIAL_LUT[(t * 255).round().astype(np.uint8)].astype(np.float32) / 255.0
     alpha = (0.15 + 0.7 * t)[..., None]
-    return ((img * (1 - alpha) + colour * alpha) * 255).round().astype(np.uint8)
+    out = ((img * (1 - alpha) + colour * alpha) * 255).round().astype(np.uint8)
+    scale = max(1, -(-size // max(img.shape[:2])))
+    return out.repeat(scale, 0).repeat(scale, 1)
 
 
 def _image_grid(tiles: np.ndarray, cols: int, titles: list[str], *, height: int, title: str) -> go.Figure:
@@ -62,9 +61,11 @@ def _image_grid(tiles: np.ndarray, cols: int, titles: list[str], *, height: int,
             showlegend=False,
         )
     )
-    for x, y, t in zip(xs, ys - h / 2 + BAND / 2, titles, strict=True):
-        fig.add_annotation(x=x, y=y, text=t, showarrow=False, font=dict(size=11))
     fig.update_layout(
+        annotations=[
+            dict(x=x, y=y, text=t, showarrow=False, font=dict(size=11))
+            for x, y, t in zip(xs, ys - h / 2 + BAND / 2, titles, strict=True)
+        ],
         title=dict(text=title),
         height=height,
         margin=dict(l=10, r=10, t=40 if title else 10, b=10),
@@ -137,40 +138,55 @@ def token_matrix_figure(matrix: np.ndarray, grid: tuple[int, int], *, title: str
 
 def heads_figure(history: HeadHistory, *, height: int = 380) -> go.Figure:
     """Each head's attention distance and entropy against the training step; the head that changed most in bold."""
-    fig = make_subplots(
-        1, 2, subplot_titles=("Mean attention distance (patches)", "Entropy (nats)"), horizontal_spacing=0.08
-    )
     best = history.most_changed()
     d, heads = history.distance.shape[1:] if history.distance.ndim == 3 else (0, 0)
+    traces = []
     for i in range(d):
         for j in range(heads):
             bold = (i, j) == best
-            for col, values in ((1, history.distance), (2, history.entropy)):
-                fig.add_trace(
+            for ax, values in (("", history.distance), ("2", history.entropy)):
+                traces.append(
                     go.Scatter(
                         x=history.steps,
                         y=values[:, i, j],
+                        xaxis=f"x{ax}",
+                        yaxis=f"y{ax}",
                         mode="lines",
                         name=f"{history.blocks[i]} · head {j + 1}",
                         legendgroup=history.blocks[i],
-                        showlegend=col == 1 and (j == 0 or bold),
+                        showlegend=not ax and (j == 0 or bold),
                         line=dict(color=LINE_COLORS[i % len(LINE_COLORS)], width=4 if bold else 1.3),
                         opacity=1.0 if bold else 0.55,
                         hovertemplate=f"{history.blocks[i]} · head {j + 1}<br>step %{{x}}: %{{y:.2f}}<extra></extra>",
-                    ),
-                    1,
-                    col,
+                    )
                 )
-    for col, value, what in (
-        (1, history.uniform_distance, "looking everywhere alike"),
-        (2, history.uniform_entropy, ""),
-    ):
-        fig.add_hline(
-            y=value, line=dict(dash="dot", color="#64748b"), row=1, col=col, annotation_text=what or "uniform"
+    rule = dict(type="line", xref="x domain", x0=0, x1=1, line=dict(dash="dot", color="#64748b"))
+    uniform = [
+        dict(rule, y0=history.uniform_distance, y1=history.uniform_distance, yref="y"),
+        dict(rule, xref="x2 domain", y0=history.uniform_entropy, y1=history.uniform_entropy, yref="y2"),
+    ]
+    titles = [
+        dict(text=t, x=x, xref="paper", y=1.02, yref="paper", showarrow=False, xanchor="center", yanchor="bottom")
+        for t, x in (
+            ("Mean attention distance (patches)", 0.23),
+            ("Entropy (nats; dotted: looking everywhere alike)", 0.77),
         )
-    fig.update_xaxes(title_text="training step")
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
-    return fig
+    ]
+    axis = dict(title=dict(text="training step"))
+    return go.Figure(
+        traces,
+        dict(
+            height=height,
+            margin=dict(l=10, r=10, t=40, b=10),
+            legend=dict(orientation="h", y=-0.25),
+            xaxis=dict(axis, domain=[0, 0.46]),
+            xaxis2=dict(axis, domain=[0.54, 1], anchor="y2"),
+            yaxis=dict(anchor="x"),
+            yaxis2=dict(anchor="x2"),
+            shapes=uniform,
+            annotations=titles,
+        ),
+    )
 
 
 def position_figure(similarity: np.ndarray, grid: tuple[int, int], *, title: str) -> go.Figure:
