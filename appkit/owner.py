@@ -20,7 +20,7 @@ import uuid
 import streamlit as st
 
 from nnlab.runs import Run, Viewer
-from nnlab.runs.owners import A_STUDENTS, SHARED_WITH_YOU, YOURS, can_see, may_change, relation
+from nnlab.runs.owners import SHARED_WITH_YOU, YOURS, can_see, may_change, relation
 
 IDENTITY_KEY = "app_identity"  # session-state key: this session's owner id (set it in a test to act as someone)
 TEACHER_KEY = "app_teacher"  # True once this session entered the teacher token
@@ -139,11 +139,10 @@ def visible(runs: list[Run], registry) -> list[Run]:
 
 
 def whose_all(runs: list[Run]) -> dict[str, str]:
-    """Each run's "yours", "shared", "shared with you" or, for the teacher, "a student's", by id."""
-    from .state import job_registry  # state imports this module
-
-    v, joined = viewer(), joined_runs(job_registry())
-    return {r.id: relation(r.manifest, v) or (SHARED_WITH_YOU if r.id in joined else A_STUDENTS) for r in runs}
+    """Each run's "yours", "shared", "shared with you" or, for the teacher, "a student's", by id (of runs that
+    `visible` let through: one whose manifest hides it from a student is a training they joined, shared with them)."""
+    v = viewer()
+    return {r.id: relation(r.manifest, v) or SHARED_WITH_YOU for r in runs}
 
 
 def whose(run: Run) -> str:
