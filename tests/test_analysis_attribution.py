@@ -66,11 +66,13 @@ def test_grad_cam_reads_the_activation_after_the_last_convolution(cnn, linear):
 
 
 def test_one_table_says_which_methods_apply_from_the_points_layouts_and_the_input(cnn, linear):
-    assert list(A.METHODS) == ["saliency", "integrated_gradients", "grad_cam", "occlusion"]
+    assert A.DEFAULTS == ("saliency", "integrated_gradients", "grad_cam", "occlusion")  # the page's first four
+    assert set(A.METHODS) >= {"smoothgrad", "guided_backprop", "input_x_gradient", "deeplift", "lime", "kernel_shap"}
+    assert {"cam", "grad_cam_pp"} <= set(A.METHODS)
     assert all(m.paper.startswith("https://") and m.title and m.meaning for m in A.METHODS.values())
-    assert [m for m, why in A.reasons(A.declared_points(cnn), "image").items() if why] == []
+    assert [m for m, why in A.reasons(A.declared_points(cnn), "image").items() if why] == ["cam"]  # a dense head
     why = A.reasons(A.declared_points(linear), "table")
-    assert why["saliency"] is None and why["integrated_gradients"] is None
+    assert why["saliency"] is None and why["integrated_gradients"] is None and why["kernel_shap"] is None
     assert (
         why["grad_cam"]
         == "Grad-CAM needs a layer of feature maps (channels × height × width), and this network has none."
@@ -91,8 +93,9 @@ def test_one_table_says_which_methods_apply_from_the_points_layouts_and_the_inpu
 def test_attribution_leaves_the_model_as_it_was(cnn):
     cnn.train()
     before = {k: v.clone() for k, v in cnn.state_dict().items()}
-    for method in A.METHODS:
-        A.attribute(cnn, torch.randn(1, 2, 8, 8), 0, method)
+    for method, why in A.reasons(A.declared_points(cnn), "image").items():
+        if why is None:
+            A.attribute(cnn, torch.randn(1, 2, 8, 8), 0, method)
     assert cnn.training and all(torch.equal(before[k], v) for k, v in cnn.state_dict().items())
     assert all(p.grad is None for p in cnn.parameters())
     assert not cnn.relu2._forward_hooks  # Grad-CAM's hook is gone
@@ -139,13 +142,13 @@ def test_the_reasons_name_the_runs_kind(tiny_run, cnn_run):
         why["grad_cam"] == "Grad-CAM needs a layer of feature maps (channels × height × width), and this MLP has none."
     )
     assert why["occlusion"] == "Occlusion needs images, and these samples are 2-D coordinates."
-    assert not any(A.reasons(cnn_run, "image").values())
+    assert [m for m, why in A.reasons(cnn_run, "image").items() if why] == ["cam"]
 
 
 def test_attribution_info_of_a_cnn_run_gives_every_method_beside_the_image(cnn_run):
     ds = cnn_run.dataset()
     info = A.attribution_info(cnn_run, 1, ds, 3, 7, steps=8, window=2)
-    assert [a.method for a in info.maps] == list(A.METHODS) and all(a.target == 7 for a in info.maps)
+    assert [a.method for a in info.maps] == list(A.DEFAULTS) and all(a.target == 7 for a in info.maps)
     assert info.image.shape == (8, 8) and info.image.dtype == np.uint8 and info.features == []
     assert info.baseline == "a black image" and info.index == 3
     # The same as attributing by hand at that snapshot, from a black image.
@@ -189,6 +192,7 @@ def test_a_new_method_is_one_entry_of_the_table(monkeypatch, tiny_run):
         "https://arxiv.org/abs/1605.01713",
         True,
         gradient_times_input,
+        default=True,
     )
     monkeypatch.setitem(A.METHODS, "x_grad", entry)
     info = A.attribution_info(tiny_run, -1, tiny_run.dataset(), 0, 1)

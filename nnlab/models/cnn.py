@@ -2,12 +2,15 @@
 
 Its points: `conv1` (raw), `relu1` (activated), `pool1` (pooled): feature maps (C×H×W); then the dense
 layers' vectors, `out` and `softmax`. Every conv keeps the image size ('same' padding); each pool halves it.
+The head is "dense" (flatten the last maps) or "gap" (global average pooling: one number per channel, the point
+`gap`), the head CAM needs when no dense layer follows it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from .blocks import ACTIVATIONS, Net, Plan, activation, build_plan, check_common, dense_stack, plan_points, step
@@ -16,6 +19,7 @@ from .registry import Field, register_model
 
 POOLS = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d, "none": None}
 KERNELS = (3, 5, 7)  # what the Train page offers; any odd size works
+HEADS = ("dense", "gap")  # how the last feature maps reach the dense layers: flattened, or averaged per channel
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class CNNConfig:
     activation: str = "relu"
     dropout: float = 0.0
     batch_norm: bool = False
+    head: str = "dense"  # "dense": flatten the last maps; "gap": average each channel over positions (for CAM)
     kind: str = "cnn"
 
     def __post_init__(self):
@@ -41,6 +46,8 @@ class CNNConfig:
             raise ValueError(f"The kernel size must be odd (3, 5, ...) to keep the image size; got {self.kernel}")
         if self.pool not in POOLS:
             raise ValueError(f"Unknown pool {self.pool!r}; choose 'max', 'avg' or 'none'")
+        if self.head not in HEADS:
+            raise ValueError(f"Unknown head {self.head!r}; choose 'dense' or 'gap' (global average pooling)")
         _, h, w = self.input_shape
         n_pool = len(self.channels) if self.pool != "none" else 0
         if min(h, w) >> n_pool < 1:
@@ -48,7 +55,15 @@ class CNNConfig:
 
     def describe(self) -> str:
         dense = "-".join(map(str, self.hidden)) or "no hidden layer"
-        return f"CNN {'-'.join(map(str, self.channels))} → {dense} ({self.activation})"
+        gap = " → global average pool" if self.head == "gap" else ""
+        return f"CNN {'-'.join(map(str, self.channels))}{gap} → {dense} ({self.activation})"
+
+
+class GlobalAveragePool(nn.Module):
+    """Each channel's mean over all positions: (N, C, H, W) → (N, C)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean((2, 3))
 
 
 def _plan(cfg: CNNConfig) -> Plan:
@@ -72,8 +87,12 @@ def _plan(cfg: CNNConfig) -> Plan:
         if cfg.dropout:
             step(plan, f"drop{i}", lambda: nn.Dropout(cfg.dropout), None, i)
         c = ch
-    step(plan, "flatten", nn.Flatten, None, len(cfg.channels))
-    dense_stack(plan, cfg, c * h * w, len(cfg.channels))
+    if cfg.head == "gap":
+        step(plan, "gap", GlobalAveragePool, "pooled", len(cfg.channels), activation=act)
+        dense_stack(plan, cfg, c, len(cfg.channels))
+    else:
+        step(plan, "flatten", nn.Flatten, None, len(cfg.channels))
+        dense_stack(plan, cfg, c * h * w, len(cfg.channels))
     return plan
 
 
@@ -91,6 +110,14 @@ FORM = (
         "dropout", "Dropout", "slider", low=0.0, high=0.8, step=0.05, help="Share of units switched off in training."
     ),
     Field("batch_norm", "Batch norm", "toggle", help="Normalise each layer's raw output over the batch."),
+    Field(
+        "head",
+        "Head",
+        "choice",
+        choices=HEADS,
+        help="dense: flatten the last feature maps into the dense layers. gap: average each channel over the image "
+        "first (global average pooling); with no dense layers after it, the head CAM explains.",
+    ),
 )
 
 

@@ -1,175 +1,21 @@
-"""Attribution: which parts of one input drive the score of one class, and the same averaged over each class.
+"""Attribution records: one input's map per method, the class averages, and the page's records of a run.
 
-Stage: run (weights of one snapshot, replayed) → analysis → `nnlab.figures.attribution`. `METHODS` is the one table
-of methods (saliency, integrated gradients, Grad-CAM, occlusion): a new method is one `Method` entry there. Each
-entry says what it needs (a point layout of the network, a kind of input) and computes with captum, imported only
-when an attribution is asked for. The model is only read (Grad-CAM hooks one layer for the duration of a call).
+Stage: run (weights of one snapshot, replayed) → analysis → `nnlab.figures.attribution`. `attribute_batch` runs any
+method of `table.METHODS` with its random draws seeded, so one input always gets the same map; the model is only
+read (a method may hook one layer for the duration of a call).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..data.dataset import kind_of_shape
-from ..models import ACTIVATIONS, Point, model_kind
-
-INPUT_WORDS = {"image": "images", "plane": "2-D coordinates", "table": "rows of features"}  # a dataset's kind
-LAYOUT_WORDS = {"map": "feature maps (channels × height × width)", "tokens": "tokens", "vector": "units"}
-
-
-@dataclass(frozen=True)
-class Method:
-    """One attribution method: what its map says, where it comes from, what it needs and how it is computed."""
-
-    name: str  # the key: "saliency", ...
-    title: str  # "Saliency": what panels and pickers show
-    meaning: str  # what its map says, in one line
-    paper: str  # a link to the paper it comes from
-    signed: bool  # True: positive speaks for the class, negative against it; False: never negative
-    compute: Callable[..., torch.Tensor]  # (model, x (N, *shape), target, *, baseline, steps, window) → (N, *shape)
-    layout: str | None = None  # the network needs a point of this layout ("map": feature maps)
-    input: str | None = None  # the samples must be of this kind ("image")
-    averaged: bool = True  # fast enough to average over hundreds of samples
-
-    def why_not(self, run_or_points, dataset) -> str | None:
-        """Why this method does not apply, in one sentence (None: it does). `run_or_points`: a `Run` or its points
-        (None for a plain module: layouts unknown, not checked); `dataset`: a `Dataset` or its kind ("image", ...)."""
-        points, network = _network(run_or_points)
-        model_kind = getattr(run_or_points, "model_kind", None)  # a kind may say why in its own words
-        reason = model_kind.skip_reason(f"attribution:{self.name}") if model_kind is not None else None
-        if reason:
-            return reason
-        kind = dataset if isinstance(dataset, str) else dataset.kind
-        if self.input and kind != self.input:
-            return f"{self.title} needs {INPUT_WORDS[self.input]}, and these samples are {INPUT_WORDS.get(kind, kind)}."
-        if self.layout and points is not None and not any(p.layout == self.layout for p in points):
-            return f"{self.title} needs a layer of {LAYOUT_WORDS[self.layout]}, and {network} has none."
-        return None
-
-
-def _network(run_or_points) -> tuple[Sequence[Point] | None, str]:
-    """The points of a `Run` (or the points given) and the network in words ("this MLP")."""
-    if run_or_points is None or isinstance(run_or_points, Sequence):
-        return run_or_points, "this network"
-    kind = run_or_points.model_kind
-    return run_or_points.points(), f"this {kind.title}" if kind else "this network"
-
-
-def declared_points(model: nn.Module) -> list[Point] | None:
-    """The points an nnlab network declares (no shapes); None for a plain module."""
-    config = getattr(model, "config", None)
-    return model_kind(config.kind).declare(config) if config is not None else None
-
-
-def gradcam_layer(model: nn.Module) -> str | None:
-    """The module Grad-CAM reads: the last activated feature map the network declares (else its last feature map);
-    for a plain module, the activation right after the last convolution. None without feature maps."""
-    points = declared_points(model)
-    if points is not None:
-        maps = [p for p in points if p.layout == "map" and p.module]
-        last = [p for p in maps if p.role == "activated"] or maps
-        return last[-1].module if last else None
-    names = [(n, m) for n, m in model.named_modules() if n]
-    convs = [i for i, (_, m) in enumerate(names) if isinstance(m, nn.Conv2d)]
-    if not convs:
-        return None
-    i = convs[-1]
-    for name, module in names[i + 1 : i + 3]:  # a batch norm may sit between the convolution and its activation
-        if isinstance(module, tuple(ACTIVATIONS.values())):
-            return name
-    return names[i][0]
-
-
-# --- how each method computes: x is a fresh float leaf (N, *shape), the model in eval mode ---------------------------
-def _saliency(model, x, target, **_):
-    from captum.attr import Saliency  # ~1 s to import: only when an attribution is asked for
-
-    return Saliency(model).attribute(x.requires_grad_(), target=target, abs=True)
-
-
-def _integrated_gradients(model, x, target, *, baseline, steps=32, **_):
-    from captum.attr import IntegratedGradients
-
-    ig = IntegratedGradients(model)
-    return ig.attribute(x.requires_grad_(), baselines=baseline, target=target, n_steps=steps, internal_batch_size=4096)
-
-
-def _grad_cam(model, x, target, **_):
-    from captum.attr import LayerAttribution, LayerGradCam
-
-    name = gradcam_layer(model)
-    if name is None:
-        raise ValueError(f"Grad-CAM needs a layer of {LAYOUT_WORDS['map']}, and this network has none.")
-    cam = LayerGradCam(model, model.get_submodule(name)).attribute(x.requires_grad_(), target, relu_attributions=True)
-    return LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), "bilinear").clamp_min(0)  # (N, 1, H, W)
-
-
-def _occlusion(model, x, target, *, baseline, window=4, **_):
-    from captum.attr import Occlusion
-
-    c, h, w = x.shape[1:]
-    side = max(1, min(window, h, w))
-    stride = (c, max(1, side // 2), max(1, side // 2))
-    return Occlusion(model).attribute(x, (c, side, side), strides=stride, baselines=baseline, target=target)
-
-
-METHODS = {  # the order is the page's
-    m.name: m
-    for m in (
-        Method(
-            "saliency",
-            "Saliency",
-            "how much a small change of each input value would move the score (|gradient|)",
-            "https://arxiv.org/abs/1312.6034",
-            False,
-            _saliency,
-        ),
-        Method(
-            "integrated_gradients",
-            "Integrated gradients",
-            "each input value's share of the score's rise from the baseline to this input",
-            "https://arxiv.org/abs/1703.01365",
-            True,
-            _integrated_gradients,
-        ),
-        Method(
-            "grad_cam",
-            "Grad-CAM",
-            "where in the last convolution's feature maps the evidence for the class sits",
-            "https://arxiv.org/abs/1610.02391",
-            False,
-            _grad_cam,
-            layout="map",
-        ),
-        Method(
-            "occlusion",
-            "Occlusion",
-            "how much the score drops when a patch of the input is covered by the baseline",
-            "https://arxiv.org/abs/1311.2901",
-            True,
-            _occlusion,
-            input="image",
-            averaged=False,  # one forward pass per patch position: too slow for hundreds of samples
-        ),
-    )
-}
-
-
-def find_method(name: str) -> Method:
-    """The table's entry for `name`; ValueError naming the choices for an unknown one."""
-    if name not in METHODS:
-        raise ValueError(f"Unknown attribution method {name!r}; choose one of {', '.join(METHODS)}")
-    return METHODS[name]
-
-
-def reasons(run_or_points, dataset) -> dict[str, str | None]:
-    """Every method's `why_not` for this network and data, in the table's order (None: it applies)."""
-    return {name: m.why_not(run_or_points, dataset) for name, m in METHODS.items()}
+from ...data.dataset import kind_of_shape
+from .table import METHODS, declared_points, find_method, reasons
 
 
 @dataclass(frozen=True)
@@ -228,7 +74,9 @@ def attribute_batch(
     was_training = model.training
     model.eval()
     try:
-        out = m.compute(model, x, target, baseline=base, steps=steps, window=window)
+        with torch.random.fork_rng(devices=[]):  # SmoothGrad's noise, LIME's and KernelSHAP's draws: seeded
+            torch.manual_seed(0)
+            out = m.compute(model, x, target, baseline=base, steps=steps, window=window)
     finally:
         model.train(was_training)
     return out.detach().cpu().numpy().astype(np.float32)
@@ -311,7 +159,7 @@ def attribution_info(
 ) -> AttributionInfo:
     """Snapshot `k` of a `Run`: each method's attribution of class `target` for test sample `index` of `dataset`.
 
-    `methods`: names from METHODS (default: every one that applies); `steps`, `window`: as for `attribute`.
+    `methods`: names from METHODS (default: the default ones that apply); `steps`, `window`: as for `attribute`.
     """
     x = dataset.prepare(dataset.x_test[index : index + 1])  # (1, *shape)
     image = dataset.display_images(dataset.x_test[index : index + 1])[0] if dataset.is_image else None
@@ -334,7 +182,7 @@ def input_attribution_info(
     """As `attribution_info`, for any prepared input `x` `(1, *shape)` (your own drawing, say); `image` is how it
     looks (uint8, for image data). The record's `index` is -1."""
     if methods is None:
-        methods = [name for name, why in reasons(run, dataset).items() if why is None]
+        methods = [name for name, why in reasons(run, dataset).items() if why is None and METHODS[name].default]
     model = run.model_at(k)  # a private copy: Grad-CAM hooks a layer of it
     base = baseline(dataset)
     maps = [attribute(model, x, target, m, baseline=base, steps=steps, window=window) for m in methods]
@@ -359,3 +207,32 @@ def class_average_info(run, k: int, dataset, method: str, per_class: int = 20, *
         run.model_at(k), x, dataset.y_test[idx], method, dataset.n_classes, baseline=baseline(dataset)
     )
     return ClassAverageInfo(method, values, feature_names(dataset))
+
+
+@dataclass(frozen=True)
+class FeatureShareInfo:
+    """KernelSHAP for rows of features: one sample's signed values, and each class's mean absolute value."""
+
+    index: int  # the test sample
+    target: int  # the class whose score the sample's values explain
+    values: np.ndarray  # (F,) signed: the sample's Shapley value per feature
+    per_class: np.ndarray  # (K, F): mean |value| over each class's samples, each toward its own class
+    features: list[str]  # the features' names
+    per_class_n: int  # samples per class behind `per_class`
+
+
+def feature_share_info(run, k: int, dataset, index: int, target: int, per_class: int = 5, *, seed: int = 0):
+    """Snapshot `k` of a `Run` on features: KernelSHAP of class `target` for test sample `index`, and the mean
+    absolute KernelSHAP value of each feature over up to `per_class` seeded test samples of each class."""
+    model, base = run.model_at(k), baseline(dataset)
+    x = dataset.prepare(dataset.x_test[index : index + 1])
+    one = attribute_batch(model, x, int(target), "kernel_shap", base)[0]
+    idx = class_samples(dataset.y_test, per_class, seed)
+    labels = dataset.y_test[idx]
+    x = dataset.prepare(dataset.x_test[idx])  # (n, F)
+    values = np.abs(attribute_batch(model, x, torch.as_tensor(labels), "kernel_shap", base))
+    out = np.zeros((dataset.n_classes, values.shape[1]), np.float32)
+    for c in range(dataset.n_classes):
+        if (labels == c).any():
+            out[c] = values[labels == c].mean(axis=0)
+    return FeatureShareInfo(int(index), int(target), one, out, feature_names(dataset), per_class)
