@@ -14,19 +14,12 @@ import streamlit as st
 import appkit
 from appkit import own_input as O
 from appkit import samples as S
-from nnlab.analysis import latent
+from appkit import walk as W
 from nnlab.analysis import layers as A
 from nnlab.figures import layers as F
 
 LAST = "walk_last_step"  # time of the last automatic step while playing
 PLAY_EVERY = 1.5  # seconds per sample while playing
-AFTER = {  # what the activation does, for the captions
-    "relu": "after ReLU every blue value becomes exactly zero, the rest keep theirs (sequential colours, dark = 0)",
-    "leaky_relu": "after leaky ReLU blue values shrink to a hundredth and the rest keep theirs",
-    "sigmoid": "the sigmoid squashes every value into 0…1 (sequential colours, dark = 0)",
-    "tanh": "tanh squashes every value into −1…1 (still blue below zero, red above)",
-    "gelu": "GELU keeps positive values and pulls negative ones close to zero",
-}
 
 
 def replay_sample(run, k: int, x, label: int, index: int = -1) -> A.SampleWalk:
@@ -50,126 +43,6 @@ S.prepare_state(len(ds.y_test), names)
 playing = bool(st.session_state.get(S.PLAY, False)) and O.is_test(ds)
 
 
-def show_reconstruction(walk: A.SampleWalk, choice: O.Choice) -> None:
-    """An autoencoder's sample: what goes in beside what the decoder rebuilds from the code."""
-    own, index = choice.own, choice.index
-    st.subheader(own.label.capitalize() if own else f"Test sample {index}", anchor=False)
-    x = (own.tensor if own else ds.prepare(ds.x_test[index : index + 1])).numpy()  # (1, *input_shape)
-    error = float(((walk.reconstruction - x[0]) ** 2).mean())
-    what = "your input" if own else f"a **{names[walk.label]}**"
-    st.markdown(f"At step {ctx.step}, {what} is rebuilt with a mean squared error of {error:.3f}.")
-    for col, v, title, key in zip(
-        st.columns(2),
-        (x, walk.reconstruction[None]),
-        ("Input", "Reconstruction"),
-        ("walk_input", "walk_recon"),
-        strict=True,
-    ):
-        with col:
-            if ds.is_image:
-                st.plotly_chart(F.image_input_figure(latent.as_images(v, ds.mean, ds.std)[0], title=title), key=key)
-            else:
-                st.plotly_chart(F.vector_input_figure(v[0].reshape(-1), title=title), key=key)
-    appkit.how_to_read("Left, what goes in; right, what the decoder rebuilds from the code alone (the strip `code`).")
-    st.page_link(
-        "app_pages/latent.py", label="Every sample's code: the Latent space page", icon=":material/scatter_plot:"
-    )
-
-
-def show_sample(walk: A.SampleWalk, choice: O.Choice) -> None:
-    if walk.reconstruction is not None:
-        return show_reconstruction(walk, choice)
-    own, index = choice.own, choice.index
-    st.subheader(own.label.capitalize() if own else f"Test sample {index}", anchor=False)
-    prob = walk.probs[walk.pred]
-    snap = run.snapshots[k]
-    st.markdown(
-        O.verdict(snap, names, walk.pred, prob, own.label)
-        if own
-        else S.verdict(snap, names, walk.pred, walk.label, prob)
-    )
-    left, right = st.columns([1, 1.4])
-    with left:
-        x = own.sample[None] if own else ds.x_test[index : index + 1]
-        if ds.is_image:
-            st.plotly_chart(F.image_input_figure(ds.display_images(x)[0], title="Input"), key="walk_input")
-        elif ds.is_2d:
-            st.plotly_chart(F.plane_input_figure(ds.x_test, ds.y_test, x[0], names), key="walk_input")
-        else:
-            st.plotly_chart(F.vector_input_figure(ds.prepare(x)[0].numpy()), key="walk_input")
-    with right:
-        st.plotly_chart(F.probability_figure(walk, names), key="walk_probs")
-    appkit.how_to_read(
-        "Left, what goes in; right, what comes out: the softmax probability of every class. "
-        "The predicted class is the longest bar, green when it is the true class and red when it "
-        "is not; the true class is marked “← truth”. Your own input has no truth: its prediction is blue."
-    )
-    st.page_link(
-        "app_pages/attribution.py",
-        label="Which parts of this input drive the prediction? See this sample on the Attribution page",
-        icon=":material/center_focus_strong:",
-    )
-
-
-def show_tokens(tokens: list[A.PointOutput]) -> None:
-    """A transformer's tokens: its patch embeddings and each block's output, as tokens × width heatmaps."""
-    if not tokens:
-        return
-    st.markdown("**Tokens**, in network order, left to right: " + " → ".join(p.name for p in tokens))
-    st.plotly_chart(F.tokens_figure(tokens), key="walk_tokens")
-    appkit.how_to_read(
-        "Each panel is one point's tokens: a row per token (cls, the class token, on top; then the image patches row "
-        "by row), a column per dimension of the embedding; blue below zero, red above. Each block adds to these rows "
-        "(the residual stream); the class token's row after the last block is what the head reads (the strip cls)."
-    )
-    st.page_link(
-        "app_pages/attention.py", label="Where each head looks: the Attention page", icon=":material/visibility:"
-    )
-
-
-def show_layers(walk: A.SampleWalk) -> None:
-    st.subheader("Layer by layer", anchor=False)
-    act = next((p.activation for p in appkit.network_points(run) if p.activation), "")
-    after = AFTER.get(act, "the activation reshapes each value")
-    zeros = [f"{p.name}: {p.off_fraction:.0%}" for p in walk.points if p.off_fraction is not None]
-    if zeros:
-        word = "zero" if act == "relu" else "switched off (negative side)"
-        st.markdown("Share of values the activation left " + word + ": " + " · ".join(zeros))
-    dense, strips = [], []
-
-    def draw_dense() -> None:  # the dense layers met so far, as one figure of strips (network order kept)
-        if dense:
-            st.markdown("**Dense layers**, in network order, left to right:")
-            key = "walk_dense" + (str(len(strips)) if strips else "")
-            st.plotly_chart(F.dense_figure(list(dense), class_names=names), key=key)
-            strips.append(key)
-            dense.clear()
-
-    show_tokens([p for p in walk.points if p.layout == "tokens"])
-    for layer, pts in walk.layers():
-        if pts[0].layout in ("tokens", "attention"):  # drawn together by show_tokens; attention on its own page
-            continue
-        if pts[0].is_map:
-            draw_dense()  # an autoencoder's decoder has maps after its code
-            c, h, w = pts[0].values.shape
-            st.markdown(f"**Layer {layer}** · {' → '.join(p.name for p in pts)}: {c} feature maps of {h}×{w}")
-            st.plotly_chart(F.feature_maps_figure(pts), key=f"walk_maps{layer}")
-        else:
-            dense.extend(pts)
-    if any(p.is_map for p in walk.points):
-        appkit.how_to_read(
-            f"Each tile is one channel's feature map. Raw conv outputs are blue below zero, red above, white at zero; "
-            f"{after}; pooling keeps one value for each 2×2 block. Hover a tile to name its channel."
-        )
-    draw_dense()
-    if strips:
-        appkit.how_to_read(
-            f"Each strip is one layer's output as a column of units (unit 0 at the top). Raw outputs are blue below "
-            f"zero and red above; {after}. The last strip holds the logits that the softmax turns into the "
-            "probabilities above."
-        )
-
-
 @st.fragment(run_every=PLAY_EVERY if playing else None)
 def sample_view() -> None:
     """Everything that depends on the sample: a fragment, so that playing reruns only this part."""
@@ -188,8 +61,8 @@ def sample_view() -> None:
     else:
         i = choice.index
         walk = replay_sample(run, k, ds.prepare(ds.x_test[i : i + 1]), int(ds.y_test[i]), i)
-    show_sample(walk, choice)
-    show_layers(walk)
+    W.sample_panel(ctx, walk, choice)
+    W.layers_panel(ctx, walk)
 
 
 sample_view()
