@@ -47,7 +47,13 @@ def _adopt_finished_quick_start() -> None:
 
 
 def sidebar(pages: dict | None = None) -> None:
-    """The shared sidebar: the current run and the training-time slider every analysis page follows."""
+    """The shared sidebar: who you are, the current run and the training-time slider every analysis page follows."""
+    _sidebar(pages)
+    with st.sidebar:
+        owner.keep()  # last: on a browser's first visit its cookie's (invisible) component sits at the bottom
+
+
+def _sidebar(pages: dict | None) -> None:
     if pages is not None:
         st.session_state[PAGES_KEY] = pages
     _adopt_finished_quick_start()
@@ -69,7 +75,6 @@ def sidebar(pages: dict | None = None) -> None:
         st.session_state.pop(GONE_KEY, None)
     with st.sidebar:
         owner.account_box()
-        owner.keep()
         st.markdown("### Current run")
         if GONE_KEY in st.session_state:
             st.warning(gone_words(), icon=":material/delete:")
@@ -85,7 +90,7 @@ def sidebar(pages: dict | None = None) -> None:
             ids,
             key=RUN_KEY,
             format_func=lambda i: names.get(i, i),
-            index=None,
+            index=None if GONE_KEY in st.session_state else 0,  # no run until the student picks one
             placeholder="Pick a run",
             help="Every analysis page shows this run: yours, and the runs shared with you (marked).",
         )
