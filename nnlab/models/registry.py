@@ -18,7 +18,7 @@ from ..tasks import CLASSIFICATION
 if TYPE_CHECKING:
     from .points import Point
 
-VIEWS = ("walkthrough", "classes", "attribution", "hidden", "weights", "boundary", "compare", "attention")
+VIEWS = ("walkthrough", "classes", "attribution", "hidden", "weights", "boundary", "compare", "attention", "units")
 
 
 @dataclass(frozen=True)
