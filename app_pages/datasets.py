@@ -89,27 +89,13 @@ appkit.how_to_read(
 
 if not ds.is_2d:
     st.subheader("A map of the dataset", anchor=False)
-    c1, c2, c3, c4 = st.columns([2, 1, 2, 1], vertical_alignment="bottom")
-    method = c1.segmented_control(
-        "Method",
-        A.METHODS,
-        default="PCA",
-        key="data_method",
-        required=True,
-        help="PCA: a linear projection, instant. t-SNE and UMAP: non-linear "
-        "maps that keep neighbours close, seconds to minutes.",
+    choice = appkit.map_controls(
+        "data",
+        A.map_sizes(len(ds.y_train)),
+        default_n=2000,
+        help_n="A class-balanced random subset of the training split.",
     )
-    dims = c2.segmented_control("Dimensions", [2, 3], default=2, key="data_dims", required=True)
-    sizes = A.map_sizes(len(ds.y_train))
-    n = c3.select_slider(
-        "Samples",
-        sizes,
-        value=min(2000, sizes[-1]),
-        key="data_embed_n",
-        help="A class-balanced random subset of the training split.",
-    )
-    contours = c4.checkbox("Density", True, key="data_contours", help="Contour lines of each class's density (2-D).")
-    method, dims = method or "PCA", dims or 2
+    method, dims, n, contours = choice.method, choice.dims, choice.n, choice.contours
     if method == "PCA":
         emb = pca_map(data, method, dims=dims, n=n)
     else:  # seconds to minutes: in the background, shared by every session

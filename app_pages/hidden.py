@@ -17,10 +17,6 @@ from nnlab.figures.data import embedding_figure
 from nnlab.figures.embeddings import embedding_movie_figure, with_input
 
 POINT = "hidden_point"  # the point of the network whose outputs are mapped
-METHOD = "hidden_method"
-DIMS = "hidden_dims"
-SAMPLES = "hidden_n"
-CONTOURS = "hidden_contours"
 ROLE_WORDS = {
     "raw": "raw output",
     "norm": "batch-normed",
@@ -72,9 +68,8 @@ if st.session_state.get(POINT) not in options:  # a first visit or another run: 
     hidden = [n for n, p in points.items() if p.role in ("activated", "pooled")]
     st.session_state[POINT] = hidden[-1] if hidden else options[-1]
 
-c1, c2, c3 = st.columns([3, 2, 1], vertical_alignment="bottom")
 point = appkit.links.pick(
-    c1.selectbox,
+    st.selectbox,
     "Point of the network",
     options,
     key=POINT,
@@ -83,32 +78,11 @@ point = appkit.links.pick(
     format_func=lambda name: point_label(points, name),
     help="Whose outputs are mapped: the input, or a layer's raw, activated or pooled output.",
 )
-method = appkit.links.pick(
-    c2.segmented_control,
-    "Method",
-    ["PCA", "t-SNE", "UMAP"],
-    param="method",
-    what="method",
-    default="PCA",
-    key=METHOD,
-    required=True,
-    help="PCA: a linear projection, instant. t-SNE and UMAP: non-linear maps that keep neighbours close; they run "
-    "in the background, seconds to minutes.",
-)
-dims = appkit.links.pick(
-    c3.segmented_control, "Dimensions", [2, 3], key=DIMS, param="dims", what="dimensions", default=2, required=True
-)
-c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
 sizes = sorted({s for s in (200, 500, 1000, 2000) if s < len(ds.y_test)} | {min(len(ds.y_test), 2000)})
-if len(sizes) > 1:
-    n = c1.select_slider(
-        "Test samples", sizes, value=min(1000, sizes[-1]), key=SAMPLES, help="Class-balanced and seeded."
-    )
-else:  # a small test split: nothing to choose
-    n = sizes[0]
-    c1.caption(f"All {n:,} test samples are shown.")
-contours = c2.checkbox("Density", True, key=CONTOURS, help="Contour lines of each class's density (2-D).")
-method, dims = method or "PCA", dims or 2
+choice = appkit.map_controls(
+    "hidden", sizes, default_n=1000, help_n="Test samples, class-balanced and seeded.", noun="test samples"
+)
+method, dims, n, contours = choice.method, choice.dims, choice.n, choice.contours
 own = O.picker_expander(ds, "Place your own input on this map")
 
 st.subheader(f"{point} at step {step}", anchor=False)

@@ -17,6 +17,7 @@ from nnlab.models import describe_model
 from . import links
 from .datasets import KIND_WORDS, OPTION_WIDGETS, SOURCE_WORDS, dataset_picker, download_panel
 from .furniture import RUNS_COLUMNS, background_result, how_to_read, runs_table, show_code
+from .maps import MapChoice, map_controls
 from .page import CACHE_TTL, PageContext, RunStamp, page, run_cached, run_stamp
 from .sidebar import require_run, require_run_data, sidebar
 from .state import (
@@ -48,6 +49,8 @@ from .state import (
 from .training import did_not_learn, job_spec, progress_text, quick_start_button, start_job, training_panel
 
 __all__ = [
+    "MapChoice",
+    "map_controls",
     "CACHE_TTL",
     "links",
     "PageContext",

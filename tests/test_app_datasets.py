@@ -48,7 +48,7 @@ def test_digits_shows_samples_class_images_and_a_pca_map_then_tsne_in_the_backgr
     at.segmented_control(key="data_dims").set_value(3).run()
     assert not errors(at) and chart_types(at)[-1] == ["scatter3d"] * 10
     at.segmented_control(key="data_dims").set_value(2).run()
-    at.select_slider(key="data_embed_n").set_value(200).run()
+    at.select_slider(key="data_n").set_value(200).run()
     at.segmented_control(key="data_method").set_value("t-SNE").run()
     assert not errors(at), errors(at)
     running = [i.value for i in at.info if "running in the background" in i.value]
