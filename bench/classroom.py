@@ -120,7 +120,8 @@ def student(i: int, out: dict, start: threading.Barrier) -> None:
         RecordConfig(snapshots=20),
         name="preset-digits",
     )
-    owner = at.session_state["train_owner"] if "train_owner" in at.session_state else f"student{i}"
+    key = appkit.owner.IDENTITY_KEY  # who this session is (a browser's cookie; AppTest: a per-session id)
+    owner = at.session_state[key] if key in at.session_state else f"student{i}"
     from nnlab.jobs import JobsFull
 
     try:
