@@ -14,7 +14,6 @@ import appkit
 from nnlab.analysis import weights as wa
 from nnlab.figures import weight_movies as wm
 from nnlab.figures import weights as wf
-from nnlab.figures.gif import gif_bytes
 
 layers_of = appkit.run_cached()(wa.weight_layers)
 history = appkit.run_cached(max_entries=4, show_spinner="Reading this layer in every snapshot…")(wa.layer_history)
@@ -67,30 +66,7 @@ record = history(run, name)  # the chosen layer at every snapshot
 
 # --- 1. the animation ------------------------------------------------------------------
 st.subheader("Weights over training")
-how, count, start = "all", layer.units, 0
-if layer.tile != "matrix":
-    c1, c2, c3 = st.columns(3)
-    how = appkit.links.pick(
-        c1.radio,
-        "Units",
-        ["all", "changed", "range"],
-        key="weights_units",
-        param="units",
-        what="choice of units",
-        horizontal=True,
-        format_func={"all": "All", "changed": "Most changed", "range": "A range"}.get,
-        help="Most changed: the units whose weights moved farthest from the start to the end of training.",
-    )
-    if how != "all":
-        st.session_state.setdefault("weights_count", min(32, layer.units))
-        count = appkit.links.number(
-            c2.slider, "How many", 1, layer.units, key="weights_count", param="count", what="count"
-        )
-    if how == "range":
-        high = max(layer.units - count, 0)
-        start = appkit.links.number(
-            c3.number_input, "First unit", 0, high, key="weights_start", param="first", what="unit"
-        )
+how, count, start = appkit.unit_choice(layer)
 per_frame = appkit.links.flag(
     st.toggle,
     "Rescale the colours at each snapshot",
@@ -113,16 +89,9 @@ if kept < total:
 appkit.how_to_read(READING[layer.tile] + " The colour scale is centred on zero.")
 
 
-def make_gif() -> bytes:
-    whole = wa.movie_info(record, how, int(count), int(start))  # every snapshot, not only those the page keeps
-    frames = wm.gif_frames(whole.tiles, per_frame=per_frame, cols=whole.cols)
-    scale = max(1, 480 // max(frames[0].shape[1], 1)) if frames else 1
-    return gif_bytes(frames, fps=4, scale=scale, labels=[f"{name} · step {s}" for s in record.steps])
-
-
 st.download_button(
     "Download the animation as a GIF",
-    data=make_gif,
+    data=lambda: wm.movie_gif(wa.movie_info(record, how, int(count), int(start)), record, per_frame=per_frame),
     file_name=f"{run.id}-{name}.gif",
     mime="image/gif",
     icon=":material/gif_box:",

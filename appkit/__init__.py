@@ -15,6 +15,7 @@ import pandas  # noqa: F401  (imported whole, once, before any page: two pages i
 from nnlab.models import describe_model
 
 from . import links
+from .choices import unit_choice
 from .datasets import KIND_WORDS, OPTION_WIDGETS, SOURCE_WORDS, dataset_picker, download_panel
 from .furniture import RUNS_COLUMNS, background_result, how_to_read, runs_table, show_code
 from .maps import MapChoice, map_controls
@@ -51,6 +52,7 @@ from .training import did_not_learn, job_spec, progress_text, quick_start_button
 __all__ = [
     "MapChoice",
     "map_controls",
+    "unit_choice",
     "CACHE_TTL",
     "links",
     "PageContext",

@@ -138,3 +138,13 @@ def test_a_kernel_movie_record_draws_its_columns_and_exports_a_gif():
     assert len(fig.frames) == 3 and list(fig.data[1].text) == list(movie.labels)
     gif = Image.open(io.BytesIO(gif_bytes(wm.gif_frames(movie.tiles, cols=movie.cols), labels=["a", "b", "c"])))
     assert gif.n_frames == 3
+
+
+def test_movie_gif_has_a_frame_per_snapshot():
+    layer = wa.WeightLayer("dense1", "vector", (3, 4), True, (1, 2, 2))
+    steps = np.array([0, 5, 10])
+    weights = np.random.default_rng(0).normal(size=(3, 3, 4)).astype(np.float16)
+    history = wa.LayerHistory(layer, steps, weights, {})
+    gif = wm.movie_gif(wa.movie_info(history, "all", 3, 0), history)
+    image = Image.open(io.BytesIO(gif))
+    assert image.format == "GIF" and image.n_frames == 3

@@ -193,3 +193,13 @@ def axis_dtick(n: int) -> int:
         if n / step <= 12:
             return step
     return 10000
+
+
+def movie_gif(movie, history, *, per_frame: bool = False, fps: float = 4.0) -> bytes:
+    """A weight movie (`analysis.weights.movie_info`) of every snapshot of `history` as an animated GIF."""
+    from .gif import gif_bytes
+
+    frames = gif_frames(movie.tiles, per_frame=per_frame, cols=movie.cols)
+    scale = max(1, 480 // max(frames[0].shape[1], 1)) if frames else 1
+    labels = [f"{history.layer.name} · step {s}" for s in history.steps]
+    return gif_bytes(frames, fps=fps, scale=scale, labels=labels)
