@@ -31,6 +31,7 @@ RUNS_KEY = "lesson_runs"  # (lesson, preset) → run id, once set up in this ses
 SETUP_KEY = "lesson_setup"  # (lesson, step) → the snapshot the setup opened
 HIDE = {"run": "app_run", "snapshot": "app_snapshot"}  # sidebar controls by the name a lesson's `sidebar` uses
 LR_DEFAULT = {"adam": 3e-3, "sgd": 3e-2}  # the Train page's learning-rate defaults (appkit.train_form)
+CHECK_EVERY = 1.0  # seconds between two looks at a step's check while it waits
 
 
 # --- the lessons on disk --------------------------------------------------------------------------------------
@@ -262,52 +263,64 @@ def _question(lesson: Lesson, i: int, mine: dict, runs: dict, revealed: bool) ->
 
 
 def _panel(lesson: Lesson, i: int) -> None:
+    """The step in a bordered box; while its check waits, a fragment looks again every second (a page's own
+    fragment, such as the walk-through's sample picker, changes the view without rerunning the app)."""
+    step, mine = lesson.steps[i], progress(lesson.name)
+    with st.container(border=True, key="lesson_panel"):
+        if step.check is not None and i not in mine["checked"]:
+            st.fragment(run_every=CHECK_EVERY)(_body)(lesson, i, polling=True)
+        else:
+            _body(lesson, i)
+
+
+def _body(lesson: Lesson, i: int, polling: bool = False) -> None:
     step, n, mine = lesson.steps[i], len(lesson.steps), progress(lesson.name)
     v = view(lesson, i)
-    with st.container(border=True, key="lesson_panel"):
-        st.markdown(
-            f":material/school: **{lesson.title}** · step {i + 1} of {n}: **{step.title}** "
-            f"· {len(mine['done'])} of {n} done"
-        )
-        st.markdown(step.text)
-        ready = step.run in v.runs
-        if not ready:
-            job_registry().warm()  # a training is likely: have a worker process ready
-        here = v.page == step.page and ready and v.run is not None and v.run.id == v.runs[step.run]
-        if st.button(
-            "Set it up" if not ready else ("Set it up again" if here else "Open it"),
-            key=f"lesson_setup_{lesson.name}_{i}",
-            type="secondary" if here else "primary",
-            icon=":material/play_circle:",
-            help="Trains the lesson's run (or reuses it if this server trained it before) and opens the page.",
-        ):
-            setup(lesson, i)
-        if step.check is not None:
-            if i not in mine["checked"] and ready and passed(step.check, v):
-                mine["checked"].add(i)
-            words = describe(step.check) if isinstance(step.check, dict) else CHECKS[step.check].doc
-            icon = ":green[:material/check_circle:] Done" if i in mine["checked"] else ":material/pending: To do"
-            st.markdown(f"{icon}: {words}.")
-        checked = step.check is None or i in mine["checked"]
-        answered = step.question is None or i in mine["guesses"]
-        revealed = checked and answered and ready
-        if step.question is not None:
-            _question(lesson, i, mine, v.runs, revealed)
-        if revealed and (text := answer(lesson, i, v.runs)) is not None:
-            mine["done"].add(i)
-            st.info(text, icon=":material/lightbulb:")
-        c = st.columns([1, 1, 1, 3])
-        if c[0].button("Back", key="lesson_back", icon=":material/arrow_back:", disabled=i == 0):
-            st.session_state[STEP_KEY] = i - 1
-            st.rerun()
-        if i + 1 < n and c[1].button("Next", key="lesson_next", icon=":material/arrow_forward:"):
-            st.session_state[STEP_KEY] = i + 1
-            st.rerun()
-        if c[2].button("Leave", key="lesson_leave", icon=":material/logout:", help="Your progress is kept."):
-            leave()
-            st.rerun()
-        if i + 1 == n and len(mine["done"]) == n:
-            c[3].success("Lesson complete.", icon=":material/celebration:")
+    st.markdown(
+        f":material/school: **{lesson.title}** · step {i + 1} of {n}: **{step.title}** "
+        f"· {len(mine['done'])} of {n} done"
+    )
+    st.markdown(step.text)
+    ready = step.run in v.runs
+    if not ready:
+        job_registry().warm()  # a training is likely: have a worker process ready
+    here = v.page == step.page and ready and v.run is not None and v.run.id == v.runs[step.run]
+    if st.button(
+        "Set it up" if not ready else ("Set it up again" if here else "Open it"),
+        key=f"lesson_setup_{lesson.name}_{i}",
+        type="secondary" if here else "primary",
+        icon=":material/play_circle:",
+        help="Trains the lesson's run (or reuses it if this server trained it before) and opens the page.",
+    ):
+        setup(lesson, i)
+    if step.check is not None:
+        if i not in mine["checked"] and ready and passed(step.check, v):
+            mine["checked"].add(i)
+            if polling:
+                st.rerun(scope="app")  # done: draw the answer, and stop looking
+        words = describe(step.check) if isinstance(step.check, dict) else CHECKS[step.check].doc
+        icon = ":green[:material/check_circle:] Done" if i in mine["checked"] else ":material/pending: To do"
+        st.markdown(f"{icon}: {words}.")
+    checked = step.check is None or i in mine["checked"]
+    answered = step.question is None or i in mine["guesses"]
+    revealed = checked and answered and ready
+    if step.question is not None:
+        _question(lesson, i, mine, v.runs, revealed)
+    if revealed and (text := answer(lesson, i, v.runs)) is not None:
+        mine["done"].add(i)
+        st.info(text, icon=":material/lightbulb:")
+    c = st.columns([1, 1, 1, 3])
+    if c[0].button("Back", key="lesson_back", icon=":material/arrow_back:", disabled=i == 0):
+        st.session_state[STEP_KEY] = i - 1
+        st.rerun()
+    if i + 1 < n and c[1].button("Next", key="lesson_next", icon=":material/arrow_forward:"):
+        st.session_state[STEP_KEY] = i + 1
+        st.rerun()
+    if c[2].button("Leave", key="lesson_leave", icon=":material/logout:", help="Your progress is kept."):
+        leave()
+        st.rerun()
+    if i + 1 == n and len(mine["done"]) == n:
+        c[3].success("Lesson complete.", icon=":material/celebration:")
 
 
 def _focus_style(lesson: Lesson) -> None:

@@ -165,6 +165,7 @@ def test_facts_of_a_hand_made_run():
     assert fact("confused_share", run, at) == 0.5 and fact("confused_count", run, at) == 1
     assert fact("confused_sample", run, at) == 11  # the cat predicted as dog
     assert fact("misclassified", run, at) == 2 and fact("misclassified_sample", run, at) == 11
+    assert fact("right_sample", run, at) == 10
     assert fact("gap", run, at) == pytest.approx(0.4) and fact("best_test_epoch", run, at) == 1
     assert fact("best_test_loss", run, at) == 0.4 and fact("epochs", run, at) == 2
     assert fact("first_layer_change", run, at) == pytest.approx(2.0)  # 3·W₀ − W₀ = 2·W₀

@@ -76,6 +76,13 @@ def _wrong(run, at: At) -> np.ndarray:
     return misclassified(idx, labels, run.snapshot(_k(run, at))["pred"].numpy())
 
 
+def _right_sample(run, at: At) -> int | None:
+    idx, labels = run.eval_set()
+    pred = run.snapshot(_k(run, at))["pred"].numpy().reshape(-1)
+    right = np.sort(idx[pred == labels])
+    return int(right[0]) if len(right) else None
+
+
 def _separating(run, at: At) -> str | None:
     profile = class_summary(run, _k(run, at)).profile
     first = profile.first_separating()
@@ -170,6 +177,7 @@ FACTS: dict[str, Fact] = {
         "test index of the first evaluation sample wrong at the snapshot",
         lambda r, a: int(w[0]) if len(w := _wrong(r, a)) else None,
     ),
+    "right_sample": Fact("test index of the first evaluation sample right at the snapshot", _right_sample),
     "separating_layer": Fact("the first point where the classes stand apart (separability ≥ 1)", _separating),
     # training
     "status": Fact("complete, stopped, diverged, …", lambda r, a: r.status),
