@@ -1,9 +1,10 @@
-"""Attribution: which parts of an input drive a prediction, for one sample and on average over each class.
+"""Attribution: which parts of an input drive a prediction, whether to trust the map, and each class on average.
 
 Reads the sidebar's run and snapshot and the sample it shares with the layer walk-through (`appkit.samples`);
-`nnlab.analysis.attribution` computes each method of its table that applies (`attribution_info`,
-`class_average_info`, cached per run, snapshot and choice) and says why the others do not;
-`nnlab.figures.attribution` draws the maps beside the input and the class averages.
+`nnlab.analysis.attribution` computes the methods of its table the student picks (`attribution_info`,
+`class_average_info`, cached per run, snapshot and choice) and says why the others do not apply; the model
+randomisation check (`cascade_info`) runs in the background, cached per run, snapshot and sample; rows of features
+get KernelSHAP per feature and class. `nnlab.figures.attribution` draws them all.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
+from appkit import explain as E
 from appkit import own_input as O
 from appkit import samples as S
 from nnlab.analysis import attribution as A
@@ -19,8 +21,6 @@ from nnlab.figures import attribution as F
 
 TARGET = "attr_target"  # whose score is explained: one of TARGETS
 OTHER = "attr_other"  # the class picked with "Another class"
-STEPS = "attr_steps"  # integrated gradients' path steps
-WINDOW = "attr_window"  # occlusion's patch side
 AVG_METHOD = "attr_avg_method"  # the method of the class averages
 PER_CLASS = "attr_per_class"  # samples per class in the class averages
 TARGETS = ("The prediction", "The truth", "Another class")
@@ -56,7 +56,7 @@ st.markdown(
 ctx = appkit.page("attribution", "its samples")
 run, ds, k, names = ctx.run, ctx.data, ctx.k, ctx.names
 why = reasons(run, ds.kind)  # method → why it does not apply (None: it does)
-shown = tuple(m for m, reason in why.items() if reason is None)
+usable = [m for m, reason in why.items() if reason is None]
 wrong, n_eval = S.wrong_at(run, k)
 S.prepare_state(len(ds.y_test), names)
 chosen = O.choose(ds, names, wrong, n_eval)
@@ -93,25 +93,8 @@ if choice == TARGETS[2]:
     if st.session_state.get(OTHER) not in names:
         st.session_state[OTHER] = names[(pred + 1) % len(names)]
     target = names.index(appkit.links.pick(c2.selectbox, "Class", names, key=OTHER, param="class", what="class"))
-with st.expander("Method settings"):
-    s1, s2 = st.columns(2)
-    steps = s1.select_slider(
-        "Integrated gradients: steps",
-        [8, 16, 32, 64, 128],
-        value=32,
-        key=STEPS,
-        help="Points on the straight path from the baseline to the input; more steps, a more exact sum.",
-    )
-    window = 4
-    if "occlusion" in shown:
-        sides, default = A.occlusion_windows(ds)
-        window = s2.select_slider(
-            "Occlusion: patch side (pixels)",
-            sides,
-            value=default,
-            key=WINDOW,
-            help="The square covered by the baseline, moved by half its side at a time.",
-        )
+shown = E.method_picker(usable)
+steps, window = E.method_settings(ds, shown)
 
 if own:
     info = own_info(run, k, own.sample, target, shown, steps, window)
@@ -121,8 +104,8 @@ if info.image is not None:
     st.plotly_chart(F.image_attribution_figure(info.image, info.maps), key="attr_maps")
 else:
     st.plotly_chart(F.feature_attribution_figure(info.maps, info.features), key="attr_maps")
-if len(shown) < len(why):
-    st.caption("Not shown here: " + " ".join(reason for reason in why.values() if reason))
+if len(usable) < len(why):
+    st.caption("Not offered here: " + " ".join(reason for reason in why.values() if reason))
 words = [f"**[{m.title}]({m.paper})**: {m.meaning}" for m in map(A.find_method, shown)]
 scale = (
     "Red speaks for the class, blue against it, white is neutral; dark to yellow means none to most."
@@ -136,9 +119,14 @@ appkit.how_to_read(
     "across panels."
 )
 
+# --- which maps can you trust? and, for rows of features, each feature's share --------------------------------------
+E.sanity_check(run, k, None if own else index, target, shown, steps=steps, window=window)
+if ds.kind == "table" and not own:
+    E.feature_shares(run, k, ds, index, target, names, info.baseline)
+
 # --- each class on average ------------------------------------------------------------------------------------------
 st.subheader("What each class is recognised by, on average", anchor=False)
-offered = [m for m in shown if A.METHODS[m].averaged]
+offered = [m for m in shown if A.METHODS[m].averaged] or [m for m in usable if A.METHODS[m].averaged]
 c1, c2 = st.columns(2)
 method = appkit.links.pick(
     c1.selectbox,

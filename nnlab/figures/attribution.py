@@ -1,4 +1,5 @@
-"""Figures of attribution: one input beside what each method says drives its class score, and the class averages.
+"""Figures of attribution: one input beside what each method says drives its class score, the class averages, the
+model randomisation check (maps as the layers turn to noise, and their rank correlation), KernelSHAP per feature.
 
 Pure builders for the attribution page: `nnlab.analysis.attribution` records in, `go.Figure` out. Signed maps (a
 method's `signed` in the table) on the diverging scale centred on zero, never-negative ones on the sequential scale;
@@ -13,9 +14,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..analysis.attribution import METHODS, Attribution
+from ..analysis.attribution import METHODS, Attribution, CascadeInfo, FeatureShareInfo
 from .colors import (
     DIVERGING,
+    LINE_COLORS,
     SEQUENTIAL,
     diverging_rgb,
     empty_figure,
@@ -143,4 +145,141 @@ def class_average_figure(
     fig.update_xaxes(visible=False, range=[-0.5, grid.shape[1] - 0.5])
     fig.update_yaxes(visible=False, range=[grid.shape[0] - 0.5, -0.5 - gap], scaleanchor="x")
     fig.update_layout(title=dict(text=title), height=90 + rows * 150, margin=dict(l=10, r=10, t=50, b=10))
+    return fig
+
+
+def _step_names(info: CascadeInfo) -> list[str]:
+    """The cascade's columns: "trained", then each layer as it is randomised ("+ out", "+ dense2", ...)."""
+    return ["trained"] + [f"+ {name}" for name in info.layers]
+
+
+def cascade_maps_figure(info: CascadeInfo, *, width: int = 950) -> go.Figure:
+    """One row per method, one column per cascade step (the trained network, then one more layer randomised each
+    time), each map on its own scale; for features, one heatmap row per step instead."""
+    if info.maps.size == 0 or not info.methods:
+        return empty_figure("No maps to show")
+    steps, titles = _step_names(info), [_title(m) for m in info.methods]
+    if info.maps.ndim == 3:  # (S + 1, M, F): features
+        fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, shared_yaxes=True)
+        for j in range(1, len(info.methods) + 1):
+            z = info.maps[:, j - 1] / (np.abs(info.maps[:, j - 1]).max(axis=1, keepdims=True) + 1e-12)
+            fig.add_trace(
+                go.Heatmap(
+                    z=z,
+                    x=info.features,
+                    y=steps,
+                    colorscale=DIVERGING,
+                    zmin=-1,
+                    zmax=1,
+                    showscale=j == 1,
+                    hovertemplate="%{y}, %{x}: %{z:.2f} of the step's largest<extra></extra>",
+                ),
+                row=1,
+                col=j,
+            )
+        fig.update_yaxes(autorange="reversed", type="category")
+        fig.update_layout(height=max(240, 30 * len(steps) + 90), margin=dict(l=10, r=10, t=40, b=30))
+        return fig
+    n_steps, n_methods, h, w = info.maps.shape
+    tiles = np.stack(  # (M, S + 1, H, W, 3): each map on its own scale, as on the page
+        [[map_rgb(info.maps[s, j], METHODS[m].signed) for s in range(n_steps)] for j, m in enumerate(info.methods)]
+    )
+    gap = max(2, h // 4)
+    grid = mosaic(tiles.reshape(-1, h, w, 3), n_steps, gap=gap, fill=255, rgb=True)
+    left = w + gap  # a column for the method names
+    grid = np.concatenate([np.full((grid.shape[0], left, 3), 255, np.uint8), grid], axis=1)
+    fig = go.Figure(go.Image(source=png_uri(grid), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip"))
+    xs, ys = tile_centres(n_steps * n_methods, n_steps, h, w, gap)
+    for s, name in enumerate(steps):
+        fig.add_annotation(x=left + xs[s], y=-gap, text=name, showarrow=False, yanchor="bottom", font=dict(size=10))
+    for j, title in enumerate(titles):
+        fig.add_annotation(
+            x=left - gap, y=ys[j * n_steps], text=title, showarrow=False, xanchor="right", font=dict(size=11)
+        )
+    fig.update_xaxes(visible=False, range=[-0.5, grid.shape[1] - 0.5])
+    fig.update_yaxes(visible=False, range=[grid.shape[0] - 0.5, -0.5 - 3 * gap], scaleanchor="x")
+    height = int(min(900, 70 + width / grid.shape[1] * (grid.shape[0] + 3 * gap)))
+    fig.update_layout(height=height, margin=dict(l=90, r=10, t=30, b=10))
+    return fig
+
+
+def cascade_correlation_figure(info: CascadeInfo, *, little: float = 0.5) -> go.Figure:
+    """Each method's rank correlation with its trained map against how many layers are randomised (top down)."""
+    if info.correlation.size == 0:
+        return empty_figure("No correlations to show")
+    steps = _step_names(info)
+    fig = go.Figure()
+    for j, m in enumerate(info.methods):
+        fig.add_trace(
+            go.Scatter(
+                x=steps,
+                y=info.correlation[:, j],
+                mode="lines+markers",
+                name=_title(m),
+                line=dict(color=LINE_COLORS[j % len(LINE_COLORS)], width=2),
+                hovertemplate="%{x}: %{y:.2f}<extra>" + _title(m) + "</extra>",
+            )
+        )
+    fig.add_hline(
+        y=little,
+        line_dash="dot",
+        line_color="#888",
+        annotation_text="changed little above this",
+        annotation_position="top right",
+        annotation_font_size=10,
+    )
+    fig.add_hline(y=0, line_color="#bbb", line_width=1)
+    fig.update_layout(
+        title=dict(text="Rank correlation with the trained network's map"),
+        height=340,
+        margin=dict(l=10, r=10, t=50, b=40),
+        xaxis=dict(title=dict(text="layers randomised, from the output down"), type="category"),
+        yaxis=dict(title=dict(text="rank correlation of |map|"), range=[-1.05, 1.05]),
+        legend=dict(orientation="h", y=-0.3),
+    )
+    return fig
+
+
+def feature_share_figure(info: FeatureShareInfo, class_names: Sequence[str]) -> go.Figure:
+    """KernelSHAP for features: the sample's signed values as bars, beside each class's mean |value| (heatmap)."""
+    k, f = info.per_class.shape
+    if f == 0:
+        return empty_figure("No features to show")
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.4, 0.6],
+        subplot_titles=[f"This sample, for {class_names[info.target]}", "Mean |value| over each class's samples"],
+        horizontal_spacing=0.15,
+    )
+    v = info.values.astype(float)
+    fig.add_trace(
+        go.Bar(
+            x=v,
+            y=info.features,
+            orientation="h",
+            marker_color=[FOR if x >= 0 else AGAINST for x in v],
+            showlegend=False,
+            hovertemplate="%{y}: %{x:.3g}<extra>KernelSHAP</extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_vline(x=0, line_color="#888", line_width=1, row=1, col=1)
+    fig.add_trace(
+        go.Heatmap(
+            z=info.per_class.T,
+            x=list(class_names[:k]),
+            y=info.features,
+            colorscale=SEQUENTIAL,
+            zmin=0,
+            colorbar=dict(title=dict(text="mean |SHAP|"), thickness=12),
+            hovertemplate="class %{x}, %{y}: %{z:.3g}<extra></extra>",
+        ),
+        row=1,
+        col=2,
+    )
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category", row=1, col=2)
+    fig.update_layout(height=max(260, 26 * f + 110), margin=dict(l=10, r=10, t=50, b=30))
     return fig

@@ -25,6 +25,8 @@ class Task:
     finished: float | None = None
     result: Any = None
     error: str = ""  # "ValueError: ..." when it failed
+    share: float | None = None  # how much is done (0 to 1), for a computation that reports it
+    stage: str = ""  # what it is doing now, in words
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
@@ -40,6 +42,10 @@ class Task:
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout)
+
+    def report(self, share: float, stage: str = "") -> None:
+        """Progress, told by the computation itself (`submit(..., with_progress=True)` hands it this method)."""
+        self.share, self.stage = min(1.0, max(0.0, float(share))), stage
 
 
 class BackgroundTasks:
@@ -60,8 +66,9 @@ class BackgroundTasks:
         with self._lock:
             self._tasks.pop(key, None)
 
-    def submit(self, key: Hashable, fn: Callable, *args, **kwargs) -> Task:
-        """The task for `key`: the existing one (running, done or failed), else `fn(*args, **kwargs)` started now."""
+    def submit(self, key: Hashable, fn: Callable, *args, with_progress: bool = False, **kwargs) -> Task:
+        """The task for `key`: the existing one (running, done or failed), else `fn(*args, **kwargs)` started now
+        (`with_progress`: with `progress=task.report` too, so it can say how far it is)."""
         with self._lock:
             task = self._tasks.get(key)
             if task is not None:
@@ -70,6 +77,9 @@ class BackgroundTasks:
             task = self._tasks[key] = Task(key)
             while len(self._tasks) > self.keep:
                 self._tasks.popitem(last=False)
+        if with_progress:
+            kwargs["progress"] = task.report
+            task.share = 0.0
         threading.Thread(target=self._run, args=(task, fn, args, kwargs), name="nnlab-task", daemon=True).start()
         return task
 

@@ -1,0 +1,185 @@
+"""Figures of the Units page: a unit's top examples (and the patch a channel sees), its density, ablation, ranking.
+
+Pure builders: `nnlab.analysis.units` records (and uint8 thumbnails) in, `go.Figure` out. Thumbnails go to the
+browser as one PNG per figure; the change in the confusion matrix is signed (diverging, centred on zero).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..analysis.units import AblationInfo
+from .colors import DIVERGING, LINE_COLORS, empty_figure, mosaic, png_uri, tile_centres
+
+PATCH_BOX = "#E69F00"  # the outline of the patch a channel's strongest position sees (Okabe-Ito orange)
+OFF_IMAGE = 200  # grey where a patch reaches past the image's edge
+
+
+def _rgb(images: np.ndarray) -> np.ndarray:
+    return np.repeat(images[..., None], 3, axis=-1) if images.ndim == 3 else images
+
+
+def patches(images: np.ndarray, boxes: np.ndarray, side: int) -> np.ndarray:
+    """Each image's box `(r0, r1, c0, c1)` cut out onto a `side`×`side` grey square (top left), enlarged to the
+    images' size by whole pixels: `(n, H, W, 3)` uint8."""
+    images = _rgb(np.asarray(images))
+    n, h, w = images.shape[:3]
+    out = np.full((n, side, side, 3), OFF_IMAGE, np.uint8)
+    for i, (r0, r1, c0, c1) in enumerate(np.asarray(boxes, int)):
+        out[i, : r1 - r0, : c1 - c0] = images[i, r0:r1, c0:c1]
+    zoom = max(1, min(h, w) // max(side, 1))
+    return out.repeat(zoom, axis=1).repeat(zoom, axis=2)
+
+
+def top_examples_figure(
+    rows: Sequence[tuple[str, np.ndarray, np.ndarray, np.ndarray | None]], *, title: str = ""
+) -> go.Figure:
+    """Rows of thumbnails, one row per (label, uint8 images `(n, H, W[, 3])`, values `(n,)`, boxes `(n, 4)` or
+    None), each tile with its value under it and, given boxes, the patch outlined."""
+    rows = [r for r in rows if len(r[1])]
+    if not rows:
+        return empty_figure(title or "No examples to show")
+    h, w = rows[0][1].shape[1:3]
+    cols = max(len(r[1]) for r in rows)
+    gap = max(2, h // 3)
+    grids, shapes, notes = [], [], []
+    for label, images, values, boxes in rows:
+        tiles = _rgb(np.asarray(images))
+        if tiles.shape[1:3] != (h, w):  # a row of patches: onto tiles of the first row's size
+            padded = np.full((len(tiles), h, w, 3), 255, np.uint8)
+            padded[:, : min(h, tiles.shape[1]), : min(w, tiles.shape[2])] = tiles[:, :h, :w]
+            tiles = padded
+        grid = mosaic(tiles, cols, gap=gap, fill=255, rgb=True)
+        grid = np.concatenate([np.full((gap, grid.shape[1], 3), 255, np.uint8), grid])  # room for the row's label
+        top = sum(g.shape[0] for g in grids)
+        x, y = tile_centres(len(tiles), cols, h, w, gap)
+        notes.append(dict(x=-0.5, y=top + gap / 2, text=f"<b>{label}</b>", xanchor="left", font=dict(size=11)))
+        for j, v in enumerate(values):
+            notes.append(dict(x=x[j], y=top + gap + y[j] + h / 2 + gap / 2 - 0.5, text=f"{v:.3g}", font=dict(size=9)))
+        for j, box in enumerate([] if boxes is None else boxes):
+            r0, r1, c0, c1 = box
+            x0, y0 = x[j] - (w - 1) / 2, top + gap + y[j] - (h - 1) / 2
+            shapes.append(
+                dict(
+                    type="rect",
+                    x0=x0 + c0 - 0.5,
+                    x1=x0 + c1 - 0.5,
+                    y0=y0 + r0 - 0.5,
+                    y1=y0 + r1 - 0.5,
+                    line=dict(color=PATCH_BOX, width=2),
+                )
+            )
+        grids.append(grid)
+    image = np.concatenate(grids)
+    fig = go.Figure(go.Image(source=png_uri(image), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip"))
+    for note in notes:
+        fig.add_annotation(showarrow=False, **note)
+    fig.update_layout(shapes=shapes)
+    fig.update_xaxes(visible=False, range=[-0.5, image.shape[1] - 0.5])
+    fig.update_yaxes(visible=False, range=[image.shape[0] - 0.5, -0.5], scaleanchor="x")
+    height = int(min(900, 60 + 900 / image.shape[1] * image.shape[0]))
+    fig.update_layout(title=dict(text=title), height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10))
+    return fig
+
+
+def density_figure(values: np.ndarray, zero_share: float, *, dead: bool = False, title: str = "") -> go.Figure:
+    """The histogram of one unit's values over the evaluation subset, its share of zeros in the title."""
+    v = np.asarray(values, float)
+    if v.size == 0:
+        return empty_figure("No values to show")
+    counts, edges = np.histogram(v, bins=40)
+    say = "dead: zero for every sample" if dead else f"zero for {zero_share:.0%} of the samples"
+    fig = go.Figure(
+        go.Bar(
+            x=(edges[:-1] + edges[1:]) / 2,
+            y=counts,
+            width=np.diff(edges),
+            marker_color=LINE_COLORS[0],
+            hovertemplate="%{x:.3g}: %{y} samples<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=dict(text=f"{title} ({say})" if title else say),
+        height=260,
+        bargap=0.05,
+        margin=dict(l=10, r=10, t=50, b=40),
+        xaxis=dict(title=dict(text="output")),
+        yaxis=dict(title=dict(text="samples")),
+    )
+    return fig
+
+
+def ablation_figure(info: AblationInfo, class_names: Sequence[str]) -> go.Figure:
+    """Each class's accuracy intact and with the units off (bars), and the change in the confusion matrix."""
+    k = len(info.per_class)
+    if k == 0:
+        return empty_figure("No classes to compare")
+    names = [str(n) for n in class_names[:k]]
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.55, 0.45],
+        subplot_titles=["Accuracy per true class", "Change in the confusion matrix (off − intact)"],
+        horizontal_spacing=0.12,
+    )
+    for label, acc, color in (("intact", info.per_class, "#999999"), ("units off", info.ablated_per_class, "#D55E00")):
+        fig.add_trace(
+            go.Bar(x=names, y=acc, name=label, marker_color=color, hovertemplate="%{x}: %{y:.0%}<extra>" + label),
+            row=1,
+            col=1,
+        )
+    change = info.ablated_confusion - info.confusion
+    limit = max(1, int(np.abs(change).max()))
+    fig.add_trace(
+        go.Heatmap(
+            z=change,
+            x=names,
+            y=names,
+            text=change,
+            texttemplate="%{text}",
+            colorscale=DIVERGING,
+            zmid=0,
+            zmin=-limit,
+            zmax=limit,
+            colorbar=dict(title=dict(text="samples"), thickness=12, x=1.02),
+            hovertemplate="true %{y}, predicted %{x}: %{z:+d}<extra></extra>",
+        ),
+        row=1,
+        col=2,
+    )
+    fig.update_yaxes(title=dict(text="accuracy"), tickformat=".0%", range=[0, 1.05], row=1, col=1)
+    fig.update_xaxes(title=dict(text="predicted"), type="category", row=1, col=2)
+    fig.update_yaxes(title=dict(text="true"), type="category", autorange="reversed", row=1, col=2)
+    fig.update_layout(
+        height=380, barmode="group", legend=dict(orientation="h", y=-0.2), margin=dict(l=10, r=10, t=50, b=40)
+    )
+    return fig
+
+
+def ranking_figure(costs: np.ndarray, *, per_unit: str = "unit", top: int = 40) -> go.Figure:
+    """The accuracy each unit costs when it alone is switched off, most costly first (the first `top`)."""
+    costs = np.asarray(costs, float)
+    if costs.size == 0:
+        return empty_figure(f"No {per_unit}s to rank")
+    order = np.argsort(-costs, kind="stable")[:top]
+    fig = go.Figure(
+        go.Bar(
+            x=[f"{per_unit} {u}" for u in order],
+            y=100 * costs[order],
+            marker_color=["#D55E00" if c > 0 else "#56B4E9" for c in costs[order]],
+            hovertemplate="%{x}: %{y:.2f} points<extra></extra>",
+        )
+    )
+    shown = f"the {len(order)} most costly of {costs.size}" if costs.size > len(order) else f"all {costs.size}"
+    fig.update_layout(
+        title=dict(text=f"Accuracy lost when one {per_unit} alone is switched off ({shown})"),
+        height=320,
+        margin=dict(l=10, r=10, t=50, b=60),
+        xaxis=dict(type="category", tickangle=-45, tickfont=dict(size=9)),
+        yaxis=dict(title=dict(text="points of accuracy lost")),
+    )
+    return fig
