@@ -296,3 +296,15 @@ def test_one_broken_file_leaves_the_others(tmp_path):
     found = load_lessons([tmp_path])
     assert isinstance(found[0], Lesson) and isinstance(found[1], LessonError)
     assert "b-broken.toml, line 10: step 1 has no 'text'" in str(found[1])
+
+
+def test_the_readme_example_is_a_valid_lesson(tmp_path):
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    example = re.search(r"### Write a lesson.*?```toml\n(.*?)```", text, re.S)[1]
+    lesson = load_lesson(write(tmp_path, example, "wider.toml"))
+    assert len(lesson.steps) == 3 and set(lesson.presets) == {"narrow", "wide"}
+    assert lesson.steps[2].question.truth == "final_accuracy" and lesson.steps[1].check == "snapshot_start"
+    documented = set(re.findall(r"`([a-z_]+)`", text[text.index("**Facts**") : text.index("**Checks**")]))
+    assert set(FACTS) <= documented, set(FACTS) - documented
