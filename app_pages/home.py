@@ -40,12 +40,6 @@ with right, st.container(border=True):
         icon=":material/school:",
         query_params={"lesson": "01-one-neuron", "step": "1"},
     )
-    st.page_link(
-        "app_pages/lessons.py",
-        label="New to neural networks? Start with lesson 1: One neuron draws a line",
-        icon=":material/school:",
-        query_params={"lesson": "01-one-neuron", "step": "1"},
-    )
     run = appkit.current_run()
     if run is None and GONE_KEY in st.session_state:
         st.warning(gone_words(), icon=":material/delete:")
