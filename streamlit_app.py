@@ -31,6 +31,7 @@ PAGES = {
         st.Page("app_pages/hidden.py", title="Hidden layers", icon=":material/bubble_chart:"),
         st.Page("app_pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
         st.Page("app_pages/attention.py", title="Attention", icon=":material/visibility:"),
+        st.Page("app_pages/units.py", title="Units", icon=":material/neurology:"),
     ],
     "Learning over time": [
         st.Page("app_pages/weights.py", title="Weight evolution", icon=":material/grid_on:"),

@@ -118,7 +118,7 @@ def test_every_page_goes_through_the_router():
         for node in ast.walk(app)
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "Page" and node.args
     ]
-    assert len(scripts) == 14 and all((ROOT / s).is_file() for s in scripts)
+    assert len(scripts) == 15 and all((ROOT / s).is_file() for s in scripts)
     assert sorted(scripts) == sorted(f"app_pages/{p.name}" for p in (ROOT / "app_pages").glob("*.py"))
 
 

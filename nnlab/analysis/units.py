@@ -350,3 +350,17 @@ def run_unit_info(run, k: int, dataset, point: str, unit: int, n: int = 9, *, ta
     field = receptive_field(model, p.module) if p.layout == "map" and dataset.is_image else None
     hw = tuple(dataset.input_shape[1:]) if dataset.is_image else None
     return unit_info(table, unit, n, field=field, image_hw=hw)
+
+
+def run_ablation_info(run, k: int, dataset, point: str, units: Sequence[int], mode: str = "zero", *, intact=None):
+    """Snapshot `k` of a `Run`: `units` of `point` switched off on its evaluation subset, against the intact network."""
+    x, _, labels = eval_inputs(run, dataset)
+    p = {q.name: q for q in run.points()}[point]
+    return ablation_info(run.model_at(k), x, labels, p, units, dataset.n_classes, mode, intact=intact)
+
+
+def run_ablation_ranking(run, k: int, dataset, point: str, mode: str = "zero", *, progress=None) -> np.ndarray:
+    """Snapshot `k` of a `Run`: the accuracy each unit of `point` alone costs on the evaluation subset."""
+    x, _, labels = eval_inputs(run, dataset)
+    p = {q.name: q for q in run.points()}[point]
+    return ablation_ranking(run.model_at(k), x, labels, p, mode, progress=progress)

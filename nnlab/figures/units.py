@@ -23,13 +23,15 @@ def _rgb(images: np.ndarray) -> np.ndarray:
     return np.repeat(images[..., None], 3, axis=-1) if images.ndim == 3 else images
 
 
-def patches(images: np.ndarray, boxes: np.ndarray, side: int) -> np.ndarray:
-    """Each image's box `(r0, r1, c0, c1)` cut out onto a `side`×`side` grey square (top left), enlarged to the
-    images' size by whole pixels: `(n, H, W, 3)` uint8."""
-    images = _rgb(np.asarray(images))
+def patches(images: np.ndarray, boxes: np.ndarray, side: int | None = None) -> np.ndarray:
+    """Each image's box `(r0, r1, c0, c1)` cut out onto a `side`×`side` grey square (default: the largest box's
+    side), enlarged toward the images' size by whole pixels: `(n, side·zoom, side·zoom, 3)` uint8."""
+    images, boxes = _rgb(np.asarray(images)), np.asarray(boxes, int).reshape(-1, 4)
     n, h, w = images.shape[:3]
+    if side is None:
+        side = int(max([1, *(boxes[:, 1] - boxes[:, 0]), *(boxes[:, 3] - boxes[:, 2])]))
     out = np.full((n, side, side, 3), OFF_IMAGE, np.uint8)
-    for i, (r0, r1, c0, c1) in enumerate(np.asarray(boxes, int)):
+    for i, (r0, r1, c0, c1) in enumerate(boxes):
         out[i, : r1 - r0, : c1 - c0] = images[i, r0:r1, c0:c1]
     zoom = max(1, min(h, w) // max(side, 1))
     return out.repeat(zoom, axis=1).repeat(zoom, axis=2)
