@@ -82,7 +82,10 @@ def test_the_eight_built_in_lessons_load_and_are_valid():
 
 
 def test_pages_are_the_apps_pages():
-    assert sorted(PAGES) == sorted(p.stem for p in (ROOT / "app_pages").glob("*.py"))
+    from nnlab.lessons.schema import known_pages
+
+    assert sorted(known_pages()) == sorted(p.stem for p in (ROOT / "app_pages").glob("*.py"))
+    assert {s.page for x in load_lessons([BUILT_IN]) for s in x.steps} <= set(PAGES)  # also without app_pages/
 
 
 @pytest.mark.parametrize("path", BUILT, ids=lambda p: p.stem)

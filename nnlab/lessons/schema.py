@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..data import DataConfig
 from ..models import model_kinds
@@ -18,7 +19,8 @@ from .checks import CHECKS
 from .facts import FACTS
 from .template import TemplateError, fields
 
-# The app's pages a step can open (app_pages/<name>.py; a test keeps this list equal to that folder).
+# The app's pages a step can open: app_pages/<name>.py beside this package when it is there (a page added later
+# is known at once), else this list of the pages when lessons were written.
 PAGES = (
     "home",
     "lessons",
@@ -34,7 +36,17 @@ PAGES = (
     "weights",
     "boundary",
     "compare",
+    "units",
 )
+APP_PAGES = Path(__file__).resolve().parents[2] / "app_pages"
+
+
+def known_pages() -> tuple[str, ...]:
+    """The pages a step may name."""
+    found = tuple(sorted(p.stem for p in APP_PAGES.glob("*.py"))) if APP_PAGES.is_dir() else ()
+    return found or PAGES
+
+
 MIN_STEPS, MAX_STEPS = 3, 6
 CONTROLS = ("run", "snapshot")  # sidebar controls a lesson may keep in focus mode
 
@@ -257,8 +269,8 @@ class _Builder:
         title = self.get(t, "title", (str,), what, **at)
         text = self.get(t, "text", (str,), what, **at)
         page = self.get(t, "page", (str,), what, **at)
-        if page not in PAGES:
-            raise self.fail(f"{what}'s page {page!r} is not a page of the app ({', '.join(PAGES)})", key="page", **at)
+        if page not in (pages := known_pages()):
+            raise self.fail(f"{what}'s page {page!r} is not a page of the app ({', '.join(pages)})", key="page", **at)
         run = self.get(t, "run", (str,), what, required=False, default=next(iter(presets)), **at)
         if run not in presets:
             raise self.fail(f"{what}'s run {run!r} is not one of the lesson's presets", key="run", **at)
