@@ -13,6 +13,7 @@ import streamlit as st
 import appkit
 from appkit import own_input as O
 from nnlab.analysis import boundary as ba
+from nnlab.analysis import local_fit as lf
 from nnlab.figures import boundary as bf
 
 
@@ -31,6 +32,11 @@ def data_movie(run, resolution: int) -> ba.BoundaryMovie:
 @appkit.run_cached(max_entries=8, show_spinner="Computing the boundary in the plane at every snapshot…")
 def plane_movie(run, point: str, resolution: int) -> ba.BoundaryMovie:
     return ba.pca_plane_movie(run, point, resolution, data=appkit.run_dataset(run))
+
+
+@appkit.run_cached(max_entries=32)
+def lime_fit(run, k: int, point: tuple[float, float]) -> lf.LocalFit:
+    return lf.run_local_fit(run, k, appkit.run_dataset(run), point, model=appkit.snapshot_model(run, k))
 
 
 @appkit.run_cached(max_entries=16)
@@ -104,8 +110,18 @@ if ctx.data.is_2d:
     )
     own = O.picker_expander(ctx.data, "Your own point on the plane")
     if own is not None:
-        st.markdown(O.mark_point(fig, own, appkit.snapshot_model(run, snap), ctx.names))
+        fit = lime_fit(run, snap, tuple(float(v) for v in own.sample))
+        bf.add_local_fit(fig, fit, ctx.names)
+        said = O.mark_point(fig, own, appkit.snapshot_model(run, snap), ctx.names)
+        st.markdown(f"{said} {fit.words(ctx.names)}")
     st.plotly_chart(fig, key="boundary_movie")
+    if own is not None:
+        appkit.how_to_read(
+            "The solid black line through the star is LIME's straight-line stand-in for the network there: along "
+            "it the fitted margin of the predicted class stays the same, so it runs parallel to the local boundary; "
+            "the dashed line is where that straight line says the boundary itself is. The agreement is the share of "
+            "nearby points (weighted by closeness) that the line and the network put on the same side."
+        )
     appkit.how_to_read(
         "Each colour is the class the network picks there; with **Probabilities** the colour fades "
         "to white where the network is unsure, so the white band is the boundary itself. Circles are "

@@ -297,3 +297,28 @@ def gif_frames(
 def movie_gif(movie: BoundaryMovie, *, mode: str = "probabilities", fps: float = 4.0) -> bytes:
     """The whole movie as a looping GIF, the samples drawn on and each frame labelled with its step."""
     return gif_bytes(gif_frames(movie, mode=mode), fps=fps, labels=[f"step {s}" for s in movie.steps])
+
+
+def add_local_fit(fig: go.Figure, fit, class_names) -> go.Figure:
+    """LIME's local fit (`nnlab.analysis.local_fit.LocalFit`) on a plane figure: its level line through the point
+    (solid) and its own boundary nearby (dashed), drawn over every frame of the animation."""
+    level = fit.level_line()
+    fig.add_scatter(
+        x=level[:, 0],
+        y=level[:, 1],
+        mode="lines",
+        name="LIME: the local line",
+        line=dict(color="black", width=3),
+        hovertemplate=f"LIME's line: {fit.agreement:.0%} agreement, R² {fit.score:.2f}<extra></extra>",
+    )
+    zero = fit.zero_line()
+    if zero is not None:
+        fig.add_scatter(
+            x=zero[:, 0],
+            y=zero[:, 1],
+            mode="lines",
+            name=f"LIME: {class_names[fit.pred]} | {class_names[fit.other]}",
+            line=dict(color="black", width=2, dash="dash"),
+            hoverinfo="skip",
+        )
+    return fig
