@@ -143,7 +143,7 @@ def spec_for(lesson: Lesson, preset: str):
     p = lesson.presets[preset]
     ds = load_data(p.data)
     model = p.model(ds.input_shape, ds.n_classes)
-    return job_spec(p.data, model, p.train, p.record, name=f"{lesson.name}-{preset}")
+    return job_spec(p.data, model, p.train, p.record, name=f"{lesson.name}-{preset}", shared=True)
 
 
 def run_id(lesson: Lesson, preset: str) -> str | None:

@@ -132,3 +132,13 @@ def test_the_button_trains_the_preset_opens_the_page_and_the_check_marks_it_done
     at.button(key="lesson_setup_tiny_1").click().run()
     assert sorted(p.name for p in (teacher.parent / "runs").iterdir()) == folders
     assert at.session_state["app_run"] == run_id
+
+
+def test_a_lesson_preset_is_trained_as_a_run_shared_with_everyone(monkeypatch, tmp_path):
+    from appkit import lesson as L
+    from nnlab.lessons import load_lessons
+
+    monkeypatch.setenv("NNLAB_RUNS_DIR", str(tmp_path))
+    lesson = next(x for x in load_lessons() if getattr(x, "name", "").startswith("01"))
+    spec = L.spec_for(lesson, next(iter(lesson.presets)))
+    assert spec.shared is True  # nobody's own: every student sees it, only the teacher may rename or delete it
