@@ -8,10 +8,14 @@ drives the real app (`streamlit_app.py`) through AppTest and times `at.run()` on
 sample at a new snapshot each time, and sums the plotly specs the page sends. Targets (SPEC §6):
 walk-through ≤ 150 ms, class averages ≤ 300 ms, any other page (attribution) ≤ 1 s, ≤ 3 MB of
 figures per page; for the ViT (issue 15), the walk-through and one sample's attention ≤ 150 ms.
+Issue 17: the model randomisation cascade of the four default attribution methods on a digits CNN ≤ 5 s;
+on the Units page, one unit's top examples ≤ 150 ms, one ablation ≤ 300 ms on the evaluation subset, and the
+ranking of a 128-unit layer ≤ 10 s (in the background).
 
     python bench/pages.py            # about two minutes on 2 cores
     python bench/pages.py --repeats 5
     python bench/pages.py --kinds vit   # the ViT row only
+    python bench/pages.py --kinds mlp cnn digits   # issue 17's rows: units on the MLP and CNN, the cascade on digits
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from nnlab.data import register_dataset  # noqa: E402
 from nnlab.models import AEConfig  # noqa: E402
 
 WALK, CLASSES, ATTRIBUTION = "app_pages/walkthrough.py", "app_pages/class_averages.py", "app_pages/attribution.py"
+UNITS = "app_pages/units.py"
 HIDDEN, ATTENTION, LATENT = "app_pages/hidden.py", "app_pages/attention.py", "app_pages/latent.py"
 
 
@@ -282,6 +287,76 @@ def bench_latent(run_id: str, root: Path, n_snap: int, repeats: int, rng) -> Non
     print(f"  latent space  figures sent                {size / 1e6:.3f} MB in {len(at.get('plotly_chart'))} charts")
 
 
+def bench_units(run_id: str, root: Path, n_snap: int, repeats: int, rng) -> None:
+    """The Units page (warm reruns at a new unit), then issue 17's targets timed on their own at snapshots not read
+    yet: one unit's top examples (the layer's forward pass over the evaluation subset included), one ablation, and
+    the ranking of the widest hidden layer."""
+    from nnlab import Run
+    from nnlab.analysis import units as U
+
+    at = app(run_id, UNITS)
+    cold, _ = run_timed(at)
+    pages = []
+    for _ in range(repeats):
+        box = at.number_input(key="units_unit")
+        box.set_value(int(rng.integers(box.max + 1)))
+        pages.append(run_timed(at))
+    run = Run(root / run_id)
+    ds = run.dataset()
+    points = U.unit_points(run.points())
+    point = max(points, key=lambda p: (p.shape[0], p.role == "activated"))  # the widest layer, after its activation
+    n_units = point.shape[0]
+    top, fresh, ablate = [], [], []
+    for _ in range(repeats):
+        k, unit = int(rng.integers(n_snap)), int(rng.integers(n_units))
+        run._cache.clear()
+        t = time.perf_counter()
+        table = U.run_unit_table(run, k, ds, point.name)  # the layer at a new snapshot: one forward pass
+        U.run_unit_info(run, k, ds, point.name, unit, table=table)
+        fresh.append(1e3 * (time.perf_counter() - t))
+        t = time.perf_counter()
+        U.run_unit_info(run, k, ds, point.name, int(rng.integers(n_units)), table=table)  # another unit, same layer
+        top.append(1e3 * (time.perf_counter() - t))
+        t = time.perf_counter()
+        U.run_ablation_info(run, k, ds, point.name, [unit], intact=run.snapshot(k)["pred"])
+        ablate.append(1e3 * (time.perf_counter() - t))
+    t = time.perf_counter()
+    U.run_ablation_ranking(run, n_snap - 1, ds, point.name)
+    rank_s = time.perf_counter() - t
+    med = statistics.median
+    print(f"  units         first view (cold caches, ranking in the background) {cold:7.1f} ms")
+    print(f"  units         new unit, page rerun        {summary(pages)}")
+    print(
+        f"  units         {point.name} ({n_units} {point.per_unit}s): top examples of a new unit {med(top):.1f} ms "
+        f"(≤ 150; at a new snapshot, the layer's forward pass included: {med(fresh):.1f} ms) · one ablation "
+        f"{med(ablate):.1f} ms (≤ 300) · ranking of all {n_units} {rank_s:.2f} s (≤ 10), medians"
+    )
+    size, n = figure_bytes(at), len(at.get("plotly_chart"))
+    print(f"  units         figures sent                {size / 1e6:.3f} MB in {n} charts")
+
+
+def bench_sanity(run_id: str, root: Path, n_snap: int, repeats: int, rng) -> None:
+    """The model randomisation cascade of the four default methods for a new sample at a new snapshot (issue 17)."""
+    from nnlab import Run
+    from nnlab.analysis import attribution as A
+
+    run = Run(root / run_id)
+    ds = run.dataset()
+    A.cascade_info(run, 0, ds, 0, 0, A.DEFAULTS)  # imports captum
+    times, layers = [], 0
+    for _ in range(max(3, repeats // 4)):
+        k, i = int(rng.integers(n_snap)), int(rng.integers(len(ds.y_test)))
+        run._cache.clear()
+        t = time.perf_counter()
+        info = A.cascade_info(run, k, ds, i, int(ds.y_test[i]), A.DEFAULTS)
+        times.append(time.perf_counter() - t)
+        layers = len(info.layers)
+    print(
+        f"  sanity check  cascade of {', '.join(A.DEFAULTS)} over {layers} layers: median "
+        f"{statistics.median(times):.2f} s · max {max(times):.2f} s (≤ 5 s, n={len(times)})"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=20, help="timed reruns per measurement")
@@ -312,6 +387,7 @@ def main() -> None:
                 64,
             ),
             "vit": ("ViT 4×64, 4 heads, 7×7 patches on 28×28 (Fashion-MNIST shape)", "bench-fashion", ViTConfig(), 64),
+            "digits": ("CNN 16-32 → 64 on digits (8×8)", "digits", CNNConfig(input_shape=(1, 8, 8), n_classes=10), 64),
             "ae": (
                 "Autoencoder 784-256-64-2-64-256-784 on 28×28 (Fashion-MNIST shape)",
                 "bench-fashion",
@@ -319,12 +395,16 @@ def main() -> None:
                 128,
             ),
         }
-        trained = [(rows[k][0], train(root, rows[k][1], rows[k][2], rows[k][3]), 2000) for k in args.kinds]
+        kinds = args.kinds + ["digits"] * ("cnn" in args.kinds and "digits" not in args.kinds)  # + issue 17's cascade
+        trained = [(rows[k][0], train(root, rows[k][1], rows[k][2], rows[k][3]), 2000) for k in kinds]
         for label, run_id, n_test in trained:
             from nnlab import Run
 
             n_snap = len(Run(root / run_id))
             print(f"\n{label}: {n_snap} snapshots")
+            if "digits" in label:  # issue 17's cascade row only
+                bench_sanity(run_id, root, n_snap, args.repeats, rng)
+                continue
             bench_walkthrough(run_id, n_test, n_snap, args.repeats, rng)
             bench_classes(run_id, n_snap, args.repeats, rng)
             if "Autoencoder" in label:  # attribution of a class score does not apply; the page says so
@@ -332,6 +412,8 @@ def main() -> None:
             else:
                 bench_attribution(run_id, n_test, n_snap, args.repeats, rng)
             bench_hidden(run_id, n_snap, args.repeats, rng)
+            if "MLP" in label or "CNN" in label:
+                bench_units(run_id, root, n_snap, args.repeats, rng)
             if "ViT" in label:
                 bench_attention(run_id, n_test, n_snap, args.repeats, rng)
     print(

@@ -43,12 +43,21 @@ def _units(layout: str, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor |
 
 @torch.no_grad()
 def point_output(model: nn.Module, x: torch.Tensor, module: str, *, batch: int = 1024) -> torch.Tensor:
-    """The output of `module` for prepared inputs `x`, in batches: `(N, ...)`."""
+    """The output of `module` for prepared inputs `x`, in batches: `(N, ...)`. A child of a sequential network runs
+    only the layers up to it; any other module is captured on a full pass."""
     model.eval()
+    names = [n for n, _ in model.named_children()] if isinstance(model, nn.Sequential) else []
+    prefix = list(model.children())[: names.index(module) + 1] if module in names else None
     outs = []
     for i in range(0, len(x), batch):
+        h = x[i : i + batch]
+        if prefix is not None:
+            for m in prefix:
+                h = m(h)
+            outs.append(h)
+            continue
         with Capture(model, [module], copy=False) as cap:
-            model(x[i : i + batch])
+            model(h)
         outs.append(cap[module])
     return torch.cat(outs)
 

@@ -153,7 +153,7 @@ def _step_names(info: CascadeInfo) -> list[str]:
     return ["trained"] + [f"+ {name}" for name in info.layers]
 
 
-def cascade_maps_figure(info: CascadeInfo, *, width: int = 950) -> go.Figure:
+def cascade_maps_figure(info: CascadeInfo, *, width: int = 850) -> go.Figure:
     """One row per method, one column per cascade step (the trained network, then one more layer randomised each
     time), each map on its own scale; for features, one heatmap row per step instead."""
     if info.maps.size == 0 or not info.methods:
@@ -191,15 +191,16 @@ def cascade_maps_figure(info: CascadeInfo, *, width: int = 950) -> go.Figure:
     fig = go.Figure(go.Image(source=png_uri(grid), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip"))
     xs, ys = tile_centres(n_steps * n_methods, n_steps, h, w, gap)
     for s, name in enumerate(steps):
-        fig.add_annotation(x=left + xs[s], y=-gap, text=name, showarrow=False, yanchor="bottom", font=dict(size=10))
+        fig.add_annotation(x=left + xs[s], y=-0.5, text=name, showarrow=False, yanchor="bottom", font=dict(size=10))
     for j, title in enumerate(titles):
         fig.add_annotation(
             x=left - gap, y=ys[j * n_steps], text=title, showarrow=False, xanchor="right", font=dict(size=11)
         )
     fig.update_xaxes(visible=False, range=[-0.5, grid.shape[1] - 0.5])
-    fig.update_yaxes(visible=False, range=[grid.shape[0] - 0.5, -0.5 - 3 * gap], scaleanchor="x")
-    height = int(min(900, 70 + width / grid.shape[1] * (grid.shape[0] + 3 * gap)))
-    fig.update_layout(height=height, margin=dict(l=90, r=10, t=30, b=10))
+    fig.update_yaxes(visible=False, range=[grid.shape[0] - 0.5, -0.5 - 2 * gap], scaleanchor="x")
+    # The height for a plot about `width` wide: in a wider column the image is centred, never padded above and below.
+    height = int(min(900, 20 + (width - 20) / grid.shape[1] * (grid.shape[0] + 2 * gap)))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10))
     return fig
 
 

@@ -47,7 +47,7 @@ def top_examples_figure(
         return empty_figure(title or "No examples to show")
     h, w = rows[0][1].shape[1:3]
     cols = max(len(r[1]) for r in rows)
-    gap = max(2, h // 3)
+    gap = max(4, h // 3)  # the band above a row holds its label, the one below each tile its value
     grids, shapes, notes = [], [], []
     for label, images, values, boxes in rows:
         tiles = _rgb(np.asarray(images))
@@ -83,7 +83,7 @@ def top_examples_figure(
     fig.update_layout(shapes=shapes)
     fig.update_xaxes(visible=False, range=[-0.5, image.shape[1] - 0.5])
     fig.update_yaxes(visible=False, range=[image.shape[0] - 0.5, -0.5], scaleanchor="x")
-    height = int(min(900, 60 + 900 / image.shape[1] * image.shape[0]))
+    height = int(min(900, 20 + 830 / image.shape[1] * image.shape[0]))  # for a plot about 850 pixels wide
     fig.update_layout(title=dict(text=title), height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10))
     return fig
 

@@ -56,8 +56,8 @@ class CascadeInfo:
             said.append(
                 f"**{_join([titles[m] for m in little])} changed little**: with all {len(self.layers)} layers "
                 f"randomised {'its' if len(little) == 1 else 'their'} map still ranks the input's parts alike "
-                f"(rank correlation ≥ {LITTLE}), so it shows the input more than what the network learned. "
-                "Trust it less."
+                f"(rank correlation ≥ {LITTLE}), so {'it shows' if len(little) == 1 else 'they show'} the input more "
+                f"than what the network learned. Trust {'it' if len(little) == 1 else 'them'} less."
             )
         if moved:
             said.append(
