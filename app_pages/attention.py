@@ -48,15 +48,18 @@ def classes_figure(_run, stamp: appkit.RunStamp, k: int, block: str, names: tupl
     return F.class_attention_figure(images, per_class.maps, list(names), title=f"Mean class-token attention, {what}")
 
 
-st.title("Attention: where the heads look")
-st.markdown(
-    "A vision transformer cuts the image into patches and lets every patch, and a **class token** that the head reads "
-    "at the end, look at every other one. Here is where they look: for one sample, combined through the blocks, per "
-    "class, and how each head changed in training. Move the **training time** slider to see attention early and late."
+ctx = appkit.page(
+    "attention",
+    "its samples",
+    title="Attention: where the heads look",
+    intro=(
+        "A vision transformer cuts the image into patches and lets every patch, and a **class token** that "
+        "the head reads at the end, look at every other one. Here is where they look: for one sample, "
+        "combined through the blocks, per class, and how each head changed in training. Move the **training "
+        "time** slider to see attention early and late."
+    ),
 )
-
-ctx = appkit.page("attention", "its samples")
-run, ds, k, names = ctx.run, ctx.data, ctx.k, ctx.names
+run, ds, k, names = ctx
 if not A.attention_points(appkit.network_points(run)):
     st.info(
         f"This page does not apply to a {ctx.kind.title} run: it has no attention layers to look at. "

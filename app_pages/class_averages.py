@@ -61,14 +61,16 @@ def cell_listing(ds, names: list[str], idx: np.ndarray, labels: np.ndarray, pred
 
 
 # --- the page ----------------------------------------------------------------------------
-st.title("Class averages")
-st.markdown(
-    "What does each class look like inside the network? Each figure averages the layer outputs over "
-    "the evaluation samples of one true class, at the snapshot chosen in the sidebar."
+ctx = appkit.page(
+    "classes",
+    "its class averages",
+    title="Class averages",
+    intro=(
+        "What does each class look like inside the network? Each figure averages the layer outputs over "
+        "the evaluation samples of one true class, at the snapshot chosen in the sidebar."
+    ),
 )
-
-ctx = appkit.page("classes", "its class averages")
-run, ds, k, names = ctx.run, ctx.data, ctx.k, ctx.names
+run, ds, k, names = ctx
 base = input_ratio(run)
 info = summary(run, k, base)
 stats, confusion, pred = info.stats, info.confusion, info.pred

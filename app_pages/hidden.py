@@ -52,14 +52,17 @@ def point_label(points: dict, name: str) -> str:
     return f"{name} · {ROLE_WORDS.get(p.role, p.role)}, {size} values"
 
 
-st.title("Hidden layers")
-st.markdown(
-    "How does the network arrange the samples inside? Pick a point of the network: each dot is a test sample, placed "
-    "by what that layer outputs for it. Classes that form separate clouds are easy to tell apart from there on; move "
-    "the **training time** slider, or press play below, to watch the clouds form as the network learns."
+ctx = appkit.page(
+    "hidden",
+    "its samples",
+    title="Hidden layers",
+    intro=(
+        "How does the network arrange the samples inside? Pick a point of the network: each dot is a test "
+        "sample, placed by what that layer outputs for it. Classes that form separate clouds are easy to tell"
+        " apart from there on; move the **training time** slider, or press play below, to watch the clouds "
+        "form as the network learns."
+    ),
 )
-
-ctx = appkit.page("hidden", "its samples")
 run, ds, k, names, step = ctx.run, ctx.data, ctx.k, ctx.names, ctx.step
 stamp = appkit.run_stamp(run)
 points = {p.name: p for p in appkit.network_points(run) if p.role in ROLE_WORDS}

@@ -15,14 +15,17 @@ from nnlab.figures import latent as F
 
 X, Y, MAP = "latent_x", "latent_y", "latent_map"  # session keys: the decoded point, the map's selection
 
-st.title("Latent space")
-st.markdown(
-    "An autoencoder must push every input through a narrow **code** and rebuild it from there alone. To do that "
-    "well it arranges the data in a map: similar inputs get nearby codes. Click anywhere on the map to see what "
-    "the decoder makes of that point, and move the **training time** slider to watch the map form."
+ctx = appkit.page(
+    "latent",
+    "its samples",
+    title="Latent space",
+    intro=(
+        "An autoencoder must push every input through a narrow **code** and rebuild it from there alone. To do that "
+        "well it arranges the data in a map: similar inputs get nearby codes. Click anywhere on the map to see what "
+        "the decoder makes of that point, and move the **training time** slider to watch the map form."
+    ),
 )
-ctx = appkit.page("latent", "its samples")
-run, ds, k, names = ctx.run, ctx.data, ctx.k, ctx.names
+run, ds, k, names = ctx
 if L.code_point(appkit.network_points(run)) is None:
     st.info("This page needs a network with a code: train an autoencoder on the Train page.", icon=":material/info:")
     st.stop()

@@ -29,15 +29,17 @@ def replay_sample(run, k: int, x, label: int, index: int = -1) -> A.SampleWalk:
 
 
 # --- the page ----------------------------------------------------------------------------
-st.title("Layer walk-through")
-st.markdown(
-    "Follow one sample through the network: what each layer computes from it, where ReLU puts zeros, "
-    "and how sure the network is at the end. Move the **training time** slider in the sidebar to watch "
-    "the same sample at another moment of training."
+ctx = appkit.page(
+    "walkthrough",
+    "its samples",
+    title="Layer walk-through",
+    intro=(
+        "Follow one sample through the network: what each layer computes from it, where ReLU puts zeros, "
+        "and how sure the network is at the end. Move the **training time** slider in the sidebar to watch "
+        "the same sample at another moment of training."
+    ),
 )
-
-ctx = appkit.page("walkthrough", "its samples")
-run, ds, k, names = ctx.run, ctx.data, ctx.k, ctx.names
+run, ds, k, names = ctx
 wrong, n_eval = S.wrong_at(run, k)
 S.prepare_state(len(ds.y_test), names)
 playing = bool(st.session_state.get(S.PLAY, False)) and O.is_test(ds)

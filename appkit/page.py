@@ -67,6 +67,10 @@ class PageContext:
     k: int  # the snapshot index the training-time slider points at
     names: list[str]  # class names
 
+    def __iter__(self):
+        """`run, ds, k, names = ctx`: what a page unpacks first."""
+        return iter((self.run, self.data, self.k, self.names))
+
     @property
     def snapshot(self) -> dict:
         return self.run.snapshots[self.k]
@@ -80,15 +84,28 @@ class PageContext:
         return self.run.model_kind
 
 
-def page(view: str, what: str, *, needs_data: bool = True, needs_model: bool = True) -> PageContext:
-    """The gate and preamble of an analysis page; shows why and stops when there is nothing this page can show.
+def page(
+    view: str,
+    what: str,
+    *,
+    title: str | None = None,
+    intro: str | None = None,
+    needs_data: bool = True,
+    needs_model: bool = True,
+) -> PageContext:
+    """The header, gate and preamble of an analysis page; shows why and stops when there is nothing it can show.
 
     Args:
+        title, intro: the page's title and its opening paragraph (Markdown), drawn first.
         view: the page's view name (`nnlab.models.VIEWS`): a kind that skips it gets one sentence instead.
         what: ends "… so <what> cannot be shown" when the run's data is gone.
         needs_data: load the run's dataset (normalised as in training).
         needs_model: the run must hold a network nnlab can rebuild (not your own module).
     """
+    if title:
+        st.title(title)
+    if intro:
+        st.markdown(intro)
     run = require_run(needs_model=needs_model)
     kind = run.model_kind
     reason = kind.skip_reason(view) if kind is not None else None
