@@ -7,57 +7,25 @@ A click on a confusion cell lists its samples and opens one in the layer walk-th
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 import appkit
-from appkit import samples as S
+from appkit import confusion as C
 from nnlab.analysis import classes as A
 from nnlab.figures import classes as F
 
 POINT = "classes_point"  # the point whose class means are shown
 GROUP = "classes_group"  # group units by the class that drives them most
 PAIR = ("classes_a", "classes_b")  # the two classes compared
-TRUE, PRED = "classes_true", "classes_pred"  # the confusion cell whose samples are listed (selectboxes)
-CHART = "classes_confusion"  # the confusion chart's selection state
+TRUE, PRED, CHART = C.TRUE, C.PRED, C.CHART  # the confusion cell listed, and the chart's selection
 RUN = "classes_run"  # the run these choices were made for
-THUMBS = 24  # samples listed for a cell
-PARAMS = {PAIR[0]: "a", PAIR[1]: "b", TRUE: "true", PRED: "pred"}  # the address's names of the class pickers
+PARAMS = {PAIR[0]: "a", PAIR[1]: "b", **C.PARAMS}  # the address's names of the class pickers
 
 summary = appkit.run_cached(max_entries=32)(A.class_summary)
 eval_set = appkit.run_cached()(lambda run: run.eval_set())
 history = appkit.run_cached(show_spinner="Reading every snapshot's class statistics…")(A.separability_over_training)
 class_learning = appkit.run_cached()(A.class_learning)
-
-
 input_ratio = appkit.run_cached()(lambda run: A.input_separability(run, appkit.run_dataset(run)))
-
-
-def on_cell_click(names: list[str]) -> None:
-    """A click on a confusion cell (a callback: it runs before the page) selects it in the boxes below."""
-    cell = A.cell_from_selection(st.session_state.get(CHART))
-    if cell is not None:
-        st.session_state[TRUE], st.session_state[PRED] = names[cell[0]], names[cell[1]]
-
-
-def class_box(where, label: str, key: str, names: list[str]) -> int:
-    """A class picker (its state holds the class name); returns the class index."""
-    value = where.selectbox(label, names, key=key, persist_state="session")
-    appkit.links.keep(PARAMS[key], value)
-    return names.index(value)
-
-
-def cell_listing(ds, names: list[str], idx: np.ndarray, labels: np.ndarray, pred: np.ndarray) -> None:
-    """The samples of the chosen cell, each with a button that opens it in the walk-through."""
-    c1, c2 = st.columns(2)
-    t = class_box(c1, "True class", TRUE, names)
-    p = class_box(c2, "Predicted as", PRED, names)
-    hits = A.cell_samples(idx, labels, pred, t, p)
-    st.markdown(
-        f"**{len(hits)}** evaluation samples of true class **{names[t]}** were predicted as **{names[p]}**"
-        + (f"; the first {THUMBS}:" if len(hits) > THUMBS else (":" if len(hits) else "."))
-    )
-    S.gallery(ds, hits[:THUMBS], run.id, k, key="classes_open")
 
 
 # --- the page ----------------------------------------------------------------------------
@@ -109,8 +77,8 @@ appkit.how_to_read(
 
 st.subheader("Two classes side by side", anchor=False)
 c1, c2 = st.columns(2)
-a = class_box(c1, "Class A", PAIR[0], names)
-b = class_box(c2, "Class B", PAIR[1], names)
+a = C.class_box(c1, "Class A", PAIR[0], names)
+b = C.class_box(c2, "Class B", PAIR[1], names)
 pair = A.pair_difference(cm, a, b)
 st.plotly_chart(F.pair_figure(pair, names, signed=cm.signed, order=order, what=cm.unit_word), key="classes_pair")
 st.markdown(A.describe_difference(pair, names, cm.unit_word))
@@ -151,13 +119,13 @@ left, right = st.columns([3, 2])
 with left:
     cell = (names.index(st.session_state[TRUE]), names.index(st.session_state[PRED]))
     fig = F.confusion_figure(confusion, names, selected=cell)
-    st.plotly_chart(fig, key=CHART, on_select=lambda: on_cell_click(names), selection_mode="points")
+    st.plotly_chart(fig, key=CHART, on_select=lambda: C.on_cell_click(names), selection_mode="points")
 right.markdown(A.describe_confusion(confusion, names))
 appkit.how_to_read(
     "Rows are the true classes, columns the predicted ones; the number in a cell counts the "
     "evaluation samples, the colour is their share of the row. The diagonal is what the network gets "
     "right. Click a cell (or choose it below) to see its samples."
 )
-cell_listing(ds, names, idx, labels, pred)
+C.cell_listing(ds, names, idx, labels, pred, run.id, k)
 
 appkit.show_code(A.class_means, A.separability, A.describe_separation, A.confused_pairs, A.cell_samples)
