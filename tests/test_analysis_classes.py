@@ -158,7 +158,9 @@ def test_class_learning_worked_out_by_hand():
     assert text.startswith("**zero** is learned first (90% of its samples right by epoch 1.0)")
     assert "**two** only by epoch 2.0" in text or "**one** only by epoch 2.0" in text
     early = A.class_learning(_Run(labels, preds[:2], [0.0, 1.0], ["zero", "one", "two"]))
-    assert np.isnan(early.learned_at[1]) and "not yet learned: one, two" in A.describe_learning(early, ["zero", "one", "two"])
+    assert np.isnan(early.learned_at[1]) and "not yet learned: one, two" in A.describe_learning(
+        early, ["zero", "one", "two"]
+    )
 
 
 def test_describe_confusion_counts_and_lists_mistakes():

@@ -194,7 +194,9 @@ def test_the_sanity_check_runs_in_the_background_and_says_which_maps_changed_lit
     assert maps["data"][0]["type"] == "image"
     layers = ["trained", "+ out", "+ dense2", "+ conv1"]
     assert [t["name"] for t in corr["data"]] == ["Saliency", "Integrated gradients", "Grad-CAM", "Occlusion"]
-    assert list(corr["data"][0]["x"]) == layers and app_harness.plotly_array(corr["data"][0]["y"])[0] == pytest.approx(1)
+    assert list(corr["data"][0]["x"]) == layers and app_harness.plotly_array(corr["data"][0]["y"])[0] == pytest.approx(
+        1
+    )
     said = " ".join(m.value for m in at.markdown)
     assert "changed little" in said or "changed a lot" in said
     assert "rank correlation" in reading(at)
