@@ -11,6 +11,7 @@ import numpy as np
 import streamlit as st
 
 import appkit
+from appkit import boundary_units as U
 from appkit import own_input as O
 from nnlab.analysis import boundary as ba
 from nnlab.analysis import local_fit as lf
@@ -39,30 +40,13 @@ def lime_fit(run, k: int, point: tuple[float, float]) -> lf.LocalFit:
     return lf.run_local_fit(run, k, appkit.run_dataset(run), point, model=appkit.snapshot_model(run, k))
 
 
-@appkit.run_cached(max_entries=16)
-def unit_maps(run, k: int, point: str) -> ba.UnitMaps:
-    return ba.unit_maps_info(run, k, point, 40, data=appkit.run_dataset(run))
-
-
-def download_gif(movie: ba.BoundaryMovie, mode: str, name: str) -> None:
-    """A button that makes the animation's GIF when clicked (all frames, samples drawn on)."""
-    st.download_button(
-        "Download the animation as a GIF",
-        lambda: bf.movie_gif(movie, mode=mode),
-        f"{name}.gif",
-        "image/gif",
-        key="boundary_gif",
-        icon=":material/gif_box:",
-        on_click="ignore",
-    )
-
-
-st.title("Decision boundary")
-st.markdown(
-    "Wherever you put a sample, the network answers with a class. Colour the whole plane by that answer "
-    "and you see the **decision boundary**: the lines where the answer changes. Watch it over training."
+ctx = appkit.page(
+    "boundary",
+    "its decision boundary",
+    title="Decision boundary",
+    intro="Wherever you put a sample, the network answers with a class. Colour the whole plane by that answer "
+    "and you see the **decision boundary**: the lines where the answer changes. Watch it over training.",
 )
-ctx = appkit.page("boundary", "its decision boundary")
 run, snap = ctx.run, ctx.k
 
 c1, c2 = st.columns([3, 2])
@@ -128,40 +112,9 @@ if ctx.data.is_2d:
         "training samples, diamonds test samples, coloured by their true class. Press ▶ to watch the "
         "boundary start as a rough cut and bend around the classes; click a legend entry to hide it."
     )
-    download_gif(movie, mode, f"{run.id}-boundary")
+    U.gif_button(movie, mode, f"{run.id}-boundary")
 
-    st.subheader("What each hidden unit sees")
-    hidden = ba.unit_map_points(appkit.network_points(run))
-    names = [p.name for p in hidden]
-    if not names:
-        st.caption("This network has no hidden layer: the output layer draws the boundary by itself.")
-    else:
-        if st.session_state.get("boundary_unit_point") not in names:
-            st.session_state["boundary_unit_point"] = next((p.name for p in hidden if p.role == "activated"), names[0])
-        point = appkit.links.pick(
-            st.selectbox,
-            "Layer output",
-            names,
-            key="boundary_unit_point",
-            param="layer",
-            what="layer",
-            help="Raw outputs (dense1, …) come before the activation, activated ones after it.",
-        )
-        units = unit_maps(run, snap, point)
-        st.plotly_chart(
-            bf.unit_maps_figure(
-                units.maps,
-                signed=units.signed,
-                title=f"{point} at step {units.step}: {len(units.maps)} units over the same plane",
-            ),
-            key="boundary_units",
-        )
-        scale = "blue below 0, red above, white at 0" if units.signed else "dark where silent, bright where it fires"
-        appkit.how_to_read(
-            f"Each small square is the whole plane above, coloured by one unit's output: {scale}. First-layer units "
-            "can only draw a straight edge; later layers combine those edges into the curved boundary. Use the "
-            "sidebar's training time to see them at another snapshot."
-        )
+    U.unit_maps_panel(ctx)
 else:
     planes = [p.name for p in ba.plane_points(appkit.network_points(run))]
     point = appkit.links.pick(
@@ -201,6 +154,6 @@ else:
         f"sample can sit in a region of another colour and still be classified correctly. Here the region "
         f"under a sample matches the network's real answer for {agree:.0%} of them." + refit
     )
-    download_gif(movie, mode, f"{run.id}-boundary-{point}")
+    U.gif_button(movie, mode, f"{run.id}-boundary-{point}")
 
 appkit.show_code(ba.plane_grid, ba.boundary_2d, ba.fit_plane, ba.plane_boundary, bf.region_index)
