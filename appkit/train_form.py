@@ -19,6 +19,7 @@ from nnlab.models import MAX_WIDTH, Field, ModelKind, build_model, check_budget,
 from nnlab.record import RecordConfig
 from nnlab.train import TrainConfig
 
+from . import links
 from .state import TRAIN_JOB_KEY
 
 LRS = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0]
@@ -231,6 +232,7 @@ def restore_form(job) -> None:
         return
     for key, value in form_values(job.spec).items():
         st.session_state.setdefault(key, value)
+    links.incoming("dataset")  # the job's data wins over the dataset the address last showed (taken, not used)
 
 
 def watch(job_id: str) -> None:

@@ -349,10 +349,16 @@ class App:
         box = self.page.locator(within).get_by_role("combobox", name=label, exact=True).first
         if option in box.input_value():
             return
-        box.click()
         options = self.page.get_by_role("option")
         choice = options.filter(has_text=option)
-        _appear(choice)
+        for _ in range(3):  # a rerun that lands just after the click closes the list: open it again
+            box.scroll_into_view_if_needed()
+            box.click()
+            _appear(choice)
+            if choice.count():
+                break
+            self.page.keyboard.press("Escape")
+            self.wait_idle()
         assert choice.count() >= 1, f"{label}: no option {option!r}; the options are {options.all_inner_texts()}"
         choice.first.click()
         self.page.wait_for_timeout(300)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -70,6 +71,7 @@ def test_the_boundary_page_follows_a_run_while_it_trains(app, app_dirs):
     finally:
         proc.kill()
         proc.wait(timeout=10)
+        shutil.rmtree(app_dirs["runs"] / run_id, ignore_errors=True)  # the other browser tests expect their own runs
 
 
 def _screenshot_main(page, path) -> np.ndarray:

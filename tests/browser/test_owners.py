@@ -24,9 +24,16 @@ def _cookie(app) -> str | None:
 
 def _run_options(app) -> list[str]:
     box = app.page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Run", exact=True)
-    box.first.click()
     options = app.page.get_by_role("option")
-    options.first.wait_for()
+    for _ in range(3):  # a rerun that lands just after the click closes the list: open it again
+        box.first.scroll_into_view_if_needed()
+        box.first.click()
+        with contextlib.suppress(Exception):
+            options.first.wait_for(timeout=10_000)
+        if options.count():
+            break
+        app.page.keyboard.press("Escape")
+        app.wait_idle()
     texts = options.all_inner_texts()
     app.page.keyboard.press("Escape")
     return texts
