@@ -45,14 +45,7 @@ def manage(run: Run) -> None:
     with c1, st.container(border=True):
         st.markdown("**Open**")
         st.caption("Make it the current run of every analysis page.")
-        st.button(
-            "Open this run",
-            key="runs_open",
-            icon=":material/visibility:",
-            disabled=len(run) == 0,
-            on_click=set_current_run,
-            args=(run.id,),
-        )
+        _open_button(run)
     with c2, st.container(border=True):
         st.markdown("**Rename**")
         st.text_input(
@@ -68,6 +61,18 @@ def manage(run: Run) -> None:
         _share_switch(run, training)
 
 
+def _open_button(run: Run) -> None:
+    """Make the run the current run of every analysis page."""
+    st.button(
+        "Open this run",
+        key="runs_open",
+        icon=":material/visibility:",
+        disabled=len(run) == 0,
+        on_click=set_current_run,
+        args=(run.id,),
+    )
+
+
 def _read_only(run: Run) -> None:
     """A run shared with this student: open or download it; it is not theirs to rename or delete."""
     st.caption(
@@ -76,14 +81,7 @@ def _read_only(run: Run) -> None:
     )
     c1, c2 = st.columns(2)
     with c1, st.container(border=True):
-        st.button(
-            "Open this run",
-            key="runs_open",
-            icon=":material/visibility:",
-            disabled=len(run) == 0,
-            on_click=set_current_run,
-            args=(run.id,),
-        )
+        _open_button(run)
     with c2, st.container(border=True):
         st.download_button(
             "Download as zip",
