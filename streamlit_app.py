@@ -16,27 +16,27 @@ st.set_page_config(page_title="nnlab: see inside a neural network", page_icon=":
 
 PAGES = {
     "Start": [
-        st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
-        st.Page("app_pages/lessons.py", title="Lessons", icon=":material/school:"),
+        st.Page(appkit.page_file("home"), title="Home", icon=":material/home:", default=True),
+        st.Page(appkit.page_file("lessons"), title="Lessons", icon=":material/school:"),
     ],
-    "Data": [st.Page("app_pages/datasets.py", title="Datasets", icon=":material/dataset:")],
+    "Data": [st.Page(appkit.page_file("datasets"), title="Datasets", icon=":material/dataset:")],
     "Train": [
-        st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
-        st.Page("app_pages/runs.py", title="Runs", icon=":material/folder_open:"),
+        st.Page(appkit.page_file("train"), title="Train", icon=":material/model_training:"),
+        st.Page(appkit.page_file("runs"), title="Runs", icon=":material/folder_open:"),
     ],
     "Inside the network": [
-        st.Page("app_pages/walkthrough.py", title="Layer walk-through", icon=":material/layers:"),
-        st.Page("app_pages/class_averages.py", title="Class averages", icon=":material/category:"),
-        st.Page("app_pages/attribution.py", title="Attribution", icon=":material/center_focus_strong:"),
-        st.Page("app_pages/hidden.py", title="Hidden layers", icon=":material/bubble_chart:"),
-        st.Page("app_pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
-        st.Page("app_pages/attention.py", title="Attention", icon=":material/visibility:"),
-        st.Page("app_pages/units.py", title="Units", icon=":material/neurology:"),
+        st.Page(appkit.page_file("walkthrough"), title="Layer walk-through", icon=":material/layers:"),
+        st.Page(appkit.page_file("class_averages"), title="Class averages", icon=":material/category:"),
+        st.Page(appkit.page_file("attribution"), title="Attribution", icon=":material/center_focus_strong:"),
+        st.Page(appkit.page_file("hidden"), title="Hidden layers", icon=":material/bubble_chart:"),
+        st.Page(appkit.page_file("latent"), title="Latent space", icon=":material/scatter_plot:"),
+        st.Page(appkit.page_file("attention"), title="Attention", icon=":material/visibility:"),
+        st.Page(appkit.page_file("units"), title="Units", icon=":material/neurology:"),
     ],
     "Learning over time": [
-        st.Page("app_pages/weights.py", title="Weight evolution", icon=":material/grid_on:"),
-        st.Page("app_pages/boundary.py", title="Decision boundary", icon=":material/scatter_plot:"),
-        st.Page("app_pages/compare.py", title="Compare runs", icon=":material/compare_arrows:"),
+        st.Page(appkit.page_file("weights"), title="Weight evolution", icon=":material/grid_on:"),
+        st.Page(appkit.page_file("boundary"), title="Decision boundary", icon=":material/scatter_plot:"),
+        st.Page(appkit.page_file("compare"), title="Compare runs", icon=":material/compare_arrows:"),
     ],
 }
 

@@ -48,7 +48,7 @@ if len(ids) < 2:
         "Comparing needs at least two runs. Train another one on the **Train** page: change one setting (the "
         "learning rate, the width, the optimizer) and come back."
     )
-    st.page_link("app_pages/train.py", label="Train another run", icon=":material/model_training:")
+    st.page_link(appkit.page_file("train"), label="Train another run", icon=":material/model_training:")
     st.stop()
 if (linked := appkit.links.incoming("runs")) is not None:  # a link's runs, comma-separated
     found = [i for i in linked.split(",") if i in ids]

@@ -35,7 +35,7 @@ with right, st.container(border=True):
     )
     appkit.quick_start_button("home_quick")
     st.page_link(
-        "app_pages/lessons.py",
+        appkit.page_file("lessons"),
         label="New to neural networks? Start with lesson 1: One neuron draws a line",
         icon=":material/school:",
         query_params={"lesson": "01-one-neuron", "step": "1"},
@@ -56,13 +56,13 @@ with right, st.container(border=True):
             for page in inside:
                 st.page_link(page)
         else:
-            st.page_link("app_pages/runs.py", label="See it among the runs", icon=":material/folder_open:")
+            st.page_link(appkit.page_file("runs"), label="See it among the runs", icon=":material/folder_open:")
 
 st.subheader("Your runs", anchor=False)
 runs = appkit.visible_runs()  # your own and the shared ones: never another student's
 if not runs:
     st.info("No runs yet: use the quick start above, or configure one on the Train page.")
-    st.page_link("app_pages/train.py", label="Go to Train", icon=":material/model_training:")
+    st.page_link(appkit.page_file("train"), label="Go to Train", icon=":material/model_training:")
 else:
     table = owner.runs_table(runs, appkit.runs_table)
     st.dataframe(table, hide_index=True, column_config=appkit.RUNS_COLUMNS, width="stretch")

@@ -21,7 +21,7 @@ from nnlab.lessons import CHECKS, At, Lesson, LessonError, View, fact, fields, l
 from nnlab.lessons.checks import describe, passed
 
 from . import links
-from .state import CACHE_TTL, current_run, current_snapshot, job_registry, load_data, open_run
+from .state import CACHE_TTL, current_run, current_snapshot, job_registry, load_data, open_run, page_file
 from .training import job_spec, progress_text, start_job
 
 LESSON, STEP, FOCUS, DONE, GUESSES = "lesson", "step", "focus", "done", "guesses"  # the address's parameters
@@ -195,7 +195,7 @@ def setup(lesson: Lesson, i: int) -> None:
     params = {name: render(v, lambda f, p: fact(f, open_run(ids[p or step.run]), at)) for name, v in step.params}
     st.session_state.setdefault(SETUP_KEY, {})[(lesson.name, i)] = k
     query = {links.RUN: run.id, links.SNAPSHOT: str(k), **params, **_keep(lesson, i)}
-    st.switch_page(f"app_pages/{step.page}.py", query_params=query)
+    st.switch_page(page_file(step.page), query_params=query)
 
 
 # --- the panel ------------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from nnlab.analysis import layers as A
 from nnlab.runs import Run
 
 from . import links
-from .state import set_current_run
+from .state import page_file, set_current_run
 
 SAMPLE = "walk_sample"  # index into the test split of the sample shown
 MODE = "walk_mode"  # how the sample is chosen: one of A.MODES
@@ -162,7 +162,7 @@ def open_in_walkthrough(run_id: str, snapshot: int, index: int) -> None:
     set_current_run(run_id, snapshot)  # a page switch forgets the sidebar's widgets: say it again
     st.session_state[SAMPLE] = int(index)
     st.session_state[MODE] = "By index"
-    st.switch_page("app_pages/walkthrough.py")
+    st.switch_page(page_file("walkthrough"))
 
 
 def gallery(ds, indices: np.ndarray, run_id: str, k: int, *, key: str, per_row: int = 8) -> None:

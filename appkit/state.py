@@ -125,6 +125,18 @@ def set_current_run(run_id: str, snapshot: int | None = None) -> None:
     st.session_state[PENDING_KEY] = (run_id, snapshot)
 
 
+APP_ROOT = Path(__file__).resolve().parents[1]
+
+
+def page_file(name: str) -> str:
+    """The page script `app_pages/<name>.py` as an absolute path, for `st.Page`, `st.page_link` and `st.switch_page`.
+
+    Streamlit resolves a relative page path from the entrypoint's folder. Absolute paths keep every link working
+    whichever entrypoint started the app: `streamlit_app.py`, or `cloud/streamlit_app.py` on Community Cloud.
+    """
+    return str(APP_ROOT / "app_pages" / f"{name}.py")
+
+
 def current_run() -> Run | None:
     run_id = st.session_state.get(RUN_KEY)
     return open_run(run_id) if run_id else None

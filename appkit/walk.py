@@ -15,7 +15,7 @@ from nnlab.figures import layers as F
 from . import own_input as O
 from . import samples as S
 from .furniture import how_to_read
-from .state import network_points
+from .state import network_points, page_file
 
 AFTER = {  # what the activation does, for the captions
     "relu": "after ReLU every blue value becomes exactly zero, the rest keep theirs (sequential colours, dark = 0)",
@@ -49,7 +49,7 @@ def reconstruction_panel(ctx, walk: A.SampleWalk, choice: O.Choice) -> None:
                 st.plotly_chart(F.vector_input_figure(v[0].reshape(-1), title=title), key=key)
     how_to_read("Left, what goes in; right, what the decoder rebuilds from the code alone (the strip `code`).")
     st.page_link(
-        "app_pages/latent.py", label="Every sample's code: the Latent space page", icon=":material/scatter_plot:"
+        page_file("latent"), label="Every sample's code: the Latent space page", icon=":material/scatter_plot:"
     )
 
 
@@ -84,7 +84,7 @@ def sample_panel(ctx, walk: A.SampleWalk, choice: O.Choice) -> None:
         "is not; the true class is marked “← truth”. Your own input has no truth: its prediction is blue."
     )
     st.page_link(
-        "app_pages/attribution.py",
+        page_file("attribution"),
         label="Which parts of this input drive the prediction? See this sample on the Attribution page",
         icon=":material/center_focus_strong:",
     )
@@ -102,7 +102,7 @@ def tokens_panel(tokens: list[A.PointOutput]) -> None:
         "(the residual stream); the class token's row after the last block is what the head reads (the strip cls)."
     )
     st.page_link(
-        "app_pages/attention.py", label="Where each head looks: the Attention page", icon=":material/visibility:"
+        page_file("attention"), label="Where each head looks: the Attention page", icon=":material/visibility:"
     )
 
 
