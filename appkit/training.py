@@ -129,12 +129,13 @@ def training_panel(job_id: str, live: bool) -> None:
             v.loss,
             v.acc,
             v.epochs,
+            metric=v.metric,
             steps_per_epoch=v.steps_per_epoch,
             total_epochs=v.total_steps / max(v.steps_per_epoch, 1),
         )
         st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})
         how_to_read(
-            "the faint blue line is the loss (left) and accuracy (right) of each training batch, the solid "
+            f"the faint blue line is the loss (left) and {v.metric.label} (right) of each training batch, the solid "
             "one their moving average; orange points are measured on the test split after each epoch. "
             "Training loss falling while test loss rises means the network memorises instead of learning."
         )
@@ -145,8 +146,10 @@ def _metrics(v) -> None:
     recent = v.loss[-max(1, v.steps_per_epoch // 4) :]
     c[0].metric("Epoch", f"{v.epoch:.1f} / {v.total_steps / max(v.steps_per_epoch, 1):.0f}")
     c[1].metric("Training loss", f"{float(recent.mean()):.3f}" if len(recent) else "–")
-    test = [e["test_acc"] for e in v.epochs if e.get("test_acc") is not None]
-    c[2].metric("Test accuracy", f"{test[-1]:.1%}" if test else "after epoch 1")
+    m, key = v.metric, f"test_{v.metric.key}"
+    test = [e[key] for e in v.epochs if e.get(key) is not None]
+    value = (f"{test[-1]:.1%}" if m.share else f"{test[-1]:.4f}") if test else "after epoch 1"
+    c[2].metric(f"Test {m.label}", value)
     c[3].metric("Snapshots", f"{v.snapshots} / {v.planned_snapshots}")
 
 

@@ -9,6 +9,7 @@ autoencoder reconstructs its input; its predictions come from a nearest-class-me
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 
 import torch
 from torch.nn import functional as F
@@ -16,12 +17,46 @@ from torch.nn import functional as F
 Kept = dict[str, torch.Tensor]  # what the recorder keeps of one evaluation batch, on the CPU, batch axis first
 
 
+@dataclass(frozen=True)
+class Metric:
+    """A task's per-step metric: its key, its name in words and which way is better (job events carry it)."""
+
+    key: str = "acc"  # the per-step metric's key and the suffix of the epoch metrics (train_acc, test_acc)
+    label: str = "accuracy"  # its name on axes and in captions
+    higher_is_better: bool = True
+    share: bool = True  # a share of the samples in 0..1, drawn as a percentage
+    loss: str = "cross-entropy loss"  # the training loss drawn beside it, in words
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict | None) -> Metric:
+        """The metric an event or a manifest names; accuracy when it names none (events and runs before names)."""
+        if not isinstance(d, dict) or not d.get("key"):
+            return ACCURACY
+        known = metric_named(str(d["key"]))
+        return cls(**{**asdict(known), **{k: v for k, v in d.items() if k in cls.__dataclass_fields__}})
+
+
+ACCURACY = Metric()
+RECONSTRUCTION_ERROR = Metric(
+    "error", "reconstruction error (MSE)", higher_is_better=False, share=False, loss="loss (MSE, + KL for a VAE)"
+)
+
+
+def metric_named(key: str) -> Metric:
+    """The metric whose key is `key` (a steps file's column): a known one, else a neutral one named by its key."""
+    known = {m.key: m for m in (ACCURACY, RECONSTRUCTION_ERROR)}
+    return known.get(key) or Metric(key, key.replace("_", " "), higher_is_better=True, share=False, loss="loss")
+
+
 class Classification:
     """The network outputs logits `(N, K)`; trained with cross-entropy; the metric is accuracy."""
 
     name = "classification"
-    metric = "acc"  # the key of the per-step metric and the suffix of the epoch metrics (train_acc, test_acc)
-    metric_label = "accuracy"
+    metric = ACCURACY.key  # the key of the per-step metric and the suffix of the epoch metrics (train_acc, test_acc)
+    metric_info = ACCURACY  # its name in words and which way is better
 
     def loss(self, output: torch.Tensor, x: torch.Tensor, y: torch.Tensor, model=None) -> torch.Tensor:
         """Mean cross-entropy of the logits against the labels (`model` is not needed)."""
@@ -50,8 +85,8 @@ class Reconstruction:
     """
 
     name = "reconstruction"
-    metric = "error"  # the per-step metric: mean squared error per input value (train_error, test_error)
-    metric_label = "reconstruction error"
+    metric = RECONSTRUCTION_ERROR.key  # mean squared error per input value (train_error, test_error)
+    metric_info = RECONSTRUCTION_ERROR
 
     def __init__(self, code: str = "code"):
         self.code = code  # the name of the point that holds the code

@@ -1,6 +1,6 @@
-"""Loss and accuracy curves of a training run, live or finished.
+"""Loss and metric curves of a training run, live or finished: accuracy, or an autoencoder's reconstruction error.
 
-Stage: step and epoch metrics (a run's `steps()` and `epochs`, or a job's `LiveView`)
+Stage: step and epoch metrics (a run's `steps()` and `epochs`, or a job's `LiveView` with its task's `Metric`)
 → go.Figure, for the Train page's live panel and the runs. Per-step values are noisy,
 so they are drawn faint with a smoothed line on top; per-epoch test values are markers.
 """
@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+
+from ..tasks import ACCURACY, Metric
 
 TRAIN_COLOR = "#4C78A8"
 TEST_COLOR = "#F58518"
@@ -51,23 +53,26 @@ def training_curves(
     acc: np.ndarray,
     epochs: Sequence[dict] = (),
     *,
+    metric: Metric = ACCURACY,
     steps_per_epoch: int = 1,
     total_epochs: float | None = None,
     max_points: int = 400,
     height: int = 330,
 ) -> go.Figure:
-    """Loss (left) and accuracy (right) against epochs.
+    """Loss (left) and the task's metric (right: accuracy, or a reconstruction error) against epochs.
 
     Args:
-        loss, acc: `(S,)` training loss and batch accuracy of every step so far.
+        loss, acc: `(S,)` training loss and the task's metric (batch accuracy for a classifier) of every step so far.
         epochs: per-epoch metrics (train_loss, test_loss, test_acc, ...), as a run or a live job keeps them.
+        metric: what `acc` holds (`nnlab.tasks.Metric`): its name, its epoch key (test_<key>), which way is better.
         steps_per_epoch: turns step numbers into epochs on the x axis.
         total_epochs: fix the x axis to the planned length (a live run fills it in as it goes).
     """
     spe = max(int(steps_per_epoch), 1)
     window = max(1, min(spe, len(loss) // 10 or 1))
     traces = []  # built as one figure at the end: this redraws twice a second while a run trains
-    for axes, values, name in ((("x", "y"), loss, "loss"), (("x2", "y2"), acc, "accuracy")):
+    label = metric.label
+    for axes, values, name in ((("x", "y"), loss, "loss"), (("x2", "y2"), acc, label)):
         values = np.asarray(values, np.float64)
         if len(values) == 0:
             continue
@@ -102,7 +107,7 @@ def training_curves(
                 yaxis=axes[1],
             )
         )
-    for axes, key in ((("x", "y"), "test_loss"), (("x2", "y2"), "test_acc")):
+    for axes, key in ((("x", "y"), "test_loss"), (("x2", "y2"), f"test_{metric.key}")):
         pts = [(e["epoch"], e[key]) for e in epochs if e.get(key) is not None]
         if pts:
             ex, ey = zip(*pts, strict=True)
@@ -125,16 +130,21 @@ def training_curves(
     title = dict(
         font=dict(size=14), xanchor="center", yanchor="bottom", showarrow=False, xref="paper", yref="paper", y=1.02
     )
+    y2 = dict(tickformat=".0%", range=[0, 1.02]) if metric.share else dict(rangemode="tozero")
+    better = "higher is better" if metric.higher_is_better else "lower is better"
     layout = dict(
         height=height,
         margin=dict(l=10, r=10, t=40, b=10),
         uirevision="curves",
         legend=dict(orientation="h", y=-0.25, x=0),
         xaxis=dict(domain=[0, 0.45], title_text="epoch", anchor="y", **xr),
-        yaxis=dict(title_text="cross-entropy loss", rangemode="tozero", anchor="x"),
+        yaxis=dict(title_text=metric.loss, rangemode="tozero", anchor="x"),
         xaxis2=dict(domain=[0.55, 1], title_text="epoch", anchor="y2", **xr),
-        yaxis2=dict(title_text="accuracy", tickformat=".0%", range=[0, 1.02], anchor="x2"),
-        annotations=[dict(text="Loss (lower is better)", x=0.225, **title), dict(text="Accuracy", x=0.775, **title)],
+        yaxis2=dict(title_text=label, anchor="x2", **y2),
+        annotations=[
+            dict(text="Loss (lower is better)", x=0.225, **title),
+            dict(text=f"{label[:1].upper()}{label[1:]} ({better})", x=0.775, **title),
+        ],
     )
     fig = go.Figure(traces, layout)
     return fig

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..runs.store import MANIFEST
+from ..tasks import ACCURACY, metric_named
 from .live import LiveView
 
 
@@ -57,11 +58,14 @@ def _view_of(folder: Path, m: dict) -> LiveView:
     progress = m.get("progress") or {}
     snaps = m.get("snapshots") or []
     loss = acc = np.zeros(0, np.float32)
+    metric = ACCURACY
     try:
         from safetensors.numpy import load_file
 
         steps = load_file(folder / "steps.safetensors")
-        loss, acc = steps.get("loss", loss), steps.get("acc", acc)
+        loss = steps.get("loss", loss)
+        key = next((k for k in steps if k != "loss"), ACCURACY.key)  # the task's metric: "acc", or "error"
+        metric, acc = metric_named(key), steps.get(key, acc)
     except Exception:  # not written yet, or replaced as we read it: safetensors raises its own error types
         pass
     step = max(len(loss), snaps[-1]["step"] if snaps else 0)
@@ -80,4 +84,5 @@ def _view_of(folder: Path, m: dict) -> LiveView:
         planned_snapshots=int(progress.get("planned_snapshots") or 0),
         elapsed=max(float(elapsed), 0.0),
         started=started is not None,
+        metric=metric,
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..tasks import ACCURACY, Metric
 from ..train import Callback
 
 
@@ -24,12 +25,13 @@ class LiveView:
     total_steps: int = 0  # steps planned (0 until training starts)
     steps_per_epoch: int = 1
     loss: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # (step,) training loss per step
-    acc: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # (step,) batch accuracy per step
+    acc: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # (step,) the task's metric per step
     epochs: tuple[dict, ...] = ()  # per-epoch metrics: epoch, train_loss, test_acc, ...
     snapshots: int = 0  # snapshots written so far
     planned_snapshots: int = 0
     elapsed: float = 0.0  # seconds since training started
     started: bool = False
+    metric: Metric = ACCURACY  # what `acc` holds: accuracy, or an autoencoder's reconstruction error
 
     @property
     def fraction(self) -> float:
@@ -58,12 +60,17 @@ class LiveMetrics(Callback):
         self._acc: list[float] = []
         self._epochs: list[dict] = []
         self._info = {"step": 0, "total_steps": 0, "steps_per_epoch": 1, "snapshots": 0, "planned_snapshots": 0}
+        self._metric = ACCURACY
         self._t0: float | None = None
         self._t1: float | None = None
 
     # --- feeding ----------------------------------------------------------------------
-    def start(self, total_steps: int, steps_per_epoch: int, planned_snapshots: int = 0) -> None:
+    def start(
+        self, total_steps: int, steps_per_epoch: int, planned_snapshots: int = 0, metric: Metric | dict | None = None
+    ) -> None:
+        """Training has started; `metric` names the per-step metric (a `Metric` or its JSON; None: accuracy)."""
         with self._lock:
+            self._metric = metric if isinstance(metric, Metric) else Metric.from_json(metric)
             self._info.update(
                 total_steps=int(total_steps),
                 steps_per_epoch=max(int(steps_per_epoch), 1),
@@ -96,7 +103,7 @@ class LiveMetrics(Callback):
 
     # --- as a Callback of an in-process Trainer ---------------------------------------
     def on_train_start(self, trainer) -> None:
-        self.start(trainer.total_steps, trainer.steps_per_epoch)
+        self.start(trainer.total_steps, trainer.steps_per_epoch, metric=trainer.task.metric_info)
 
     def on_step_end(self, trainer, loss: float, acc: float) -> None:
         self.add_steps((loss,), (acc,), trainer.step)
@@ -118,5 +125,6 @@ class LiveMetrics(Callback):
                 epochs=tuple(dict(e) for e in self._epochs),
                 started=self._t0 is not None,
                 elapsed=(end - self._t0) if self._t0 is not None else 0.0,
+                metric=self._metric,
                 **self._info,
             )

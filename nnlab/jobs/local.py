@@ -184,7 +184,9 @@ def apply_event(job, event: dict) -> None:
     if kind == "created":
         job.folder = Path(event["folder"])
     elif kind == "started":
-        job.live.start(event["total_steps"], event["steps_per_epoch"], event.get("planned_snapshots", 0))
+        job.live.start(
+            event["total_steps"], event["steps_per_epoch"], event.get("planned_snapshots", 0), event.get("metric")
+        )
         job.status = "running"
     elif kind == "steps":
         losses = [math.nan if v is None else v for v in event["loss"]]

@@ -131,6 +131,7 @@ class _Reporter:
                 "total_steps": trainer.total_steps,
                 "steps_per_epoch": trainer.steps_per_epoch,
                 "planned_snapshots": len(self.recorder.schedule) if self.recorder else 0,
+                "metric": trainer.task.metric_info.to_json(),  # what the steps' "acc" holds, in words
             }
         )
         self.flush(trainer)
