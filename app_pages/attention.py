@@ -23,12 +23,25 @@ CLASS_BLOCK = "attn_class_block"  # the block of the per-class maps, or "rollout
 def sample_info(run, k: int, index: int) -> A.SampleAttention:
     ds = appkit.run_dataset(run)
     x = ds.prepare(ds.x_test[index : index + 1])
-    return A.sample_attention_info(run, k, x, model=appkit.snapshot_model(run, k))
+    return A.sample_attention_info(run, k, x, model=appkit.snapshot_model(run, k), points=appkit.network_points(run))
 
 
-heads_info = appkit.run_cached(max_entries=8, show_spinner="Reading every snapshot…")(A.head_history)
-class_info = appkit.run_cached(max_entries=32)(A.class_attention_info)
-position_info = appkit.run_cached(max_entries=16)(A.position_info)
+@appkit.run_cached(max_entries=8, show_spinner="Reading every snapshot…")
+def heads_info(run) -> A.HeadHistory:
+    return A.head_history(run, points=appkit.network_points(run))
+
+
+@appkit.run_cached(max_entries=32)
+def class_info(run, k: int, block: str) -> A.ClassAttention:
+    return A.class_attention_info(run, k, block, points=appkit.network_points(run))
+
+
+@appkit.run_cached(max_entries=4)
+def class_images(run):
+    """Each class's mean image over the evaluation subset `(K, H, W[, 3])` uint8 (the same at every snapshot)."""
+    ds = appkit.run_dataset(run)
+    idx, labels = run.eval_set()
+    return A.class_mean_images(ds.display_images(ds.x_test[idx]), labels, ds.n_classes)
 
 
 @st.cache_resource(max_entries=8, ttl=appkit.CACHE_TTL, show_spinner=False)
@@ -40,10 +53,7 @@ def heads_figure(_history, stamp: appkit.RunStamp):
 @st.cache_resource(max_entries=32, ttl=appkit.CACHE_TTL, show_spinner=False)
 def classes_figure(_run, stamp: appkit.RunStamp, k: int, block: str, names: tuple[str, ...]):
     """Each class's mean attention over its mean image, built once per run stamp, snapshot and block."""
-    ds = appkit.run_dataset(_run)
-    idx, labels = _run.eval_set()
-    images = A.class_mean_images(ds.display_images(ds.x_test[idx]), labels, ds.n_classes)
-    per_class = class_info(_run, k, block)
+    images, per_class = class_images(_run), class_info(_run, k, block)
     what = "rolled out through every block" if block == "rollout" else f"at {block}, averaged over its heads"
     return F.class_attention_figure(images, per_class.maps, list(names), title=f"Mean class-token attention, {what}")
 
@@ -132,17 +142,9 @@ appkit.how_to_read(
     "at every snapshot, so moving the training-time slider needs no recomputation."
 )
 
-pos = position_info(run, k)
-if pos is not None:
-    st.subheader("Position embeddings", anchor=False)
-    fig = F.position_figure(
-        pos.similarity, pos.grid, title="How alike each patch's position embedding is to the others"
-    )
-    st.plotly_chart(fig, key="attn_positions")
-    appkit.how_to_read(
-        "One small map per patch, placed where that patch lies: the cosine similarity of its learned position "
-        "embedding with every patch's (red alike, blue opposite). A red spot around each tile's own place means the "
-        "network has learned the 2-D grid from nothing but the patches' order; at the first snapshot it is noise."
-    )
+st.caption(
+    "How alike the learned position embeddings of the patches are, and the class token itself, are on the "
+    "**Weight evolution** page."
+)
 
 appkit.show_code(A.sample_attention, A.rollout, A.head_history, A.class_attention_info, F.overlay)

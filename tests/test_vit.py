@@ -13,6 +13,7 @@ from torch.nn import functional as F
 
 from nnlab import CNNConfig, DataConfig, Dataset, RecordConfig, TrainConfig, ViTConfig, make_trainer, train_run
 from nnlab.analysis import attention as A
+from nnlab.analysis import positions as P
 from nnlab.analysis.attribution import METHODS
 from nnlab.figures import attention as FA
 from nnlab.models import build_model, forward_points, layer_points, model_kind, unit_view
@@ -149,7 +150,7 @@ def test_the_recorder_keeps_each_heads_attention_per_class(runs):
 
 
 def test_info_getters(runs):
-    _, run, _ = runs
+    _, run, cnn = runs
     ds = run.dataset()
     info = A.sample_attention_info(run, len(run) - 1, ds.prepare(ds.x_test[:1]))
     assert info.class_maps.shape == (2, 2, 4, 4) and info.rollout_map.sum() == pytest.approx(1.0, abs=1e-5)
@@ -160,9 +161,14 @@ def test_info_getters(runs):
         per_class = A.class_attention_info(run, 0, block)
         assert per_class.maps.shape == (10, 4, 4)
         np.testing.assert_allclose(per_class.maps.sum((1, 2)), 1.0, atol=1e-5)
-    pos = A.position_info(run, 0)
-    assert pos.similarity.shape == (16, 4, 4) and pos.param == "embed.pos"
-    np.testing.assert_allclose(pos.similarity.reshape(16, 16).diagonal(), 1.0, atol=1e-5)
+    tokens = P.token_history(run)
+    assert tokens.pos.shape == (len(run), 17, 16) and tokens.cls.shape == (len(run), 16) and tokens.grid == (4, 4)
+    assert (tokens.pos_param, tokens.cls_param) == ("embed.pos", "embed.cls")
+    np.testing.assert_array_equal(tokens.pos[-1], run.snapshot(-1)["param/embed.pos"][0].numpy())
+    np.testing.assert_array_equal(tokens.cls[0], 0.0)  # the class token starts at zero
+    similarity = P.position_similarity(tokens.pos[0], tokens.grid)
+    np.testing.assert_allclose(similarity.reshape(16, 16).diagonal(), 1.0, atol=1e-5)
+    assert P.token_history(cnn) is None
 
 
 def test_grad_cam_says_why_it_does_not_apply(runs):
@@ -207,6 +213,28 @@ def test_attention_page_after_a_widget_change_and_on_a_cnn(app_env, runs):
     at.session_state["app_run"] = cnn.id
     at.run()
     assert not errors(at) and "does not apply to a CNN run" in at.info[0].value
+
+
+def test_weights_page_shows_the_token_embeddings_at_the_sidebars_snapshot(app_env, runs):
+    _, run, cnn = runs
+    at = app_test(app_env)
+    at.session_state["app_run"] = run.id
+    at.switch_page("app_pages/weights.py").run()
+    assert not errors(at), errors(at)
+    charts = {c.proto.id: c for c in at.get("plotly_chart")}
+    assert any("weights_tokens" in k for k in charts) and any("weights_positions" in k for k in charts)
+    assert "embed.proj" in at.selectbox(key="weights_layer").options[0]  # the patch embedding's filters come first
+    last = f"at step {run.snapshots[-1]['step']:,}"
+    at.slider(key="app_snapshot").set_value(0).run()
+    assert not errors(at), errors(at)
+    specs = " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert "at step 0" in specs and last not in specs and "the class token over training" in specs
+    assert any("2-D grid" in c.value for c in at.caption)
+    at.session_state["app_run"] = cnn.id
+    at.run()
+    assert not errors(at) and "the class token over training" not in " ".join(
+        c.proto.spec for c in at.get("plotly_chart")
+    )
 
 
 # --- learning sanity -----------------------------------------------------------------------------------------------

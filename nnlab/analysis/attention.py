@@ -30,6 +30,13 @@ def patch_grid(input_shape: tuple[int, ...], n_tokens: int) -> tuple[int, int]:
     return max(1, round(h / side)), max(1, round(w / side))
 
 
+def run_grid(run, points: list[Point]) -> tuple[int, int]:
+    """The patch grid of a `Run` whose network declares `points` (1 × 1 without attention points)."""
+    att = attention_points(points)
+    n_tokens = att[0].shape[-1] if att else 2
+    return patch_grid(tuple(run.manifest["dataset"].get("input_shape") or (1, 1)), n_tokens)
+
+
 def rollout(maps: np.ndarray, residual: float = 0.5) -> np.ndarray:
     """Attention rollout (Abnar & Zuidema 2020) of attention maps `(D, H, N, N)` → `(N, N)`.
 
@@ -86,10 +93,11 @@ def sample_attention(model: torch.nn.Module, x: torch.Tensor, points: list[Point
     return SampleAttention(maps, tuple(p.name for p in att), grid, rollout(maps), probs)
 
 
-def sample_attention_info(run, k: int, x: torch.Tensor, *, model=None) -> SampleAttention:
-    """One prepared sample's attention at snapshot `k` of a `Run` (`model`: that snapshot's network, if at hand)."""
+def sample_attention_info(run, k: int, x: torch.Tensor, *, model=None, points=None) -> SampleAttention:
+    """One prepared sample's attention at snapshot `k` of a `Run` (`model`: that snapshot's network, `points`: the
+    run's declared points, if at hand: building them runs the network on the meta device)."""
     model = model if model is not None else run.model_at(k)
-    return sample_attention(model, x, run.points())
+    return sample_attention(model, x, points if points is not None else run.points())
 
 
 # --- the heads over training -----------------------------------------------------------------------------------------
@@ -126,11 +134,11 @@ def _class_weighted(per_class: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.tensordot(w, np.asarray(per_class, np.float64), axes=1)
 
 
-def head_history(run) -> HeadHistory:
+def head_history(run, *, points=None) -> HeadHistory:
     """Each head's attention distance and entropy at every snapshot of a `Run` (from its recorded statistics)."""
-    blocks = tuple(p.name for p in attention_points(run.points()))
-    n_tokens = run.points()[[p.name for p in run.points()].index(blocks[0])].shape[-1] if blocks else 1
-    grid = patch_grid(tuple(run.manifest["dataset"].get("input_shape") or (1, 1)), n_tokens)
+    points = points if points is not None else run.points()
+    blocks = tuple(p.name for p in attention_points(points))
+    grid = run_grid(run, points)
     dist, ent = [], []
     for k in range(len(run)):
         snap = run.snapshot(k)
@@ -176,52 +184,21 @@ class ClassAttention:
     step: int
 
 
-def class_attention_info(run, k: int, block: str = "rollout") -> ClassAttention:
+def class_attention_info(run, k: int, block: str = "rollout", *, points=None) -> ClassAttention:
     """The per-class mean attention of snapshot `k` of a `Run`: the class token's row, averaged over the heads, at
     the attention point `block`, or rolled out through every block ("rollout") from each class's mean maps."""
     snap = run.snapshot(k)
-    points = attention_points(run.points())
-    means = {p.name: snap[f"attn/{p.name}/map"].numpy() for p in points}  # each (K, H, N, N)
-    n_tokens = next(iter(means.values())).shape[-1]
-    grid = patch_grid(tuple(run.manifest["dataset"].get("input_shape") or (1, 1)), n_tokens)
+    points = points if points is not None else run.points()
+    att = attention_points(points)
+    means = {p.name: snap[f"attn/{p.name}/map"].numpy() for p in att}  # each (K, H, N, N)
+    grid = run_grid(run, points)
     if block == "rollout":
-        stacked = np.stack([means[p.name] for p in points], 1)  # (K, D, H, N, N)
+        stacked = np.stack([means[p.name] for p in att], 1)  # (K, D, H, N, N)
         rows = np.stack([class_row(rollout(m), grid) for m in stacked])
     else:
         rows = class_row(means[block].mean(1), grid)
     rows = rows / np.maximum(rows.sum((1, 2), keepdims=True), 1e-12)
     return ClassAttention(rows.astype(np.float32), block, int(run.snapshots[k]["step"]))
-
-
-# --- position embeddings ------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PositionSimilarity:
-    """How alike the learned position embeddings of the patches are: one map per patch over the patch grid."""
-
-    similarity: np.ndarray  # (P, rows, cols) cosine similarity of patch i's position embedding with every patch's
-    grid: tuple[int, int]
-    param: str  # the parameter that holds them
-
-
-def position_similarity(pos: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
-    """Cosine similarity `(P, rows, cols)` of the patch tokens' position embeddings `(1 + P, E)` (class token first)."""
-    e = np.asarray(pos, np.float64)[1:]
-    e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
-    return (e @ e.T).reshape(len(e), *grid).astype(np.float32)
-
-
-def position_info(run, k: int) -> PositionSimilarity | None:
-    """The position embeddings' similarity at snapshot `k` of a `Run`: its learned parameter of one embedding per
-    token `(1, N, E)`, N the attention's token count; None when the network has none."""
-    att = attention_points(run.points())
-    if not att:
-        return None
-    n = att[0].shape[-1]
-    grid = patch_grid(tuple(run.manifest["dataset"].get("input_shape") or (1, 1)), n)
-    for key, value in run.group(k, "param").items():
-        if tuple(value.shape[:2]) == (1, n) and value.ndim == 3:
-            return PositionSimilarity(position_similarity(value[0].float().numpy(), grid), grid, key)
-    return None
 
 
 def mean_patch_distance(grid: tuple[int, int]) -> float:

@@ -10,11 +10,11 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ..analysis.attention import HeadHistory
-from .colors import DIVERGING, DIVERGING_LUT, LINE_COLORS, SEQUENTIAL, SEQUENTIAL_LUT, mosaic, png_uri, tile_centres
+from .colors import LINE_COLORS, SEQUENTIAL, SEQUENTIAL_LUT, mosaic, png_uri, tile_centres
 
-TILE = 120  # pixels a side of one image tile, at least
-GAP = 4
-BAND = 22  # pixels of white above each tile, for its name
+TILE = 120  # screen pixels a side of one image tile, at least
+GAP = 4  # screen pixels between tiles, about
+BAND = 22  # screen pixels of white above each tile, for its name, about
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
@@ -23,57 +23,70 @@ def _grey(image: np.ndarray) -> np.ndarray:
     return np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img
 
 
-def overlay(image: np.ndarray, heat: np.ndarray, *, size: int = TILE) -> np.ndarray:
-    """The image with a map over its patches `(rows, cols)` laid on top, as uint8 RGB about `size` pixels a side.
+def _scale(image_shape: tuple[int, ...], size: int) -> int:
+    """Screen pixels per image pixel for a tile about `size` pixels a side."""
+    return max(1, -(-size // max(image_shape[:2])))
+
+
+def overlay(image: np.ndarray, heat: np.ndarray, *, size: int | None = None) -> np.ndarray:
+    """The image with a map over its patches `(rows, cols)` laid on top, as uint8 RGB at the image's resolution, or
+    enlarged to about `size` pixels a side.
 
     The map is taken as shares of its sum and scaled to its largest share, but to no less than three times the even
     share: bright yellow marks where it is largest, the image shows through where it is near zero, and a map that is
     even everywhere stays a faint, even tint instead of blowing its noise up to full colour.
     """
-    img = _grey(image)  # (H, W, 3), blended at the image's own resolution, then enlarged
+    img = _grey(image)  # (H, W, 3)
     heat = np.asarray(heat, np.float32)
     share = heat / max(float(heat.sum()), 1e-12)
     t = share / max(float(share.max()), 3.0 / heat.size)
     rows, cols = heat.shape
-    t = np.kron(t, np.ones((img.shape[0] // rows, img.shape[1] // cols), np.float32))  # (H, W)
+    t = t.repeat(img.shape[0] // rows, 0).repeat(img.shape[1] // cols, 1)  # (H, W)
     colour = SEQUENTIAL_LUT[(t * 255).round().astype(np.uint8)].astype(np.float32) / 255.0
     alpha = (0.15 + 0.7 * t)[..., None]
     out = ((img * (1 - alpha) + colour * alpha) * 255).round().astype(np.uint8)
-    scale = max(1, -(-size // max(img.shape[:2])))
+    if size is None:
+        return out
+    scale = _scale(img.shape, size)
     return out.repeat(scale, 0).repeat(scale, 1)
 
 
-def _image_grid(tiles: np.ndarray, cols: int, titles: list[str], *, height: int, title: str) -> go.Figure:
-    """RGB tiles `(n, h, w, 3)` in a mosaic of `cols` columns, each named by hover and in a white band above it."""
-    tiles = np.pad(tiles, ((0, 0), (BAND, 0), (0, 0), (0, 0)), constant_values=255)  # room for each tile's name
+def _image_grid(
+    tiles: np.ndarray, cols: int, titles: list[str], *, size: int = TILE, height: int = 0, title: str
+) -> go.Figure:
+    """RGB tiles `(n, h, w, 3)` at the image's resolution in a mosaic of `cols` columns, drawn about `size` screen
+    pixels a side (the browser enlarges the PNG pixel by pixel), each named by hover and in a white band above it."""
     n, h, w = tiles.shape[:3]
-    grid = mosaic(tiles, cols, gap=GAP, fill=255, rgb=True)
-    xs, ys = tile_centres(n, cols, h, w, gap=GAP)
-    fig = go.Figure(go.Image(source=png_uri(grid), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip"))
-    fig.add_trace(
-        go.Scatter(
-            x=xs,
-            y=ys + BAND / 2,
-            mode="markers",
-            marker=dict(size=h / 2, opacity=0),
-            text=titles,
-            hoverinfo="text",
-            showlegend=False,
-        )
+    scale = _scale((h, w), size)
+    band, gap = -(-BAND // scale), max(1, round(GAP / scale))
+    tiles = np.pad(tiles, ((0, 0), (band, 0), (0, 0), (0, 0)), constant_values=255)  # room for each tile's name
+    grid = mosaic(tiles, cols, gap=gap, fill=255, rgb=True)
+    xs, ys = tile_centres(n, cols, h + band, w, gap=gap)
+    xs, ys = xs * scale, (ys + band / 2) * scale  # the images' pixels → screen pixels
+    rows = -(-n // max(cols, 1))
+    hover = go.Scatter(
+        x=xs,
+        y=ys,
+        mode="markers",
+        marker=dict(size=h * scale / 2, opacity=0),
+        text=titles,
+        hoverinfo="text",
+        showlegend=False,
     )
-    fig.update_layout(
+    layout = dict(
         annotations=[
-            dict(x=x, y=y, text=t, showarrow=False, font=dict(size=11))
-            for x, y, t in zip(xs, ys - h / 2 + BAND / 2, titles, strict=True)
+            dict(x=x, y=y - (h + band) * scale / 2 + band * scale / 2, text=t, showarrow=False, font=dict(size=11))
+            for x, y, t in zip(xs, ys, titles, strict=True)
         ],
         title=dict(text=title),
-        height=height,
+        height=height or 60 + (40 if title else 0) + rows * (h + band + gap) * scale,
         margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-        xaxis=dict(visible=False, range=[-0.5, grid.shape[1] - 0.5]),
-        yaxis=dict(visible=False, range=[grid.shape[0] - 0.5, -0.5], scaleanchor="x"),
+        xaxis=dict(visible=False, range=[-0.5 * scale, (grid.shape[1] - 0.5) * scale]),
+        yaxis=dict(visible=False, range=[(grid.shape[0] - 0.5) * scale, -0.5 * scale], scaleanchor="x"),
         plot_bgcolor="white",
     )
-    return fig
+    image = go.Image(source=png_uri(grid), x0=0, y0=0, dx=scale, dy=scale, hoverinfo="skip")
+    return go.Figure([image, hover], layout)
 
 
 def head_grid_figure(image: np.ndarray, class_maps: np.ndarray, blocks: list[str], *, title: str = "") -> go.Figure:
@@ -81,29 +94,21 @@ def head_grid_figure(image: np.ndarray, class_maps: np.ndarray, blocks: list[str
     d, heads = class_maps.shape[:2]
     tiles = np.stack([overlay(image, class_maps[i, j]) for i in range(d) for j in range(heads)])
     titles = [f"{blocks[i]} · head {j + 1}" for i in range(d) for j in range(heads)]
-    side = tiles.shape[1]
-    return _image_grid(tiles, heads, titles, height=80 + d * (side + 30), title=title or "Where the class token looks")
+    return _image_grid(tiles, heads, titles, title=title or "Where the class token looks")
 
 
 def rollout_figure(image: np.ndarray, rollout_map: np.ndarray, *, title: str = "") -> go.Figure:
     """The input, and the rolled-out class-token attention `(rows, cols)` over it."""
-    tiles = np.stack([_plain(image, 240), overlay(image, rollout_map, size=240)])
-    return _image_grid(tiles, 2, ["input", "rollout over the input"], height=tiles.shape[1] + 110, title=title)
-
-
-def _plain(image: np.ndarray, size: int = TILE) -> np.ndarray:
-    h, w = np.asarray(image).shape[:2]
-    scale = max(1, -(-size // max(h, w)))
-    return (_grey(image).repeat(scale, 0).repeat(scale, 1) * 255).round().astype(np.uint8)
+    plain = (_grey(image) * 255).round().astype(np.uint8)
+    tiles = np.stack([plain, overlay(image, rollout_map)])
+    return _image_grid(tiles, 2, ["input", "rollout over the input"], size=240, title=title)
 
 
 def class_attention_figure(images: np.ndarray, maps: np.ndarray, class_names: list[str], *, title: str) -> go.Figure:
     """Each class's mean attention `(K, rows, cols)` over that class's mean image `(K, H, W[, 3])` uint8."""
     k = len(maps)
     tiles = np.stack([overlay(images[c], maps[c]) for c in range(k)])
-    cols = min(k, 5)
-    rows = -(-k // cols)
-    return _image_grid(tiles, cols, list(class_names[:k]), height=90 + rows * (tiles.shape[1] + 30), title=title)
+    return _image_grid(tiles, min(k, 5), list(class_names[:k]), title=title)
 
 
 def token_matrix_figure(matrix: np.ndarray, grid: tuple[int, int], *, title: str) -> go.Figure:
@@ -187,39 +192,3 @@ def heads_figure(history: HeadHistory, *, height: int = 380) -> go.Figure:
             annotations=titles,
         ),
     )
-
-
-def position_figure(similarity: np.ndarray, grid: tuple[int, int], *, title: str) -> go.Figure:
-    """Cosine similarity of every patch's position embedding with every other: one tile per patch `(P, rows, cols)`,
-    tiles placed where their patch lies; red alike, blue opposite."""
-    p = len(similarity)
-    scale = max(1, 24 // max(grid))
-    t = np.clip((np.asarray(similarity) + 1) / 2, 0, 1)
-    tiles = DIVERGING_LUT[(t * 255).round().astype(np.uint8)]  # (P, rows, cols, 3)
-    tiles = tiles.repeat(scale, 1).repeat(scale, 2)
-    grid_img = mosaic(tiles, grid[1], gap=2, fill=255, rgb=True)
-    xs, ys = tile_centres(p, grid[1], tiles.shape[1], tiles.shape[2], gap=2)
-    fig = go.Figure(go.Image(source=png_uri(grid_img), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip"))
-    names = [f"patch {i + 1} (row {i // grid[1] + 1}, col {i % grid[1] + 1})" for i in range(p)]
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", marker=dict(opacity=0, size=12), text=names, hoverinfo="text"))
-    fig.update_layout(
-        title=dict(text=title),
-        height=min(620, 120 + grid_img.shape[0] * 2),
-        margin=dict(l=10, r=10, t=50, b=10),
-        xaxis=dict(visible=False, range=[-0.5, grid_img.shape[1] - 0.5]),
-        yaxis=dict(visible=False, range=[grid_img.shape[0] - 0.5, -0.5], scaleanchor="x"),
-        showlegend=False,
-    )
-    fig.add_trace(  # a colour bar for the tiles' scale
-        go.Heatmap(
-            z=[[-1, 1]],
-            colorscale=DIVERGING,
-            zmin=-1,
-            zmax=1,
-            visible=True,
-            opacity=0,
-            showscale=True,
-            hoverinfo="skip",
-        )
-    )
-    return fig
