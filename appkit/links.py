@@ -15,9 +15,34 @@ from urllib.parse import urlencode, urlsplit
 import streamlit as st
 
 RUN, SNAPSHOT = "run", "snapshot"  # the address's parameters for the sidebar's run and training-time slider
-WRITTEN = "app_link_written"  # the (run, snapshot) this session last wrote into the address
+WRITTEN = "app_link_written"  # prefix of the session-state key below
+SENT = WRITTEN + "_params"  # parameter → the values this session put in the address (or took from it), oldest first
+SENT_MAX = 64  # values kept per parameter (only those the browser may not have seen yet matter)
 NOTICED = "app_link_noticed"  # parameters already reported as stale, so each is said once
 PAGE_PATH = "app_page_path"  # the current page's url path, kept by streamlit_app.py
+
+
+def _sent(param: str, value: str) -> None:
+    """Note a value this session put in the address, or took from it (so it is not taken again)."""
+    values = st.session_state.setdefault(SENT, {}).setdefault(param, [])
+    if not values or values[-1] != value:
+        values.append(value)
+        del values[:-SENT_MAX]
+
+
+def _echo(param: str, raw: str) -> bool:
+    """Whether the address's `raw` is this session's own value coming back, perhaps an older one.
+
+    A browser's request can leave before this session's newest write reaches it (a fragment's timer firing while
+    the page reruns, a click during a run), so it carries an older address; taken as a link, that old address
+    would pull the view back (a page following a live run would stop at the snapshot the echo names). The
+    browser sees the writes in order, so the ones before `raw` are behind it and are forgotten.
+    """
+    values = st.session_state.get(SENT, {}).get(param)
+    if not values or raw not in values:
+        return False
+    del values[: values.index(raw)]
+    return True
 
 
 def notice(param: str, raw: str, why: str) -> None:
@@ -32,17 +57,16 @@ def notice(param: str, raw: str, why: str) -> None:
 def incoming(param: str) -> str | None:
     """The address's value of `param` if it came from outside (a link, a lesson), not from this session's own writes."""
     raw = st.query_params.get(param)
-    written = st.session_state.setdefault(WRITTEN + "_params", {})
-    if raw is None or written.get(param) == raw:
+    if raw is None or _echo(param, raw):
         return None
-    written[param] = raw  # each incoming value is taken (or refused) once
+    _sent(param, raw)  # each incoming value is taken (or refused) once
     return raw
 
 
 def keep(param: str, value) -> None:
     """Keep a value of this view in the address (for a parameter no widget is bound to)."""
     st.query_params[param] = str(value)
-    st.session_state.setdefault(WRITTEN + "_params", {})[param] = str(value)
+    _sent(param, str(value))
 
 
 def incoming_int(param: str, low: int, high: int, *, what: str) -> int | None:
@@ -107,9 +131,15 @@ def flag(widget: Callable, label: str, *, key: str, param: str, **kwargs) -> boo
 def adopt_run_link(ids: list[str], run_key: str, snap_key: str, pending_key: str) -> None:
     """A run and snapshot in the address that this session did not write (a link, a lesson) become current."""
     raw_run, raw_snap = st.query_params.get(RUN), st.query_params.get(SNAPSHOT)
-    if raw_run is None or (raw_run, raw_snap) == st.session_state.get(WRITTEN):
+    if raw_run is None:
         return
-    st.session_state[WRITTEN] = (raw_run, raw_snap)  # said once, whatever happens below
+    new_run = not _echo(RUN, raw_run)
+    new_snap = raw_snap is not None and not _echo(SNAPSHOT, raw_snap)
+    if not (new_run or new_snap):  # this session's own address (perhaps an older one) coming back
+        return
+    _sent(RUN, raw_run)  # taken once, whatever happens below
+    if raw_snap is not None:
+        _sent(SNAPSHOT, raw_snap)
     if raw_run not in ids:
         notice("run", raw_run, "is not on this server (it was deleted, renamed, or belongs to someone else)")
         return
@@ -134,9 +164,8 @@ def write_run_link(run_id: str | None, snapshot: int | None) -> None:
     """Keep the current run and snapshot in the address (every rerun, on every page)."""
     if run_id is None:
         return
-    st.query_params[RUN] = run_id
-    st.query_params[SNAPSHOT] = str(snapshot)
-    st.session_state[WRITTEN] = (run_id, str(snapshot))
+    keep(RUN, run_id)
+    keep(SNAPSHOT, snapshot)
 
 
 def view_link() -> str:

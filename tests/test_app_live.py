@@ -84,3 +84,28 @@ def test_a_finished_run_has_no_live_badge(app_env, runs):
     at.session_state["app_run"] = mlp.id
     at.switch_page(BOUNDARY).run()
     assert not badge(at) and not errors(at)
+
+
+def test_an_older_address_coming_back_from_the_browser_is_not_a_link(app_env, growing):
+    """A browser's request can leave before this session's newest address reaches it (the watcher's timer fires
+    while the page reruns), so it carries an older snapshot or choice: that echo must not pull the view back (in
+    Chromium a page following a live run stopped at the snapshot an echo named). A value never written is a link."""
+    run_id, write, _ = growing
+    at = app_test(app_env)
+    at.session_state["app_run"] = run_id
+    at.switch_page(BOUNDARY).run()
+    assert at.query_params["snapshot"] == "1" and at.query_params["colour"] == "probabilities"
+    write(3, "running")
+    at.segmented_control(key="boundary_mode").set_value("regions").run()  # a request with the address it knew
+    assert at.query_params["snapshot"] == "2" and at.query_params["colour"] == "regions"  # this run's writes
+    at.query_params.update(snapshot="1", colour="probabilities")  # the next request left before they arrived
+    write(4, "running")
+    at.run()
+    assert not errors(at), errors(at)
+    assert at.session_state["app_snapshot"] == 3 and at.query_params["snapshot"] == "3"  # still following
+    assert at.session_state["boundary_mode"] == "regions" and at.query_params["colour"] == "regions"
+    assert not any("newer snapshot" in c.value for c in at.sidebar.caption)
+    at.query_params["snapshot"] = "0"  # never this session's own: a link (a lesson's step), taken
+    at.run()
+    assert at.session_state["app_snapshot"] == 0
+    assert any("3 newer snapshots" in c.value for c in at.sidebar.caption)
