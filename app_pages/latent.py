@@ -10,6 +10,7 @@ import numpy as np
 import streamlit as st
 
 import appkit
+from appkit.latent_input import own_input_panel
 from nnlab.analysis import latent as L
 from nnlab.figures import latent as F
 
@@ -61,6 +62,7 @@ def ds_images(x: np.ndarray) -> np.ndarray:
 m = latent_map(run, k)
 model = appkit.snapshot_model(run, k)
 (x0, x1), (y0, y1) = m.extent
+own, encoded = own_input_panel(run, ds, k, names, model, m)  # a drawing or an upload: on the map and rebuilt
 
 
 def pick() -> None:
@@ -83,7 +85,8 @@ def decode_panel() -> None:
         title = f"Decoded at ({xy[0, 0]:.2f}, {xy[0, 1]:.2f})"
         st.plotly_chart(F.image_strip_figure(image, title=title, height=330), key="latent_decoded")
     with left:
-        fig = F.latent_map_figure(m, names, marker=(xy[0, 0], xy[0, 1]))
+        mine = (*encoded.place.coords, own.label) if own is not None else None
+        fig = F.latent_map_figure(m, names, marker=(xy[0, 0], xy[0, 1]), own=mine)
         st.plotly_chart(fig, key=MAP, on_select=pick, selection_mode="points")
     pca = " Codes wider than 2 are drawn on their first two PCA axes, fitted once for the run." * m.projection.is_pca
     appkit.how_to_read(
@@ -142,4 +145,6 @@ st.plotly_chart(
     F.image_strip_figure(pair, labels=errors, title=pair_title, cols=max(len(worst), 1)), key="latent_worst"
 )
 appkit.how_to_read("Bars: each class's mean squared reconstruction error. Below, the worst samples, worst first.")
-appkit.show_code(L.latent_info, L.fit_projection, L.grid_codes, L.decode, L.aligned_frames, F.latent_map_figure)
+appkit.show_code(
+    L.latent_info, L.fit_projection, L.grid_codes, L.decode, L.encode_input, L.aligned_frames, F.latent_map_figure
+)

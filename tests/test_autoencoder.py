@@ -212,4 +212,46 @@ def test_figures_by_structure(tmp_path):
     bars = FL.class_error_figure(L.class_error_info(run, 0), ["a", "b", "c"])
     assert list(bars.data[0].x) == ["a", "b", "c"]
     assert "No images" in FL.image_strip_figure(np.zeros((0, 4, 4), np.uint8)).layout.title.text
+    strip = FL.image_strip_figure(np.full((5, 4, 4), 255, np.uint8), cols=3)
+    assert len(strip.layout.shapes) == 5 and strip.layout.yaxis.constrain == "domain"  # framed, never cropped
     assert math.isfinite(float(m.error.mean()))
+
+
+# --- an input of your own --------------------------------------------------------------------------------------------
+def test_an_own_input_is_encoded_by_the_encoder_and_placed_by_the_runs_pca(tmp_path):
+    trainer, run, x, y = record(tmp_path, CONFIGS[1])  # a VAE with a 3-D code: drawn through the run's PCA
+    k = len(run) - 1
+    model, m = run.model_at(k), L.latent_info(run, k)
+    assert m.projection.is_pca
+    own = x[4:5] + 0.05  # (1, 1, 4, 4): not a sample of the run, a little brighter than sample 4
+    enc = L.encoded_input_info(run, k, model, own)
+    with torch.no_grad():
+        code = model.encode(own)  # (1, 3): the VAE's mean, as recorded
+        np.testing.assert_array_equal(enc.code, code[0].numpy())
+        np.testing.assert_array_equal(enc.reconstruction, model.decode(code)[0].numpy())
+    projection = L.run_projection(run)  # fitted on the last snapshot's codes, the same for every snapshot
+    np.testing.assert_allclose(enc.place.coords, (code[0].numpy() - projection.mean) @ projection.axes.T, atol=1e-6)
+    assert enc.error == pytest.approx(float(((enc.reconstruction - own[0].numpy()) ** 2).mean()))
+    codes = run.group(k, "latent")["code"].numpy()
+    dist = np.linalg.norm(codes - code.numpy(), axis=1)
+    assert list(enc.place.neighbours) == list(np.argsort(dist, kind="stable")[:10])
+    assert enc.place.counts.sum() == 10 and enc.place.exact
+    means = run.group(k, "latent")["class_means"]
+    assert enc.probe == int(nearest_mean(code, means)[0])  # the recorded probe's own rule
+
+
+def test_an_evaluation_sample_encoded_again_lands_on_its_own_dot(tmp_path):
+    trainer, run, x, y = record(tmp_path, CONFIGS[0])
+    k = 1
+    m, model = L.latent_info(run, k), run.model_at(k)
+    i = 7
+    enc = L.encoded_input_info(run, k, model, x[i : i + 1], m.projection)
+    np.testing.assert_allclose(enc.place.coords, m.coords[i], atol=1e-6)  # the recorded code, on the same map
+    assert enc.place.neighbours[0] == i and enc.error == pytest.approx(float(m.error[i]), rel=1e-5)
+    assert enc.probe == int(run.snapshot(k)["pred"][i])
+    assert enc.place.words(["a", "b", "c"]).startswith("your drawing lands among the ")
+    fig = FL.latent_map_figure(m, ["a", "b", "c"], marker=(0.0, 0.0), own=(*enc.place.coords, "your drawing"))
+    mine = next(t for t in fig.data if t.name == "your drawing")
+    assert mine.text == ("your drawing",) and mine.marker.symbol == "diamond" and fig.data[-1].name == "decoded point"
+    far = FL.latent_map_figure(m, ["a", "b", "c"], own=(100.0, -100.0, "your image"))
+    assert far.layout.xaxis.range[1] > 100 and far.layout.yaxis.range[0] < -100  # the axes widen to show it

@@ -3,7 +3,8 @@
 Stage: run (each snapshot's `latent/` records and weights) → analysis → `nnlab.figures.latent`. A code wider
 than 2 is drawn through a PCA fitted once per run (on the last snapshot's codes), so the axes stay still; over
 training each frame is turned onto the next (orthogonal Procrustes), as the Hidden layers movie keeps its axes.
-Any map point goes back to a code through the same projection and is decoded by the snapshot's network.
+Any map point goes back to a code through the same projection and is decoded by the snapshot's network; an input
+of the student's own is encoded by it, placed through the same projection and rebuilt (`encoded_input_info`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from .embeddings import NEIGHBOURS, InputPlace
 
 CODE = "code"  # the layout of the point that holds the code
 
@@ -78,6 +81,12 @@ def decode(model: torch.nn.Module, codes: np.ndarray) -> np.ndarray:
     return model.decode(torch.as_tensor(np.asarray(codes, np.float32))).numpy()
 
 
+@torch.no_grad()
+def encode(model: torch.nn.Module, x: torch.Tensor) -> np.ndarray:
+    """Codes `(N, D)` of prepared inputs `(N, *input_shape)` by the network's encoder (eval mode; a VAE's mean)."""
+    return model.encode(torch.as_tensor(x, dtype=torch.float32)).numpy()
+
+
 def grid_codes(projection: Projection, extent, n: int = 20) -> np.ndarray:
     """`(n * n, D)` codes of an n×n grid over the map's extent, row by row from the top (largest y) down."""
     (x0, x1), (y0, y1) = extent
@@ -126,6 +135,47 @@ def fixed_samples(labels: np.ndarray, n_classes: int) -> np.ndarray:
     return np.array([np.flatnonzero(labels == c)[0] for c in range(n_classes) if (labels == c).any()], int)
 
 
+@dataclass(frozen=True)
+class EncodedInput:
+    """One input of the student's own through an autoencoder: its code, its place on the map, its reconstruction."""
+
+    code: np.ndarray  # (D,) float32
+    place: InputPlace  # coords: (2,) on the map (the run's projection); neighbours: nearest evaluation samples
+    reconstruction: np.ndarray  # (*input_shape) float32, prepared (normalised) as the input
+    error: float  # mean squared error of the reconstruction
+    probe: int | None  # the class of the nearest class mean (the recorded probe), None when it has no means
+
+
+def encode_input(
+    model,
+    x: torch.Tensor,
+    projection: Projection,
+    codes: np.ndarray,
+    labels: np.ndarray,
+    *,
+    n_classes: int,
+    class_means: np.ndarray | None = None,
+    k: int = NEIGHBOURS,
+) -> EncodedInput:
+    """Encode a prepared input `x` `(1, *shape)`, place it with `projection` (the map's own) and rebuild it.
+
+    Its neighbours are the `k` evaluation samples whose codes `(N, D)` are nearest to its code (in the code itself,
+    which is the map for a 2-D code); `class_means` `(K, D)` give the probe's class (a class without one is NaN).
+    """
+    code = encode(model, x)  # (1, D)
+    recon = decode(model, code)  # (1, *shape)
+    dist = np.linalg.norm(np.asarray(codes, np.float32) - code, axis=1)
+    near = np.argsort(dist, kind="stable")[: min(k, len(dist))]
+    counts = np.bincount(np.asarray(labels)[near], minlength=n_classes).astype(np.int64)
+    place = InputPlace(projection.to_map(code)[0], near.astype(np.int64), counts, True)
+    probe = None
+    if class_means is not None and len(class_means):
+        d = np.linalg.norm(np.nan_to_num(np.asarray(class_means, np.float64), nan=np.inf) - code, axis=1)
+        probe = int(np.argmin(d)) if np.isfinite(d).any() else None
+    error = float(((recon - np.asarray(x, np.float32)) ** 2).mean())
+    return EncodedInput(code[0], place, recon[0], error, probe)
+
+
 # --- the Latent space page's records, from a run ----------------------------------------------------------------
 def run_projection(run) -> Projection:
     """The run's map projection, fitted once on its last snapshot's codes."""
@@ -157,6 +207,23 @@ def reconstructions_info(run, x_eval: torch.Tensor, frames: int = 8) -> tuple[np
     with torch.no_grad():
         out = np.stack([run.model_at(k)(x_eval).numpy() for k in ks])
     return out, [run.snapshots[k]["step"] for k in ks]
+
+
+def encoded_input_info(run, k: int, model, x: torch.Tensor, projection: Projection | None = None) -> EncodedInput:
+    """`encode_input` at snapshot `k` of a `Run` (`model` is its network there): the run's projection, the snapshot's
+    codes of the evaluation samples and its probe's class means."""
+    latent = run.group(k, "latent")
+    means = latent.get("class_means")
+    labels = run.eval_set()[1]
+    return encode_input(
+        model,
+        x,
+        projection or run_projection(run),
+        latent["code"].numpy(),
+        labels,
+        n_classes=len(run.class_names) if run.class_names else int(labels.max()) + 1,
+        class_means=means.numpy() if means is not None else None,
+    )
 
 
 def class_error_info(run, k: int) -> np.ndarray:

@@ -19,6 +19,7 @@ from .embeddings import embedding_movie_figure
 
 CLICK_GRID = 41  # invisible points per axis that catch a click anywhere on the map
 STAR = dict(symbol="star", size=20, color="black", line=dict(color="white", width=1.5))
+OWN = dict(symbol="diamond", size=15, color="#d62728", line=dict(color="white", width=2))  # your own input
 
 
 def axis_titles(m: LatentMap) -> tuple[str, str]:
@@ -29,11 +30,18 @@ def axis_titles(m: LatentMap) -> tuple[str, str]:
 
 
 def latent_map_figure(
-    m: LatentMap, class_names: Sequence[str], *, marker: tuple[float, float] | None = None, height: int = 520
+    m: LatentMap,
+    class_names: Sequence[str],
+    *,
+    marker: tuple[float, float] | None = None,
+    own: tuple[float, float, str] | None = None,
+    height: int = 520,
 ) -> go.Figure:
-    """Every evaluation sample at its code, coloured by class, over density contours; `marker` as a star.
+    """Every evaluation sample at its code, coloured by class, over density contours; `marker` as a star, `own`
+    (x, y, label: an input of your own, placed by the map's projection) as a labelled diamond.
 
-    A grid of invisible points covers the extent, so a click anywhere selects a point of the map (trace 1).
+    A grid of invisible points covers the extent, so a click anywhere selects a point of the map (trace 1). The
+    axes widen to show `own` when it falls outside the extent.
     """
     if len(m.coords) == 0:
         return empty_figure("No codes recorded at this snapshot")
@@ -74,6 +82,24 @@ def latent_map_figure(
                     hovertemplate=f"{class_names[c]} · sample %{{customdata}}<extra></extra>",
                 )
             )
+    xr, yr = [x0, x1], [y0, y1]
+    if own is not None:
+        ox, oy, label = float(own[0]), float(own[1]), str(own[2])
+        traces.append(
+            go.Scatter(
+                x=[round(ox, 3)],
+                y=[round(oy, 3)],
+                mode="markers+text",
+                text=[label],
+                textposition="top center",
+                textfont=dict(size=13, color=OWN["color"]),
+                marker=OWN,
+                name=label,
+                hovertemplate=f"{label} (%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
+            )
+        )
+        pad_x, pad_y = 0.05 * (x1 - x0), 0.05 * (y1 - y0)
+        xr, yr = [min(x0, ox - pad_x), max(x1, ox + pad_x)], [min(y0, oy - pad_y), max(y1, oy + pad_y)]
     if marker is not None:
         traces.append(go.Scatter(x=[marker[0]], y=[marker[1]], mode="markers", marker=STAR, name="decoded point"))
     tx, ty = axis_titles(m)
@@ -83,8 +109,8 @@ def latent_map_figure(
             title=dict(text=f"The code map at step {m.step}: click anywhere to decode it"),
             height=height,
             margin=dict(l=50, r=10, t=50, b=50),
-            xaxis=dict(title=dict(text=tx), range=[x0, x1], zeroline=False),
-            yaxis=dict(title=dict(text=ty), range=[y0, y1], zeroline=False),
+            xaxis=dict(title=dict(text=tx), range=xr, zeroline=False),
+            yaxis=dict(title=dict(text=ty), range=yr, zeroline=False),
             legend=dict(title=dict(text="class"), itemsizing="constant"),
             plot_bgcolor="white",
             clickmode="event+select",
@@ -112,13 +138,19 @@ def image_strip_figure(
         fig.add_annotation(
             x=c * (w + g) + w / 2, y=r * (h + g) + h, text=text, showarrow=False, yanchor="top", font=dict(size=11)
         )
+    frame = dict(color="#b0b0b0", width=1)  # a white edge pixel would vanish into the page
+    corners = [(c * (w + g) - 0.5, r * (h + g) - 0.5) for r, c in (divmod(i, cols) for i in range(n))]
+    shapes = [dict(type="rect", x0=x, x1=x + w, y0=y, y1=y + h, line=frame, layer="above") for x, y in corners]
     rows = -(-n // cols)
     return fig.update_layout(
+        shapes=shapes,
         title=dict(text=title),
         height=height if rows == 1 else max(height, int(60 + 640 * hh / ww)),
         margin=dict(l=10, r=10, t=40, b=10 + (20 if labels else 0)),
-        xaxis=dict(visible=False, range=[-0.5, ww - 0.5]),
-        yaxis=dict(visible=False, range=[hh - 0.5 + (h * 0.35 if labels else 0), -0.5], scaleanchor="x"),
+        xaxis=dict(visible=False, range=[-0.5, ww - 0.5], constrain="domain"),  # shrink the plot, never crop a row
+        yaxis=dict(
+            visible=False, range=[hh - 0.5 + (h * 0.35 if labels else 0), -0.5], scaleanchor="x", constrain="domain"
+        ),
         plot_bgcolor="white",
     )
 

@@ -72,3 +72,35 @@ def test_a_click_on_the_map_decodes_that_point(app, ae_run):
     app.wait_idle()
     assert thumb.input_value() == "0"
     app.check_page("latent-digits-ae-snapshot0", min_charts=5)
+
+
+def test_an_uploaded_png_is_encoded_and_placed_on_the_map(app, ae_run, tmp_path):
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (300, 240), "white")
+    ImageDraw.Draw(img).line([(60, 40), (240, 40), (130, 220)], fill="black", width=22)  # a 7 on paper
+    path = tmp_path / "seven.png"
+    img.save(path)
+    app.open("Latent space")
+    app.page.reload()
+    app.wait_idle()
+    app.select_run(ae_run)
+    app.wait_charts(5)
+    main = app.page.locator(MAIN)
+    main.get_by_text("Encode an input of your own").first.click()  # the expander, closed for a test sample
+    app.page.wait_for_timeout(300)
+    main.locator('[data-testid="stRadio"]').first.get_by_text("Upload an image", exact=True).click()
+    app.page.wait_for_timeout(300)
+    app.wait_idle()
+    main.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    app.page.wait_for_timeout(800)
+    app.wait_idle()
+    words = main.get_by_text("Your image lands among the").first
+    words.wait_for(timeout=20_000)
+    assert "nearest neighbours" in words.inner_text() and "The probe" in words.inner_text()
+    the_map = main.locator("[data-testid='stPlotlyChart']").filter(has_text="click anywhere").first
+    assert the_map.get_by_text("your image").count() >= 1, "the upload is not marked on the map"
+    rebuilt = main.locator("[data-testid='stPlotlyChart']").filter(has_text="rebuilt from its code").first
+    assert rebuilt.locator("image").count() >= 1, "no input and reconstruction drawn"
+    app.check_page("latent-own-upload", min_charts=6)
+    assert "own" not in app.page.url and "upload" not in app.page.url  # the image stays out of the link
