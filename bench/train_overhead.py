@@ -1,6 +1,7 @@
 """Benchmark: what recording costs, what in-memory batching saves, and how big a default run is on disk.
 
-Not run by pytest: `python bench/train_overhead.py` (about 10 minutes on 2 cores; `--quick` for a smoke run).
+Not run by pytest: `python bench/train_overhead.py` (about 10 minutes on 2 cores; `--quick` for a smoke run;
+`--rows vit --size-epochs 0` for the ViT row alone, without the run-size measurement).
 For a Fashion-MNIST-shaped set (784-128-64-10 MLP), a CIFAR-shaped set (default small CNN) and an MNIST-shaped set
 of 20k (default ViT: 4 blocks of width 64, 4 heads, 7×7 patches) it prints
 seconds per epoch of (a) a plain in-memory PyTorch loop, (b) nnlab's trainer with default recording and
@@ -258,6 +259,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks that the script runs")
     parser.add_argument("--size-epochs", type=int, default=20, help="epochs of the run whose size is measured")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats of a and b (best kept)")
+    parser.add_argument("--rows", nargs="*", default=["mlp", "cnn", "vit"], help="which rows (mlp, cnn, vit)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     q = args.quick
@@ -270,11 +272,12 @@ def main() -> None:
     vit = default_model(mnist, "vit")
     with tempfile.TemporaryDirectory(prefix="nnlab-bench-") as tmp:
         n = args.repeats
-        rows = [
-            compare("Fashion-shaped MLP 784-128-64-10, 60k train", fashion, mlp, 2, n, Path(tmp)),
-            compare("CIFAR-shaped CNN 16-32 + 64, 50k train", cifar, cnn, 2, n, Path(tmp)),
-            compare("MNIST-shaped ViT 4×64, 4 heads, 20k train", mnist, vit, 2, n, Path(tmp)),
-        ]
+        rows = {
+            "mlp": ("Fashion-shaped MLP 784-128-64-10, 60k train", fashion, mlp),
+            "cnn": ("CIFAR-shaped CNN 16-32 + 64, 50k train", cifar, cnn),
+            "vit": ("MNIST-shaped ViT 4×64, 4 heads, 20k train", mnist, vit),
+        }
+        rows = [compare(*rows[k], 2, n, Path(tmp)) for k in args.rows]
         for clock, i in (("wall-clock", 0), ("process CPU", 1)):
             print(
                 f"\n{clock + ' s/epoch':46} {'a plain':>8} {'b nnlab':>8} {'c tutor.':>8} {'c2 PIL':>8} "
@@ -294,6 +297,8 @@ def main() -> None:
             scaled = f"; at 60k samples per epoch: about {100 * r['share'] * r['n'] / 60_000:.1f}%" if q else ""
             print(f"  {r['title']}: {100 * r['share']:.1f}%{scaled}")
         print(flush=True)
+        if args.size_epochs <= 0:  # --size-epochs 0: no run-size measurement
+            return
 
         start = time.perf_counter()
         cfg = default_train(fashion, epochs=args.size_epochs)
