@@ -1,9 +1,10 @@
 """Units: what each unit (a dense layer's unit, a conv layer's channel) responds to, and what breaks without it.
 
 Reads the sidebar's run and snapshot. `nnlab.analysis.units` runs the evaluation subset through the network once
-per (run, snapshot, layer) (`run_unit_table`), picks one unit's top examples and density from it, switches units
-off (`run_ablation_info`) and ranks every unit by the accuracy it costs, in the background (`run_ablation_ranking`);
-`nnlab.figures.units` draws them.
+per (run, snapshot, layer) (`run_unit_table`: each unit's value and the layer's mean), picks one unit's top examples
+and density from it; `nnlab.analysis.ablation` switches units off starting from that table (`run_ablation_info`: a
+dense layer's only the layers after it) and ranks every unit by the accuracy it costs, in the background
+(`run_ablation_ranking`); `nnlab.figures.units` draws them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 import appkit
+from nnlab.analysis import ablation as A
 from nnlab.analysis import units as U
 from nnlab.analysis.attribution import feature_names
 from nnlab.figures import units as F
@@ -30,8 +32,8 @@ def unit_info(run, k: int, point: str, unit: int) -> U.UnitInfo:
 
 
 @appkit.run_cached(max_entries=32, show_spinner="Switching the units off…")
-def ablation(run, k: int, point: str, units: tuple[int, ...], mode: str) -> U.AblationInfo:
-    return U.run_ablation_info(run, k, appkit.run_dataset(run), point, units, mode, intact=run.snapshot(k)["pred"])
+def ablation(run, k: int, point: str, units: tuple[int, ...], mode: str) -> A.AblationInfo:
+    return A.run_ablation_info(run, k, appkit.run_dataset(run), point, units, mode, table=unit_table(run, k, point))
 
 
 st.title("Units: what each one responds to, and what breaks without it")
@@ -115,7 +117,7 @@ c1, c2 = st.columns([3, 2])
 st.session_state[OFF] = [u for u in st.session_state.get(OFF, [int(unit)]) if u < table.n_units]
 off = c1.multiselect(f"{word.capitalize()}s to switch off", list(range(table.n_units)), key=OFF)
 mode = c2.radio(
-    "Set them", list(U.MODES), key=MODE, horizontal=True, format_func=lambda m: U.MODES[m].split(" over")[0]
+    "Set them", list(A.MODES), key=MODE, horizontal=True, format_func=lambda m: A.MODES[m].split(" over")[0]
 )
 ab = ablation(run, k, name, tuple(sorted(off)), mode)
 m1, m2 = st.columns(2)
@@ -123,15 +125,15 @@ m1.metric("Accuracy", f"{ab.ablated_accuracy:.1%}", f"{-100 * ab.cost:+.1f} poin
 m2.metric("Predictions changed", f"{ab.changed} of {len(table.values)}")
 st.plotly_chart(F.ablation_figure(ab, names), key="units_ablation")
 appkit.how_to_read(
-    f"The {word}s picked are {U.MODES[mode]} at this snapshot, and the evaluation subset runs again. Left: each "
+    f"The {word}s picked are {A.MODES[mode]} at this snapshot, and the evaluation subset runs again. Left: each "
     "class's accuracy, intact (grey) and with them off (orange). Right: how many samples moved in the confusion "
     "matrix: red cells gained samples, blue ones lost them. A class that collapses depends on these units."
 )
 
-st.markdown(f"**Which {word}s can it not do without?** Each {word} of {name} alone, {U.MODES[mode]}:")
+st.markdown(f"**Which {word}s can it not do without?** Each {word} of {name} alone, {A.MODES[mode]}:")
 costs = appkit.background_result(
     ("units-ranking", str(run.folder), run.snapshots[k]["step"], k, name, mode),
-    U.run_ablation_ranking,
+    A.run_ablation_ranking,
     run,
     k,
     ds,
@@ -140,9 +142,10 @@ costs = appkit.background_result(
     what=f"Switching each of the {table.n_units} {word}s of {name} off in turn",
     hint="The result is kept for this layer and snapshot.",
     progress=True,
+    table=table,
 )
 if costs is not None:
-    st.markdown(U.ranking_words(costs, word))
+    st.markdown(A.ranking_words(costs, word))
     st.plotly_chart(F.ranking_figure(costs, per_unit=word), key="units_ranking")
     appkit.how_to_read(
         f"Each bar is the accuracy lost when that {word} alone is switched off, most costly first; blue bars are "
@@ -150,4 +153,4 @@ if costs is not None:
         f"{word} matters much; later a few carry the layer."
     )
 
-appkit.show_code(U.unit_table, U.unit_info, U.ablation_info, U.ablation_ranking, F.top_examples_figure)
+appkit.show_code(U.unit_table, U.unit_info, A.ablation_info, A.ablation_ranking, F.top_examples_figure)

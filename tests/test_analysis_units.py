@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from nnlab.analysis import ablation as A
 from nnlab.analysis import units as U
 from nnlab.models import CNNConfig, MLPConfig, build_model, layer_points
 
@@ -91,42 +92,72 @@ def test_a_channels_value_is_its_strongest_position_and_its_patch_is_what_that_p
     assert not outside.any()
 
 
+def test_the_table_of_a_conv_layer_in_several_batches_keeps_its_mean_output():
+    torch.manual_seed(0)
+    cnn = build_model(CNNConfig((3, 8, 8), 3, (2, 3), 3, "max", (4,)))
+    x = torch.randn(U.BATCH + 44, 3, 8, 8)  # two batches, in channels-last order
+    t = U.unit_table(cnn, x, point(cnn, "relu2"), np.arange(len(x)), np.zeros(len(x), int))
+    with torch.no_grad():
+        out = cnn.relu2(cnn.conv2(cnn.pool1(cnn.relu1(cnn.conv1(x)))))
+    np.testing.assert_allclose(t.values, out.flatten(2).max(2).values.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(t.where, out.flatten(2).argmax(2).numpy())
+    np.testing.assert_allclose(t.mean, out.mean(0, keepdim=True).numpy(), rtol=1e-5, atol=1e-6)
+    assert t.mean.shape == (1, 3, 4, 4) and not t.whole
+    dense = U.unit_table(cnn, x, point(cnn, "relu3"), np.arange(len(x)), np.zeros(len(x), int))
+    assert dense.whole and dense.mean.shape == (1, 4)  # a dense layer's values are its whole output
+
+
+def test_ablation_from_the_table_equals_ablation_from_the_inputs(mlp, data):
+    x, idx, y = data
+    for name in ("dense1", "relu2"):
+        p = point(mlp, name)
+        t = U.unit_table(mlp, x, p, idx, y)
+        for mode in A.MODES:
+            alone = A.ablation_info(mlp, x, y, p, [0, 2], 3, mode)
+            fast = A.ablation_info(mlp, x, y, p, [0, 2], 3, mode, mean=t.mean, start=t.values)
+            assert (alone.changed, alone.ablated_accuracy) == (fast.changed, fast.ablated_accuracy)
+            np.testing.assert_array_equal(alone.ablated_confusion, fast.ablated_confusion)
+            np.testing.assert_allclose(
+                A.ablation_ranking(mlp, x, y, p, mode, table=t), A.ablation_ranking(mlp, x, y, p, mode)
+            )
+
+
 def test_ablating_a_unit_with_zero_outgoing_weights_changes_nothing(mlp, data):
     x, _, y = data
     with torch.no_grad():
         mlp.dense2.weight[:, 3] = 0  # relu1's unit 4 reaches nothing
     before = {k: v.clone() for k, v in mlp.state_dict().items()}
-    for mode in U.MODES:
-        info = U.ablation_info(mlp, x, y, point(mlp, "relu1"), [3], 3, mode)
+    for mode in A.MODES:
+        info = A.ablation_info(mlp, x, y, point(mlp, "relu1"), [3], 3, mode)
         assert info.changed == 0 and info.cost == 0 and info.units == [3]
         np.testing.assert_array_equal(info.confusion, info.ablated_confusion)
     assert all(torch.equal(before[k], v) for k, v in mlp.state_dict().items()) and not mlp.relu1._forward_hooks
-    assert U.ablation_ranking(mlp, x, y, point(mlp, "relu1"))[3] == 0
+    assert A.ablation_ranking(mlp, x, y, point(mlp, "relu1"))[3] == 0
 
 
 def test_ablation_compares_accuracy_per_class_and_confusion(mlp, data):
     x, _, y = data
     p = point(mlp, "relu1")
-    info = U.ablation_info(mlp, x, y, p, [0, 1, 2, 3, 4, 5], 3)  # the whole layer off: one class for everything
-    pred = U.predictions(mlp, x)
+    info = A.ablation_info(mlp, x, y, p, [0, 1, 2, 3, 4, 5], 3)  # the whole layer off: one class for everything
+    pred = A.predictions(mlp, x)
     assert info.accuracy == pytest.approx(np.mean(pred == y)) and info.confusion.sum() == 200
     assert (info.ablated_confusion > 0).any(axis=0).sum() == 1  # every sample gets the same answer
     np.testing.assert_allclose(info.per_class, [np.mean(pred[y == c] == c) for c in range(3)])
-    assert U.ablation_info(mlp, x, y, p, [], 3).changed == 0
+    assert A.ablation_info(mlp, x, y, p, [], 3).changed == 0
     with pytest.raises(ValueError, match="Unknown ablation"):
-        U.ablated_predictions(mlp, x, p, [0], "half")
+        A.ablated_predictions(mlp, x, p, [0], "half")
 
 
 def test_the_ranking_is_each_unit_ablated_alone(mlp, data):
     x, _, y = data
     for name in ("dense1", "relu2"):
         p = point(mlp, name)
-        for mode in U.MODES:
-            costs = U.ablation_ranking(mlp, x, y, p, mode)
-            by_hand = [U.ablation_info(mlp, x, y, p, [u], 3, mode).cost for u in range(p.shape[0])]
+        for mode in A.MODES:
+            costs = A.ablation_ranking(mlp, x, y, p, mode)
+            by_hand = [A.ablation_info(mlp, x, y, p, [u], 3, mode).cost for u in range(p.shape[0])]
             np.testing.assert_allclose(costs, by_hand, atol=1e-6)
     seen = []
-    U.ablation_ranking(mlp, x, y, point(mlp, "relu1"), progress=lambda f, w: seen.append(f))
+    A.ablation_ranking(mlp, x, y, point(mlp, "relu1"), progress=lambda f, w: seen.append(f))
     assert seen[-1] == 1.0
 
 
@@ -135,13 +166,13 @@ def test_ranking_of_conv_channels_and_its_words():
     cnn = build_model(CNNConfig((1, 8, 8), 3, (4,), 3, "max", ()))
     x, y = torch.randn(30, 1, 8, 8), np.random.default_rng(0).integers(0, 3, 30)
     p = point(cnn, "relu1")
-    costs = U.ablation_ranking(cnn, x, y, p, "mean")
+    costs = A.ablation_ranking(cnn, x, y, p, "mean")
     assert costs.shape == (4,)
-    np.testing.assert_allclose(costs[2], U.ablation_info(cnn, x, y, p, [2], 3, "mean").cost, atol=1e-6)
-    words = U.ranking_words(np.array([0.0, 0.05, 0.0002, 0.01]), "channel")
+    np.testing.assert_allclose(costs[2], A.ablation_info(cnn, x, y, p, [2], 3, "mean").cost, atol=1e-6)
+    words = A.ranking_words(np.array([0.0, 0.05, 0.0002, 0.01]), "channel")
     assert words.startswith("The network can least do without channel 1 (5.0 points), channel 3 (1.0 points)")
     assert "2 of 4 channels cost less than 0.1 points" in words
-    assert U.ranking_words(np.zeros(3)).startswith("No single unit matters on its own")
+    assert A.ranking_words(np.zeros(3)).startswith("No single unit matters on its own")
 
 
 def test_unit_points_are_the_hidden_layers(mlp):

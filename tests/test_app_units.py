@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from nnlab.analysis import ablation as A
 from nnlab.analysis import units as U
 from tests import app_harness
 from tests.app_harness import errors, open_with_run
@@ -69,7 +70,7 @@ def test_choosing_another_unit_layer_and_ablation(app_env, runs):
     at.multiselect(key="units_off").set_value([0, 1, 2, 3]).run()
     at.radio(key="units_mode").set_value("mean").run()
     assert not errors(at), errors(at)
-    every = U.run_ablation_info(runs[2], len(runs[2]) - 1, runs[2].dataset(), "relu1", [0, 1, 2, 3], "mean")
+    every = A.run_ablation_info(runs[2], len(runs[2]) - 1, runs[2].dataset(), "relu1", [0, 1, 2, 3], "mean")
     assert at.metric[0].value == f"{every.ablated_accuracy:.1%}"
     assert at.metric[1].value == f"{every.changed} of 100"
     at.selectbox(key="units_point").set_value("dense2").run()

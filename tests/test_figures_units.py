@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from nnlab.analysis import attribution as A
-from nnlab.analysis import units as U
+from nnlab.analysis.ablation import AblationInfo
 from nnlab.figures import attribution as FA
 from nnlab.figures import units as F
 
@@ -29,7 +29,7 @@ def test_density_ablation_and_ranking_figures():
     assert fig.data[0].type == "bar" and "zero for 30% of the samples" in fig.layout.title.text
     assert "dead" in F.density_figure(np.zeros(5), 1.0, dead=True).layout.title.text
     c = np.array([[5, 1], [2, 4]])
-    info = U.AblationInfo(
+    info = AblationInfo(
         "relu1",
         [0],
         "zero",

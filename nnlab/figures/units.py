@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..analysis.units import AblationInfo
+from ..analysis.ablation import AblationInfo
 from .colors import DIVERGING, LINE_COLORS, empty_figure, mosaic, png_uri, tile_centres
 
 PATCH_BOX = "#E69F00"  # the outline of the patch a channel's strongest position sees (Okabe-Ito orange)
