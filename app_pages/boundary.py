@@ -91,6 +91,8 @@ if ctx.data.is_2d:
         show_train="train" in shown,
         show_test="test" in shown,
         title=f"{run.name}: the boundary over training",
+        x_title=(ctx.data.feature_names or ("x₁", "x₂"))[0],  # a CSV's column names
+        y_title=(ctx.data.feature_names or ("x₁", "x₂"))[1],
     )
     own = O.picker_expander(ctx.data, "Your own point on the plane")
     if own is not None:

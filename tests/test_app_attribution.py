@@ -166,7 +166,7 @@ def test_a_csv_table_gets_kernel_shap_per_feature_and_class(app_env, runs, more_
     at = open_with_run(app_env, more_runs[1], PAGE)
     assert "KernelSHAP: each feature's share" in [h.value for h in at.subheader]
     bars, heat = next(s["data"] for s in specs(at) if [t["type"] for t in s["data"]] == ["bar", "heatmap"])
-    assert list(bars["y"]) == [f"feature {i}" for i in range(4)]
+    assert list(bars["y"]) == ["a", "b", "c", "d"]  # the CSV header's names
     assert np.asarray(app_harness.plotly_array(heat["z"])).shape == (4, 3)
     assert "Shapley value" in reading(at)
 

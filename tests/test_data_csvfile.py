@@ -111,3 +111,20 @@ def test_a_dropped_in_csv_over_budget_is_refused_by_load_dataset(tmp_path, monke
         load_dataset("wide")
     monkeypatch.setenv("NNLAB_MAX_DATASET_VALUES", "600")
     assert load_dataset("wide").input_shape == (3,)
+
+
+def test_a_headers_feature_names_are_kept_and_name_the_features():
+    from dataclasses import replace
+
+    from nnlab.analysis.attribution import feature_names
+
+    named = load(table_csv(n=100))
+    assert named.feature_names == ("f0", "f1", "f2") and feature_names(named) == ["f0", "f1", "f2"]
+    assert feature_names(replace(named, x_train=named.x_train[:50], y_train=named.y_train[:50])) == ["f0", "f1", "f2"]
+    headless = load(table_csv(n=100, header=False))
+    assert headless.feature_names == () and feature_names(headless) == ["feature 0", "feature 1", "feature 2"]
+    rows = "\n".join(f"{i % 3}, {i / 7:.3f}, {-i:.1f}" for i in range(60))  # the label first; a blank name
+    middle = load(f"label, petal length ,\n{rows}\n".encode())
+    assert middle.feature_names == ("petal length", "feature 1") and middle.is_2d
+    with pytest.raises(ValueError, match="3 feature names for samples of shape"):
+        replace(middle, feature_names=("a", "b", "c"))

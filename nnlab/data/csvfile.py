@@ -4,12 +4,15 @@ Stage 1 of the pipeline (data), next to the npz reader in `nnlab.data.validate`.
 row and a count of lines come first: duplicate or ambiguous column names are refused and the
 dataset budget is checked before any value is parsed. The values are then read in chunks
 into one float32 array, so memory peaks near the size of the result, not at pandas' many copies.
+A header's feature column names are kept (`Dataset.feature_names`), so bars and axes can say
+"petal length" rather than "feature 2".
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +61,11 @@ def read_csv(source, fname: str, seed: int):
             f"{fname}: the label column {columns[label]!r} holds {k} distinct value{'s' if k > 1 else ''}; "
             f"need 2 to {MAX_CLASSES} classes"
         )
-    return make_dataset(Path(fname).stem, x[:n], y.astype(np.int64), None, tuple(map(str, classes)), seed, fname)
+    ds = make_dataset(Path(fname).stem, x[:n], y.astype(np.int64), None, tuple(map(str, classes)), seed, fname)
+    if not has_header:
+        return ds
+    features = [c.strip() for i, c in enumerate(columns) if i != label]
+    return replace(ds, feature_names=tuple(c or f"feature {j}" for j, c in enumerate(features)))
 
 
 def _header(source, fname: str) -> list[str]:

@@ -78,6 +78,7 @@ class Dataset:
     mean: np.ndarray | None = field(default=None, repr=False)  # broadcastable to input_shape
     std: np.ndarray | None = field(default=None, repr=False)
     kind: str = ""  # "image", "plane" or "table"; "" infers it from input_shape
+    feature_names: tuple[str, ...] = ()  # a table's or plane's feature names (a CSV's header); () when unnamed
 
     def __post_init__(self):
         kind = normalise_kind(self.kind) if self.kind else kind_of_shape(self.input_shape)
@@ -85,6 +86,10 @@ class Dataset:
         if kind != expected and not (kind == "table" and expected == "plane"):
             raise ValueError(f"{self.name}: kind {kind!r} does not fit samples of shape {self.input_shape}")
         object.__setattr__(self, "kind", kind)
+        names = tuple(str(n) for n in self.feature_names)
+        if names and (kind == "image" or len(names) != int(np.prod(self.input_shape))):
+            raise ValueError(f"{self.name}: {len(names)} feature names for samples of shape {self.input_shape}")
+        object.__setattr__(self, "feature_names", names)
         if self.mean is None or self.std is None:
             mean, std = normalisation_stats(self.x_train)
             object.__setattr__(self, "mean", mean)

@@ -130,9 +130,11 @@ def baseline_words(dataset) -> str:
 
 
 def feature_names(dataset) -> list[str]:
-    """The names of the input's features, for bars and heatmaps ([] for images)."""
+    """The names of the input's features, for bars and heatmaps: a CSV header's, else numbered ([] for images)."""
     if dataset.is_image:
         return []
+    if getattr(dataset, "feature_names", ()):
+        return list(dataset.feature_names)
     return ["x₁", "x₂"] if dataset.is_2d else [f"feature {i}" for i in range(int(np.prod(dataset.input_shape)))]
 
 
