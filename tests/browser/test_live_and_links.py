@@ -55,9 +55,10 @@ def test_the_boundary_page_follows_a_run_while_it_trains(app, app_dirs):
     proc, run_id = _start_training(app_dirs)
     try:
         app.page.goto(f"{app.url}/boundary?run={run_id}", wait_until="domcontentloaded")
-        app.wait_idle()
+        # Not wait_idle(): a page that follows a training run reruns for each new snapshot, so it is never idle.
+        # The watcher's live badge shows once the page has drawn (the run's own name says "live" too).
         live = app.page.locator('[data-testid="stSidebar"]').get_by_text("snapshots so far", exact=False)
-        live.first.wait_for(timeout=30_000)  # the watcher's live badge (the run's own name says "live" too)
+        live.first.wait_for(timeout=60_000)
         seen, deadline = set(), time.monotonic() + 60
         while proc.poll() is None and time.monotonic() < deadline and len(seen) < 8:
             step = _caption_step(app)
