@@ -113,3 +113,29 @@ def test_no_two_modules_of_nnlab_data_import_each_other():
 
     assert [m for m in graph if reaches(m, m, set())] == []
     assert "registry" not in graph["files"] and "synthetic" not in graph["validate"]
+
+
+@pytest.mark.parametrize("n, noise, seed", [(1000, 0.2, 0), (17, 0.0, 3), (801, 0.35, 12345)])
+def test_moons_and_circles_are_scikit_learns_numbers_drawn_without_it(n, noise, seed):
+    from sklearn.datasets import make_circles, make_moons
+
+    from nnlab.data.dataset import split
+
+    for name, (x, y) in (
+        ("moons", make_moons(n, noise=noise, random_state=seed)),
+        ("circles", make_circles(n, noise=noise, factor=0.5, random_state=seed)),
+    ):
+        x = x * (1.5 if name == "circles" else 1.0)
+        ours = load_dataset(name, n_samples=n, noise=noise, seed=seed)
+        theirs = split(x.astype(np.float32), y.astype(np.int64), seed=seed)
+        for a, b in zip((ours.x_train, ours.y_train, ours.x_test, ours.y_test), theirs, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_a_worker_drawing_two_moons_does_not_import_scikit_learn():
+    import subprocess
+    import sys
+
+    code = "import sys; from nnlab.data import load_dataset; load_dataset('moons'); print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stderr

@@ -22,6 +22,19 @@ def plane(name: str, x: np.ndarray, y: np.ndarray, seed: int, description: str) 
     return Dataset(name, x_tr, y_tr, x_te, y_te, names, description, kind="plane")
 
 
+def _shuffled_with_noise(x: np.ndarray, n_first: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Class 0 for the first `n_first` rows of `x`, 1 after; shuffled, then Gaussian noise, as scikit-learn's
+    `make_moons` and `make_circles` do with `random_state=seed` (the same numbers: `tests/test_data_dataset.py`).
+
+    Drawn with numpy alone, so a training worker does not import scikit-learn (about a second of CPU) for them."""
+    rng = np.random.RandomState(seed)
+    y = np.repeat(np.array([0, 1], dtype=np.intp), [n_first, len(x) - n_first])
+    order = np.arange(len(x))
+    rng.shuffle(order)
+    x, y = x[order], y[order]
+    return x + rng.normal(scale=noise, size=x.shape), y
+
+
 @register_dataset(
     "moons",
     kind="plane",
@@ -30,10 +43,10 @@ def plane(name: str, x: np.ndarray, y: np.ndarray, seed: int, description: str) 
 )
 def moons(n_samples: int = 1000, noise: float = 0.2, seed: int = 0) -> Dataset:
     check_values("moons", n_samples, 2)
-    from sklearn.datasets import make_moons
-
-    x, y = make_moons(n_samples, noise=noise, random_state=seed)
-    return plane("moons", x, y, seed, "")
+    n_out = n_samples // 2
+    a_out, a_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n_samples - n_out)
+    x = np.concatenate([np.c_[np.cos(a_out), np.sin(a_out)], np.c_[1 - np.cos(a_in), 0.5 - np.sin(a_in)]])
+    return plane("moons", *_shuffled_with_noise(x, n_out, noise, seed), seed, "")
 
 
 @register_dataset(
@@ -41,9 +54,11 @@ def moons(n_samples: int = 1000, noise: float = 0.2, seed: int = 0) -> Dataset:
 )
 def circles(n_samples: int = 1000, noise: float = 0.1, seed: int = 0) -> Dataset:
     check_values("circles", n_samples, 2)
-    from sklearn.datasets import make_circles
-
-    x, y = make_circles(n_samples, noise=noise, factor=0.5, random_state=seed)
+    n_out = n_samples // 2
+    a_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)
+    a_in = np.linspace(0, 2 * np.pi, n_samples - n_out, endpoint=False)
+    x = np.concatenate([np.c_[np.cos(a_out), np.sin(a_out)], 0.5 * np.c_[np.cos(a_in), np.sin(a_in)]])
+    x, y = _shuffled_with_noise(x, n_out, noise, seed)
     return plane("circles", x * 1.5, y, seed, "")
 
 

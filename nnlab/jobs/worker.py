@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import sys
 import threading
@@ -23,6 +24,7 @@ from dataclasses import asdict, dataclass
 from ..failures import error_log_path, explain_failure, write_error_log
 
 STEP_FLUSH_S = 0.1  # the most time step metrics wait before they are sent
+IDLE_BEFORE_EXTRAS_S = 0.2  # a spare with no job by then imports scikit-learn too (a job arriving first skips it)
 INTERRUPTED = "interrupted"  # the status of a run whose worker was stopped by a server restart
 RESTART_MESSAGE = (
     "Interrupted by a server restart: the training stopped cleanly when the server went down, and every "
@@ -155,14 +157,24 @@ def warm_up(threads: int = 1) -> None:
     import torch
 
     torch.set_num_threads(threads)
-    import sklearn.datasets  # noqa: F401  (the built-in point sets and digits load through it)
-
     import nnlab.pipeline  # noqa: F401  (the registry, models, recorder)
 
     w = torch.zeros(2, requires_grad=True)
     opt = torch.optim.Adam([w])
     (w.sum() ** 2).backward()
     opt.step()  # the first step imports torch's compile machinery lazily: pay for it now
+
+
+def _import_extras_while_idle(stdin) -> None:
+    """Import scikit-learn (digits and blobs load through it; two moons do not) unless a job is already waiting.
+
+    After `ready`, so a job sent to a spare that is still warming up does not wait for it."""
+    try:
+        waiting = select.select([stdin], [], [], IDLE_BEFORE_EXTRAS_S)[0]
+    except (OSError, ValueError):  # a pipe select cannot watch (Windows): import it anyway
+        waiting = []
+    if not waiting:
+        import sklearn.datasets  # noqa: F401
 
 
 def run_job(spec: JobSpec, send, control: _Control, *, job_id: str = "", key: str = "") -> str:
@@ -273,6 +285,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)  # Ctrl-C reaches the whole process group: stop cleanly too
     warm_up()
     send({"event": "ready", "pid": os.getpid()})
+    _import_extras_while_idle(sys.stdin)
     line = sys.stdin.readline()
     if not line.strip():
         return 0  # closed before any job: a spare worker the app no longer needs
