@@ -15,6 +15,7 @@ from nnlab.data import DataConfig, data_dir
 from nnlab.jobs import Job, JobsFull, JobSpec, worker_threads
 from nnlab.jobs.queue import wait_words
 from nnlab.runs import NotYours
+from nnlab.tasks import ACCURACY
 
 from . import owner
 from .furniture import how_to_read
@@ -149,7 +150,7 @@ def _metrics(v) -> None:
     m, key = v.metric, f"test_{v.metric.key}"
     test = [e[key] for e in v.epochs if e.get(key) is not None]
     value = (f"{test[-1]:.1%}" if m.share else f"{test[-1]:.4f}") if test else "after epoch 1"
-    c[2].metric(f"Test {m.label}", value)
+    c[2].metric(f"Test {m.short}", value, help=f"The {m.label} on the test split after the last epoch.")
     c[3].metric("Snapshots", f"{v.snapshots} / {v.planned_snapshots}")
 
 
@@ -177,6 +178,9 @@ def _outcome(job: Job, v) -> None:
     run = open_run(job.run_id) if job.run_id else None
     acc = run.final_accuracy if run is not None else None
     acc_text = f"test accuracy **{acc:.1%}**, " if acc is not None else ""
+    last = (run.epochs[-1].get(f"test_{v.metric.key}") if run.epochs else None) if run is not None else None
+    if v.metric.key != ACCURACY.key and last is not None:  # an autoencoder: its error, and its code's class accuracy
+        acc_text = f"test {v.metric.label} **{last:.4f}**" + (f" (class accuracy {acc:.1%}), " if acc else ", ")
     if job.reused:
         st.success(
             f"Trained before with exactly these settings: {acc_text}{v.snapshots} snapshots. This is that run, "

@@ -23,6 +23,7 @@ class Metric:
 
     key: str = "acc"  # the per-step metric's key and the suffix of the epoch metrics (train_acc, test_acc)
     label: str = "accuracy"  # its name on axes and in captions
+    short: str = "accuracy"  # its name where room is short (a metric tile)
     higher_is_better: bool = True
     share: bool = True  # a share of the samples in 0..1, drawn as a percentage
     loss: str = "cross-entropy loss"  # the training loss drawn beside it, in words
@@ -41,14 +42,15 @@ class Metric:
 
 ACCURACY = Metric()
 RECONSTRUCTION_ERROR = Metric(
-    "error", "reconstruction error (MSE)", higher_is_better=False, share=False, loss="loss (MSE, + KL for a VAE)"
+    "error", "reconstruction error (MSE)", "error", False, share=False, loss="MSE (+ KL for a VAE)"
 )
 
 
 def metric_named(key: str) -> Metric:
     """The metric whose key is `key` (a steps file's column): a known one, else a neutral one named by its key."""
     known = {m.key: m for m in (ACCURACY, RECONSTRUCTION_ERROR)}
-    return known.get(key) or Metric(key, key.replace("_", " "), higher_is_better=True, share=False, loss="loss")
+    words = key.replace("_", " ")
+    return known.get(key) or Metric(key, words, words, higher_is_better=True, share=False, loss="loss")
 
 
 class Classification:

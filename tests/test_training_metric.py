@@ -85,12 +85,15 @@ def test_the_curves_name_the_metric_and_its_direction():
     plain = training_curves(loss, acc, [{"epoch": 1, "test_loss": 0.9, "test_acc": 0.7}], steps_per_epoch=25)
     assert plain.layout.yaxis2.title.text == "accuracy" and plain.layout.yaxis2.tickformat == ".0%"
     assert plain.layout.yaxis.title.text == "cross-entropy loss"
-    assert [a.text for a in plain.layout.annotations] == ["Loss (lower is better)", "Accuracy (higher is better)"]
+    titles = [a.text for a in plain.layout.annotations]
+    assert titles[0].startswith("Loss<br>") and "(lower is better)" in titles[0]
+    assert titles[1].startswith("Accuracy<br>") and "(higher is better)" in titles[1]
     error = np.linspace(0.2, 0.03, 50)
     epochs = [{"epoch": 1, "test_loss": 0.1, "test_error": 0.08}, {"epoch": 2, "test_loss": 0.05, "test_error": 0.04}]
     fig = training_curves(loss, error, epochs, metric=RECONSTRUCTION_ERROR, steps_per_epoch=25)
     assert fig.layout.yaxis2.title.text == "reconstruction error (MSE)" and fig.layout.yaxis2.tickformat is None
-    assert fig.layout.annotations[1].text == "Reconstruction error (MSE) (lower is better)"
+    title = fig.layout.annotations[1].text
+    assert title.startswith("Reconstruction error (MSE)<br>") and "(lower is better)" in title
     assert "accuracy" not in json.dumps(fig.to_plotly_json()["layout"])
     test_points = [t for t in fig.data if t.yaxis == "y2" and t.mode == "lines+markers"]
     assert len(test_points) == 1 and list(test_points[0].y) == [0.08, 0.04]  # the epochs' test_error, not test_acc
@@ -117,3 +120,4 @@ def test_the_train_page_labels_an_autoencoders_curve(app_dirs, jobs, monkeypatch
     curves = [s for s in specs if "yaxis2" in s["layout"]]
     assert len(curves) == 1 and curves[0]["layout"]["yaxis2"]["title"]["text"] == "reconstruction error (MSE)"
     assert any("reconstruction error (MSE) (right)" in c.value for c in at.caption)
+    assert any("test reconstruction error (MSE) **" in s.value for s in at.success), [s.value for s in at.success]

@@ -48,6 +48,11 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
         return np.where(c > 0, s / np.maximum(c, 1), np.nan)
 
 
+def small(text: str) -> str:
+    """A panel title's second line: which way is better, smaller and grey."""
+    return f"<span style='font-size:11px;color:#666'>({text})</span>"
+
+
 def training_curves(
     loss: np.ndarray,
     acc: np.ndarray,
@@ -134,7 +139,7 @@ def training_curves(
     better = "higher is better" if metric.higher_is_better else "lower is better"
     layout = dict(
         height=height,
-        margin=dict(l=10, r=10, t=40, b=10),
+        margin=dict(l=10, r=10, t=56, b=10),
         uirevision="curves",
         legend=dict(orientation="h", y=-0.25, x=0),
         xaxis=dict(domain=[0, 0.45], title_text="epoch", anchor="y", **xr),
@@ -142,8 +147,8 @@ def training_curves(
         xaxis2=dict(domain=[0.55, 1], title_text="epoch", anchor="y2", **xr),
         yaxis2=dict(title_text=label, anchor="x2", **y2),
         annotations=[
-            dict(text="Loss (lower is better)", x=0.225, **title),
-            dict(text=f"{label[:1].upper()}{label[1:]} ({better})", x=0.775, **title),
+            dict(text=f"Loss<br>{small('lower is better')}", x=0.225, **title),
+            dict(text=f"{label[:1].upper()}{label[1:]}<br>{small(better)}", x=0.775, **title),
         ],
     )
     fig = go.Figure(traces, layout)
