@@ -25,6 +25,7 @@ from .state import (
     current_run,
     job_registry,
     open_run,
+    page_file,
     run_dataset,
     runs_root,
     visible_runs,
@@ -172,7 +173,7 @@ def _training_note() -> None:
     job = job_registry().get(st.session_state.get(TRAIN_JOB_KEY))
     if job is not None and job.alive:
         st.caption(f"Training in the background: {job.label} · {job.live.view().fraction:.0%}")
-        st.page_link("app_pages/train.py", label="Watch it on the Train page", icon=":material/monitoring:")
+        st.page_link(page_file("train"), label="Watch it on the Train page", icon=":material/monitoring:")
 
 
 def require_run(*, needs_model: bool = True) -> Run:
