@@ -77,3 +77,14 @@ def test_the_cloud_requirements_pin_the_cpu_build_and_take_the_rest_from_the_roo
 def test_no_root_requirements_file_names_the_cpu_index():
     for name in ("requirements.txt", "requirements-dev.txt", "requirements-ray.txt", ".ci/run"):
         assert "download.pytorch.org" not in (REPO / name).read_text(), name
+
+
+def test_no_page_is_named_by_a_path_relative_to_the_entry_point():
+    relative = re.compile(r"(page_link|switch_page|st\.Page)\(\s*f?[\"']app_pages/")
+    files = [
+        REPO / "streamlit_app.py",
+        *sorted((REPO / "appkit").glob("*.py")),
+        *sorted((REPO / "app_pages").glob("*.py")),
+    ]
+    found = [f"{f.relative_to(REPO)}" for f in files if relative.search(f.read_text())]
+    assert not found, f"use appkit.page_file(name) in {found}"
