@@ -103,6 +103,13 @@ def test_the_table_of_a_conv_layer_in_several_batches_keeps_its_mean_output():
     np.testing.assert_array_equal(t.where, out.flatten(2).argmax(2).numpy())
     np.testing.assert_allclose(t.mean, out.mean(0, keepdim=True).numpy(), rtol=1e-5, atol=1e-6)
     assert t.mean.shape == (1, 3, 4, 4) and not t.whole
+    np.testing.assert_array_equal(t.pred, A.predictions(cnn, x))  # the intact answers come along
+    with torch.no_grad():
+        cnn.dense3.weight.view(4, 3, 4)[:, 1] = 0  # relu2 → pool2 (3, 2, 2) → dense3: channel 1 reaches nothing
+    t = U.unit_table(cnn, x, point(cnn, "relu2"), np.arange(len(x)), np.zeros(len(x), int))
+    for mode in A.MODES:
+        info = A.ablation_info(cnn, x, np.zeros(len(x), int), point(cnn, "relu2"), [1], 3, mode, intact=t.pred)
+        assert info.changed == 0 and info.cost == 0
     dense = U.unit_table(cnn, x, point(cnn, "relu3"), np.arange(len(x)), np.zeros(len(x), int))
     assert dense.whole and dense.mean.shape == (1, 4)  # a dense layer's values are its whole output
 
@@ -114,7 +121,7 @@ def test_ablation_from_the_table_equals_ablation_from_the_inputs(mlp, data):
         t = U.unit_table(mlp, x, p, idx, y)
         for mode in A.MODES:
             alone = A.ablation_info(mlp, x, y, p, [0, 2], 3, mode)
-            fast = A.ablation_info(mlp, x, y, p, [0, 2], 3, mode, mean=t.mean, start=t.values)
+            fast = A.ablation_info(mlp, x, y, p, [0, 2], 3, mode, mean=t.mean, start=t.values, intact=t.pred)
             assert (alone.changed, alone.ablated_accuracy) == (fast.changed, fast.ablated_accuracy)
             np.testing.assert_array_equal(alone.ablated_confusion, fast.ablated_confusion)
             np.testing.assert_allclose(

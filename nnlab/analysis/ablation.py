@@ -87,24 +87,30 @@ def _hooked(model: nn.Module, point: Point, units: Sequence[int], fill) -> nn.Mo
 
 
 @torch.inference_mode()
-def prediction_pair(model, x, point: Point, units: Sequence[int], fill=None, *, start=None, batch: int = BATCH):
+def prediction_pair(
+    model, x, point: Point, units: Sequence[int], fill=None, *, start=None, intact=None, batch: int = BATCH
+) -> tuple[np.ndarray, np.ndarray]:
     """(intact, ablated) predictions on prepared inputs `x`, `units` of `point` set to zero (`fill` None) or to
-    `fill`. `start`: the point's whole output for `x`, when known (a sequential network then runs only the rest)."""
+    `fill`. `start`: the point's whole output for `x`, when known (a sequential network then runs only the rest);
+    `intact`: the intact predictions, when known from the same arithmetic (`UnitTable.pred`), not computed again."""
     model.eval()
-    split = split_at(model, point.module)
+    split, skip = split_at(model, point.module), intact is not None
     if split is None:
-        before = predictions(model, x, batch=batch)
+        before = np.asarray(intact) if skip else predictions(model, x, batch=batch)
         return before, predictions(_hooked(model, point, units, fill), x, batch=batch) if len(units) else before
     upto, rest = split
     if start is not None:
         h = torch.as_tensor(np.asarray(start))
-        return _rest(rest, h, point.layout, [], fill, batch), _rest(rest, h, point.layout, units, fill, batch)
+        before = np.asarray(intact) if skip else _rest(rest, h, point.layout, [], fill, batch)
+        return before, _rest(rest, h, point.layout, units, fill, batch) if len(units) else before
+    if skip and not len(units):
+        return np.asarray(intact), np.asarray(intact)
     before, after = [], []
     for i in range(0, len(x), batch):
         h = run_layers(upto, fast(x[i : i + batch]))
-        before.append(_rest(rest, h, point.layout, [], fill, batch))
+        before.append(None if skip else _rest(rest, h, point.layout, [], fill, batch))
         after.append(_rest(rest, h, point.layout, units, fill, batch) if len(units) else before[-1])
-    return np.concatenate(before), np.concatenate(after)
+    return (np.asarray(intact) if skip else np.concatenate(before)), np.concatenate(after)
 
 
 def ablated_predictions(
@@ -148,13 +154,14 @@ class AblationInfo:
 
 
 def ablation_info(
-    model, x, y, point: Point, units: Sequence[int], n_classes: int, mode: str = "zero", *, mean=None, start=None
+    model, x, y, point: Point, units: Sequence[int], n_classes: int, mode="zero", *, mean=None, start=None, intact=None
 ) -> AblationInfo:
     """The network with `units` of `point` switched off against the intact one, on prepared inputs `x` with labels
-    `y` (`mean`, `start`: the point's mean and whole output over `x`, when known)."""
+    `y` (`mean`, `start`, `intact`: the point's mean and whole output over `x` and the network's predictions, when
+    known; see `prediction_pair`)."""
     y = np.asarray(y)
     fill = _fill(model, x, point, mode, mean) if len(units) else None
-    before, after = prediction_pair(model, x, point, units, fill, start=start)
+    before, after = prediction_pair(model, x, point, units, fill, start=start, intact=intact)
     cb, ca = confusion(y, before, n_classes), confusion(y, after, n_classes)
     return AblationInfo(
         point.name,
@@ -195,7 +202,9 @@ def ablation_ranking(
         fill = torch.from_numpy(table.mean) if table is not None and table.mean is not None else _mean_of(h)
     split = split_at(model, point.module)
     n_units = unit_values(point.layout, h[:1])[0].shape[1]
-    if split is None:
+    if table is not None and table.pred is not None:
+        base = float(np.mean(table.pred == y))
+    elif split is None:
         base = float(np.mean(predictions(model, x) == y))
     else:
         base = float(np.mean(_rest(split[1], h, point.layout, [], fill, BATCH) == y))
@@ -237,12 +246,13 @@ def ranking_words(costs: np.ndarray, per_unit: str = "unit", *, top: int = 3) ->
 # --- the page's records: a Run at one snapshot ------------------------------------------------------------------
 def run_ablation_info(run, k: int, dataset, point: str, units: Sequence[int], mode: str = "zero", *, table=None):
     """Snapshot `k` of a `Run`: `units` of `point` switched off on its evaluation subset, against the intact network.
-    `table`: the point's `UnitTable` at this snapshot, when known (its mean, and a vector point's whole output)."""
+    `table`: the point's `UnitTable` at this snapshot, when known (its mean, the network's answers and a vector point's
+    whole output)."""
     x, _, labels = eval_inputs(run, dataset)
     start = table.values if table is not None and table.whole else None
-    mean = None if table is None else table.mean
-    p = find_point(run, point)
-    return ablation_info(run.model_at(k), x, labels, p, units, dataset.n_classes, mode, mean=mean, start=start)
+    mean, intact = (None, None) if table is None else (table.mean, table.pred)
+    p, model = find_point(run, point), run.model_at(k)
+    return ablation_info(model, x, labels, p, units, dataset.n_classes, mode, mean=mean, start=start, intact=intact)
 
 
 def run_ablation_ranking(run, k: int, dataset, point: str, mode: str = "zero", *, progress=None, table=None):

@@ -2,8 +2,9 @@
 
 Stage: run (one snapshot's weights, replayed over the evaluation subset) → analysis → `nnlab.figures.units`.
 `unit_table` is one forward pass: every unit's value for every evaluation sample (a channel's value is its strongest
-position, kept too, so the input patch it sees can be cut out) and the layer's mean output. From it: the top examples
-and the activation density of one unit; `nnlab.analysis.ablation` switches units off, starting from it.
+position, kept too, so the input patch it sees can be cut out), the layer's mean output and the network's answers.
+From it: the top examples and the activation density of one unit; `nnlab.analysis.ablation` switches units off,
+starting from it.
 
 Speed: the evaluation subset runs in batches of `BATCH` images in channels-last memory order under
 `torch.inference_mode` (1,000 CIFAR-shaped images through the default CNN: about 40 ms on 2 cores against 200 ms in
@@ -64,19 +65,23 @@ def run_layers(layers: Sequence[nn.Module], h: torch.Tensor) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def point_batches(model: nn.Module, x: torch.Tensor, module: str, *, batch: int = BATCH) -> Iterator[torch.Tensor]:
+def point_batches(
+    model: nn.Module, x: torch.Tensor, module: str, *, batch: int = BATCH, whole: bool = False
+) -> Iterator[torch.Tensor] | Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """The output of `module` for prepared inputs `x`, one batch at a time (model in eval mode). A child of a
-    sequential network runs only the layers up to it; any other module is captured on a full pass."""
+    sequential network runs only the layers up to it; any other module is captured on a full pass. `whole`: pairs
+    (the module's output, the network's), the rest of a sequential network run on from the first."""
     model.eval()
     split = split_at(model, module)
     for i in range(0, len(x), batch):
         h = fast(x[i : i + batch])
         if split is not None:
-            yield run_layers(split[0], h)
+            h = run_layers(split[0], h)
+            yield (h, run_layers(split[1], h)) if whole else h
             continue
         with Capture(model, [module], copy=False) as cap:
-            model(h)
-        yield cap[module]
+            out = model(h)
+        yield (cap[module], out) if whole else cap[module]
 
 
 def point_output(model: nn.Module, x: torch.Tensor, module: str, *, batch: int = BATCH) -> torch.Tensor:
@@ -105,6 +110,7 @@ class UnitTable:
     signed: bool  # the values can be negative (show the lowest too)
     mean: np.ndarray | None = None  # (1, ...) float32: the point's mean output (what "set to the mean" uses)
     whole: bool = False  # `values` is the point's whole output (a vector point): ablation starts from it
+    pred: np.ndarray | None = None  # (N,) the intact network's predicted classes (None: no class scores)
 
     @property
     def n_units(self) -> int:
@@ -113,13 +119,15 @@ class UnitTable:
 
 @torch.inference_mode()
 def unit_table(model: nn.Module, x: torch.Tensor, point: Point, indices: np.ndarray, labels: np.ndarray) -> UnitTable:
-    """One forward pass of the evaluation subset `x` (test indices `indices`): the table of `point`'s units."""
-    values, where, total, shape = [], [], None, None
-    for out in point_batches(model, x, point.module):
+    """One forward pass of the evaluation subset `x` (test indices `indices`): the table of `point`'s units, and the
+    network's own answers (what ablation compares with, from the same arithmetic)."""
+    values, where, preds, total, shape = [], [], [], None, None
+    for out, final in point_batches(model, x, point.module, whole=True):
         v, w = unit_values(point.layout, out)
         values.append(v.float())
         if w is not None:
             where.append(w)
+        preds.append(final.argmax(1) if final.dim() == 2 else None)  # class scores (not an autoencoder's image)
         s = batch_sum(out.float())
         total, shape = (s if total is None else total + s), tuple(out.shape)
     if total is None:
@@ -136,6 +144,7 @@ def unit_table(model: nn.Module, x: torch.Tensor, point: Point, indices: np.ndar
         bool((v < 0).any()),
         (total / len(x)).unsqueeze(0).contiguous().numpy(),
         len(shape) == 2 and split_at(model, point.module) is not None,
+        None if preds[0] is None else torch.cat(preds).numpy(),
     )
 
 
