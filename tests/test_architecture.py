@@ -113,8 +113,8 @@ def test_every_page_goes_through_the_router():
     to a page (http://host/walkthrough) would open it without the router, the page config or the sidebar."""
     assert not (ROOT / "pages").exists()
     app = ast.parse((ROOT / "streamlit_app.py").read_text())
-    scripts = [
-        node.args[0].value
+    scripts = [  # st.Page(appkit.page_file("home"), ...): the page's name, as an absolute path (tests/test_cloud.py)
+        f"app_pages/{node.args[0].args[0].value}.py"
         for node in ast.walk(app)
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "Page" and node.args
     ]
