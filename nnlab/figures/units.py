@@ -10,7 +10,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from ..analysis.ablation import AblationInfo
 from .colors import DIVERGING, LINE_COLORS, empty_figure, mosaic, png_uri, tile_centres
@@ -78,9 +77,7 @@ def top_examples_figure(
         grids.append(grid)
     image = np.concatenate(grids)
     fig = go.Figure(go.Image(source=png_uri(image), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip"))
-    for note in notes:
-        fig.add_annotation(showarrow=False, **note)
-    fig.update_layout(shapes=shapes)
+    fig.update_layout(annotations=[dict(showarrow=False, **n) for n in notes], shapes=shapes)  # at once: add_annotation
     fig.update_xaxes(visible=False, range=[-0.5, image.shape[1] - 0.5])
     fig.update_yaxes(visible=False, range=[image.shape[0] - 0.5, -0.5], scaleanchor="x")
     height = int(min(900, 20 + 830 / image.shape[1] * image.shape[0]))  # for a plot about 850 pixels wide
@@ -116,50 +113,54 @@ def density_figure(values: np.ndarray, zero_share: float, *, dead: bool = False,
 
 
 def ablation_figure(info: AblationInfo, class_names: Sequence[str]) -> go.Figure:
-    """Each class's accuracy intact and with the units off (bars), and the change in the confusion matrix."""
+    """Each class's accuracy intact and with the units off (bars), and the change in the confusion matrix.
+
+    Two panels on axes of their own, the figure built in one go (make_subplots and add_trace cost more than the
+    rest of the page's figures together)."""
     k = len(info.per_class)
     if k == 0:
         return empty_figure("No classes to compare")
     names = [str(n) for n in class_names[:k]]
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        column_widths=[0.55, 0.45],
-        subplot_titles=["Accuracy per true class", "Change in the confusion matrix (off − intact)"],
-        horizontal_spacing=0.12,
-    )
-    for label, acc, color in (("intact", info.per_class, "#999999"), ("units off", info.ablated_per_class, "#D55E00")):
-        fig.add_trace(
-            go.Bar(x=names, y=acc, name=label, marker_color=color, hovertemplate="%{x}: %{y:.0%}<extra>" + label),
-            row=1,
-            col=1,
+    bars = [
+        go.Bar(x=names, y=acc, name=label, marker_color=color, hovertemplate="%{x}: %{y:.0%}<extra>" + label)
+        for label, acc, color in (
+            ("intact", info.per_class, "#999999"),
+            ("units off", info.ablated_per_class, "#D55E00"),
         )
+    ]
     change = info.ablated_confusion - info.confusion
     limit = max(1, int(np.abs(change).max()))
-    fig.add_trace(
-        go.Heatmap(
-            z=change,
-            x=names,
-            y=names,
-            text=change,
-            texttemplate="%{text}",
-            colorscale=DIVERGING,
-            zmid=0,
-            zmin=-limit,
-            zmax=limit,
-            colorbar=dict(title=dict(text="samples"), thickness=12, x=1.02),
-            hovertemplate="true %{y}, predicted %{x}: %{z:+d}<extra></extra>",
-        ),
-        row=1,
-        col=2,
+    heat = go.Heatmap(
+        z=change,
+        x=names,
+        y=names,
+        text=change,
+        texttemplate="%{text}",
+        colorscale=DIVERGING,
+        zmid=0,
+        zmin=-limit,
+        zmax=limit,
+        colorbar=dict(title=dict(text="samples"), thickness=12, x=1.02),
+        hovertemplate="true %{y}, predicted %{x}: %{z:+d}<extra></extra>",
+        xaxis="x2",
+        yaxis="y2",
     )
-    fig.update_yaxes(title=dict(text="accuracy"), tickformat=".0%", range=[0, 1.05], row=1, col=1)
-    fig.update_xaxes(title=dict(text="predicted"), type="category", row=1, col=2)
-    fig.update_yaxes(title=dict(text="true"), type="category", autorange="reversed", row=1, col=2)
-    fig.update_layout(
-        height=380, barmode="group", legend=dict(orientation="h", y=-0.2), margin=dict(l=10, r=10, t=50, b=40)
+    titles = (("Accuracy per true class", 0.25), ("Change in the confusion matrix (off − intact)", 0.81))
+    layout = dict(
+        xaxis=dict(domain=[0, 0.5], anchor="y"),
+        yaxis=dict(anchor="x", title=dict(text="accuracy"), tickformat=".0%", range=[0, 1.05]),
+        xaxis2=dict(domain=[0.62, 1], anchor="y2", title=dict(text="predicted"), type="category"),
+        yaxis2=dict(anchor="x2", title=dict(text="true"), type="category", autorange="reversed"),
+        annotations=[
+            dict(text=t, x=x, y=1, xref="paper", yref="paper", xanchor="center", yanchor="bottom", showarrow=False)
+            for t, x in titles
+        ],
+        height=380,
+        barmode="group",
+        legend=dict(orientation="h", y=-0.2),
+        margin=dict(l=10, r=10, t=50, b=40),
     )
-    return fig
+    return go.Figure([*bars, heat], layout)
 
 
 def ranking_figure(costs: np.ndarray, *, per_unit: str = "unit", top: int = 40) -> go.Figure:
