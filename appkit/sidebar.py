@@ -32,7 +32,7 @@ from .state import (
 )
 from .training import quick_start_button
 
-LIVE_EVERY = 0.5  # seconds between two looks at a run that is still training
+LIVE_EVERY = 0.4  # seconds between two looks at a run that is still training (under 0.5: twice a second, with room)
 FOLLOW_KEY = "app_follow"  # False once the student moved the slider back from the newest snapshot of a live run
 ENDED_KEY = "app_live_ended"  # the run whose end this session has already announced
 LIVE_SEEN_KEY = "app_live_seen"  # the run this session last watched while it trained
