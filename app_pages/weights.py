@@ -169,9 +169,11 @@ if tokens is not None:
     appkit.how_to_read(
         "One small map per patch, placed where that patch lies: the cosine similarity of its position embedding "
         "with every patch's (red alike, blue opposite). Look for a red spot around each map's own place: the "
-        "network has then learned the 2-D grid from nothing but the patches' order (here the similarity follows "
-        f"closeness on the grid with a correlation of {pa.grid_score(similarity, tokens.grid):.2f}; at the "
-        "first snapshot the embeddings are random and it is near 0)."
+        "network has then learned the 2-D grid from nothing but the patches' order. "
+        + pa.describe_positions(similarity, tokens.grid)
     )
 
-appkit.show_code(wa.layer_history, wa.movie_info, wa.select_units, wa.norm_history, wm.weight_movie_figure)
+tokens_code = (pa.token_history, pa.position_similarity) if tokens is not None else ()
+appkit.show_code(
+    wa.layer_history, wa.movie_info, wa.select_units, wa.norm_history, wm.weight_movie_figure, *tokens_code
+)

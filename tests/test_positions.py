@@ -72,3 +72,12 @@ def test_position_figure_places_a_tile_per_patch():
     assert len(fig.data[1].x) == 6 and fig.data[1].text[4] == "patch 5 (row 2, col 2)"
     assert fig.layout.title.text == "alike"
     assert F.position_figure(np.zeros((0, 1, 1)), (1, 1), title="").layout.title.text  # an empty, titled figure
+
+
+def test_describe_positions_in_words():
+    grid = (4, 4)
+    assert "learned the 2-D layout" in P.describe_positions(P.position_similarity(grid_embeddings(grid), grid), grid)
+    noise = P.position_similarity(np.random.default_rng(0).normal(size=(17, 64)), grid)
+    assert "no 2-D layout learned" in P.describe_positions(noise, grid)
+    far = -P.position_similarity(grid_embeddings(grid), grid)  # alike where far apart
+    assert "far apart are more alike" in P.describe_positions(far, grid)

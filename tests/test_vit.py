@@ -97,6 +97,10 @@ def test_figures_by_structure():
     maps = np.random.default_rng(0).random((2, 3, 4, 4)).astype(np.float32)
     fig = FA.head_grid_figure(image, maps, ["attn1", "attn2"])
     assert fig.data[0].type == "image" and len(fig.layout.annotations) == 6
+    scale = fig.data[0].dx  # the PNG holds the image's own pixels; the browser enlarges each
+    assert scale * 8 >= FA.TILE and fig.data[0].source.startswith("data:image/png")
+    name, marker = fig.layout.annotations[0], fig.data[1]
+    assert name.y < marker.y[0] - 4 * scale  # each name in the band above its tile, not on the picture
     assert FA.overlay(image, maps[0, 0]).dtype == np.uint8
     matrix = FA.token_matrix_figure(np.full((17, 17), 1 / 17), (4, 4), title="m")
     assert np.asarray(matrix.data[0].z).shape == (17, 17) and matrix.data[0].x[0] == "cls"

@@ -73,3 +73,23 @@ def grid_score(similarity: np.ndarray, grid: tuple[int, int]) -> float:
     if off.sum() < 2 or np.std(sim[off]) == 0 or np.std(dist[off]) == 0:
         return 0.0
     return float(np.corrcoef(sim[off], -dist[off])[0, 1])
+
+
+def describe_positions(similarity: np.ndarray, grid: tuple[int, int]) -> str:
+    """What the similarity maps `(P, rows, cols)` show, in words, with their `grid_score`."""
+    r = grid_score(similarity, grid)
+    if r >= 0.3:
+        return (
+            f"Neighbouring patches have alike position embeddings (similarity against closeness on the grid: "
+            f"correlation {r:+.2f}): the network has learned the 2-D layout of the image."
+        )
+    if r <= -0.15:
+        return (
+            f"Patches far apart are more alike than neighbours (correlation of similarity with closeness on the "
+            f"grid: {r:+.2f}): the embeddings mark what places have in common rather than a 2-D layout, such as "
+            "the corners of a digit, which are always empty."
+        )
+    return (
+        f"The similarity hardly follows closeness on the grid (correlation {r:+.2f}): no 2-D layout learned (yet), "
+        "as at the first snapshot, when the embeddings are random."
+    )

@@ -75,7 +75,7 @@ def _image_grid(
     )
     layout = dict(
         annotations=[
-            dict(x=x, y=y - (h + band) * scale / 2 + band * scale / 2, text=t, showarrow=False, font=dict(size=11))
+            dict(x=x, y=y - (h + band) * scale / 2, text=t, showarrow=False, font=dict(size=11))
             for x, y, t in zip(xs, ys, titles, strict=True)
         ],
         title=dict(text=title),

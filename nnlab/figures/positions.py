@@ -37,24 +37,24 @@ def token_embeddings_figure(history: TokenHistory, k: int, *, height: int = 440)
         return empty_figure("No class token or position embeddings")
     pos = history.pos[k]  # (N, E)
     labels = ["cls"] + [f"p{i}" for i in range(1, len(pos))]
-    right = _heatmap(pos, labels, x_axis="x2", colorbar_x=1.0, hover="token %{y}, dimension %{x}: %{z:.3f}")
+    right = _heatmap(pos, labels, x_axis="x2", colorbar_x=0.95, hover="token %{y}, dimension %{x}: %{z:.3f}")
     step = int(history.steps[k])
     layout = dict(
         height=height,
         margin=dict(l=60, r=10, t=50, b=50),
-        xaxis2=dict(domain=[0.56, 0.93], anchor="y2", title=dict(text="dimension")),
+        xaxis2=dict(domain=[0.6, 0.93], anchor="y2", title=dict(text="dimension")),
         yaxis2=dict(anchor="x2", autorange="reversed", type="category", title=dict(text="token")),
     )
-    titles = [(f"{history.pos_param}: position embeddings at step {step:,}", 0.745)]
+    titles = [(f"{history.pos_param}: position embeddings at step {step:,}", 0.765)]
     data = [right]
     if history.cls is not None:
         steps = np.asarray(history.steps)
         data.insert(
             0,
-            _heatmap(history.cls, steps, x_axis="x", colorbar_x=0.45, hover="step %{y}, dimension %{x}: %{z:.3f}"),
+            _heatmap(history.cls, steps, x_axis="x", colorbar_x=0.38, hover="step %{y}, dimension %{x}: %{z:.3f}"),
         )
         layout.update(
-            xaxis=dict(domain=[0, 0.4], anchor="y", title=dict(text="dimension")),
+            xaxis=dict(domain=[0, 0.35], anchor="y", title=dict(text="dimension")),
             yaxis=dict(anchor="x", autorange="reversed", title=dict(text="training step")),
             shapes=[
                 dict(
@@ -69,7 +69,7 @@ def token_embeddings_figure(history: TokenHistory, k: int, *, height: int = 440)
                 )
             ],
         )
-        titles.insert(0, (f"{history.cls_param}: the class token over training", 0.2))
+        titles.insert(0, (f"{history.cls_param}: the class token over training", 0.175))
     else:
         layout["xaxis2"]["domain"] = [0, 0.93]
         titles = [(titles[0][0], 0.465)]
@@ -80,7 +80,7 @@ def token_embeddings_figure(history: TokenHistory, k: int, *, height: int = 440)
     return go.Figure(data, layout)
 
 
-def position_figure(similarity: np.ndarray, grid: tuple[int, int], *, title: str) -> go.Figure:
+def position_figure(similarity: np.ndarray, grid: tuple[int, int], *, title: str, height: int = 560) -> go.Figure:
     """Cosine similarity of every patch's position embedding with every other: one tile per patch `(P, rows, cols)`,
     tiles placed where their patch lies; red alike, blue opposite."""
     p = len(similarity)
@@ -93,8 +93,22 @@ def position_figure(similarity: np.ndarray, grid: tuple[int, int], *, title: str
     grid_img = mosaic(tiles, grid[1], gap=2, fill=255, rgb=True)
     xs, ys = tile_centres(p, grid[1], tiles.shape[1], tiles.shape[2], gap=2)
     names = [f"patch {i + 1} (row {i // grid[1] + 1}, col {i % grid[1] + 1})" for i in range(p)]
-    colour_bar = go.Heatmap(  # an invisible trace that only draws the tiles' colour bar
-        z=[[-1, 1]], colorscale=DIVERGING, zmin=-1, zmax=1, opacity=0, showscale=True, hoverinfo="skip"
+    colour_bar = go.Heatmap(  # an invisible trace that only draws the tiles' colour bar, under the picture
+        z=[[-1, 1]],
+        colorscale=DIVERGING,
+        zmin=-1,
+        zmax=1,
+        opacity=0,
+        hoverinfo="skip",
+        colorbar=dict(
+            orientation="h",
+            x=0.5,
+            y=-0.02,
+            yanchor="top",
+            len=0.4,
+            thickness=12,
+            title=dict(text="cosine similarity", side="top"),
+        ),
     )
     data = [
         go.Image(source=png_uri(grid_img), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip"),
@@ -103,8 +117,8 @@ def position_figure(similarity: np.ndarray, grid: tuple[int, int], *, title: str
     ]
     layout = dict(
         title=dict(text=title),
-        height=min(620, 120 + grid_img.shape[0] * 2),
-        margin=dict(l=10, r=10, t=50, b=10),
+        height=height,
+        margin=dict(l=10, r=10, t=50, b=80),
         xaxis=dict(visible=False, range=[-0.5, grid_img.shape[1] - 0.5]),
         yaxis=dict(visible=False, range=[grid_img.shape[0] - 0.5, -0.5], scaleanchor="x"),
         showlegend=False,

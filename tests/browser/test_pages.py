@@ -37,6 +37,7 @@ VISITS = [
     (r"compare", "compare", "digits-cnn", 3, False),
     (r"^Attention$", "attention-digits-vit", "digits-vit", 5, True),
     (r"walk", "walkthrough-digits-vit", "digits-vit", 1, False),
+    (r"weight", "weights-digits-vit", "digits-vit", 3, False),
 ]
 COVERED = {visit[0] for visit in VISITS}
 
