@@ -143,6 +143,7 @@ costs = appkit.background_result(
     hint="The result is kept for this layer and snapshot.",
     progress=True,
     table=table,
+    background=True,  # one core, low priority: this page stays quick while it runs
 )
 if costs is not None:
     st.markdown(A.ranking_words(costs, word))

@@ -293,9 +293,10 @@ def bench_latent(run_id: str, root: Path, n_snap: int, repeats: int, rng) -> Non
 
 
 def bench_units(run_id: str, root: Path, n_snap: int, repeats: int, rng) -> None:
-    """The Units page (warm reruns at a new unit), then issue 17's targets timed on their own at snapshots not read
-    yet: one unit's top examples (the layer's forward pass over the evaluation subset included), one ablation, and
-    the ranking of the widest hidden layer."""
+    """The Units page (warm reruns at a new unit, and at a new snapshot while rankings run in the background), then
+    issue 17's targets timed on their own at snapshots not read yet: one unit's top examples (the layer's forward pass
+    over the evaluation subset included), one ablation, and the ranking of the widest hidden layer."""
+    import appkit
     from nnlab import Run
     from nnlab.analysis import ablation as A
     from nnlab.analysis import units as U
@@ -307,6 +308,12 @@ def bench_units(run_id: str, root: Path, n_snap: int, repeats: int, rng) -> None
         box = at.number_input(key="units_unit")
         box.set_value(int(rng.integers(box.max + 1)))
         pages.append(run_timed(at))
+    snaps = []  # each new snapshot starts the layer's ranking in the background, while the next reruns are timed
+    for _ in range(repeats):
+        at.slider(key="app_snapshot").set_value(int(rng.integers(n_snap)))
+        snaps.append(run_timed(at))
+    for key, task in list(appkit.background_tasks()._tasks.items()):
+        assert key[0] != "units-ranking" or task.wait(600), "a ranking did not finish"
     run = Run(root / run_id)
     ds = run.dataset()
     points = U.unit_points(run.points())
@@ -335,6 +342,7 @@ def bench_units(run_id: str, root: Path, n_snap: int, repeats: int, rng) -> None
     med = statistics.median
     print(f"  units         first view (cold caches, ranking in the background) {cold:7.1f} ms")
     print(f"  units         new unit, page rerun        {summary(pages)}")
+    print(f"  units         new snapshot, page rerun    {summary(snaps)}  (rankings running in the background)")
     print(
         f"  units         {point.name} ({n_units} {point.per_unit}s): top examples of a new unit {med(top):.1f} ms "
         f"(≤ 150; at a new snapshot, the layer's forward pass included: {med(fresh):.1f} ms) · one ablation "

@@ -10,7 +10,10 @@ after it, not the convolutions before. Any other network gets a forward hook on 
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -255,7 +258,31 @@ def run_ablation_info(run, k: int, dataset, point: str, units: Sequence[int], mo
     return ablation_info(model, x, labels, p, units, dataset.n_classes, mode, mean=mean, start=start, intact=intact)
 
 
-def run_ablation_ranking(run, k: int, dataset, point: str, mode: str = "zero", *, progress=None, table=None):
-    """Snapshot `k` of a `Run`: the accuracy each unit of `point` alone costs on the evaluation subset."""
+def run_ablation_ranking(
+    run, k: int, dataset, point: str, mode: str = "zero", *, progress=None, table=None, background: bool = False
+):
+    """Snapshot `k` of a `Run`: the accuracy each unit of `point` alone costs on the evaluation subset.
+    `background`: called on a thread of its own while pages are served; it then runs on one core at low priority
+    (see `gentle`), so the page that started it stays quick."""
     x, _, labels = eval_inputs(run, dataset)
-    return ablation_ranking(run.model_at(k), x, labels, find_point(run, point), mode, progress=progress, table=table)
+    p = find_point(run, point)
+    with gentle(background):
+        return ablation_ranking(run.model_at(k), x, labels, p, mode, progress=progress, table=table)
+
+
+@contextlib.contextmanager
+def gentle(on: bool = True):
+    """On a background thread: torch's ops on one thread (torch's thread count is per calling thread) and, on Linux,
+    this thread at the lowest priority (`nice` 19: it ends with the task), so the pages served meanwhile keep both
+    cores. Nothing changes on the main thread."""
+    if not on or threading.current_thread() is threading.main_thread():
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with contextlib.suppress(AttributeError, OSError):  # no per-thread priority outside Linux
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
