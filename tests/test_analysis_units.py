@@ -193,3 +193,21 @@ def test_the_run_records(tiny_run):
     assert t.values.shape == (len(idx), 8) and np.array_equal(t.indices, np.asarray(idx))
     info = U.run_unit_info(tiny_run, -1, ds, "relu1", 2, table=t)
     assert set(info.high) <= set(np.asarray(idx)) and info.high_boxes is None
+
+
+def test_a_background_ranking_runs_gently_and_leaves_the_main_thread_as_it_was():
+    import threading
+
+    threads, seen = torch.get_num_threads(), {}
+
+    def work():
+        with A.gentle():
+            seen["inside"] = torch.get_num_threads()
+        seen["after"] = torch.get_num_threads()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join()
+    assert seen["inside"] == 1 and seen["after"] == threads == torch.get_num_threads()
+    with A.gentle():  # the main thread: nothing changes
+        assert torch.get_num_threads() == threads
