@@ -16,6 +16,7 @@ from .colors import DIVERGING, LINE_COLORS, empty_figure, mosaic, png_uri, tile_
 
 PATCH_BOX = "#E69F00"  # the outline of the patch a channel's strongest position sees (Okabe-Ito orange)
 OFF_IMAGE = 200  # grey where a patch reaches past the image's edge
+TITLE = dict(showarrow=False, font=dict(size=16))  # a panel's title, as make_subplots draws it
 
 
 def _rgb(images: np.ndarray) -> np.ndarray:
@@ -147,12 +148,12 @@ def ablation_figure(info: AblationInfo, class_names: Sequence[str]) -> go.Figure
     )
     titles = (("Accuracy per true class", 0.25), ("Change in the confusion matrix (off − intact)", 0.81))
     layout = dict(
-        xaxis=dict(domain=[0, 0.5], anchor="y"),
+        xaxis=dict(domain=[0, 0.5], anchor="y", type="category"),  # every class named, even "0" to "9"
         yaxis=dict(anchor="x", title=dict(text="accuracy"), tickformat=".0%", range=[0, 1.05]),
         xaxis2=dict(domain=[0.62, 1], anchor="y2", title=dict(text="predicted"), type="category"),
         yaxis2=dict(anchor="x2", title=dict(text="true"), type="category", autorange="reversed"),
         annotations=[
-            dict(text=t, x=x, y=1, xref="paper", yref="paper", xanchor="center", yanchor="bottom", showarrow=False)
+            dict(text=t, x=x, y=1, xref="paper", yref="paper", xanchor="center", yanchor="bottom", **TITLE)
             for t, x in titles
         ],
         height=380,
