@@ -148,3 +148,12 @@ def test_movie_gif_has_a_frame_per_snapshot():
     gif = wm.movie_gif(wa.movie_info(history, "all", 3, 0), history)
     image = Image.open(io.BytesIO(gif))
     assert image.format == "GIF" and image.n_frames == 3
+
+
+def test_the_dead_units_panel_says_why_it_is_empty_without_a_relu():
+    ones = np.ones((1, 3))
+    without = wa.NormHistory(np.arange(3), ("dense1",), ones, ones, ones, (), np.zeros((0, 3)))
+    with_relu = wa.NormHistory(np.arange(3), ("dense1",), ones, ones, ones, ("relu1",), np.zeros((1, 3)))
+    said = [a.text for a in wf.norms_figure(without).layout.annotations if "never exactly 0" in a.text]
+    assert len(said) == 1 and said[0].count("<br>") == 2
+    assert not any("never exactly 0" in a.text for a in wf.norms_figure(with_relu).layout.annotations)

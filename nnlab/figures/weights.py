@@ -149,6 +149,16 @@ def norms_figure(norms: NormHistory, *, title: str = "", height: int = 560) -> g
             2,
             2,
         )
+    if not norms.points:  # GELU, tanh, sigmoid: no point gives exactly zero, so no unit can be silent everywhere
+        fig.add_annotation(
+            text="No ReLU-like point is recorded here:<br>GELU, tanh … are never exactly 0,<br>so no unit is dead",
+            x=0.5,
+            y=0.5,
+            xref="x4 domain",
+            yref="y4 domain",
+            showarrow=False,
+            font={"color": "#666"},
+        )
     for r, c in ((1, 2), (2, 1)):
         fig.update_yaxes(type="log", tickformat=".2~g", dtick="D2", row=r, col=c)
     fig.update_yaxes(range=[0, 1.02], tickformat=".0%", row=2, col=2)
