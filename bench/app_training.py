@@ -41,6 +41,7 @@ from nnlab import DataConfig, MLPConfig, RecordConfig, TrainConfig, load_dataset
 from nnlab.jobs import JobRegistry, JobSpec, LiveMetrics, worker_threads  # noqa: E402
 
 MODEL = MLPConfig(input_shape=(1, 28, 28), n_classes=10, hidden=(128, 64))
+RECORD = RecordConfig()  # --snapshots replaces it: a page following live redraws more of a run with more snapshots
 
 
 def write_dataset(folder: Path, n_train: int, n_test: int) -> str:
@@ -59,7 +60,7 @@ def headless(data: DataConfig, train: TrainConfig, root: Path, threads: int) -> 
     """Seconds of `trainer.fit()` in this thread, as the command line trains."""
     torch.set_num_threads(threads)
     live = LiveMetrics()
-    trainer, _ = make_trainer(data, MODEL, train, RecordConfig(), root=root, callbacks=(live,))
+    trainer, _ = make_trainer(data, MODEL, train, RECORD, root=root, callbacks=(live,))
     trainer.fit()
     return live.view().elapsed
 
@@ -108,16 +109,22 @@ class FollowingPage:
         from streamlit.testing.v1 import AppTest
 
         from appkit.sidebar import LIVE_EVERY
+        from nnlab.runs import Run
 
         self.job, self.every = job, LIVE_EVERY
-        while job.alive and not job.run_id:
+        while job.alive and not (job.run_id and job.folder and (job.folder / "manifest.json").is_file()):
             time.sleep(0.05)
+        while job.alive and len(Run(job.folder)) < 1:
+            time.sleep(0.05)
+        os.environ["NNLAB_RUNS_DIR"] = str(job.folder.parent)  # the app lists the runs of this variant's folder
         self.at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
         self.at.session_state["app_run"] = job.run_id
         self.at.run()
-        self.at.switch_page("app_pages/class_averages.py")
+        self.at.switch_page("app_pages/class_averages.py").run()
+        assert self.at.session_state["app_run"] == job.run_id and not self.at.exception, "the page shows another run"
         self.watch = AppTest.from_function(_watch, args=(job.run_id,), default_timeout=60)
         self.looks, self.redraws, self.refreshes, self.drawn = [], [], [], -1
+        self.shown: list[tuple[int, int]] = []  # (snapshots written, snapshot the page drew) at each redraw
         self.wall = 0.0  # seconds spent following (the redraws counted below happened within them)
 
     def until(self, done) -> None:
@@ -128,6 +135,7 @@ class FollowingPage:
             tick = time.perf_counter()
             self.watch.run()  # the fragment's work: is there a newer snapshot?
             look = time.perf_counter() - tick
+            assert not self.watch.exception, self.watch.exception[0].value
             self.looks.append(look)
             n = len(Run(self.job.folder))
             if n != self.drawn:
@@ -137,6 +145,7 @@ class FollowingPage:
                 if self.drawn >= 0:  # the first draw loads the run and the data
                     self.redraws.append(redraw)
                     self.refreshes.append(look + redraw)
+                    self.shown.append((n, self.at.session_state["app_snapshot"]))
                 self.drawn = n
             time.sleep(max(0.0, self.every - (time.perf_counter() - tick)))
         self.wall += time.perf_counter() - start
@@ -152,17 +161,19 @@ class FollowingPage:
             f"following live (Class averages, a look every {follows[0].every} s): {len(refreshes) / wall:.1f} page "
             f"refreshes a second (target ≥ 2); server time per refresh (look + redraw): median "
             f"{1000 * statistics.median(refreshes):.0f} ms, p90 {1000 * np.percentile(refreshes, 90):.0f} ms "
-            f"(target ≤ 150 ms); a look alone {1000 * statistics.median(looks):.1f} ms; {len(refreshes)} refreshes"
+            f"(target ≤ 150 ms); a look alone {1000 * statistics.median(looks):.1f} ms; {len(refreshes)} refreshes, "
+            f"{sum(k == n - 1 for f in follows for n, k in f.shown)} of them at the newest snapshot, up to snapshot "
+            f"{max(k for f in follows for _, k in f.shown)}"
         )
 
 
 def _watch(run_id: str) -> None:
     import appkit
-    from appkit import sidebar
+    from appkit.sidebar import _live  # `appkit.sidebar` is the sidebar function: import the module's watcher
 
     run = appkit.open_run(run_id)
     if run is not None and run.status == "running":
-        sidebar._live(run_id, len(run))  # the look itself; the page redraw it would ask for is timed apart
+        _live(run_id, len(run))  # the look itself; the page redraw it would ask for is timed apart
 
 
 SHARES: dict[int, float] = {}  # id(spec) → share of the last job's training time at more than one torch thread
@@ -189,7 +200,7 @@ def in_thread(data: DataConfig, train: TrainConfig, root: Path, threads: int) ->
     """Seconds of `trainer.fit()` in a thread of this process while the Train page re-runs back to back."""
     torch.set_num_threads(threads)
     live = LiveMetrics()
-    trainer, _ = make_trainer(data, MODEL, train, RecordConfig(), root=root, callbacks=(live,))
+    trainer, _ = make_trainer(data, MODEL, train, RECORD, root=root, callbacks=(live,))
     worker = threading.Thread(target=trainer.fit, daemon=True)
     app = BusyApp(None)
     worker.start()
@@ -229,7 +240,10 @@ def main() -> None:
     parser.add_argument(
         "--follow", action="store_true", help="only the headless references, the idle app and a page following live"
     )
+    parser.add_argument("--snapshots", type=int, default=RecordConfig().snapshots, help="snapshots a run records")
     a = parser.parse_args()
+    global RECORD
+    RECORD = RecordConfig(snapshots=a.snapshots)
     n_train, repeats = (10_000, 1) if a.quick else (60_000, a.repeats)
     tmp = Path(tempfile.mkdtemp(prefix="nnlab-bench-"))
     (tmp / "data").mkdir()
@@ -246,7 +260,7 @@ def main() -> None:
         data,
         MODEL,
         train,
-        RecordConfig(),
+        RECORD,
         root=tmp / "runs",
         data_dir=str(tmp / "data"),
         torch_threads=threads,
@@ -255,7 +269,7 @@ def main() -> None:
     registry = appkit.job_registry()
     print(
         f"{n_train:,} training images 28×28, MLP 784-128-64-10, batches of 128, {a.epochs} epochs, "
-        f"50 snapshots; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; {repeats} repeat(s); "
+        f"{a.snapshots} snapshots; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; {repeats} repeat(s); "
         f"the app's worker uses {threads} to {appkit.CORES} torch thread(s)\n"
     )
     results: dict[str, list[float]] = {}
