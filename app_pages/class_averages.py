@@ -23,8 +23,15 @@ PARAMS = {PAIR[0]: "a", PAIR[1]: "b", **C.PARAMS}  # the address's names of the 
 
 summary = appkit.run_cached(max_entries=32)(A.class_summary)
 eval_set = appkit.run_cached()(lambda run: run.eval_set())
-history = appkit.run_cached(show_spinner="Reading every snapshot's class statistics…")(A.separability_over_training)
-class_learning = appkit.run_cached()(A.class_learning)
+# Over training: each snapshot's part is cached on its own, so a page following a run adds only the new one.
+separability_at = appkit.snapshot_cached()(
+    lambda run, k, ratio: A.separability_at(run, k, ratio, points=appkit.network_points(run))
+)
+accuracy_at = appkit.snapshot_cached()(lambda run, k: A.class_accuracy_at(run, k, eval_set(run)[1]))
+history = appkit.run_cached(show_spinner="Reading every snapshot's class statistics…")(
+    lambda run, ratio: A.separability_over_training(run, ratio, at=lambda k: separability_at(run, k, ratio))
+)
+class_learning = appkit.run_cached()(lambda run: A.class_learning(run, at=lambda k: accuracy_at(run, k)))
 input_ratio = appkit.run_cached()(lambda run: A.input_separability(run, appkit.run_dataset(run)))
 
 

@@ -24,7 +24,10 @@ norms = appkit.run_cached(show_spinner="Measuring every snapshot…")(wa.norms_i
 
 @appkit.run_cached(max_entries=4)
 def tokens_of(run) -> pa.TokenHistory | None:
-    """A transformer's class token and position embeddings at every snapshot (None for other networks)."""
+    """A transformer's class token and position embeddings at every snapshot (None for other networks, and for a
+    module of your own: nnlab knows its points only once recorded, not its kind)."""
+    if run.model_config is None:
+        return None
     return pa.token_history(run, points=appkit.network_points(run))
 
 

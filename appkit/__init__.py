@@ -19,7 +19,7 @@ from .choices import unit_choice
 from .datasets import KIND_WORDS, OPTION_WIDGETS, SOURCE_WORDS, dataset_picker, download_panel
 from .furniture import RUNS_COLUMNS, background_result, how_to_read, runs_table, show_code
 from .maps import MapChoice, map_controls
-from .page import CACHE_TTL, PageContext, RunStamp, page, run_cached, run_stamp
+from .page import CACHE_TTL, PageContext, RunStamp, page, run_cached, run_stamp, snapshot_cached
 from .sidebar import require_run, require_run_data, sidebar
 from .state import (
     CORES,
@@ -61,6 +61,7 @@ __all__ = [
     "page",
     "run_cached",
     "run_stamp",
+    "snapshot_cached",
     "CORES",
     "KIND_WORDS",
     "LOOK_INSIDE_SECTION",

@@ -58,6 +58,33 @@ def run_cached(*, max_entries: int = 8, show_spinner: bool | str = False, ttl: f
     return wrap
 
 
+def snapshot_cached(*, max_entries: int = 4096, ttl: float = CACHE_TTL):
+    """Decorator: cache `fn(run, k, *args)` per (run, snapshot file, args) with `st.cache_resource`.
+
+    A written snapshot never changes, so a page following a training works out only the new snapshot's part of a
+    figure over all snapshots. The run is keyed by its folder and creation time (a run deleted and trained again
+    under the same name is another run). Values are shared, not copied: return read-only records.
+    """
+
+    def wrap(fn):
+        def cached(_run, folder: str, created, file: str, k: int, *args, **kwargs):
+            return fn(_run, k, *args, **kwargs)
+
+        cached.__module__ = fn.__module__
+        cached.__qualname__ = f"{fn.__qualname__}@{fn.__code__.co_filename}:{fn.__code__.co_firstlineno}"
+        store = st.cache_resource(max_entries=max_entries, ttl=ttl, show_spinner=False)(cached)
+
+        @functools.wraps(fn)
+        def call(run: Run, k: int, *args, **kwargs):
+            created = run.manifest.get("created")
+            return store(run, str(run.folder), created, run.snapshots[k]["file"], k, *args, **kwargs)
+
+        call.clear = store.clear
+        return call
+
+    return wrap
+
+
 @dataclass(frozen=True)
 class PageContext:
     """What an analysis page works on: the sidebar's run at the sidebar's snapshot, and its data."""

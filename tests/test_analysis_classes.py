@@ -167,3 +167,23 @@ def test_describe_confusion_counts_and_lists_mistakes():
     text = A.describe_confusion(np.array([[8, 2], [0, 10]]), ["cat", "dog"])
     assert text.startswith("**90.0%** of the 20 evaluation samples are right") and "cat" in text
     assert "none: all are right" in A.describe_confusion(np.eye(2, dtype=int) * 5, ["cat", "dog"])
+
+
+def test_over_training_from_each_snapshots_part_equals_the_whole_and_asks_each_snapshot_once(tiny_run):
+    asked = []
+
+    def sep_at(k):
+        asked.append(("sep", k))
+        return A.separability_at(tiny_run, k, 0.5)
+
+    def acc_at(k):
+        asked.append(("acc", k))
+        return A.class_accuracy_at(tiny_run, k, tiny_run.eval_set()[1])
+
+    whole, parts = A.separability_over_training(tiny_run, 0.5), A.separability_over_training(tiny_run, 0.5, at=sep_at)
+    np.testing.assert_array_equal(whole.ratio, parts.ratio)
+    assert whole.names == parts.names
+    learned, learned_parts = A.class_learning(tiny_run), A.class_learning(tiny_run, at=acc_at)
+    np.testing.assert_array_equal(learned.accuracy, learned_parts.accuracy)
+    n = len(tiny_run)
+    assert sorted(asked) == sorted([("sep", k) for k in range(n)] + [("acc", k) for k in range(n)])

@@ -70,3 +70,24 @@ def test_every_cache_has_an_entry_limit_and_a_time_to_live():
             missing.append(f"{file}:{name} lacks {sorted({'max_entries', 'ttl'} - kwargs)}")
     assert not missing, "caches without both limits: " + "; ".join(missing)
     assert not fixed, "these caches have both limits now: take them off PENDING: " + ", ".join(fixed)
+
+
+def test_a_snapshot_cache_works_out_each_snapshot_once_per_run(tiny_run, tmp_path):
+    import shutil
+
+    import appkit
+    from nnlab.runs import Run
+
+    calls = []
+
+    @appkit.snapshot_cached(max_entries=16)
+    def part(run, k, scale):
+        calls.append((run.folder.name, k, scale))
+        return k * scale
+
+    assert [part(tiny_run, k, 2) for k in range(3)] == [0, 2, 4]
+    assert [part(tiny_run, k, 2) for k in range(3)] == [0, 2, 4] and len(calls) == 3  # all three from the cache
+    assert part(tiny_run, 1, 3) == 3 and len(calls) == 4  # another argument is another entry
+    shutil.copytree(tiny_run.folder, tmp_path / "copy")
+    assert part(Run(tmp_path / "copy"), 1, 2) == 2 and calls[-1] == ("copy", 1, 2)  # another run folder
+    part.clear()

@@ -121,14 +121,24 @@ def input_separability(run, dataset) -> float:
     return sample_separability(dataset.prepare(dataset.x_test[idx]).numpy(), labels, dataset.n_classes)
 
 
-def separability_over_training(run, input_ratio: float | None = None) -> SeparabilityHistory:
-    """The separability of every point at every snapshot of a `Run` (each snapshot read once)."""
-    points = run.points()
-    profiles = []
-    for k in range(len(run)):
-        stats = class_means(run.group(k, "mean"), run.group(k, "std"), points)
-        profiles.append(separability_profile(stats, run.snapshot(k)["confusion"].numpy().sum(1), input_ratio))
-    return separability_history(profiles, [s["epoch"] for s in run.snapshots])
+def separability_at(run, k: int, input_ratio: float | None = None, *, points=None) -> Separability:
+    """The separability of every point at snapshot `k` of a `Run` (`points`: the run's, if already worked out)."""
+    stats = class_means(run.group(k, "mean"), run.group(k, "std"), run.points() if points is None else points)
+    return separability_profile(stats, run.snapshot(k)["confusion"].numpy().sum(1), input_ratio)
+
+
+def separability_over_training(run, input_ratio: float | None = None, *, at=None) -> SeparabilityHistory:
+    """The separability of every point at every snapshot of a `Run` (each snapshot read once).
+
+    `at(k)` gives one snapshot's profile (default `separability_at`): a page following a training passes a
+    per-snapshot cache, since a written snapshot never changes."""
+    if at is None:
+        points = run.points()
+
+        def at(k):
+            return separability_at(run, k, input_ratio, points=points)
+
+    return separability_history([at(k) for k in range(len(run))], [s["epoch"] for s in run.snapshots])
 
 
 @dataclass(frozen=True)
@@ -143,16 +153,25 @@ class ClassLearning:
 LEARNED = 0.9  # a class counts as learned once this share of its evaluation samples is right
 
 
-def class_learning(run, *, threshold: float = LEARNED) -> ClassLearning:
-    """Every class's accuracy at every snapshot of a `Run` (predictions `pred` against the evaluation labels)."""
-    _, labels = run.eval_set()
+def class_accuracy_at(run, t: int, labels: np.ndarray) -> np.ndarray:
+    """(K,) each class's share of its evaluation samples predicted right at snapshot `t` (NaN: an empty class)."""
     k = len(run.class_names) or int(labels.max()) + 1
     counts = np.bincount(labels, minlength=k).astype(np.float64)
-    acc = np.full((k, len(run)), np.nan)
-    for t in range(len(run)):
-        right = run.snapshot(t)["pred"].numpy() == labels
-        hits = np.bincount(labels[right], minlength=k)
-        acc[:, t] = np.where(counts > 0, hits / np.maximum(counts, 1), np.nan)
+    hits = np.bincount(labels[run.snapshot(t)["pred"].numpy() == labels], minlength=k)
+    return np.where(counts > 0, hits / np.maximum(counts, 1), np.nan)
+
+
+def class_learning(run, *, threshold: float = LEARNED, at=None) -> ClassLearning:
+    """Every class's accuracy at every snapshot of a `Run` (predictions `pred` against the evaluation labels).
+
+    `at(t)` gives one snapshot's accuracies (default `class_accuracy_at`; a page passes a per-snapshot cache)."""
+    if at is None:
+        labels = run.eval_set()[1]
+
+        def at(t):
+            return class_accuracy_at(run, t, labels)
+
+    acc = np.stack([at(t) for t in range(len(run))], 1) if len(run) else np.zeros((len(run.class_names), 0))
     epochs = np.asarray([s["epoch"] for s in run.snapshots], np.float64)
     reached = acc >= threshold
     learned = np.where(reached.any(1), epochs[reached.argmax(1)], np.nan)
