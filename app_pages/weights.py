@@ -11,24 +11,14 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
-from nnlab.analysis import positions as pa
+from appkit.tokens import token_panels
 from nnlab.analysis import weights as wa
-from nnlab.figures import positions as pf
 from nnlab.figures import weight_movies as wm
 from nnlab.figures import weights as wf
 
 layers_of = appkit.run_cached()(wa.weight_layers)
 history = appkit.run_cached(max_entries=4, show_spinner="Reading this layer in every snapshot…")(wa.layer_history)
 norms = appkit.run_cached(show_spinner="Measuring every snapshot…")(wa.norms_info)
-
-
-@appkit.run_cached(max_entries=4)
-def tokens_of(run) -> pa.TokenHistory | None:
-    """A transformer's class token and position embeddings at every snapshot (None for other networks, and for a
-    module of your own: nnlab knows its points only once recorded, not its kind)."""
-    if run.model_config is None:
-        return None
-    return pa.token_history(run, points=appkit.network_points(run))
 
 
 READING = {  # how to read one tile of the animation, by `WeightLayer.tile`
@@ -156,27 +146,8 @@ appkit.how_to_read(
 )
 
 # --- 5. a transformer's token embeddings ------------------------------------------------
-tokens = tokens_of(run)
-if tokens is not None:
-    st.subheader("The class token and the position embeddings")
-    st.plotly_chart(pf.token_embeddings_figure(tokens, snap), key="weights_tokens")
-    appkit.how_to_read(
-        "Left, the class token at every snapshot (the black line marks the sidebar's): it starts at zero, and "
-        "training writes into it what the head reads once the blocks have mixed in the patches. Right, the "
-        "position embeddings at the sidebar's snapshot, one row per token: what the network adds to each patch so "
-        "that it knows where the patch lies. Red is positive, blue negative."
-    )
-    similarity = pa.position_similarity(tokens.pos[snap], tokens.grid)
-    title = f"How alike each patch's position embedding is to the others, at step {int(tokens.steps[snap]):,}"
-    st.plotly_chart(pf.position_figure(similarity, tokens.grid, title=title), key="weights_positions")
-    appkit.how_to_read(
-        "One small map per patch, placed where that patch lies: the cosine similarity of its position embedding "
-        "with every patch's (red alike, blue opposite). Look for a red spot around each map's own place: the "
-        "network has then learned the 2-D grid from nothing but the patches' order. "
-        + pa.describe_positions(similarity, tokens.grid)
-    )
+tokens_code = token_panels(run, snap)
 
-tokens_code = (pa.token_history, pa.position_similarity) if tokens is not None else ()
 appkit.show_code(
     wa.layer_history, wa.movie_info, wa.select_units, wa.norm_history, wm.weight_movie_figure, *tokens_code
 )
