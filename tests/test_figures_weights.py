@@ -156,4 +156,6 @@ def test_the_dead_units_panel_says_why_it_is_empty_without_a_relu():
     with_relu = wa.NormHistory(np.arange(3), ("dense1",), ones, ones, ones, ("relu1",), np.zeros((1, 3)))
     said = [a.text for a in wf.norms_figure(without).layout.annotations if "never exactly 0" in a.text]
     assert len(said) == 1 and said[0].count("<br>") == 2
+    note = next(a for a in wf.norms_figure(without).layout.annotations if "never exactly 0" in a.text)
+    assert note.xref == "paper" and note.x > 0.55 and note.y < 0.41  # in the bottom-right panel, where it belongs
     assert not any("never exactly 0" in a.text for a in wf.norms_figure(with_relu).layout.annotations)

@@ -152,10 +152,11 @@ def norms_figure(norms: NormHistory, *, title: str = "", height: int = 560) -> g
     if not norms.points:  # GELU, tanh, sigmoid: no point gives exactly zero, so no unit can be silent everywhere
         fig.add_annotation(
             text="No ReLU-like point is recorded here:<br>GELU, tanh … are never exactly 0,<br>so no unit is dead",
-            x=0.5,
-            y=0.5,
-            xref="x4 domain",
-            yref="y4 domain",
+            x=sum(fig.layout.xaxis4.domain) / 2,  # in paper coordinates: the browser draws no axes for an
+            y=sum(fig.layout.yaxis4.domain) / 2,  # empty panel, so a reference to them would fall back elsewhere
+            xref="paper",
+            yref="paper",
+            xanchor="center",
             showarrow=False,
             font={"color": "#666"},
         )
