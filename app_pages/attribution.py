@@ -46,15 +46,17 @@ def class_info(run, k: int, method: str, per_class: int):
     return A.class_average_info(run, k, appkit.run_dataset(run), method, per_class)
 
 
-st.title("Attribution: why this prediction?")
-st.markdown(
-    "Which parts of the input make the network choose a class? Several methods answer, each in its own way; "
-    "where they agree, trust the answer more. Pick a sample (the layer walk-through shares it) and move the "
-    "**training time** slider to see what the network looked at early and late in training."
+ctx = appkit.page(
+    "attribution",
+    "its samples",
+    title="Attribution: why this prediction?",
+    intro=(
+        "Which parts of the input make the network choose a class? Several methods answer, each in its own way; "
+        "where they agree, trust the answer more. Pick a sample (the layer walk-through shares it) and move the "
+        "**training time** slider to see what the network looked at early and late in training."
+    ),
 )
-
-ctx = appkit.page("attribution", "its samples")
-run, ds, k, names = ctx.run, ctx.data, ctx.k, ctx.names
+run, ds, k, names = ctx
 why = reasons(run, ds.kind)  # method → why it does not apply (None: it does)
 usable = [m for m, reason in why.items() if reason is None]
 wrong, n_eval = S.wrong_at(run, k)

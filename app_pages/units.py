@@ -36,14 +36,17 @@ def ablation(run, k: int, point: str, units: tuple[int, ...], mode: str) -> A.Ab
     return A.run_ablation_info(run, k, appkit.run_dataset(run), point, units, mode, table=unit_table(run, k, point))
 
 
-st.title("Units: what each one responds to, and what breaks without it")
-st.markdown(
-    "A layer is made of units (a convolution's are its channels). Which inputs drive one unit highest? How often "
-    "does it fire at all? And what does the network lose when it is switched off? Scrub the sidebar's **training "
-    "time** to watch a unit specialise."
+ctx = appkit.page(
+    "units",
+    "its units",
+    title="Units: what each one responds to, and what breaks without it",
+    intro=(
+        "A layer is made of units (a convolution's are its channels). Which inputs drive one unit highest? How often "
+        "does it fire at all? And what does the network lose when it is switched off? Scrub the sidebar's **training "
+        "time** to watch a unit specialise."
+    ),
 )
-ctx = appkit.page("units", "its units")
-run, ds, k, names = ctx.run, ctx.data, ctx.k, ctx.names
+run, ds, k, names = ctx
 points = U.unit_points(appkit.network_points(run))
 if not points:
     st.info("This network has no hidden layer of units or channels to look at.", icon=":material/info:")
