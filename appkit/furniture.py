@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 import streamlit as st
@@ -88,4 +89,10 @@ def show_code(*objects) -> None:
     """An expander with the source of the nnlab functions behind a page."""
     with st.expander("Show the nnlab code behind this page"):
         for obj in objects:
-            st.code(inspect.getsource(obj), language="python")
+            st.code(_source(obj), language="python")
+
+
+@functools.lru_cache(maxsize=256)
+def _source(obj) -> str:
+    """The source of a function or class: read once per server (a page following a run redraws twice a second)."""
+    return inspect.getsource(obj)

@@ -91,3 +91,38 @@ def test_a_snapshot_cache_works_out_each_snapshot_once_per_run(tiny_run, tmp_pat
     shutil.copytree(tiny_run.folder, tmp_path / "copy")
     assert part(Run(tmp_path / "copy"), 1, 2) == 2 and calls[-1] == ("copy", 1, 2)  # another run folder
     part.clear()
+
+
+def test_a_snapshot_cache_outlives_its_page_script_decorating_it_again(tiny_run):
+    import appkit
+
+    calls = []
+
+    def page_script():  # a page runs its script, and so its decorators, again on every rerun
+        @appkit.snapshot_cached(max_entries=16)
+        def part(run, k):
+            calls.append(k)
+            return k
+
+        return part(tiny_run, 0)
+
+    assert page_script() == 0 and page_script() == 0 and calls == [0]
+
+
+def test_the_snapshot_memo_drops_the_least_recently_used_and_the_expired():
+    from appkit.page import _Memo
+
+    now = [0.0]
+    memo, made = _Memo(max_entries=2, ttl=10, clock=lambda: now[0]), []
+
+    def get(key):
+        return memo.get(key, lambda: made.append(key) or key.upper())
+
+    assert get("a") == "A" and get("b") == "B" and get("a") == "A" and made == ["a", "b"]
+    get("c")  # over two entries: "b" was used least recently
+    assert len(memo) == 2 and get("a") == "A" and made == ["a", "b", "c"]
+    get("b")
+    assert made[-1] == "b"  # it was dropped, so it is made again
+    now[0] = 11.0  # every entry unused for longer than the time to live
+    get("a")
+    assert made[-1] == "a" and len(memo) == 1

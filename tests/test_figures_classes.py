@@ -87,3 +87,16 @@ def test_confusion_figure_has_a_clickable_point_per_cell():
     assert (rect.x0, rect.x1, rect.y0, rect.y1) == (-0.5, 0.5, 0.5, 1.5)
     assert fig.layout.xaxis.title.text == "predicted class" and list(fig.layout.yaxis.ticktext) == NAMES
     assert fig.layout.yaxis.range == (2.5, -0.5)  # true class 0 on top
+
+
+def test_class_learning_figure_draws_a_line_per_class_the_learned_rule_and_the_snapshot_shown():
+    epochs = np.array([0.0, 0.5, 1.0])
+    acc = np.array([[0.1, 0.95, 1.0], [0.2, 0.5, 0.92], [0.0, 0.1, 0.3]])
+    info = A.ClassLearning(epochs, acc, np.array([0.5, 1.0, np.nan]))
+    fig = F.class_learning_figure(info, NAMES, current_epoch=0.5)
+    assert [t.name for t in fig.data] == NAMES and np.allclose(fig.data[1].y, acc[1])
+    rule, now = fig.layout.shapes
+    assert (rule.y0, rule.y1, rule.xref, rule.line.dash) == (A.LEARNED, A.LEARNED, "paper", "dot")
+    assert (now.x0, now.x1, now.yref) == (0.5, 0.5, "paper")
+    assert len(F.class_learning_figure(info, NAMES).layout.shapes) == 1  # no snapshot marked
+    assert not theme_placeholders(fig)

@@ -283,28 +283,41 @@ def class_learning_figure(
     """Each class's accuracy against the epoch, one line per class; the snapshot shown marked."""
     if info.accuracy.size == 0:
         return empty_figure("No snapshots yet")
-    fig = go.Figure(
-        [
-            go.Scatter(
-                x=info.epochs,
-                y=info.accuracy[c],
-                mode="lines",
-                name=str(name),
-                line=dict(color=class_color(c), width=2),
-                hovertemplate=f"{name} at epoch %{{x:.2f}}: %{{y:.0%}}<extra></extra>",
-            )
-            for c, name in enumerate(class_names)
-        ]
-    )
-    fig.add_hline(y=LEARNED, line=dict(color="#888", dash="dot", width=1))
+    traces = [
+        go.Scatter(
+            x=info.epochs,
+            y=info.accuracy[c],
+            mode="lines",
+            name=str(name),
+            line=dict(color=class_color(c), width=2),
+            hovertemplate=f"{name} at epoch %{{x:.2f}}: %{{y:.0%}}<extra></extra>",
+        )
+        for c, name in enumerate(class_names)
+    ]
+    rules = [  # the layout is built in one go (add_hline, add_vline and update_layout cost ~9 ms on a live page)
+        dict(
+            type="line", xref="paper", x0=0, x1=1, y0=LEARNED, y1=LEARNED, line=dict(color="#888", dash="dot", width=1)
+        )
+    ]
     if current_epoch is not None:
-        fig.add_vline(x=current_epoch, line=dict(color="#22d3ee", width=2))
-    fig.update_layout(
-        title="Each class's accuracy over training",
-        xaxis_title="epoch",
-        yaxis=dict(title="share right", range=[0, 1.02], tickformat=".0%"),
+        rules.append(
+            dict(
+                type="line",
+                yref="paper",
+                y0=0,
+                y1=1,
+                x0=current_epoch,
+                x1=current_epoch,
+                line=dict(color="#22d3ee", width=2),
+            )
+        )
+    layout = dict(
+        title=dict(text="Each class's accuracy over training"),
+        xaxis=dict(title=dict(text="epoch")),
+        yaxis=dict(title=dict(text="share right"), range=[0, 1.02], tickformat=".0%"),
         height=320,
         margin=dict(l=50, r=10, t=40, b=40),
-        legend=dict(title="class"),
+        legend=dict(title=dict(text="class")),
+        shapes=rules,
     )
-    return fig
+    return go.Figure(traces, layout)
