@@ -247,3 +247,98 @@ def test_bad_record_configs_are_clear_errors(bad, words):
     with pytest.raises(ValueError, match=words):
         RecordConfig(**bad)
     assert RecordConfig(snapshots=np.int64(3)).to_dict()["snapshots"] == 3 and RecordConfig(snapshots=1000)
+
+
+# --- snapshots finished on a thread of their own (the app's worker, at one torch thread) --------------------------
+def _moving_run(folder, background, record=RecordConfig(snapshots=12), callbacks=(), epochs=3):
+    cfg = MLPConfig(input_shape=(4,), n_classes=3, hidden=(16, 8), batch_norm=True)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(120, 4, generator=g), torch.randint(0, 3, (120,), generator=g)
+    torch.manual_seed(3)
+    train = TrainConfig(batch_size=16, epochs=epochs, seed=3)
+    return _record(folder, build_model(cfg), train, x, y, x[:30], y[:30], 3, record, callbacks, background=background)
+
+
+@pytest.fixture
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _snapshot_threads() -> int:
+    import threading
+
+    return sum(t.name == "nnlab-snapshots" for t in threading.enumerate())
+
+
+def test_snapshots_finished_on_their_thread_equal_those_finished_in_line(tmp_path, one_thread, monkeypatch):
+    import threading
+    import time
+
+    finish = Recorder._finish
+
+    def late(self, *args):  # the thread falls behind: training takes several more steps meanwhile
+        if threading.current_thread().name == "nnlab-snapshots":
+            time.sleep(0.02)
+        finish(self, *args)
+
+    monkeypatch.setattr(Recorder, "_finish", late)
+    seen = []
+
+    class Watch:  # is the snapshot thread there while training runs?
+        def on_step_end(self, trainer, loss, acc):
+            seen.append(_snapshot_threads())
+
+    _, inline = _moving_run(tmp_path / "inline", background=False)
+    _, behind = _moving_run(tmp_path / "behind", background=True, callbacks=[Watch()])
+    assert max(seen) == 1 and _snapshot_threads() == 0  # it ran, and is gone once training ended
+    assert len(inline) == len(behind) == 13 and behind.status == "complete"
+    drop = ("time",)
+    same = lambda rows: [{k: v for k, v in r.items() if k not in drop} for r in rows]  # noqa: E731
+    assert same(inline.snapshots) == same(behind.snapshots)
+    assert same(inline.epochs) == same(behind.epochs)
+    for k in range(len(inline)):
+        a, b = inline.snapshot(k), behind.snapshot(k)
+        assert a.keys() == b.keys()
+        for key in a:
+            assert torch.equal(a[key], b[key]), (k, key)  # the network as it was at that step, not later
+    assert np.array_equal(inline.steps()["loss"], behind.steps()["loss"])
+
+
+def test_with_more_torch_threads_snapshots_are_finished_in_line(tmp_path):
+    if torch.get_num_threads() < 2:
+        torch.set_num_threads(2)
+    seen = []
+
+    class Watch:
+        def on_step_end(self, trainer, loss, acc):
+            seen.append(_snapshot_threads())
+
+    _, run = _moving_run(tmp_path / "run", background=True, callbacks=[Watch()])
+    assert len(run) == 13 and set(seen) == {0}
+
+
+def test_a_snapshot_failing_on_its_thread_fails_training_in_words(tmp_path, one_thread, monkeypatch):
+    from tests.full_disk import fill_up
+
+    fill_up(monkeypatch, at=3)  # the third snapshot file cannot be written
+    with pytest.raises(OSError):
+        _moving_run(tmp_path / "run", background=True)
+    run = Run(tmp_path / "run")
+    assert run.status == "failed" and "No space left on device" in run.message
+    assert len(run) == 2 and run.snapshot(1)["pred"].shape == (30,)  # the ones before stay readable
+    assert _snapshot_threads() == 0
+
+
+def test_a_stopped_run_writes_its_last_snapshot_after_those_still_pending(tmp_path, one_thread):
+    class StopAt:
+        def on_step_end(self, trainer, loss, acc):
+            if trainer.step == 10:
+                trainer.stop()
+
+    _, run = _moving_run(tmp_path / "run", background=True, record=RecordConfig(snapshots=40), callbacks=[StopAt()])
+    steps = [s["step"] for s in run.snapshots]
+    assert run.status == "stopped" and steps[-1] == 10 and steps == sorted(set(steps))
+    assert [s["index"] for s in run.snapshots] == list(range(len(run)))
