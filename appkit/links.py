@@ -161,11 +161,18 @@ def check_snapshot(snap_key: str, n: int) -> None:
 
 
 def write_run_link(run_id: str | None, snapshot: int | None) -> None:
-    """Keep the current run and snapshot in the address (every rerun, on every page)."""
+    """Keep the current run and snapshot in the address (every rerun, on every page).
+
+    `snapshot` None (a page following a run while it trains) leaves it out: the link opens the newest snapshot,
+    and the address stays the same while the page follows (the browser adds a history entry per change of it,
+    so Back would otherwise step through every snapshot drawn)."""
     if run_id is None:
         return
     keep(RUN, run_id)
-    keep(SNAPSHOT, snapshot)
+    if snapshot is None:
+        st.query_params.pop(SNAPSHOT, None)
+    else:
+        keep(SNAPSHOT, snapshot)
 
 
 def view_link() -> str:
@@ -180,7 +187,14 @@ def link_box() -> None:
     """A small "Link to this view" box with the address to copy (and a word when an own input stays out)."""
     with st.popover("Link to this view", icon=":material/link:"):
         st.code(view_link(), language=None, wrap_lines=True)
+        live = RUN in st.query_params and SNAPSHOT not in st.query_params  # a page following a run that trains
         st.caption(
-            "Opens this page at the same run, snapshot and settings, in any browser that can reach this server. "
-            "A drawing or an uploaded image is never put in a link: it may be private, so it stays in this browser."
+            (
+                "The run is still training and this page follows it, so the link opens its newest snapshot when it "
+                "is opened (move the training-time slider to link one snapshot). It keeps the run and settings"
+                if live
+                else "Opens this page at the same run, snapshot and settings"
+            )
+            + ", in any browser that can reach this server. A drawing or an uploaded image is never put in a link: "
+            "it may be private, so it stays in this browser."
         )

@@ -123,8 +123,9 @@ def _sidebar(pages: dict | None) -> None:
         acc = info.get("eval_acc")  # the schema checked it: a fraction, NaN or None (not measured)
         acc = "-" if acc is None or acc != acc else f"{acc:.1%}"
         st.caption(f"Step {info['step']} · epoch {info['epoch']:.2f} · accuracy {acc} · status: {run.status}")
-        links.write_run_link(run_id, k)
-        if run.status == "running":
+        live = run.status == "running"
+        links.write_run_link(run_id, None if live and st.session_state.get(FOLLOW_KEY, True) else k)
+        if live:
             st.fragment(run_every=LIVE_EVERY)(_live)(run_id, n)
         elif st.session_state.get(ENDED_KEY) != run_id and st.session_state.get(LIVE_SEEN_KEY) == run_id:
             st.session_state[ENDED_KEY] = run_id  # it was live in this session: say once that it ended

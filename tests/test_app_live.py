@@ -94,18 +94,45 @@ def test_an_older_address_coming_back_from_the_browser_is_not_a_link(app_env, gr
     at = app_test(app_env)
     at.session_state["app_run"] = run_id
     at.switch_page(BOUNDARY).run()
-    assert at.query_params["snapshot"] == "1" and at.query_params["colour"] == "probabilities"
+    assert at.query_params["colour"] == "probabilities"
+    at.slider(key="app_snapshot").set_value(0).run()  # the student pins a snapshot: it goes in the address
+    assert at.query_params["snapshot"] == "0"
+    at.slider(key="app_snapshot").set_value(1).run()  # back at the newest: following again
+    assert "snapshot" not in at.query_params  # a followed run's address names no snapshot
     write(3, "running")
     at.segmented_control(key="boundary_mode").set_value("regions").run()  # a request with the address it knew
-    assert at.query_params["snapshot"] == "2" and at.query_params["colour"] == "regions"  # this run's writes
-    at.query_params.update(snapshot="1", colour="probabilities")  # the next request left before they arrived
+    assert at.session_state["app_snapshot"] == 2 and at.query_params["colour"] == "regions"  # this run's writes
+    at.query_params.update(snapshot="0", colour="probabilities")  # the next request left before they arrived
     write(4, "running")
     at.run()
     assert not errors(at), errors(at)
-    assert at.session_state["app_snapshot"] == 3 and at.query_params["snapshot"] == "3"  # still following
+    assert at.session_state["app_snapshot"] == 3 and "snapshot" not in at.query_params  # still following
     assert at.session_state["boundary_mode"] == "regions" and at.query_params["colour"] == "regions"
     assert not any("newer snapshot" in c.value for c in at.sidebar.caption)
-    at.query_params["snapshot"] = "0"  # never this session's own: a link (a lesson's step), taken
+    at.query_params["snapshot"] = "1"  # never this session's own: a link (a lesson's step), taken
     at.run()
-    assert at.session_state["app_snapshot"] == 0
-    assert any("3 newer snapshots" in c.value for c in at.sidebar.caption)
+    assert at.session_state["app_snapshot"] == 1 and at.query_params["snapshot"] == "1"
+    assert any("2 newer snapshots" in c.value for c in at.sidebar.caption)
+
+
+def test_a_followed_run_keeps_one_address_and_its_link_opens_the_newest_snapshot(app_env, growing):
+    """The browser adds a history entry per change of the address: following a run must not change it per
+    snapshot. Its link names the run but no snapshot, says so, and opens the newest snapshot."""
+    run_id, write, total = growing
+    at = app_test(app_env)
+    at.session_state["app_run"] = run_id
+    at.switch_page(BOUNDARY).run()
+    addresses = [dict(at.query_params)]
+    for n in range(3, total + 1):
+        write(n, "running")
+        at.run()
+        assert at.session_state["app_snapshot"] == n - 1
+        addresses.append(dict(at.query_params))
+    assert len(addresses) >= 3 and all(a == addresses[0] for a in addresses) and addresses[0]["run"] == run_id
+    assert "snapshot" not in addresses[0]
+    box = " ".join(c.value for c in at.sidebar.caption)
+    assert "still training" in box and "newest snapshot" in box
+    fresh = app_test(app_env)  # the link opened in another browser
+    fresh.query_params.update(addresses[0])
+    fresh.switch_page(BOUNDARY).run()
+    assert fresh.session_state["app_run"] == run_id and fresh.session_state["app_snapshot"] == total - 1
