@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import functools
 import threading
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import streamlit as st
 
 from nnlab.data import Dataset
+from nnlab.memo import Memo
 from nnlab.runs import Run
 
 from .sidebar import require_run, require_run_data
@@ -61,44 +60,7 @@ def run_cached(*, max_entries: int = 8, show_spinner: bool | str = False, ttl: f
     return wrap
 
 
-class _Memo:
-    """A thread-safe least-recently-used map with a time to live: what `snapshot_cached` keeps, shared by sessions.
-
-    Not `st.cache_resource`: its key (hashing every argument, reading the function's signature) costs ~0.1 ms a call,
-    and a figure over all snapshots looks up every one of them on each refresh of a page following a run."""
-
-    def __init__(self, max_entries: int, ttl: float, clock=time.monotonic):
-        self.max_entries, self.ttl, self.clock = max_entries, ttl, clock
-        self._items: OrderedDict = OrderedDict()  # key -> (value, last used)
-        self._lock = threading.Lock()
-
-    def get(self, key, make):
-        now = self.clock()
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None and now - hit[1] <= self.ttl:
-                self._items[key] = (hit[0], now)
-                self._items.move_to_end(key)
-                return hit[0]
-        value = make()  # outside the lock: two sessions may both work it out once, neither waits for the other
-        with self._lock:
-            self._items[key] = (value, now)
-            self._items.move_to_end(key)
-            while len(self._items) > self.max_entries or (
-                self._items and now - next(iter(self._items.values()))[1] > self.ttl
-            ):
-                self._items.popitem(last=False)
-        return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-_MEMOS: dict[str, _Memo] = {}
+_MEMOS: dict[str, Memo] = {}
 _MEMOS_LOCK = threading.Lock()
 
 
@@ -115,7 +77,7 @@ def snapshot_cached(*, max_entries: int = 4096, ttl: float = CACHE_TTL):
         # A page script runs again on every rerun and decorates anew: one memo per function's place in the source.
         where = f"{fn.__module__}.{fn.__qualname__}@{fn.__code__.co_filename}:{fn.__code__.co_firstlineno}"
         with _MEMOS_LOCK:
-            memo = _MEMOS.setdefault(where, _Memo(max_entries, ttl))
+            memo = _MEMOS.setdefault(where, Memo(max_entries, ttl))
 
         @functools.wraps(fn)
         def call(run: Run, k: int, *args, **kwargs):

@@ -110,10 +110,10 @@ def test_a_snapshot_cache_outlives_its_page_script_decorating_it_again(tiny_run)
 
 
 def test_the_snapshot_memo_drops_the_least_recently_used_and_the_expired():
-    from appkit.page import _Memo
+    from nnlab.memo import Memo
 
     now = [0.0]
-    memo, made = _Memo(max_entries=2, ttl=10, clock=lambda: now[0]), []
+    memo, made = Memo(max_entries=2, ttl=10, clock=lambda: now[0]), []
 
     def get(key):
         return memo.get(key, lambda: made.append(key) or key.upper())

@@ -105,3 +105,21 @@ def test_gif_frames_draw_the_samples_on_each_frame():
 def test_movie_gif_is_a_looping_gif_with_one_frame_per_snapshot():
     gif = Image.open(io.BytesIO(bf.movie_gif(movie(moving=True), mode="regions")))
     assert gif.format == "GIF" and gif.n_frames == 3
+
+
+def test_a_frame_is_encoded_once_per_content_and_mode(monkeypatch):
+    from nnlab.figures import boundary as bf_module
+    from nnlab.figures.colors import png_uri
+
+    calls = []
+    monkeypatch.setattr(bf_module, "png_uri", lambda *a: calls.append(1) or png_uri(*a))
+    rng = np.random.default_rng(7)
+    probs = rng.dirichlet([1, 1, 1], (12, 12)).astype(np.float16)
+    first = bf_module.region_uri(probs, "regions")
+    assert first == png_uri(*bf_module.region_index(probs, "regions"))
+    assert bf_module.region_uri(probs.copy(), "regions") == first and len(calls) == 1  # same content: kept
+    assert bf_module.region_uri(probs, "probabilities") != first and len(calls) == 2  # another mode
+    other = probs.copy()
+    other[0, 0] = other[0, 0][::-1]
+    bf_module.region_uri(other, "regions")
+    assert len(calls) == 3  # one value changed: encoded again
