@@ -56,13 +56,11 @@ def write_dataset(folder: Path, n_train: int, n_test: int) -> str:
     return "fmnist-like"
 
 
-def headless(data: DataConfig, train: TrainConfig, root: Path, threads: int, background: bool = False) -> float:
-    """Seconds of `trainer.fit()` in this thread, as the command line trains (`background`: snapshots finished on
-    a thread of their own, as the app's worker does)."""
+def headless(data: DataConfig, train: TrainConfig, root: Path, threads: int) -> float:
+    """Seconds of `trainer.fit()` in this thread, as the command line trains."""
     torch.set_num_threads(threads)
     live = LiveMetrics()
     trainer, _ = make_trainer(data, MODEL, train, RECORD, root=root, callbacks=(live,))
-    trainer.callbacks[0].background = background  # the recorder
     trainer.fit()
     return live.view().elapsed
 
@@ -292,10 +290,6 @@ def main() -> None:
         )
         if DEFAULT_THREADS != 1:
             add("headless, 1 torch thread", headless(data, train, tmp / "runs", 1))
-        add(  # where the app's worker gains at one thread: snapshots on the core the app leaves
-            "  (headless, 1 torch thread, snapshots on a thread of their own)",
-            headless(data, train, tmp / "runs", 1, background=True),
-        )
         add("app: worker process, app idle", in_worker(registry, spec)[0], spec)
         seconds, follower = in_worker(registry, spec, "follow")
         add("app: worker process, Class averages following the run live", seconds, spec)
