@@ -5,22 +5,12 @@ keeps every weight, bias, gradient, optimizer state and buffer, and, over a fixe
 class-balanced evaluation subset of the test split, per-class statistics of every
 layer's raw and activated output, the predictions, and each unit's firing rate.
 Every step it keeps the loss and accuracy; every epoch the trainer's metrics.
-
-With `background=True` (the app's training worker) and one torch thread, a snapshot is finished on a thread of its
-own: the training thread copies the state and the network (a few milliseconds) and goes on, while that thread
-evaluates the copy and writes the files, on what the app leaves of the second core. Only snapshots go there, one
-after another; every other write waits for them, so the run folder is written in the same order as without it.
 """
 
 from __future__ import annotations
 
-import copy
 import numbers
-import queue
-import threading
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -28,7 +18,6 @@ from torch import nn
 
 from .capture import Capture
 from .data import balanced_indices
-from .failures import explain_failure, write_error_log
 from .models import forward_points, model_kinds, task_of, unit_view
 from .runs.store import RunWriter
 
@@ -130,47 +119,6 @@ class ClassStats:
         return out
 
 
-class SnapshotThread:
-    """Runs snapshot jobs one after another on a daemon thread; the first error is kept and raised by `check`.
-
-    At most `pending` jobs wait (a snapshot holds a copy of the network and its state): `submit` blocks beyond."""
-
-    def __init__(self, pending: int = 2):
-        self._jobs: queue.Queue = queue.Queue(maxsize=pending)
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._work, name="nnlab-snapshots", daemon=True)
-        self._thread.start()
-
-    def _work(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            try:
-                if self.error is None:  # after an error the rest are dropped: the run is failing
-                    job()
-            except BaseException as e:
-                self.error = e
-            finally:
-                self._jobs.task_done()
-        self._jobs.task_done()
-
-    def check(self) -> None:
-        """Raise the error of a job that failed, if any (on the training thread)."""
-        if self.error is not None:
-            raise self.error
-
-    def submit(self, job: Callable[[], None]) -> None:
-        self.check()
-        self._jobs.put(job)
-
-    def wait(self) -> None:
-        """Block until every submitted job has run; raise the first error."""
-        self._jobs.join()
-        self.check()
-
-    def close(self) -> None:
-        self._jobs.put(None)
-        self._thread.join()
-
-
 class Recorder:
     """Training callback that writes a run folder.
 
@@ -180,9 +128,6 @@ class Recorder:
         n_classes: number of classes.
         config: a `RecordConfig`.
         points: module names to record for a model that nnlab did not build (default: every leaf).
-        background: finish snapshots on a thread of their own while training runs on one torch thread (see the
-            module's docstring); with more torch threads they are finished in line (two OpenMP teams on the
-            same cores slowed training about 2× when measured).
     """
 
     def __init__(
@@ -193,11 +138,8 @@ class Recorder:
         n_classes: int,
         config: RecordConfig = RecordConfig(),
         points: list[str] | None = None,
-        background: bool = False,
     ):
         self.writer, self.config, self.k = writer, config, n_classes
-        self.background = background
-        self._thread: SnapshotThread | None = None
         self.x_eval, self.y_eval = x_eval, y_eval
         self.points = points
         self.state_dtype = getattr(torch, config.state_dtype)
@@ -222,52 +164,18 @@ class Recorder:
     def on_step_end(self, trainer, loss: float, acc: float) -> None:
         self.losses.append(loss)
         self.accs.append(acc)
-        if self._thread is not None:
-            self._thread.check()  # a snapshot that failed on its thread fails training here, as in line
         if trainer.step in self.schedule:
             self.snapshot(trainer)
-            if trainer.step >= trainer.total_steps:
-                self._wait()  # the last one is written while the loop still runs, so an error fails it as usual
 
     def on_epoch_end(self, trainer, metrics: dict) -> None:
-        self._wait()
         self.writer.add_epoch(metrics)
 
     def on_train_end(self, trainer) -> None:
-        error = self._drain()
-        if error is None and trainer.status == "stopped" and self._last_snapshot != trainer.step:
+        if trainer.status == "stopped" and self._last_snapshot != trainer.step:
             self.snapshot(trainer)
-            error = self._drain()
-        failed_here = error is not None and trainer.status not in ("failed", "interrupted")
-        if failed_here:  # a snapshot's error after the loop (the last one of a stopped run): fail as in line
-            lr = getattr(getattr(trainer, "config", None), "lr", None)
-            trainer.status, trainer.message = "failed", explain_failure(error, trainer.step, lr)
-            log = getattr(trainer, "error_log", None)
-            if log is not None and write_error_log(log, error, f"training failed at step {trainer.step}"):
-                trainer.message += f" The traceback is in {Path(log).name}."
         if getattr(trainer, "did_not_learn", False):  # the trainer's learning check (nnlab.analysis.learning)
             self.writer.manifest["did_not_learn"] = True
         self.writer.finish(trainer.status, trainer.message, self._step_arrays())
-        if failed_here:
-            raise error
-
-    def _wait(self) -> None:
-        """Let the snapshots on their thread finish (and raise the first error) before the writer is used here."""
-        if self._thread is not None:
-            self._thread.wait()
-
-    def _drain(self) -> BaseException | None:
-        """Wait for the snapshot thread and stop it; the error of a snapshot that failed there, if any."""
-        thread, self._thread = self._thread, None
-        if thread is None:
-            return None
-        try:
-            thread.wait()
-        except Exception as e:
-            return e
-        finally:
-            thread.close()
-        return None
 
     # --- the snapshot ----------------------------------------------------------------
     def _step_arrays(self) -> dict[str, np.ndarray]:
@@ -318,44 +226,32 @@ class Recorder:
         tensors = {**stats.tensors(), **(extra.tensors() if extra is not None else {})}
         return tensors, {key: torch.cat([b[key] for b in kept]) for key in kept[0]}
 
-    def _reference(self, model: nn.Module, x, y) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """What the task keeps of a fixed, class-balanced sample of the training split `x`, `y` (the evaluation
-        subset when the loop has no training tensors), and its labels: a probe's class means come from it."""
+    def _reference(self, trainer) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """What the task keeps of a fixed, class-balanced sample of the training split (the evaluation subset
+        when the loop has no training tensors), and its labels: a probe's class means come from it."""
+        x, y = getattr(trainer, "x_train", None), getattr(trainer, "y_train", None)
         if x is None or y is None:
-            return self.evaluate(model)[1], self.y_eval.cpu()
+            return self.evaluate(trainer.model)[1], self.y_eval.cpu()
         y = y.cpu()
         idx = torch.from_numpy(balanced_indices(y.numpy(), min(self.reference_size, len(y)), seed=0))
-        return self.evaluate(model, x[idx.to(x.device)], y[idx])[1], y[idx]
+        return self.evaluate(trainer.model, x[idx.to(x.device)], y[idx])[1], y[idx]
 
     def snapshot(self, trainer) -> None:
-        """Snapshot the trainer's network now: in line, or copied and finished on the snapshot thread."""
         tensors = model_state(trainer.model, trainer.optimizer, self.state_dtype)
-        info = {
-            "step": trainer.step,
-            "epoch": trainer.step / trainer.steps_per_epoch,
-            "loss": self.losses[-1] if self.losses else None,
-        }
-        steps = self._step_arrays()  # copies: training goes on appending
-        data = getattr(trainer, "x_train", None), getattr(trainer, "y_train", None)
-        self._last_snapshot = trainer.step
-        if not (self.background and torch.get_num_threads() == 1):
-            self._finish(trainer.model, tensors, info, steps, data)
-            return
-        if self._thread is None:
-            self._thread = SnapshotThread()
-        model = copy.deepcopy(trainer.model)  # the network at this step, while training changes the original
-        self._thread.submit(lambda: self._finish(model, tensors, info, steps, data))
-
-    def _finish(self, model: nn.Module, tensors: dict, info: dict, steps: dict, data: tuple) -> None:
-        """Evaluate `model` (the network at the snapshot's step) and write the snapshot."""
-        stats, kept = self.evaluate(model)
+        stats, kept = self.evaluate(trainer.model)
         tensors.update(stats)
         y = self.y_eval.cpu()
-        pred, extra = self.task.predictions(kept, y, self.k, lambda: self._reference(model, *data))
+        pred, extra = self.task.predictions(kept, y, self.k, lambda: self._reference(trainer))
         tensors.update(extra)  # an autoencoder's latent/ records
         tensors["pred"] = pred.to(torch.int32)
         confusion = torch.bincount(y * self.k + pred, minlength=self.k * self.k).reshape(self.k, self.k)
         tensors["confusion"] = confusion
         acc = float((pred == y).float().mean())
-        info = {"step": info["step"], "epoch": info["epoch"], "eval_acc": acc, "loss": info["loss"]}
-        self.writer.add_snapshot(tensors, info, steps)
+        info = {
+            "step": trainer.step,
+            "epoch": trainer.step / trainer.steps_per_epoch,
+            "eval_acc": acc,
+            "loss": self.losses[-1] if self.losses else None,
+        }
+        self.writer.add_snapshot(tensors, info, self._step_arrays())
+        self._last_snapshot = trainer.step

@@ -206,8 +206,6 @@ def run_job(spec: JobSpec, send, control: _Control, *, job_id: str = "", key: st
             name=spec.name,
         )
         recorder = next((cb for cb in trainer.callbacks if isinstance(cb, Recorder)), None)
-        if recorder is not None:  # at one torch thread (the app is busy), snapshots use what it leaves of a core
-            recorder.background = True
         found_by = {k: v for k, v in (("job_id", job_id), ("config_key", key)) if v}
         found_by.update({k: v for k, v in (("owner", spec.owner), ("shared", spec.shared)) if v})  # who sees it
         if recorder is not None and found_by:
