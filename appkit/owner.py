@@ -2,8 +2,9 @@
 
 Beside `state` in `appkit` (it imports only `nnlab`). A student is `st.user` when Streamlit's authentication is
 configured and they logged in (an id hashed from their email or subject: no name is stored); else an anonymous id
-kept in a cookie (`nnlab_id`), read from `st.context.cookies` and set once through the CookieManager component of
-`extra-streamlit-components`, so it lasts across reloads in that browser. AppTest has no browser: there the id lives
+kept in a cookie (`nnlab_id`), read from `st.context.cookies` and set by a line of JavaScript in the page (`st.html`),
+so it lasts across reloads in that browser. Not a component: one reports back to the server, and the rerun that
+starts can undo a page link the student clicked meanwhile. AppTest has no browser: there the id lives
 for the session, and a test sets `st.session_state[IDENTITY_KEY]` to act as someone. A teacher token in
 `st.secrets` (`[nnlab] teacher_token`), entered once in the sidebar, makes the session the teacher's. The rules
 themselves are `nnlab.runs.owners`.
@@ -11,7 +12,6 @@ themselves are `nnlab.runs.owners`.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import hmac
 import re
@@ -65,14 +65,18 @@ def identity() -> str:
 
 
 def keep() -> None:
-    """Ask the browser to keep this session's anonymous id (a cookie), if it does not already send it."""
+    """Ask the browser to keep this session's anonymous id (a cookie), if it does not already send it.
+
+    The id is 24 hex digits (`ANON_RE`), so it goes into the script as it is; the browser sends it from its next
+    connection on, so the element stays (unchanged, not run again) for the rest of this session."""
     who = identity()
     if not ANON_RE.fullmatch(who) or _cookie() == who:
         return
-    import extra_streamlit_components as stx  # only on a browser's first visit
-
-    expires = datetime.datetime.now() + datetime.timedelta(days=COOKIE_DAYS)
-    stx.CookieManager(key="app_cookie_get").set(COOKIE, who, key="app_cookie_set", expires_at=expires, same_site="lax")
+    age = COOKIE_DAYS * 24 * 3600
+    st.html(
+        f'<script>document.cookie = "{COOKIE}={who}; max-age={age}; path=/; samesite=lax";</script>',
+        unsafe_allow_javascript=True,
+    )
 
 
 def _teacher_token() -> str | None:
