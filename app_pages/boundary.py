@@ -91,14 +91,14 @@ if ctx.data.is_2d:
         show_train="train" in shown,
         show_test="test" in shown,
         title=f"{run.name}: the boundary over training",
-        x_title=(ctx.data.feature_names or ("x₁", "x₂"))[0],  # a CSV's column names
-        y_title=(ctx.data.feature_names or ("x₁", "x₂"))[1],
+        x_title=ctx.data.plane_axes[0],  # a CSV's column names
+        y_title=ctx.data.plane_axes[1],
     )
     own = O.picker_expander(ctx.data, "Your own point on the plane")
     if own is not None:
         fit = lime_fit(run, snap, tuple(float(v) for v in own.sample))
         bf.add_local_fit(fig, fit, ctx.names)
-        said = O.mark_point(fig, own, appkit.snapshot_model(run, snap), ctx.names)
+        said = O.mark_point(fig, own, appkit.snapshot_model(run, snap), ctx.names, axes=ctx.data.plane_axes)
         st.markdown(f"{said} {fit.words(ctx.names)}")
     st.plotly_chart(fig, key="boundary_movie")
     if own is not None:

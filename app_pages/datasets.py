@@ -53,9 +53,11 @@ elif not ds.is_2d:
 
 if ds.is_2d:
     st.subheader("The samples", anchor=False)
-    st.plotly_chart(F.plane_samples_figure(ds.x_train, ds.y_train, ds.x_test, ds.y_test, names), width="stretch")
+    ax, ay = ds.plane_axes  # a CSV's column names, else x₁ and x₂
+    fig = F.plane_samples_figure(ds.x_train, ds.y_train, ds.x_test, ds.y_test, names, axes=(ax, ay))
+    st.plotly_chart(fig, width="stretch")
     appkit.how_to_read(
-        "each dot is one sample at its two input values x₁ and x₂, coloured by class; hollow dots "
+        f"each dot is one sample at its two input values {ax} and {ay}, coloured by class; hollow dots "
         "are the test split, kept apart to check the network. A network has to draw a boundary "
         "between the colours: a straight line is enough only if the colours can be split by one."
     )

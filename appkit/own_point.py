@@ -42,7 +42,7 @@ def point_panel(ds) -> O.OwnInput | None:
     with right:
         x1, x2 = (
             st.number_input(
-                f"x{sub}",
+                label,
                 float(lo[d]),
                 float(hi[d]),
                 round(float(start[d]), 2),
@@ -50,7 +50,7 @@ def point_panel(ds) -> O.OwnInput | None:
                 "%.2f",
                 key=f"{key}_{v}",
             )
-            for d, sub, key in ((0, "₁", X1), (1, "₂", X2))
+            for d, label, key in ((0, ds.plane_axes[0], X1), (1, ds.plane_axes[1], X2))
         )
     try:
         own = keep(POINT, ds, O.from_point(x1, x2, ds))
@@ -58,7 +58,8 @@ def point_panel(ds) -> O.OwnInput | None:
         right.error(str(e))
         return None
     names = list(ds.class_names)
-    fig = plane_input_figure(ds.x_test, ds.y_test, own.sample, names, title="Click anywhere to place your point")
+    title = "Click anywhere to place your point"
+    fig = plane_input_figure(ds.x_test, ds.y_test, own.sample, names, title=title, axes=ds.plane_axes)
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], GRID), np.linspace(lo[1], hi[1], GRID))
     fig.add_scatter(
         x=gx.ravel(), y=gy.ravel(), mode="markers", marker=dict(size=12, opacity=0), name="click", showlegend=False
@@ -71,8 +72,10 @@ def point_panel(ds) -> O.OwnInput | None:
     return own
 
 
-def mark_point(fig, own: O.OwnInput, model, names: list[str]) -> str:
-    """Add your point to a plane figure (as a star, over the animation's frames); returns what the network says."""
+def mark_point(fig, own: O.OwnInput, model, names: list[str], *, axes: tuple[str, str] = ("x₁", "x₂")) -> str:
+    """Add your point to a plane figure (as a star, over the animation's frames); returns what the network says.
+
+    `axes`: the plane's two feature names (a CSV's columns), for the hover."""
     from nnlab.analysis.boundary import class_probabilities
 
     x1, x2 = (float(v) for v in own.sample)
@@ -84,7 +87,7 @@ def mark_point(fig, own: O.OwnInput, model, names: list[str]) -> str:
         mode="markers",
         name=own.label,
         marker=dict(symbol="star", size=20, color="black", line=dict(color="white", width=1.5)),
-        hovertemplate=f"{own.label}: x₁ %{{x:.2f}}, x₂ %{{y:.2f}}<extra></extra>",
+        hovertemplate=f"{own.label}: {axes[0]} %{{x:.2f}}, {axes[1]} %{{y:.2f}}<extra></extra>",
     )
     return (
         f"The star is {own.label} ({x1:.2f}, {x2:.2f}): at this snapshot the network says **{names[pred]}** "

@@ -73,7 +73,8 @@ def sample_panel(ctx, walk: A.SampleWalk, choice: O.Choice) -> None:
         if ds.is_image:
             st.plotly_chart(F.image_input_figure(ds.display_images(x)[0], title="Input"), key="walk_input")
         elif ds.is_2d:
-            st.plotly_chart(F.plane_input_figure(ds.x_test, ds.y_test, x[0], names), key="walk_input")
+            fig = F.plane_input_figure(ds.x_test, ds.y_test, x[0], names, axes=ds.plane_axes)
+            st.plotly_chart(fig, key="walk_input")
         else:
             st.plotly_chart(F.vector_input_figure(ds.prepare(x)[0].numpy()), key="walk_input")
     with right:

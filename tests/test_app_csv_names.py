@@ -50,3 +50,29 @@ def test_a_2d_csvs_boundary_axes_and_top_samples_say_its_column_names(app_env, r
     at.switch_page("app_pages/units.py").run()
     assert not errors(at), errors(at)
     assert list(at.dataframe[0].value.columns) == ["value", "class", "height", "weight"]
+
+
+def test_a_2d_csvs_scatter_walk_through_and_own_point_say_its_column_names(app_env, runs):
+    app_env.setenv("NNLAB_DATA_DIR", str(runs[2]))
+    at = open_with_run(app_env, runs[1], "app_pages/walkthrough.py")
+    plane = json.loads(at.get("plotly_chart")[0].proto.spec)  # the walk-through's input: the sample on the plane
+    assert plane["layout"]["xaxis"]["title"]["text"] == "height" and "weight %{y" in plane["data"][-1]["hovertemplate"]
+    at.switch_page("app_pages/boundary.py").run()
+    at.radio(key="own_source").set_value("Click a point").run()
+    assert not errors(at), errors(at)
+    assert {"height", "weight"} <= {n.label for n in at.number_input}  # the own point's boxes
+    traces = [t for c in at.get("plotly_chart") for t in json.loads(c.proto.spec)["data"]]
+    marked = [t["hovertemplate"] for t in traces if t.get("name") == "your point"]  # the star on the boundary
+    assert marked and marked[0].startswith("your point: height %{x")
+    at.switch_page("app_pages/datasets.py").run()
+    at.selectbox(key="data_dataset").set_value("sizes").run()
+    assert not errors(at), errors(at)
+    scatter = next(
+        s for s in (json.loads(c.proto.spec) for c in at.get("plotly_chart")) if "scaleanchor" in s["layout"]["yaxis"]
+    )
+    assert (scatter["layout"]["xaxis"]["title"]["text"], scatter["layout"]["yaxis"]["title"]["text"]) == (
+        "height",
+        "weight",
+    )
+    assert "height %{x" in scatter["data"][0]["hovertemplate"]
+    assert any("height and weight" in c.value for c in at.caption)

@@ -112,6 +112,11 @@ class Dataset:
         """2-D samples that can be drawn as dots in the plane (and a decision boundary behind them)."""
         return self.kind == "plane"
 
+    @property
+    def plane_axes(self) -> tuple[str, str]:
+        """The names of a 2-D dataset's two features, for axes and hovers: a CSV header's, else x₁ and x₂."""
+        return tuple(self.feature_names[:2]) if len(self.feature_names) >= 2 else ("x₁", "x₂")
+
     def prepare(self, x: np.ndarray) -> torch.Tensor:
         """Normalise raw samples `(N, *input_shape)` into the float32 tensor the model takes."""
         x = np.asarray(x)

@@ -155,9 +155,16 @@ def histogram_figure(hist: ValueHistogram) -> go.Figure:
 
 
 def plane_samples_figure(
-    x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, class_names: Sequence[str]
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    class_names: Sequence[str],
+    *,
+    axes: Sequence[str] = ("x₁", "x₂"),
 ) -> go.Figure:
-    """2-D samples coloured by class: training samples filled, test samples hollow."""
+    """2-D samples coloured by class: training samples filled, test samples hollow (`axes`: the two features' names)."""
+    ax, ay = axes
     fig = go.Figure()
     for c, name in enumerate(class_names):
         color = class_color(c)
@@ -171,14 +178,14 @@ def plane_samples_figure(
                     name=f"{name} ({split})",
                     legendgroup=name,
                     marker=dict(color=color, size=6, symbol=symbol, opacity=0.8 if split == "train" else 1.0),
-                    hovertemplate=f"{name} ({split})<br>x₁ %{{x:.2f}}, x₂ %{{y:.2f}}<extra></extra>",
+                    hovertemplate=f"{name} ({split})<br>{ax} %{{x:.2f}}, {ay} %{{y:.2f}}<extra></extra>",
                 )
             )
     fig.update_layout(
         height=460,
         margin=dict(l=10, r=10, t=30, b=10),
-        xaxis_title="x₁",
-        yaxis_title="x₂",
+        xaxis_title=ax,
+        yaxis_title=ay,
         yaxis=dict(scaleanchor="x"),
         legend=dict(orientation="h", y=1.1, x=0),
     )

@@ -7,6 +7,8 @@ feature maps) go to the browser as PNG; dense vectors are small heatmaps drawn a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import plotly.graph_objects as go
 
@@ -86,6 +88,7 @@ def plane_input_figure(
     class_names: list[str],
     *,
     title: str = "Input: one sample of the plane",
+    axes: Sequence[str] = ("x₁", "x₂"),
 ) -> go.Figure:
     """For 2-D data: the test samples by class, and the chosen sample as a star."""
     traces = [
@@ -107,7 +110,7 @@ def plane_input_figure(
             mode="markers",
             name="this sample",
             marker=dict(symbol="star", size=18, color="black", line=dict(color="white", width=1.5)),
-            hovertemplate="x₁ %{x:.2f}, x₂ %{y:.2f}<extra></extra>",
+            hovertemplate=f"{axes[0]} %{{x:.2f}}, {axes[1]} %{{y:.2f}}<extra></extra>",
         )
     )
     return go.Figure(
@@ -116,8 +119,8 @@ def plane_input_figure(
             title=dict(text=title),
             height=320,
             margin=dict(l=10, r=10, t=40, b=10),
-            xaxis=dict(title=dict(text="x₁")),
-            yaxis=dict(title=dict(text="x₂"), scaleanchor="x"),
+            xaxis=dict(title=dict(text=axes[0])),
+            yaxis=dict(title=dict(text=axes[1]), scaleanchor="x"),
             legend=dict(orientation="h", y=-0.2),
         ),
     )

@@ -135,7 +135,9 @@ def feature_names(dataset) -> list[str]:
         return []
     if getattr(dataset, "feature_names", ()):
         return list(dataset.feature_names)
-    return ["x₁", "x₂"] if dataset.is_2d else [f"feature {i}" for i in range(int(np.prod(dataset.input_shape)))]
+    if dataset.is_2d:
+        return list(dataset.plane_axes)
+    return [f"feature {i}" for i in range(int(np.prod(dataset.input_shape)))]
 
 
 def occlusion_windows(dataset) -> tuple[list[int], int]:
