@@ -167,6 +167,16 @@ class FollowingPage:
         )
 
 
+def _compile_once() -> None:
+    """AppTest compiles the page scripts on every run (a fresh ScriptCache each time); a server compiles them once
+    and keeps their bytecode. Keep one cache, as the server does, so that a refresh costs what it costs there."""
+    import streamlit.testing.v1.app_test as app_test
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+
+    shared = ScriptCache()
+    app_test.ScriptCache = lambda: shared
+
+
 def _watch(run_id: str) -> None:
     import appkit
     from appkit.sidebar import _live  # `appkit.sidebar` is the sidebar function: import the module's watcher
@@ -254,6 +264,8 @@ def main() -> None:
     train = TrainConfig(batch_size=128, epochs=a.epochs)
     os.environ["NNLAB_SPARE_WORKER"] = "0"  # no spare warming up in the background while another variant runs
     import appkit  # the app's glue: sets this process's torch threads to 1, as in the server
+
+    _compile_once()
 
     threads = worker_threads(appkit.MAX_JOBS)  # what the app gives a worker on this machine
     spec = JobSpec.make(
