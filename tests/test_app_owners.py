@@ -145,3 +145,18 @@ def test_a_run_deleted_while_viewed_says_so(app_dirs, tiny_run, jobs):  # noqa: 
     assert b.session_state[appkit.RUN_KEY] is None  # not silently switched to old-run
     b.sidebar.selectbox(key=appkit.RUN_KEY).select("old-run").run()
     assert not errors(b) and not any("deleted" in w.value for w in b.warning)
+
+
+def test_a_new_browser_is_asked_to_keep_its_id_in_a_cookie_by_a_script_not_a_component(app_dirs):  # noqa: F811
+    """The cookie's setter must not report back to the server: a component's rerun could undo a page link clicked
+    meanwhile (seen in Chromium). An id that is not anonymous (a logged-in user's) is never put in a cookie."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    who = at.session_state[appkit.owner.IDENTITY_KEY]
+    scripts = [h.proto.body for h in at.get("html")]
+    assert len(scripts) == 1 and f'document.cookie = "nnlab_id={who}; max-age=31536000; path=/;' in scripts[0]
+    assert not at.get("component_instance") and not at.get("bidi_component")
+    logged = session("u" + "0" * 23)
+    assert not logged.get("html")
