@@ -165,8 +165,9 @@ def boundary_figure(
     dx = float(xs[1] - xs[0]) if len(xs) > 1 else 1.0
     dy = float(ys[1] - ys[0]) if len(ys) > 1 else 1.0
 
-    def image(t):
-        return go.Image(
+    def image(t):  # a dict, not a go.Image: a movie has a frame per snapshot and each object costs ~1 ms
+        return dict(
+            type="image",
             source=region_uri(movie.probs[t], mode),
             x0=float(xs[0]),
             dx=dx,
@@ -196,7 +197,7 @@ def boundary_figure(
     for t in range(t_count):
         data = [image(t)]
         if moving:  # only the coordinates change: the rest of each trace stays as drawn
-            data += [go.Scatter(x=coords[t][g, 0], y=coords[t][g, 1]) for g in groups]
+            data += [dict(type="scatter", x=coords[t][g, 0], y=coords[t][g, 1]) for g in groups]
         frames.append({"data": data, "traces": list(range(len(data)))})
     animate(fig, frames, [f"step {s}" for s in movie.steps], active=active)
     fig.update_xaxes(

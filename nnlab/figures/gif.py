@@ -37,8 +37,8 @@ def animate(
     """
     if not frames:
         return fig
-    fig.frames = [
-        go.Frame(name=str(i), data=f["data"], traces=f.get("traces"), layout=f.get("layout"))
+    fig.frames = [  # plain dicts: building a go.Frame per frame cost ~1 ms each (150 ms for a 150-snapshot movie)
+        {"name": str(i), "data": f["data"], **{k: f[k] for k in ("traces", "layout") if f.get(k) is not None}}
         for i, f in enumerate(frames)
     ]
     play = {"frame": {"duration": frame_ms, "redraw": True}, "fromcurrent": True, "transition": {"duration": 0}}
