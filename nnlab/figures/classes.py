@@ -169,6 +169,13 @@ def separability_figure(profile: Separability, *, threshold: float = SEPARATE) -
     )
 
 
+def _epoch_marker(epoch: float | None) -> list[dict]:
+    """The cyan line at the snapshot shown, as a layout shape over the whole height ([] for none)."""
+    if epoch is None:
+        return []
+    return [dict(type="line", yref="paper", y0=0, y1=1, x0=epoch, x1=epoch, line=dict(color="#22d3ee", width=2))]
+
+
 def separability_history_figure(history: SeparabilityHistory, *, current_epoch: float | None = None) -> go.Figure:
     """The separability of every point (rows) at every snapshot (columns), colour on a log scale."""
     if history.ratio.size == 0:
@@ -188,21 +195,7 @@ def separability_history_figure(history: SeparabilityHistory, *, current_epoch: 
         hovertemplate="%{y} at epoch %{x:.2f}: %{customdata:.3f}<extra></extra>",
         colorbar=dict(title=dict(text="ratio"), tickvals=ticks, ticktext=[f"{10**t:g}" for t in ticks], thickness=12),
     )
-    now = (
-        []
-        if current_epoch is None
-        else [
-            dict(
-                type="line",
-                yref="paper",
-                y0=0,
-                y1=1,
-                x0=current_epoch,
-                x1=current_epoch,
-                line=dict(color="#22d3ee", width=2),
-            )
-        ]
-    )
+    now = _epoch_marker(current_epoch)
     return go.Figure(
         heat,
         dict(
@@ -299,18 +292,7 @@ def class_learning_figure(
             type="line", xref="paper", x0=0, x1=1, y0=LEARNED, y1=LEARNED, line=dict(color="#888", dash="dot", width=1)
         )
     ]
-    if current_epoch is not None:
-        rules.append(
-            dict(
-                type="line",
-                yref="paper",
-                y0=0,
-                y1=1,
-                x0=current_epoch,
-                x1=current_epoch,
-                line=dict(color="#22d3ee", width=2),
-            )
-        )
+    rules += _epoch_marker(current_epoch)
     layout = dict(
         title=dict(text="Each class's accuracy over training"),
         xaxis=dict(title=dict(text="epoch")),
