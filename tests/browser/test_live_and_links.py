@@ -60,14 +60,22 @@ def test_the_boundary_page_follows_a_run_while_it_trains(app, app_dirs):
         live = app.page.locator('[data-testid="stSidebar"]').get_by_text("snapshots so far", exact=False)
         live.first.wait_for(timeout=60_000)
         seen, deadline = set(), time.monotonic() + 60
-        while proc.poll() is None and time.monotonic() < deadline and len(seen) < 8:
+        history = None  # the browser's history length at the third snapshot drawn: no entry per snapshot after it
+        while proc.poll() is None and time.monotonic() < deadline and len(seen) < 10:
             step = _caption_step(app)
             if step is not None:
                 seen.add(step)
+                if len(seen) == 3 and history is None:  # the first reruns add the page's own choices
+                    history = app.page.evaluate("history.length")
             if len(seen) == 3:
                 app.screenshot("boundary-live")  # the README's picture of a page following a training run
             app.page.wait_for_timeout(250)
         assert len(seen) >= 5, f"the page drew only these snapshots while the run trained: {sorted(seen)}"
+        # Not "no entry at all": a watcher's request can carry an address from before the page added its own
+        # choices, and putting them back adds an entry now and then (1-2 a minute, in the closing note of issue 13).
+        added = app.page.evaluate("history.length") - history
+        assert added < len(seen) - 3, f"{added} history entries for {len(seen) - 3} followed snapshots"
+        assert "snapshot=" not in app.page.url, app.page.url  # a followed run's address names no snapshot
         newer = app.page.locator('[data-testid="stSidebar"]').get_by_text("newer snapshot", exact=False)
         assert newer.count() == 0, "the page stopped following the run (an older address taken as a link?)"
         app.assert_clean()
