@@ -18,15 +18,15 @@ from nnlab.analysis import local_fit as lf
 from nnlab.figures import boundary as bf
 
 
-@st.cache_data(max_entries=1024, ttl=appkit.CACHE_TTL, show_spinner=False)
-def boundary_frame(_run, folder: str, k: int, step: int, _grid) -> np.ndarray:
+@appkit.snapshot_cached(max_entries=1024)
+def boundary_frame(run, k: int, resolution: int, *, _grid) -> np.ndarray:
     """One snapshot's frame, kept by snapshot: a run still training computes only its new snapshots' frames."""
-    return ba.boundary_2d(_run.model_at(k), appkit.run_dataset(_run).prepare, _grid).astype(np.float16)
+    return ba.boundary_2d(run.model_at(k), appkit.run_dataset(run).prepare, _grid).astype(np.float16)
 
 
 @appkit.run_cached(max_entries=8, show_spinner="Computing the boundary at every snapshot…")
 def data_movie(run, resolution: int) -> ba.BoundaryMovie:
-    frame = lambda k, grid: boundary_frame(run, f"{run.folder}@{resolution}", k, run.snapshots[k]["step"], grid)  # noqa: E731
+    frame = lambda k, grid: boundary_frame(run, k, resolution, _grid=grid)  # noqa: E731  (the grid: the run's plane)
     return ba.data_plane_movie(run, resolution, data=appkit.run_dataset(run), frame=frame)
 
 

@@ -70,7 +70,8 @@ def snapshot_cached(*, max_entries: int = 4096, ttl: float = CACHE_TTL):
     A written snapshot never changes, so a page following a training works out only the new snapshot's part of a
     figure over all snapshots. The run is keyed by its folder and creation time (a run deleted and trained again
     under the same name is another run). Values are shared, not copied: return read-only records. The arguments
-    after `k` must be hashable.
+    after `k` must be hashable; keyword arguments whose names start with "_" are left out of the key (as in
+    Streamlit's caches), for what follows from the run and the other arguments.
     """
 
     def wrap(fn):
@@ -81,7 +82,8 @@ def snapshot_cached(*, max_entries: int = 4096, ttl: float = CACHE_TTL):
 
         @functools.wraps(fn)
         def call(run: Run, k: int, *args, **kwargs):
-            key = (str(run.folder), run.manifest.get("created"), run.snapshots[k]["file"], k, args, *kwargs.items())
+            keyed = tuple((n, v) for n, v in kwargs.items() if not n.startswith("_"))
+            key = (str(run.folder), run.manifest.get("created"), run.snapshots[k]["file"], k, args, keyed)
             return memo.get(key, lambda: fn(run, k, *args, **kwargs))
 
         call.clear = memo.clear

@@ -93,6 +93,21 @@ def test_a_snapshot_cache_works_out_each_snapshot_once_per_run(tiny_run, tmp_pat
     part.clear()
 
 
+def test_a_snapshot_caches_underscore_keywords_are_not_part_of_its_key(tiny_run):
+    import appkit
+
+    calls = []
+
+    @appkit.snapshot_cached(max_entries=16)
+    def part(run, k, scale, *, _grid):
+        calls.append((k, scale))
+        return k * scale + len(_grid)
+
+    assert part(tiny_run, 1, 2, _grid=[0, 0]) == 4
+    assert part(tiny_run, 1, 2, _grid=[0]) == 4 and len(calls) == 1  # an unhashable helper, not a key
+    assert part(tiny_run, 1, 3, _grid=[0]) == 4 and len(calls) == 2
+
+
 def test_a_snapshot_cache_outlives_its_page_script_decorating_it_again(tiny_run):
     import appkit
 
