@@ -272,9 +272,10 @@ def run_ablation_ranking(
 
 @contextlib.contextmanager
 def gentle(on: bool = True):
-    """On a background thread: torch's ops on one thread (torch's thread count is per calling thread) and, on Linux,
-    this thread at the lowest priority (`nice` 19: it ends with the task), so the pages served meanwhile keep both
-    cores. Nothing changes on the main thread."""
+    """On a background thread: torch's ops on one thread and, on Linux, this thread at the lowest priority (`nice`
+    19, for this thread only: it ends with the task), so the pages served meanwhile keep both cores. Torch's thread
+    count is the process's, not the thread's: the app's process already uses one (`appkit.state`); anywhere else
+    it is one while the task runs and put back after. Nothing changes when called on the main thread."""
     if not on or threading.current_thread() is threading.main_thread():
         yield
         return
