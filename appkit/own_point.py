@@ -89,7 +89,9 @@ def mark_point(fig, own: O.OwnInput, model, names: list[str], *, axes: tuple[str
         marker=dict(symbol="star", size=20, color="black", line=dict(color="white", width=1.5)),
         hovertemplate=f"{own.label}: {axes[0]} %{{x:.2f}}, {axes[1]} %{{y:.2f}}<extra></extra>",
     )
+    named = tuple(axes) != ("x₁", "x₂")  # a CSV's columns: say which number is which
+    where = f"{axes[0]} {x1:.2f}, {axes[1]} {x2:.2f}" if named else f"{x1:.2f}, {x2:.2f}"
     return (
-        f"The star is {own.label} ({x1:.2f}, {x2:.2f}): at this snapshot the network says **{names[pred]}** "
+        f"The star is {own.label} ({where}): at this snapshot the network says **{names[pred]}** "
         f"({probs[pred]:.0%})."
     )

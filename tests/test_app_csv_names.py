@@ -64,6 +64,7 @@ def test_a_2d_csvs_scatter_walk_through_and_own_point_say_its_column_names(app_e
     traces = [t for c in at.get("plotly_chart") for t in json.loads(c.proto.spec)["data"]]
     marked = [t["hovertemplate"] for t in traces if t.get("name") == "your point"]  # the star on the boundary
     assert marked and marked[0].startswith("your point: height %{x")
+    assert any(m.value.startswith("The star is your point (height ") and ", weight " in m.value for m in at.markdown)
     at.switch_page("app_pages/datasets.py").run()
     at.selectbox(key="data_dataset").set_value("sizes").run()
     assert not errors(at), errors(at)
