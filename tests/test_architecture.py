@@ -52,18 +52,20 @@ def test_nnlab_source_never_imports_streamlit():
     assert offenders == []
 
 
-def test_importing_every_nnlab_module_loads_no_streamlit_umap_or_captum():
+def test_importing_every_nnlab_module_loads_no_streamlit_umap_captum_or_ray():
     code = (
         "import pkgutil, importlib, sys, nnlab, nnlab.analysis, nnlab.figures\n"
         "for m in pkgutil.walk_packages(nnlab.__path__, 'nnlab.'):\n"
         "    if not m.name.endswith('__main__'):  # a __main__ runs its program\n"
         "        importlib.import_module(m.name)\n"
-        "print(sorted(k for k in sys.modules if k.split('.')[0] in ('streamlit', 'umap', 'captum')))\n"
+        "print(sorted(k for k in sys.modules if k.split('.')[0] in ('streamlit', 'umap', 'captum', 'ray')))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "[]"  # umap and captum: imported only when an embedding or attribution is asked for
+    # umap and captum: imported only when an embedding or attribution is asked for; ray (an optional extra that a
+    # fresh clone lacks) only when a Ray backend is made, so this passes with or without requirements-ray.txt
+    assert proc.stdout.strip() == "[]"
 
 
 def _pickle_uses(tree, text):

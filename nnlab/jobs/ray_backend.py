@@ -16,8 +16,6 @@ import threading
 import time
 from pathlib import Path
 
-import ray
-
 from ..runs.store import atomic_write_bytes
 from .folder import FolderLive
 from .keys import RunIndex
@@ -79,6 +77,8 @@ class RayWorkers:
     stops_on_shutdown = False  # a task goes on when the app process ends; a new registry finds it (`recover`)
 
     def __init__(self, address: str, root: Path):
+        import ray  # the optional extra (requirements-ray.txt): imported only when a Ray backend is made
+
         import nnlab
 
         self.root = Path(root).resolve()
@@ -147,6 +147,8 @@ class RayWorkers:
         end = self.jobs_dir / f"{job.id}.end.json"
         ticket = {"id": job.id, "submitted": job.created}
         ref = getattr(job, "_ref", None)
+        import ray  # already imported by __init__: a dictionary look-up
+
         try:
             while not self._closed.is_set():
                 if job.folder is None and (folder := self._index.for_job(job.spec.root, job.id)) is not None:
