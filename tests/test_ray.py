@@ -1,7 +1,8 @@
 """The Ray backend on a real local cluster: a training as a Ray task, followed through the run folder, and one that
 survives the app's restart (a new registry finds it by its ticket and run folder).
 
-Skipped when ray is not installed or no cluster answers at `NNLAB_RAY_ADDRESS` (CI starts one: `.ci/run`).
+Skipped when ray is not installed or no cluster answers at `NNLAB_RAY_ADDRESS`; CI's second stage installs the
+extra, starts a cluster and sets NNLAB_RAY_REQUIRED, so there they run or fail (`.ci/run`).
 """
 
 from __future__ import annotations
@@ -29,13 +30,18 @@ def _reachable(address: str) -> bool:
         return False
 
 
+def _without(reason: str) -> None:
+    """Skip with the reason; fail instead where the Ray tests must run (CI's Ray stage sets NNLAB_RAY_REQUIRED)."""
+    if os.environ.get("NNLAB_RAY_REQUIRED"):
+        pytest.fail(f"NNLAB_RAY_REQUIRED is set, but {reason}", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
 # Neither check imports ray: only a registry made with NNLAB_RAY_ADDRESS set does (the fixture sets it).
 if importlib.util.find_spec("ray") is None:
-    pytest.skip(
-        "ray is not installed: it is an optional extra (pip install -r requirements-ray.txt)", allow_module_level=True
-    )
+    _without("ray is not installed: it is an optional extra (pip install -r requirements-ray.txt)")
 if not _reachable(ADDRESS):
-    pytest.skip(f"no Ray cluster answers at {ADDRESS} (ray start --head --port=6379)", allow_module_level=True)
+    _without(f"no Ray cluster answers at {ADDRESS} (ray start --head --port=6379)")
 
 
 @pytest.fixture(scope="module")
