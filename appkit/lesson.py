@@ -4,8 +4,11 @@
 page through `run(nav)`, which draws the step in a slot above the page once the page has drawn, so a check reads
 the address and widgets as the page left them. `?lesson=NAME&step=K` opens a lesson at step K; the step, the
 steps done and the guesses are kept in the session (keys `lesson_*`) and written back to the address on every
-rerun, so a reload keeps them. The setup button trains the step's preset runs through the job registry (a run
-of the same configuration is reused), then opens the page with `st.switch_page(page, query_params=...)`.
+rerun, so a reload keeps them. The box reads top to bottom: the text, the predict-first question, then the setup
+button ("Set it up"), which trains the step's preset runs through the job registry (a run of the same configuration
+is reused) and opens the page with `st.switch_page(page, query_params=...)`. A step whose check reads the
+training-time slider has a slider of its own in the box, bound to the sidebar's (`sidebar.show_snapshot`), and a
+step that opens is scrolled into view by a line of JavaScript (`st.html`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,17 @@ from nnlab.lessons import CHECKS, At, Lesson, LessonError, View, fact, fields, l
 from nnlab.lessons.checks import describe, passed
 
 from . import links
-from .state import CACHE_TTL, current_run, current_snapshot, job_registry, load_data, open_run, page_file
+from .sidebar import show_snapshot
+from .state import (
+    CACHE_TTL,
+    PAGES_KEY,
+    current_run,
+    current_snapshot,
+    job_registry,
+    load_data,
+    open_run,
+    page_file,
+)
 from .training import job_spec, progress_text, start_job
 
 LESSON, STEP, FOCUS, DONE, GUESSES = "lesson", "step", "focus", "done", "guesses"  # the address's parameters
@@ -29,6 +42,8 @@ NAME_KEY, STEP_KEY, FOCUS_KEY = "lesson_name", "lesson_step", "lesson_focus"  # 
 PROGRESS_KEY = "lesson_progress"  # lesson name → {"done": set, "checked": set, "guesses": {step: value}}
 RUNS_KEY = "lesson_runs"  # (lesson, preset) → run id, once set up in this session
 SETUP_KEY = "lesson_setup"  # (lesson, step) → the snapshot the setup opened
+SCROLL_KEY = "lesson_scroll"  # True: the step just opened, bring its box into view on this rerun
+MOVED_KEY = "lesson_slider_moved"  # True: the step's own training-time slider was just moved
 HIDE = {"run": "app_run", "snapshot": "app_snapshot"}  # sidebar controls by the name a lesson's `sidebar` uses
 LR_DEFAULT = {"adam": 3e-3, "sgd": 3e-2}  # the Train page's learning-rate defaults (appkit.train_form)
 CHECK_EVERY = 1.0  # seconds between two looks at a step's check while it waits
@@ -66,8 +81,9 @@ def active() -> tuple[Lesson, int] | None:
 
 
 def start(name: str, step: int = 0) -> None:
-    """Run lesson `name` from `step` (the panel appears on the next rerun)."""
+    """Run lesson `name` from `step` (the panel appears on the next rerun, scrolled into view)."""
     st.session_state[NAME_KEY], st.session_state[STEP_KEY] = name, step
+    st.session_state[SCROLL_KEY] = True
 
 
 def leave() -> None:
@@ -159,20 +175,26 @@ def run_id(lesson: Lesson, preset: str) -> str | None:
     return max(found, key=lambda fe: fe[1].get("finished") or 0.0)[0].name if found else None
 
 
-def _train(lesson: Lesson, preset: str) -> str | None:
-    """The preset's run id, training it now (with a progress bar) when this server has not trained it yet."""
+def _train(lesson: Lesson, preset: str, opening: str) -> str | None:
+    """The preset's run id, training it now (with a progress bar that ends by saying the page `opening` comes next)
+    when this server has not trained it yet."""
     if (found := run_id(lesson, preset)) is not None:
         return found
     job = start_job(spec_for(lesson, preset), lesson.presets[preset].label)
     if job is None:
         return None
-    bar = st.progress(0.0, text=f"{lesson.presets[preset].label}: starting…")
+    label = lesson.presets[preset].label
+    bar = st.progress(0.0, text=f"{label}: starting…")
     while job.alive:
-        bar.progress(job.live.view().fraction, text=f"{lesson.presets[preset].label}: {progress_text(job)}")
+        v = job.live.view()
+        ending = v.fraction >= 1 or (v.started and v.eta is not None and v.eta < 1)  # the worker's last report
+        said = "the last steps, then the last snapshot is written…" if ending else progress_text(job)
+        bar.progress(v.fraction, text=f"{label}: {said}")
         time.sleep(0.1)
     if not job.run_id or job.status in ("failed", "cancelled"):
-        st.error(f"Training {lesson.presets[preset].label} failed: {job.error or job.message}")
+        st.error(f"Training {label} failed: {job.error or job.message}")
         return None
+    bar.progress(1.0, text=f"{label}: training done. Opening {opening} on it…")
     st.session_state[RUNS_KEY][(lesson.name, preset)] = job.run_id
     return job.run_id
 
@@ -186,7 +208,7 @@ def _presets_of(lesson: Lesson, i: int) -> list[str]:
 def setup(lesson: Lesson, i: int) -> None:
     """The step's one button: train (or reuse) its runs, then open its page at its run, snapshot and choices."""
     step = lesson.steps[i]
-    ids = {p: _train(lesson, p) for p in _presets_of(lesson, i)}
+    ids = {p: _train(lesson, p, page_title(step.page)) for p in _presets_of(lesson, i)}
     if None in ids.values():
         return
     run = open_run(ids[step.run])
@@ -194,6 +216,7 @@ def setup(lesson: Lesson, i: int) -> None:
     at = At(k, step.point)
     params = {name: render(v, lambda f, p: fact(f, open_run(ids[p or step.run]), at)) for name, v in step.params}
     st.session_state.setdefault(SETUP_KEY, {})[(lesson.name, i)] = k
+    st.session_state[SCROLL_KEY] = True  # the page opens with the step's box in view
     query = {links.RUN: run.id, links.SNAPSHOT: str(k), **params, **_keep(lesson, i)}
     st.switch_page(page_file(step.page), query_params=query)
 
@@ -262,37 +285,94 @@ def _question(lesson: Lesson, i: int, mine: dict, runs: dict, revealed: bool) ->
     return True
 
 
+def page_title(name: str) -> str:
+    """A page's title in the navigation ("Decision boundary"), from its name ("boundary")."""
+    for pages in (st.session_state.get(PAGES_KEY) or {}).values():
+        for page in pages:
+            if (page.url_path or "home") == name:
+                return page.title
+    return name.replace("_", " ").capitalize()
+
+
+def _setup_button(lesson: Lesson, i: int, v: View, ready: bool, here: bool) -> None:
+    """The step's one button, "Set it up" (the word the lesson texts use), with what it does written beside it."""
+    step = lesson.steps[i]
+    title, label = page_title(step.page), lesson.presets[step.run].label
+    if here:
+        words = f"Opens **{title}** again as the step set it up (its run, training time and choices)."
+    elif ready:
+        words = f"Opens **{title}** with your run of *{label}* (trained before: nothing to wait for)."
+    else:
+        words = f"Trains *{label}* (a few seconds) and opens **{title}** on it."
+    left, right = st.columns([1, 3], vertical_alignment="center")
+    if left.button(
+        "Set it up again" if here else "Set it up",
+        key=f"lesson_setup_{lesson.name}_{i}",
+        type="secondary" if here else "primary",
+        icon=":material/play_circle:",
+    ):
+        setup(lesson, i)
+    right.caption(words)
+
+
+def _slider(lesson: Lesson, i: int, v: View) -> bool:
+    """A training-time slider in the step's box, bound to the sidebar's (`sidebar.show_snapshot`): the sidebar's
+    sits low in a short window. Returns whether the student just moved it (the page must then redraw)."""
+    if v.run is None or len(v.run) < 2 or v.run.id != v.runs.get(lesson.steps[i].run):
+        return False
+    key = f"lesson_snapshot_{lesson.name}_{i}"
+    st.session_state[key] = v.snapshot  # mirrors the sidebar's slider: one position, kept under its key
+    st.slider("Training time (snapshot)", 0, len(v.run) - 1, key=key, on_change=_moved, args=(key,))
+    st.caption("The same slider as the sidebar's: 0 is the untrained network, the right end the last snapshot.")
+    return bool(st.session_state.pop(MOVED_KEY, False))
+
+
+def _moved(key: str) -> None:
+    show_snapshot(st.session_state[key])
+    st.session_state[MOVED_KEY] = True
+
+
 def _panel(lesson: Lesson, i: int) -> None:
     """The step in a bordered box; while its check waits, a fragment looks again every second (a page's own
     fragment, such as the walk-through's sample picker, changes the view without rerunning the app)."""
     step, mine = lesson.steps[i], progress(lesson.name)
     with st.container(border=True, key="lesson_panel"):
+        if st.session_state.pop(SCROLL_KEY, False):
+            _bring_into_view(lesson, i)
         if step.check is not None and i not in mine["checked"]:
             st.fragment(run_every=CHECK_EVERY)(_body)(lesson, i, polling=True)
         else:
             _body(lesson, i)
 
 
+def _bring_into_view(lesson: Lesson, i: int) -> None:
+    """Scroll the step's box to the top of the window once, when the step opens (Start sits low on Lessons)."""
+    st.html(
+        f"<script>/* {lesson.name} step {i + 1} */ (() => {{"
+        "const go = () => document.querySelector('.st-key-lesson_panel')"
+        "?.scrollIntoView({block: 'start', behavior: 'instant'});"
+        "go(); requestAnimationFrame(go); setTimeout(go, 250); setTimeout(go, 700);"
+        "})();</script>",
+        unsafe_allow_javascript=True,
+    )
+
+
 def _body(lesson: Lesson, i: int, polling: bool = False) -> None:
     step, n, mine = lesson.steps[i], len(lesson.steps), progress(lesson.name)
     v = view(lesson, i)
-    st.markdown(
-        f":material/school: **{lesson.title}** · step {i + 1} of {n}: **{step.title}** "
-        f"· {len(mine['done'])} of {n} done"
-    )
+    header = st.empty()  # filled last: the count of steps done includes this one once its answer shows
     st.markdown(step.text)
     ready = step.run in v.runs
     if not ready:
         job_registry().warm()  # a training is likely: have a worker process ready
     here = v.page == step.page and ready and v.run is not None and v.run.id == v.runs[step.run]
-    if st.button(
-        "Set it up" if not ready else ("Set it up again" if here else "Open it"),
-        key=f"lesson_setup_{lesson.name}_{i}",
-        type="secondary" if here else "primary",
-        icon=":material/play_circle:",
-        help="Trains the lesson's run (or reuses it if this server trained it before) and opens the page.",
-    ):
-        setup(lesson, i)
+    checked = step.check is None or i in mine["checked"]
+    answered = step.question is None or i in mine["guesses"]
+    if step.question is not None:  # predict first, before the button that shows the answer's run
+        _question(lesson, i, mine, v.runs, checked and answered and ready)
+    if step.asks_slider and _slider(lesson, i, v):
+        st.rerun(scope="app")  # the page draws the new snapshot (this box may be a fragment)
+    _setup_button(lesson, i, v, ready, here)
     if step.check is not None:
         if i not in mine["checked"] and ready and passed(step.check, v):
             mine["checked"].add(i)
@@ -301,26 +381,30 @@ def _body(lesson: Lesson, i: int, polling: bool = False) -> None:
         words = describe(step.check) if isinstance(step.check, dict) else CHECKS[step.check].doc
         icon = ":green[:material/check_circle:] Done" if i in mine["checked"] else ":material/pending: To do"
         st.markdown(f"{icon}: {words}.")
-    checked = step.check is None or i in mine["checked"]
-    answered = step.question is None or i in mine["guesses"]
     revealed = checked and answered and ready
-    if step.question is not None:
-        _question(lesson, i, mine, v.runs, revealed)
     if revealed and (text := answer(lesson, i, v.runs)) is not None:
         mine["done"].add(i)
         st.info(text, icon=":material/lightbulb:")
-    c = st.columns([1, 1, 1, 3])
-    if c[0].button("Back", key="lesson_back", icon=":material/arrow_back:", disabled=i == 0):
-        st.session_state[STEP_KEY] = i - 1
-        st.rerun()
-    if i + 1 < n and c[1].button("Next", key="lesson_next", icon=":material/arrow_forward:"):
-        st.session_state[STEP_KEY] = i + 1
-        st.rerun()
-    if c[2].button("Leave", key="lesson_leave", icon=":material/logout:", help="Your progress is kept."):
+    c = st.columns([1.2, 1.2, 1, 3])
+    if c[0].button("Previous step", key="lesson_back", icon=":material/arrow_back:", disabled=i == 0):
+        _go(i - 1)
+    if i + 1 < n and c[1].button("Next step", key="lesson_next", icon=":material/arrow_forward:", type="primary"):
+        _go(i + 1)
+    if c[2].button("Leave", key="lesson_leave", icon=":material/logout:"):
         leave()
         st.rerun()
-    if i + 1 == n and len(mine["done"]) == n:
-        c[3].success("Lesson complete.", icon=":material/celebration:")
+    if len(mine["done"]) == n:
+        c[3].success("Lesson complete: every step done.", icon=":material/celebration:")
+    header.markdown(
+        f":material/school: **{lesson.title}** · step {i + 1} of {n}: **{step.title}** "
+        f"· {len(mine['done'])} of {n} done"
+    )
+
+
+def _go(i: int) -> None:
+    """Open step `i` (0-based) of the running lesson, scrolled into view."""
+    st.session_state[STEP_KEY], st.session_state[SCROLL_KEY] = i, True
+    st.rerun(scope="app")
 
 
 def _focus_style(lesson: Lesson) -> None:

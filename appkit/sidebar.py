@@ -148,6 +148,12 @@ def _on_scrub() -> None:
     st.session_state[FOLLOW_KEY] = st.session_state.get(SNAP_KEY, 0) >= n - 1
 
 
+def show_snapshot(k: int) -> None:
+    """Another training-time slider (a lesson step's) moved to `k`: the same as moving the sidebar's there."""
+    st.session_state[SNAP_KEY] = k
+    _on_scrub()
+
+
 def _follow() -> None:
     st.session_state[FOLLOW_KEY] = True
     st.session_state[SNAP_KEY] = 10**9  # the sidebar puts it at the newest snapshot

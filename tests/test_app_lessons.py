@@ -142,3 +142,63 @@ def test_a_lesson_preset_is_trained_as_a_run_shared_with_everyone(monkeypatch, t
     lesson = next(x for x in load_lessons() if getattr(x, "name", "").startswith("01"))
     spec = L.spec_for(lesson, next(iter(lesson.presets)))
     assert spec.shared is True  # nobody's own: every student sees it, only the teacher may rename or delete it
+
+
+def walk(node):
+    """Every element under `node`, in the order the page shows them."""
+    yield node
+    for child in getattr(node, "children", {}).values():
+        yield from walk(child)
+
+
+def test_start_brings_the_step_into_view_once(teacher):
+    at = opened()
+    assert not any("scrollIntoView" in h.proto.body for h in at.get("html"))
+    at.button(key="lessons_start_tiny").click().run()
+    scripts = [h.proto.body for h in at.get("html") if "scrollIntoView" in h.proto.body]
+    assert len(scripts) == 1 and ".st-key-lesson_panel" in scripts[0], scripts
+    at.run()  # a rerun of the same step: no scrolling the student back
+    assert not any("scrollIntoView" in h.proto.body for h in at.get("html"))
+    at.button(key="lesson_next").click().run()  # the next step opens in view again
+    assert sum("scrollIntoView" in h.proto.body for h in at.get("html")) == 1
+
+
+def test_predict_first_comes_before_the_button_and_the_words_name_it(teacher):
+    at = opened(lesson="tiny", step=3)
+    shown = [
+        n.value if hasattr(n, "value") and isinstance(n.value, str) else getattr(n, "label", None) or ""
+        for n in walk(at.main)
+    ]
+    ask = next(i for i, t in enumerate(shown) if "**Predict first:**" in t)
+    button = next(i for i, t in enumerate(shown) if t == "Set it up")
+    assert ask < button, shown
+    assert any("Trains *moons · mlp*" in c.value and "**Decision boundary**" in c.value for c in at.caption)
+    before = opened(lesson="tiny", step=2)  # the lesson's own steps, not a page's "Next" (the walk-through has one)
+    assert (before.button(key="lesson_back").label, before.button(key="lesson_next").label) == (
+        "Previous step",
+        "Next step",
+    )
+
+
+def test_the_steps_own_slider_moves_the_sidebars_and_passes_the_check(teacher, jobs):
+    at = opened("app_pages/home.py", lesson="tiny")
+    at.button(key="lesson_setup_tiny_0").click().run()
+    assert not [s for s in at.slider if s.key.startswith("lesson_snapshot")]  # step 1 asks for no slider
+    at.button(key="lesson_next").click().run()
+    own = at.slider(key="lesson_snapshot_tiny_1")  # the check reads the training-time slider: the box has one
+    last = at.slider(key="app_snapshot").value
+    assert own.value == last > 0 and "To do" in panel_text(at)
+    own.set_value(0).run()
+    assert at.slider(key="app_snapshot").value == 0 and at.query_params["snapshot"] == "0"
+    assert at.slider(key="lesson_snapshot_tiny_1").value == 0
+    assert "Done" in panel_text(at) and "At the start" in "\n".join(i.value for i in at.info)
+    at.slider(key="app_snapshot").set_value(last).run()  # one position: the sidebar's moves the box's too
+    assert at.slider(key="lesson_snapshot_tiny_1").value == last
+
+
+def test_the_count_agrees_with_lesson_complete(teacher, jobs):
+    at = opened("app_pages/home.py", lesson="tiny", step=3, done="1.2", guesses="3:0")
+    at.button(key="lesson_setup_tiny_2").click().run()
+    assert not errors(at), errors(at)
+    assert "Lesson complete" in "\n".join(s.value for s in at.success)
+    assert "3 of 3 done" in panel_text(at) and "2 of 3 done" not in panel_text(at)

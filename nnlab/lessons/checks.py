@@ -52,16 +52,22 @@ def _wrong_sample(view: View) -> bool:
 class Check:
     doc: str  # what the student is asked to do, in words (shown while the check waits)
     fn: Callable[[View], bool]
+    slider: bool = False  # it asks for the training-time slider: the step shows one in its box
 
 
 CHECKS: dict[str, Check] = {
-    "snapshot_start": Check("move the training-time slider to the start (snapshot 0)", lambda v: v.snapshot == 0),
+    "snapshot_start": Check(
+        "move the training-time slider to the start (snapshot 0)", lambda v: v.snapshot == 0, slider=True
+    ),
     "snapshot_end": Check(
-        "move the training-time slider to the end", lambda v: v.snapshot is not None and v.snapshot == v.last
+        "move the training-time slider to the end",
+        lambda v: v.snapshot is not None and v.snapshot == v.last,
+        slider=True,
     ),
     "snapshot_moved": Check(
         "move the training-time slider",
         lambda v: v.snapshot is not None and v.setup_snapshot is not None and v.snapshot != v.setup_snapshot,
+        slider=True,
     ),
     "misclassified_sample": Check("open a sample the network gets wrong", _wrong_sample),
     "lr_changed": Check(

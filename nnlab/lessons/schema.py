@@ -110,6 +110,11 @@ class Step:
     answer: str = ""  # the template shown once the step is done
     line: int | None = None  # where the step starts in its file
 
+    @property
+    def asks_slider(self) -> bool:
+        """The step's check reads the training-time slider, so its box shows one beside the text."""
+        return isinstance(self.check, str) and CHECKS[self.check].slider
+
 
 @dataclass(frozen=True)
 class Lesson:
