@@ -109,8 +109,9 @@ if ctx.data.is_2d:
             "nearby points (weighted by closeness) that the line and the network put on the same side."
         )
     appkit.how_to_read(
-        "Each colour is the class the network picks there; with **Probabilities** the colour fades "
-        "to white where the network is unsure, so the white band is the boundary itself. Circles are "
+        "Each colour is the class the network picks there, and the dark line is the boundary itself, where that "
+        "class changes (an untrained network has one too, wherever its random weights put it); with "
+        "**Probabilities** the colour fades to a faint tint where the network is unsure. Circles are "
         "training samples, diamonds test samples, coloured by their true class. Press ▶ to watch the "
         "boundary start as a rough cut and bend around the classes; click a legend entry to hide it."
     )

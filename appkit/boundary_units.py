@@ -21,6 +21,10 @@ def unit_maps(run, k: int, point: str) -> ba.UnitMaps:
     return ba.unit_maps_info(run, k, point, 40, data=run_dataset(run))
 
 
+def _units(n: int) -> str:
+    return f"{n} unit" if n == 1 else f"{n} units"
+
+
 def unit_maps_panel(ctx) -> None:
     """Every unit of a chosen hidden point over the data plane, at the sidebar's snapshot."""
     st.subheader("What each hidden unit sees")
@@ -45,7 +49,7 @@ def unit_maps_panel(ctx) -> None:
             bf.unit_maps_figure(
                 units.maps,
                 signed=units.signed,
-                title=f"{point} at step {units.step}: {len(units.maps)} units over the same plane",
+                title=f"{point} at step {units.step}: {_units(len(units.maps))} over the same plane",
             ),
             key="boundary_units",
         )

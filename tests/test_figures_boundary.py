@@ -31,17 +31,36 @@ def movie(t=3, h=20, w=30, k=3, moving=False, n=12) -> BoundaryMovie:
 
 
 def test_region_colours_from_hand_set_probabilities():
-    probs = np.array([[[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]]], np.float32)  # (H=1, W=3, K=2)
+    # (H=2, W=4, K=2): sure of class 0, undecided (class 0 by a hair), undecided toward class 1, sure of class 1
+    row = [[1.0, 0.0], [0.5, 0.5], [0.499, 0.501], [0.0, 1.0]]
+    probs = np.array([row, row], np.float32)
     pal, levels = bf.region_palette(2)
-    rgb = bf.region_rgb(probs, "probabilities")
-    assert rgb.shape == (1, 3, 3) and rgb.dtype == np.uint8
-    assert rgb[0, 1].tolist() == [255, 255, 255]  # undecided: white
-    sure = 255 * 0.4 + class_rgb(2).astype(float) * 0.6
-    np.testing.assert_allclose(rgb[0, 0], sure[0], atol=1)  # certain class 0: its (pastel) colour
-    np.testing.assert_allclose(rgb[0, 2], sure[1], atol=1)
+    rgb = bf.region_rgb(probs, "probabilities").astype(float)
+    assert rgb.shape == (2, 4, 3) and len(pal) <= 256 and levels >= 2
+    colour = class_rgb(2).astype(float)
+    sure, faint = 255 * 0.4 + colour * 0.6, 255 * (1 - bf.FAINTEST) + colour * bf.FAINTEST
+    np.testing.assert_allclose(rgb[:, 0], [sure[0]] * 2, atol=1)  # certain class 0: its (pastel) colour
+    np.testing.assert_allclose(rgb[:, 3], [sure[1]] * 2, atol=1)
+    np.testing.assert_allclose(rgb[:, 2], [faint[1]] * 2, atol=1)  # undecided: a faint tint of its class, not white
+    assert (rgb[:, 2] < 250).any(axis=-1).all()
+    np.testing.assert_allclose(rgb[:, 1], [bf.EDGE_RGB] * 2)  # the class changes to its right: the boundary line
     hard = bf.region_rgb(np.array([[[0.6, 0.4]]], np.float32), "regions")
     np.testing.assert_allclose(hard[0, 0], sure[0], atol=1)  # hard regions ignore how sure the network is
-    assert len(pal) <= 256 and levels >= 2
+
+
+def test_an_untrained_networks_boundary_is_drawn_as_a_line():
+    # an untrained network: 0.5 ± 0.02 everywhere, class 1 above the diagonal y = x
+    h = w = 40
+    ys, xs = np.mgrid[0:h, 0:w]
+    p1 = np.where(ys > xs, 0.52, 0.48).astype(np.float32)
+    probs = np.stack([1 - p1, p1], -1)
+    idx, pal = bf.region_index(probs)
+    edge = idx == len(pal) - 1
+    assert edge[(ys == xs) & (ys < h - 1)].all()  # along the diagonal (each of its cells has class 1 above it)
+    assert not edge[np.abs(ys - xs) > 1].any()  # and nowhere far from it: a line, not a band
+    rgb = pal[idx].astype(int)
+    assert (rgb[~edge].min(axis=-1) < 240).all()  # no region fades to white, however unsure
+    assert bf.boundary_cells(np.zeros((5, 5), int)).sum() == 0  # one class everywhere: no line
 
 
 def test_boundary_figure_has_one_frame_per_snapshot_with_png_regions():

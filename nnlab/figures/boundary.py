@@ -2,7 +2,8 @@
 
 Pure builders for the decision-boundary page: a `BoundaryMovie` from
 `nnlab.analysis.boundary` in, `go.Figure` out. Regions are palette PNGs (the class
-colour, paler where the network is unsure), the samples are drawn on top.
+colour, paler where the network is unsure but never white, and a dark line where the
+predicted class changes), the samples are drawn on top.
 """
 
 from __future__ import annotations
@@ -35,20 +36,36 @@ MODES = ("probabilities", "regions")
 _FRAMES = Memo(max_entries=4096, ttl=1800)  # encoded frames by content (a few kB each)
 
 
+EDGE_RGB = (40, 40, 40)  # the line where the predicted class changes: the decision boundary itself
+FAINTEST = 0.2  # share of the class colour where the network is least sure: a tint, never white
+
+
 def region_palette(n_classes: int) -> tuple[np.ndarray, int]:
-    """A ≤256-colour palette: for each class, `levels` shades from white (unsure) to its colour (sure)."""
-    levels = max(2, min(32, 256 // max(n_classes, 1)))
+    """A ≤256-colour palette: for each class, `levels` shades from a faint tint of its colour (unsure) to its
+    colour (sure), then one last entry for the boundary line (`EDGE_RGB`)."""
+    levels = max(2, min(32, 255 // max(n_classes, 1)))
     base = class_rgb(n_classes).astype(np.float32)  # (K, 3)
-    mix = np.linspace(0.0, 0.6, levels)[None, :, None]  # share of the class colour: pastel, so samples stand out
+    mix = np.linspace(FAINTEST, 0.6, levels)[None, :, None]  # share of the class colour: pastel, so samples stand out
     pal = 255 * (1 - mix) + base[:, None, :] * mix  # (K, L, 3)
-    return np.round(pal).reshape(-1, 3).astype(np.uint8), levels
+    pal = np.concatenate([pal.reshape(-1, 3), np.array([EDGE_RGB], np.float32)])
+    return np.round(pal).astype(np.uint8), levels
+
+
+def boundary_cells(top: np.ndarray) -> np.ndarray:
+    """Cells of a class map `(H, W)` whose right or upper neighbour has another class: a line one cell wide along
+    every boundary, drawn whether the network is sure or not (an untrained network's boundary shows too)."""
+    edge = np.zeros(top.shape, bool)
+    edge[:, :-1] |= top[:, 1:] != top[:, :-1]
+    edge[:-1, :] |= top[1:, :] != top[:-1, :]
+    return edge
 
 
 def region_index(probs: np.ndarray, mode: str = "probabilities") -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities `(H, W, K)` → palette indices `(H, W)` and the palette.
 
-    "probabilities": the most likely class's colour, paler as its lead shrinks (white where every
-    class is equally likely); "regions": each class's colour at full strength (hard regions).
+    "probabilities": the most likely class's colour, fainter as its lead shrinks (a faint tint where every
+    class is equally likely); "regions": each class's colour at full strength (hard regions). In both, a dark
+    line runs where the most likely class changes.
     """
     p = np.asarray(probs, np.float32)
     k = p.shape[-1]
@@ -61,7 +78,9 @@ def region_index(probs: np.ndarray, mode: str = "probabilities") -> tuple[np.nda
         level = np.round(np.clip(conf, 0, 1) * (levels - 1)).astype(int)
     else:
         raise ValueError(f"Unknown mode {mode!r}: use one of {MODES}")
-    return (top * levels + level).astype(np.uint8), pal
+    index = top * levels + level
+    index[boundary_cells(top)] = len(pal) - 1
+    return index.astype(np.uint8), pal
 
 
 def region_uri(probs: np.ndarray, mode: str = "probabilities") -> str:
