@@ -133,6 +133,37 @@ def _order(name: str):
     return (0, int(digits), name) if digits else (1, 0, name)
 
 
+def _backprop(run, at: At):
+    """The backward pass of the lesson's sample (the first evaluation sample right at the snapshot) toward its truth."""
+    from ..analysis.backprop import run_backprop
+
+    index = _right_sample(run, at)
+    if index is None:
+        return None
+    ds = run.dataset()
+    return run_backprop(run, _k(run, at), ds.prepare(ds.x_test[index : index + 1]), int(ds.y_test[index]), index=index)
+
+
+def _backprop_fact(run, at: At, what: str):
+    """One fact of the lesson sample's backward pass, about the first weight layer."""
+    from ..analysis.backprop import largest_move, largest_weight_gradient
+
+    record = _backprop(run, at)
+    if record is None or not record.weights():
+        return None
+    first = record.weights()[0]
+    grad, move = largest_weight_gradient(record, [first]), largest_move(record, [first])
+    point = next((p for p in record.points if p.gate is not None), None)
+    return {
+        "weight": f"{first.name}[{', '.join(map(str, grad.index))}]",
+        "gradient": grad.value,
+        "moved": f"{first.name}[{', '.join(map(str, move.index))}]",
+        "move": move.value,
+        "stopped": None if point is None else len(point.stopped),
+        "loss": record.loss,
+    }[what]
+
+
 def _acc(run, k: int) -> float | None:
     acc = run.snapshots[k].get("eval_acc")
     return None if acc is None or acc != acc else float(acc)
@@ -204,6 +235,21 @@ FACTS: dict[str, Fact] = {
         lambda r, a: float(np.sqrt(sum((w**2).sum() for w in _weights(r, _k(r, a))))),
     ),
     "lr": Fact("the learning rate", lambda r, a: r.train_config.lr),
+    # one sample's backward pass (nnlab.analysis.backprop): the first evaluation sample right at the snapshot
+    "backprop_weight": Fact(
+        "the first-layer weight with the largest gradient for that sample, as dense1.weight[unit, input]",
+        lambda r, a: _backprop_fact(r, a, "weight"),
+    ),
+    "backprop_gradient": Fact("that weight's gradient", lambda r, a: _backprop_fact(r, a, "gradient")),
+    "backprop_moved": Fact(
+        "the first-layer weight the optimizer's one-sample step moves most", lambda r, a: _backprop_fact(r, a, "moved")
+    ),
+    "backprop_move": Fact("how far that step moves it", lambda r, a: _backprop_fact(r, a, "move")),
+    "backprop_stopped": Fact(
+        "units of the first activated layer whose gate stopped that sample's gradient",
+        lambda r, a: _backprop_fact(r, a, "stopped"),
+    ),
+    "backprop_loss": Fact("that sample's loss", lambda r, a: _backprop_fact(r, a, "loss")),
     "run_id": Fact("the run's id (for a page's link parameters)", lambda r, a: r.id),
 }
 
