@@ -24,6 +24,8 @@ OTHER = "attr_other"  # the class picked with "Another class"
 AVG_METHOD = "attr_avg_method"  # the method of the class averages
 PER_CLASS = "attr_per_class"  # samples per class in the class averages
 TARGETS = ("The prediction", "The truth", "Another class")
+LARGER = "attr_larger"  # the maps three to a row, larger (on by default for small images such as 8×8 digits)
+SMALL_SIDE, LARGER_COLS = 16, 3
 
 reasons = appkit.run_cached()(A.reasons)
 
@@ -103,7 +105,15 @@ if own:
 else:
     info = sample_info(run, k, index, target, shown, steps, window)
 if info.image is not None:
-    st.plotly_chart(F.image_attribution_figure(info.image, info.maps), key="attr_maps")
+    small = max(info.image.shape[:2]) <= SMALL_SIDE
+    larger = st.toggle(
+        "Larger maps",
+        value=small,
+        key=LARGER,
+        help="Three panels to a row instead of all in one, to follow the strokes of a small image pixel by pixel.",
+    )
+    cols = LARGER_COLS if larger else None
+    st.plotly_chart(F.image_attribution_figure(info.image, info.maps, cols=cols), key="attr_maps")
 else:
     st.plotly_chart(F.feature_attribution_figure(info.maps, info.features), key="attr_maps")
 if len(usable) < len(why):

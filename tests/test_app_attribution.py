@@ -200,3 +200,16 @@ def test_the_sanity_check_runs_in_the_background_and_says_which_maps_changed_lit
     said = " ".join(m.value for m in at.markdown)
     assert "changed little" in said or "changed a lot" in said
     assert "rank correlation" in reading(at)
+
+
+def test_small_images_get_larger_maps_by_default_and_a_toggle_puts_them_in_one_row(app_env, runs):
+    at = open_with_run(app_env, runs[2], PAGE)  # 8×8 digits: too small to follow the strokes in one row of six
+    assert at.toggle(key="attr_larger").value is True
+    larger = specs(at)[0]
+    rows = {round(larger["layout"][name]["domain"][0], 3) for name in larger["layout"] if name.startswith("yaxis")}
+    assert len(rows) == 2  # the input and four maps, three to a row
+    at.toggle(key="attr_larger").set_value(False).run()
+    assert not errors(at), errors(at)
+    one_row = specs(at)[0]
+    rows = {round(one_row["layout"][name]["domain"][0], 3) for name in one_row["layout"] if name.startswith("yaxis")}
+    assert len(rows) == 1 and one_row["layout"]["height"] < larger["layout"]["height"]

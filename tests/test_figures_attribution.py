@@ -30,6 +30,21 @@ def test_image_panels_are_pngs_after_the_input():
     assert F.image_attribution_figure(image, []).layout.title.text == "No attribution to show"
 
 
+def test_larger_maps_wrap_into_rows_of_bigger_panels():
+    image = np.zeros((8, 8), np.uint8)
+    maps = _maps((1, 8, 8)) + _maps((1, 8, 8), seed=1)  # input + 4 panels
+    one_row = F.image_attribution_figure(image, maps, width=950)
+    larger = F.image_attribution_figure(image, maps, width=950, cols=3)
+    anchors = {(t.xaxis, t.yaxis) for t in larger.data}
+    assert len(larger.data) == 5 and len(anchors) == 5  # every panel on its own axes
+    rows = sorted({round(larger.layout[f"yaxis{i if i > 1 else ''}"].domain[0], 3) for i in range(1, 6)})
+    assert len(rows) == 2  # 3 then 2
+    width_of = lambda fig: np.diff(fig.layout.xaxis.domain)[0]  # noqa: E731  (the first panel's share of the width)
+    assert width_of(larger) > 1.5 * width_of(one_row)
+    assert larger.layout.height > one_row.layout.height
+    assert F.image_attribution_figure(image, maps, cols=99).layout.height == one_row.layout.height  # ≥ panels: one row
+
+
 def test_signed_maps_are_white_at_zero_and_unsigned_ones_start_dark():
     values = np.array([[-1.0, 0.0, 1.0]])
     signed = F.map_rgb(values, signed=True)

@@ -42,22 +42,30 @@ def _title(method: str) -> str:
     return METHODS[method].title if method in METHODS else method
 
 
-def image_attribution_figure(image: np.ndarray, maps: Sequence[Attribution], *, width: int = 950) -> go.Figure:
+def image_attribution_figure(
+    image: np.ndarray, maps: Sequence[Attribution], *, width: int = 950, cols: int | None = None
+) -> go.Figure:
     """The input image (uint8 `(H, W)` or `(H, W, 3)`), then one panel per method (colour channels summed); the
-    height fits square-ish panels in about `width` pixels."""
+    height fits square-ish panels in about `width` pixels, all in one row or `cols` to a row (larger panels)."""
     if not maps:
         return empty_figure("No attribution to show")
     titles = ["Input", *(_title(a.method) for a in maps)]
-    fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=0.02)
+    cols = max(1, min(cols or len(titles), len(titles)))
+    rows = -(-len(titles) // cols)
+    fig = make_subplots(
+        rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.02, vertical_spacing=0.3 / rows
+    )
     h, w = image.shape[:2]
     panels = [image] + [map_rgb(a.summed(), a.signed) for a in maps]
-    for col, panel in enumerate(panels, start=1):
-        fig.add_trace(go.Image(source=png_uri(panel), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip"), row=1, col=col)
+    for i, panel in enumerate(panels):
+        trace = go.Image(source=png_uri(panel), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip")
+        fig.add_trace(trace, row=i // cols + 1, col=i % cols + 1)
     fig.update_xaxes(visible=False, range=[-0.5, w - 0.5])
     fig.update_yaxes(visible=False, range=[h - 0.5, -0.5])
-    for col in range(1, len(panels) + 1):
-        fig.update_yaxes(scaleanchor=f"x{col if col > 1 else ''}", row=1, col=col)
-    height = min(320, int(width / len(panels) * h / w) + 50)
+    for i in range(len(panels)):
+        fig.update_yaxes(scaleanchor=f"x{i + 1 if i else ''}", row=i // cols + 1, col=i % cols + 1)
+    side = int(width / cols * h / w)
+    height = min(320, side + 50) if rows == 1 else rows * (side + 40) + 20
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10))
     return fig
 
