@@ -9,38 +9,16 @@ import pandas  # noqa: F401  (imported once here: two pages importing it at the 
 import streamlit as st
 
 import appkit
-from appkit import lesson
+from appkit import lesson, navigation
 from nnlab.runs import RunError
 
-st.set_page_config(page_title="nnlab: see inside a neural network", page_icon=":material/neurology:", layout="wide")
+st.set_page_config(page_title="nnlab", page_icon=":material/neurology:", layout="wide")
 
-PAGES = {
-    "Start": [
-        st.Page(appkit.page_file("home"), title="Home", icon=":material/home:", default=True),
-        st.Page(appkit.page_file("lessons"), title="Lessons", icon=":material/school:"),
-    ],
-    "Data": [st.Page(appkit.page_file("datasets"), title="Datasets", icon=":material/dataset:")],
-    "Train": [
-        st.Page(appkit.page_file("train"), title="Train", icon=":material/model_training:"),
-        st.Page(appkit.page_file("runs"), title="Runs", icon=":material/folder_open:"),
-    ],
-    "Inside the network": [
-        st.Page(appkit.page_file("walkthrough"), title="Layer walk-through", icon=":material/layers:"),
-        st.Page(appkit.page_file("class_averages"), title="Class averages", icon=":material/category:"),
-        st.Page(appkit.page_file("attribution"), title="Attribution", icon=":material/center_focus_strong:"),
-        st.Page(appkit.page_file("hidden"), title="Hidden layers", icon=":material/bubble_chart:"),
-        st.Page(appkit.page_file("latent"), title="Latent space", icon=":material/scatter_plot:"),
-        st.Page(appkit.page_file("attention"), title="Attention", icon=":material/visibility:"),
-        st.Page(appkit.page_file("units"), title="Units", icon=":material/neurology:"),
-    ],
-    "Learning over time": [
-        st.Page(appkit.page_file("weights"), title="Weight evolution", icon=":material/grid_on:"),
-        st.Page(appkit.page_file("boundary"), title="Decision boundary", icon=":material/scatter_plot:"),
-        st.Page(appkit.page_file("compare"), title="Compare runs", icon=":material/compare_arrows:"),
-    ],
-}
+PAGES = navigation.st_pages()  # the page list lives in appkit/navigation.py, once
 
-nav = st.navigation(lesson.navigation(PAGES))  # a focus lesson keeps only its pages
+nav = st.navigation(lesson.navigation(PAGES), expanded=True)  # all open; a focus lesson keeps only its pages
+st.set_page_config(page_title=navigation.tab_title(nav.title))  # the tab says which page: "Attention · nnlab"
+navigation.compact_sidebar()
 st.session_state[appkit.links.PAGE_PATH] = nav.url_path  # for the "link to this view" box
 # A damaged run file (a snapshot, eval or steps file) says which, and what to do, on every page; st.stop and
 # st.rerun raise other exceptions, so they pass through.

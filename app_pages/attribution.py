@@ -130,6 +130,7 @@ appkit.how_to_read(
     + f". {scale} The baseline is {info.baseline}. Each panel has its own scale, so compare where, not how much, "
     "across panels."
 )
+E.interior_strip(info, names[target])
 
 # --- which maps can you trust? and, for rows of features, each feature's share --------------------------------------
 E.sanity_check(run, k, None if own else index, target, shown, steps=steps, window=window)

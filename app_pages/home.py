@@ -3,7 +3,7 @@
 import streamlit as st
 
 import appkit
-from appkit import owner
+from appkit import navigation, owner
 from appkit.sidebar import GONE_KEY, gone_words
 from nnlab.jobs import JobRegistry
 
@@ -34,9 +34,10 @@ with right, st.container(border=True):
         "It takes a few seconds; then look inside it."
     )
     appkit.quick_start_button("home_quick")
+    st.markdown("New to neural networks? Start with the first lesson:")
     st.page_link(
         appkit.page_file("lessons"),
-        label="New to neural networks? Start with lesson 1: One neuron draws a line",
+        label="Lesson 1: One neuron draws a line",
         icon=":material/school:",
         query_params={"lesson": "01-one-neuron", "step": "1"},
     )
@@ -49,14 +50,12 @@ with right, st.container(border=True):
             if run.final_accuracy is not None
             else f"Current run: **{run.id}**"
         )
-        pages = st.session_state.get(appkit.PAGES_KEY) or {}
-        inside = [p for section in ("Inside the network", "Learning over time") for p in pages.get(section, [])]
-        if inside:
-            st.markdown("**Look inside it:**")
-            for page in inside:
-                st.page_link(page)
-        else:
-            st.page_link(appkit.page_file("runs"), label="See it among the runs", icon=":material/folder_open:")
+        fits, needs = navigation.views_for(run)
+        st.markdown("**Look inside it:**")
+        for entry in fits:
+            st.page_link(appkit.page_file(entry.name), label=entry.title, icon=entry.icon)
+        if needs:
+            st.caption("  \n".join(f"{entry.title} {why.rstrip('.')}." for entry, why in needs))
 
 st.subheader("Your runs", anchor=False)
 runs = appkit.visible_runs()  # your own and the shared ones: never another student's

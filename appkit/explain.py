@@ -1,5 +1,5 @@
-"""The Attribution page's panels: which methods side by side and their settings, the model randomisation check,
-and KernelSHAP per feature.
+"""The Attribution page's panels: which methods side by side and their settings, the strip of interior gradients,
+the model randomisation check, and KernelSHAP per feature.
 
 Glue between `app_pages/attribution.py` and `nnlab.analysis.attribution`: the picked methods are kept in the
 address (`?methods=saliency,lime`); the cascade runs in the background
@@ -52,7 +52,8 @@ def method_settings(ds, shown: tuple[str, ...]) -> tuple[int, int]:
             [8, 16, 32, 64, 128],
             value=32,
             key=STEPS,
-            help="Points on the straight path from the baseline to the input; more steps, a more exact sum.",
+            help="Points on the straight path from the baseline to the input; more steps, a more exact sum. Interior "
+            "gradients pick their panel's α from the same points.",
         )
         window = 4
         if "occlusion" in shown:
@@ -65,6 +66,26 @@ def method_settings(ds, shown: tuple[str, ...]) -> tuple[int, int]:
                 help="The square covered by the baseline, moved by half its side at a time.",
             )
     return steps, window
+
+
+def interior_strip(info, class_name: str) -> None:
+    """The strip of interior gradients over α under the side-by-side maps, when they are among them."""
+    strip = info.strip
+    if strip is None:
+        return
+    st.subheader("Interior gradients: the gradient on the way to the input", anchor=False)
+    st.plotly_chart(F.interior_strip_figure(strip, info.features or None), key="attr_interior")
+    dimmed = "the image dimmed toward black" if info.image is not None else "the input scaled toward the average input"
+    rise = float(strip.scores[-1] - strip.scores[0])
+    how_to_read(
+        f"Each {'panel' if info.image is not None else 'row'} is the gradient of the score of **{class_name}** at "
+        f"{dimmed}: α = {strip.alphas[0]:.2g} is almost {info.baseline}, α = 1 the input itself "
+        f"([Sundararajan et al. 2016](https://arxiv.org/abs/1611.02639)). All share one colour scale: red would raise "
+        f"the score, blue lower it. The score goes from {strip.scores[0]:.2f} to {strip.scores[-1]:.2f} "
+        f"({rise:+.2f}); where it has stopped climbing the network is saturated and the gradient fades, though the "
+        "evidence is still there. That is why integrated gradients add the gradients up along the whole path. The "
+        "side-by-side panel shows the gradient where the score climbs fastest."
+    )
 
 
 def sanity_check(run, k: int, index: int | None, target: int, methods: tuple[str, ...], **settings) -> None:

@@ -76,7 +76,7 @@ def _sidebar(pages: dict | None) -> None:
         st.session_state.pop(GONE_KEY, None)
     with st.sidebar:
         owner.account_box()
-        st.markdown("### Current run")
+        st.markdown("**Current run**")  # the selectbox below has no label of its own: this is it
         if GONE_KEY in st.session_state:
             st.warning(gone_words(), icon=":material/delete:")
         if not ids:
@@ -93,6 +93,7 @@ def _sidebar(pages: dict | None) -> None:
             format_func=lambda i: names.get(i, i),
             index=None if GONE_KEY in st.session_state else 0,  # no run until the student picks one
             placeholder="Pick a run",
+            label_visibility="collapsed",  # "Current run" above says it; the slider stays in sight at 800 px
             help="Every analysis page shows this run: yours, and the runs shared with you (marked).",
         )
         if run_id is None:

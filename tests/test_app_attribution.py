@@ -95,7 +95,7 @@ def test_each_method_of_the_table_draws_alone(app_env, runs, which):
     """Every method that applies to the CNN on digits (images) and to the MLP on moons (bars) draws on its own."""
     at = open_with_run(app_env, runs[which], PAGE)
     usable = at.multiselect(key="attr_methods").options
-    assert len(usable) == (11 if which == 2 else 8)  # the CNN: all but CAM; the MLP: no maps, no occlusion
+    assert len(usable) == (13 if which == 2 else 10)  # the CNN: all but CAM; the MLP: no maps, no occlusion
     for title in usable:
         at.multiselect(key="attr_methods").set_value([m for m in A.METHODS if A.METHODS[m].title == title]).run()
         assert not errors(at), (title, errors(at))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import appkit
+from appkit import navigation
 from nnlab.runs import Run
 from tests import app_harness
 from tests.app_harness import app_test, copy_run, errors
@@ -24,7 +25,7 @@ def test_app_starts_on_home_with_no_runs(app_dirs, jobs, monkeypatch):
     assert at.title[0].value.startswith("nnlab")
     assert "No runs yet" in sidebar_text(at) and not at.sidebar.selectbox
     assert at.button(key="home_quick").label == "Quick start: train on two moons"
-    assert {"Start", "Data", "Train"} <= set(at.session_state[appkit.PAGES_KEY])
+    assert list(at.session_state[appkit.PAGES_KEY]) == list(navigation.SECTIONS)
 
 
 @pytest.mark.parametrize("page", MY_PAGES)

@@ -1,5 +1,6 @@
 """Figures of attribution: one input beside what each method says drives its class score, the class averages, the
-model randomisation check (maps as the layers turn to noise, and their rank correlation), KernelSHAP per feature.
+model randomisation check (maps as the layers turn to noise, and their rank correlation), KernelSHAP per feature,
+and the strip of interior gradients over α.
 
 Pure builders for the attribution page: `nnlab.analysis.attribution` records in, `go.Figure` out. Signed maps (a
 method's `signed` in the table) on the diverging scale centred on zero, never-negative ones on the sequential scale;
@@ -14,7 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ..analysis.attribution import METHODS, Attribution, CascadeInfo, FeatureShareInfo
+from ..analysis.attribution import METHODS, Attribution, CascadeInfo, FeatureShareInfo, InteriorStrip
 from .colors import (
     DIVERGING,
     LINE_COLORS,
@@ -291,4 +292,46 @@ def feature_share_figure(info: FeatureShareInfo, class_names: Sequence[str]) -> 
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(type="category", row=1, col=2)
     fig.update_layout(height=max(260, 26 * f + 110), margin=dict(l=10, r=10, t=50, b=30))
+    return fig
+
+
+def interior_strip_figure(strip: InteriorStrip, feature_names: Sequence[str] | None = None, *, width: int = 950):
+    """Interior gradients over α: for images one panel per α (dim to whole, left to right), all on one diverging
+    scale so that a gradient that fades toward α = 1 shows it; for features an α × feature heatmap. Each α's score
+    is in its title (images) or its row's label (features)."""
+    if strip.maps.size == 0:
+        return empty_figure("No interior gradients to show")
+    limit = symmetric_limit(strip.maps)
+    labels = [f"α = {a:.2g}" for a in strip.alphas]
+    if strip.maps.ndim == 2:  # (A, F): features
+        names = list(feature_names or [f"feature {i}" for i in range(strip.maps.shape[1])])
+        rows = [f"{label} (score {s:.2f})" for label, s in zip(labels, strip.scores, strict=True)]
+        fig = go.Figure(
+            go.Heatmap(
+                z=strip.maps,
+                x=names,
+                y=rows,
+                colorscale=DIVERGING,
+                zmin=-limit,
+                zmax=limit,
+                colorbar=dict(title=dict(text="gradient"), thickness=12),
+                hovertemplate="%{y}, %{x}: %{z:.3g}<extra></extra>",
+            )
+        )
+        fig.update_yaxes(type="category")
+        fig.update_layout(height=max(240, 28 * len(rows) + 90), margin=dict(l=10, r=10, t=30, b=40))
+        return fig
+    titles = [f"{label}<br>score {s:.2f}" for label, s in zip(labels, strip.scores, strict=True)]
+    fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles, horizontal_spacing=0.01)
+    h, w = strip.maps.shape[1:]
+    for col, m in enumerate(strip.maps, start=1):
+        panel = diverging_rgb(m, limit)
+        fig.add_trace(go.Image(source=png_uri(panel), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip"), row=1, col=col)
+    fig.update_xaxes(visible=False, range=[-0.5, w - 0.5])
+    fig.update_yaxes(visible=False, range=[h - 0.5, -0.5])
+    for col in range(1, len(titles) + 1):
+        fig.update_yaxes(scaleanchor=f"x{col if col > 1 else ''}", row=1, col=col)
+    fig.update_annotations(font_size=11)
+    height = min(260, int(width / len(titles) * h / w) + 60)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=50, b=10))
     return fig

@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 ROOT = Path(os.environ.get("NNLAB_APP_ROOT", REPO))  # the folder holding streamlit_app.py
 SHOTS = Path(os.environ.get("NNLAB_SCREENSHOTS", REPO / "artifacts" / "screenshots"))
 VIEWPORT = {"width": 1400, "height": 900}
+LAPTOP = {"width": 1280, "height": 800}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage"]
 SERVER_START_S = 90  # health endpoint must answer within this
 RUN_TIMEOUT_MS = 60_000  # one script run of a page (the first one also imports torch, plotly, sklearn)
@@ -224,8 +225,8 @@ def browser():
 
 
 @contextlib.contextmanager
-def _app_page(browser, server, trained_runs):
-    context = browser.new_context(viewport=VIEWPORT, device_scale_factor=1)
+def _app_page(browser, server, trained_runs, viewport=VIEWPORT):
+    context = browser.new_context(viewport=viewport, device_scale_factor=1)
     context.set_default_timeout(RUN_TIMEOUT_MS)
     page = context.new_page()
     errors: list[str] = []
@@ -240,6 +241,13 @@ def _app_page(browser, server, trained_runs):
 def app(browser, server, trained_runs):
     """A fresh browser page (its own Streamlit session) wrapped in `App`."""
     with _app_page(browser, server, trained_runs) as a:
+        yield a
+
+
+@pytest.fixture()
+def laptop_app(browser, server, trained_runs):
+    """`app` in a 1280×800 window, a student's laptop: what must be in sight without scrolling is checked here."""
+    with _app_page(browser, server, trained_runs, LAPTOP) as a:
         yield a
 
 
@@ -326,21 +334,14 @@ class App:
             self.wait_idle()
 
     def nav_titles(self) -> list[str]:
-        self._expand_nav()
         texts = self.page.locator('[data-testid="stSidebarNavLink"]').all_inner_texts()
         return [t.strip().splitlines()[-1].strip() for t in texts if t.strip()]  # drop the icon's ligature name
 
     def nav_link(self, title: str):
-        self._expand_nav()
         links = self.page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=title)
         _appear(links)
         assert links.count() >= 1, f"no sidebar link {title!r}; the sidebar has {self.nav_titles()}"
         return links.first
-
-    def _expand_nav(self) -> None:
-        more = self.page.locator('[data-testid="stSidebarNavViewButton"]')
-        if more.count() and "more" in more.first.inner_text().lower():
-            more.first.click()
 
     def select_run(self, key: str) -> None:
         """Pick the run trained as `key` (moons, digits-mlp, digits-cnn, or a run id) in the sidebar's selectbox."""

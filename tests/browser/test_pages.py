@@ -101,3 +101,28 @@ def test_pages_not_listed_above_draw_without_errors(app, nav_titles):
         _go(app, title)
         slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
         app.check_page(f"extra-{slug}")
+
+
+def test_every_page_is_in_sight_with_its_own_tab_title(laptop_app):
+    """At 1280×800 every page's link is in the sidebar and inside the window, nothing folded ("View more"); the
+    training-time slider below them is in sight too; each page names itself in the browser tab."""
+    from appkit import navigation
+
+    laptop_app.open()
+    laptop_app.select_run("digits-mlp")
+    viewport = laptop_app.page.viewport_size
+    links = laptop_app.page.locator('[data-testid="stSidebarNavLink"]')
+    assert laptop_app.nav_titles() == [entry.title for entry in navigation.ENTRIES]
+    assert laptop_app.page.locator('[data-testid="stSidebarNavViewButton"]').count() == 0, "the navigation folds pages away"
+    for i in range(links.count()):
+        box = links.nth(i).bounding_box()
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], (
+            f"{links.nth(i).inner_text()!r} is outside the window: {box}"
+        )
+    slider = laptop_app.page.locator('[data-testid="stSidebar"] [data-testid="stSlider"]').first
+    box = slider.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= viewport["height"], f"the slider is out of sight: {box}"
+    laptop_app.screenshot("sidebar-1280x800")
+    for entry in navigation.ENTRIES[:4] + navigation.ENTRIES[-3:]:
+        _go(laptop_app, entry.title)
+        assert laptop_app.page.title() == navigation.tab_title(entry.title)

@@ -12,6 +12,7 @@ from .records import (
     AttributionInfo,
     ClassAverageInfo,
     FeatureShareInfo,
+    InteriorStrip,
     attribute,
     attribute_batch,
     attribution_info,
@@ -23,6 +24,7 @@ from .records import (
     feature_names,
     feature_share_info,
     input_attribution_info,
+    interior_strip,
     occlusion_windows,
 )
 from .sanity import CascadeInfo, cascade_info, cascade_layers, randomisation_cascade, rank_correlation
@@ -38,6 +40,7 @@ __all__ = [
     "CascadeInfo",
     "ClassAverageInfo",
     "FeatureShareInfo",
+    "InteriorStrip",
     "Method",
     "attribute",
     "attribute_batch",
@@ -56,6 +59,7 @@ __all__ = [
     "find_method",
     "gradcam_layer",
     "input_attribution_info",
+    "interior_strip",
     "occlusion_windows",
     "randomisation_cascade",
     "rank_correlation",

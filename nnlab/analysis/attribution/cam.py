@@ -3,7 +3,13 @@
 Stage: analysis, called through `table.METHODS`. Both read one layer of feature maps `A` `(N, C, h, w)` and return
 a non-negative map upsampled to the input, `(N, 1, H, W)`, as Grad-CAM does:
 - CAM (Zhou et al. 2016), for a network whose head is global average pooling then one linear layer `W`:
-  `relu(Σ_c W[target, c] · A_c)`. On such a network Grad-CAM is the same map divided by h·w.
+  `relu(Σ_c W[target, c] · A_c)`, where `A` are the maps the pooling reads (`network.cam_head`).
+  Grad-CAM reads the last *activated* maps instead (`network.gradcam_layer`). Through global average pooling its
+  channel weights are `W[target, c] / (h·w)` of the maps it reads (any 2×2 max or average pool before it passes each
+  position's share on), so Grad-CAM is `relu(Σ_c W[target, c] · A'_c) / (h·w)` on its own maps `A'`. Only where no
+  pooling sits between them (a GAP CNN with pool "none") are `A'` and `A` the same, and Grad-CAM is CAM divided by
+  h·w; on the max-pool nets with a GAP head CAM reads the pooled maps (half the size, each the maximum of four) and
+  the two maps differ.
 - Grad-CAM++ (Chattopadhyay et al. 2018), eq. 19 with the score's exponential (a positive factor per sample,
   left out): with `g = ∂score/∂A`, `α = g² / (2g² + Σ_ab A_ab · g³)`, channel weights `Σ_ij α · relu(g)`,
   map `relu(Σ_c weight_c · A_c)`.

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ...data.dataset import kind_of_shape
+from . import gradients
 from .table import METHODS, declared_points, find_method, reasons
 
 
@@ -147,6 +148,41 @@ def occlusion_windows(dataset) -> tuple[list[int], int]:
 
 
 @dataclass(frozen=True)
+class InteriorStrip:
+    """Interior gradients of one input: the gradient of one class score at each scaled input baseline + α·(x −
+    baseline), α in (0, 1] (Sundararajan et al. 2016)."""
+
+    target: int  # the class whose score is differentiated
+    alphas: np.ndarray  # (A,) increasing, the last 1 (the input itself)
+    maps: np.ndarray  # (A, H, W) for images (channels summed), (A, F) for features: signed gradients
+    scores: np.ndarray  # (A,) the class score (logit) at each scaled input
+
+
+def interior_strip(
+    model: nn.Module,
+    x: torch.Tensor,
+    target: int,
+    *,
+    baseline: torch.Tensor | None = None,
+    alphas: Sequence[float] = gradients.INTERIOR_ALPHAS,
+) -> InteriorStrip:
+    """The interior gradients of `model`'s score of class `target` for one prepared input `x` `(1, *shape)`, from
+    `baseline` (default zeros, as `attribute`); the model is only read."""
+    x = x.detach().float()
+    base = torch.zeros_like(x) if baseline is None else baseline.detach().float().expand_as(x)
+    was_training = model.training
+    model.eval()
+    try:
+        grads, scores = gradients.interior_strip(model, x, int(target), baseline=base, alphas=list(alphas))
+    finally:
+        model.train(was_training)
+    maps = grads[:, 0].numpy().astype(np.float32)  # (A, *shape)
+    if maps.ndim == 4:
+        maps = maps.sum(axis=1)  # an image's channels summed
+    return InteriorStrip(int(target), np.asarray(alphas, np.float32), maps, scores[:, 0].numpy().astype(np.float32))
+
+
+@dataclass(frozen=True)
 class AttributionInfo:
     """What the page draws for one sample: each method's map of one class score."""
 
@@ -156,6 +192,7 @@ class AttributionInfo:
     image: np.ndarray | None  # the sample as uint8 (H, W) or (H, W, 3) for images; None for features
     features: list[str]  # the input features' names ([] for images)
     baseline: str  # the "nothing here" input, in words
+    strip: InteriorStrip | None = None  # interior gradients over α, when they are among the methods
 
 
 def attribution_info(
@@ -190,7 +227,8 @@ def input_attribution_info(
     model = run.model_at(k)  # a private copy: Grad-CAM hooks a layer of it
     base = baseline(dataset)
     maps = [attribute(model, x, target, m, baseline=base, steps=steps, window=window) for m in methods]
-    return AttributionInfo(-1, int(target), maps, image, feature_names(dataset), baseline_words(dataset))
+    strip = interior_strip(model, x, target, baseline=base) if "interior_gradients" in methods else None
+    return AttributionInfo(-1, int(target), maps, image, feature_names(dataset), baseline_words(dataset), strip)
 
 
 @dataclass(frozen=True)

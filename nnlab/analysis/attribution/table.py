@@ -70,10 +70,20 @@ def _needs_gap_head(points, network) -> str | None:
     return None
 
 
+def _attends(points) -> bool:
+    """The network mixes tokens by attention (a ViT): softmax weights times values, layer norms, GELUs."""
+    return any(p.layout == "attention" for p in points)
+
+
 def _needs_relu(points, network) -> str | None:
     used = sorted({p.activation for p in points if p.activation})
     if used and "relu" not in used:
         return f"Guided backpropagation changes how gradients pass ReLUs, and {network} uses {', '.join(used)}."
+    if _attends(points):
+        return (
+            f"Guided backpropagation changes how gradients pass ReLUs, and {network} has none (its blocks use GELU), "
+            "so its map would be the plain gradient."
+        )
     return None
 
 
@@ -81,6 +91,23 @@ def _deeplift_rules(points, network) -> str | None:
     missing = sorted({p.activation for p in points if p.activation in ("gelu",)})
     if missing:
         return f"DeepLift has no rule for {', '.join(missing).upper()}, which {network} uses."
+    if _attends(points):
+        return (
+            f"DeepLift has no rule for attention (softmax weights multiplied by values), layer norm or GELU, which "
+            f"{network} uses: its shares would not add up to the score's difference from the baseline."
+        )
+    return None
+
+
+def _lrp_rules(points, network) -> str | None:
+    if _attends(points):
+        return (
+            f"LRP here has rules for dense, convolution, pooling and batch-norm layers between ReLUs, and {network} "
+            "mixes tokens by attention, with layer norms and GELUs."
+        )
+    used = sorted({p.activation for p in points if p.activation} - {"relu"})
+    if used:
+        return f"LRP here passes relevance through ReLUs only, and {network} uses {', '.join(used)}."
     return None
 
 
@@ -129,10 +156,22 @@ METHODS = {  # the order is the page's
         Method(
             "smoothgrad",
             "SmoothGrad",
-            "saliency averaged over noisy copies of the input, so one pixel's jitter does not dominate",
+            "saliency averaged over 16 noisy copies of the input, so one pixel's jitter does not dominate (the "
+            "noise's spread is 15% of the value range of the whole batch of inputs, the same for each, not of each "
+            "input's own range)",
             "https://arxiv.org/abs/1706.03825",
             False,
             gradients.smoothgrad,
+        ),
+        Method(
+            "interior_gradients",
+            "Interior gradients",
+            "the gradient at dimmed copies α·x of the input (α from near 0 to 1; images dim toward black), shown at "
+            "the α where the score climbs fastest, and as a strip over α below: a gradient that has gone flat at the "
+            "full input often still points at the evidence on the way there (the forerunner of integrated gradients)",
+            "https://arxiv.org/abs/1611.02639",
+            True,
+            gradients.interior_gradients,
         ),
         Method(
             "guided_backprop",
@@ -159,6 +198,17 @@ METHODS = {  # the order is the page's
             True,
             gradients.deeplift,
             requires=_deeplift_rules,
+        ),
+        Method(
+            "lrp",
+            "LRP",
+            "the score passed back layer by layer, each unit's relevance split among its inputs in proportion to "
+            "their contributions (epsilon rule; gamma rule, favouring positive contributions, for convolutions); "
+            "biases keep a share, so the map adds up to the score less what they took",
+            "https://doi.org/10.1371/journal.pone.0130140",
+            True,
+            gradients.lrp,
+            requires=_lrp_rules,
         ),
         Method(
             "lime",

@@ -1,0 +1,36 @@
+"""Which of the app's views fit a run: one sentence of what a view needs when it does not.
+
+Stage: run (its kind and its points) → here → the Home page's "Look inside it" and each analysis page's gate. A kind
+says which views it skips (`ModelKind.skips`); a few views need a kind of point that only some networks have.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..models import ModelKind, Point
+from .attention import attention_points
+from .latent import code_point
+from .units import unit_points
+
+# view → (what a run needs for it, one line that says so and how to get such a run); kinds' own skips come first
+NEEDS = {
+    "latent": (lambda points: code_point(points) is not None, "needs an autoencoder: train one on any image set"),
+    "attention": (
+        lambda points: bool(attention_points(list(points))),
+        "needs a vision transformer: train one (model: ViT) on any image set",
+    ),
+    "units": (lambda points: bool(unit_points(points)), "needs a hidden layer of units or channels"),
+}
+
+
+def why_not(view: str, kind: ModelKind | None, points: Sequence[Point]) -> str | None:
+    """Why `view` does not fit a run of `kind` with `points`, as words that follow the view's title ("Attention
+    needs a vision transformer: ..."); None when it fits."""
+    reason = kind.skip_reason(view) if kind is not None else None
+    if reason:
+        return f"does not apply to a {kind.title}: {reason}"
+    needs = NEEDS.get(view)
+    if needs is not None and not needs[0](points):
+        return needs[1]
+    return None
