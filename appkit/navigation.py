@@ -61,10 +61,7 @@ def tab_title(title: str) -> str:
 def st_pages() -> dict[str, list[st.Page]]:
     """The navigation's `st.Page`s by section (Home is the default page)."""
     return {
-        section: [
-            st.Page(page_file(e.name), title=e.title, icon=e.icon, default=e.name == "home")
-            for e in entries
-        ]
+        section: [st.Page(page_file(e.name), title=e.title, icon=e.icon, default=e.name == "home") for e in entries]
         for section, entries in SECTIONS.items()
     }
 

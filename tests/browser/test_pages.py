@@ -113,7 +113,8 @@ def test_every_page_is_in_sight_with_its_own_tab_title(laptop_app):
     viewport = laptop_app.page.viewport_size
     links = laptop_app.page.locator('[data-testid="stSidebarNavLink"]')
     assert laptop_app.nav_titles() == [entry.title for entry in navigation.ENTRIES]
-    assert laptop_app.page.locator('[data-testid="stSidebarNavViewButton"]').count() == 0, "the navigation folds pages away"
+    folded = laptop_app.page.locator('[data-testid="stSidebarNavViewButton"]')
+    assert folded.count() == 0, "the navigation folds pages away"
     for i in range(links.count()):
         box = links.nth(i).bounding_box()
         assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"], (
