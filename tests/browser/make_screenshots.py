@@ -40,6 +40,13 @@ PICKS = {
     "boundary-digits": ["boundary-digits-mlp", "boundary-digits-cnn"],
     "attention": ["attention-digits-vit"],
     "latent": ["latent-digits-ae"],
+    "sanity": ["sanity"],
+    "units": ["units"],
+    "own-drawing": ["own-drawing-digits"],
+    "boundary-live": ["boundary-live"],
+    "lesson": ["lesson1-step1-start", "lesson8-step1-start"],
+    "backprop": ["backprop-moons-edited", "backprop-moons"],
+    "sidebar": ["sidebar-1280x800"],
 }
 
 
