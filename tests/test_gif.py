@@ -56,6 +56,17 @@ def test_animate_wires_buttons_and_slider_to_named_frames():
     assert animate(go.Figure(), [], []).frames == ()
 
 
+def test_play_buttons_sit_above_the_slider_rail_not_beside_it():
+    frames = [{"data": [go.Scatter(x=[i], y=[i])], "traces": [0]} for i in range(5)]
+    fig = animate(go.Figure(go.Scatter(x=[0], y=[0])), frames, [f"step {i}" for i in range(5)])
+    buttons, slider = fig.layout.updatemenus[0], fig.layout.sliders[0]
+    assert (slider.x, slider.len) == (0, 1)  # the rail spans the whole width: it starts where the buttons start
+    assert (buttons.x, buttons.xanchor, buttons.direction) == (0, "left", "left")
+    button_px = 33  # a plotly button's height with the default 12 px font (measured in Chromium)
+    rail_top = slider.pad.t + slider.currentvalue.font.size + slider.currentvalue.offset  # below the label row
+    assert buttons.pad.t + button_px <= rail_top
+
+
 def test_even_subsample_keeps_the_ends_and_a_chosen_frame():
     idx = even_subsample(51, 10, always=7)
     assert idx[0] == 0 and idx[-1] == 50 and 7 in idx and len(idx) <= 11

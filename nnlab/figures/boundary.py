@@ -233,7 +233,7 @@ def boundary_figure(
     fig.update_layout(
         title=title,
         height=height,
-        margin={"l": 60, "r": 10, "t": 50, "b": 130},
+        margin={"l": 60, "r": 10, "t": 50, "b": 150},
         plot_bgcolor="white",
         legend={"groupclick": "toggleitem", "itemsizing": "constant"},
         meta={"frames": t_count},

@@ -60,7 +60,7 @@ def embedding_movie_figure(
     fig.update_layout(
         title=dict(text=_title(movie, steps[active])),
         height=height,
-        margin=dict(l=50, r=10, t=50, b=110),
+        margin=dict(l=50, r=10, t=50, b=130),
         legend=dict(title=dict(text="class"), itemsizing="constant"),
         plot_bgcolor="white",
     )

@@ -25,6 +25,10 @@ def animate(
 ) -> go.Figure:
     """Add frames with play/pause buttons and a slider to `fig` (in place; also returned).
 
+    The buttons sit at the left of the slider's label row and the slider's rail runs the whole width below them:
+    buttons beside the rail covered its start in a narrow figure (their width is fixed in pixels, the rail's start
+    is a share of the plot). The figure keeps about 150 px of bottom margin for them below an axis title.
+
     Args:
         fig: the figure showing frame `active` as its data.
         frames: per frame, a dict with "data" (list of traces), "traces" (their indices in
@@ -53,7 +57,7 @@ def animate(
                 "y": 0,
                 "xanchor": "left",
                 "yanchor": "top",
-                "pad": {"t": 62, "r": 10},
+                "pad": {"t": 44},  # on the row of the slider's label, above its rail: clear of it at any width
                 "buttons": [
                     {"label": "▶ Play", "method": "animate", "args": [None, play]},
                     {"label": "❚❚ Pause", "method": "animate", "args": [[None], pause]},
@@ -63,12 +67,12 @@ def animate(
         sliders=[
             {
                 "active": int(np.clip(active, 0, len(frames) - 1)),
-                "x": 0.16,
-                "len": 0.84,
+                "x": 0,
+                "len": 1,
                 "y": 0,
                 "yanchor": "top",
-                "pad": {"t": 50},
-                "currentvalue": {"prefix": prefix, "font": {"size": 13}, "xanchor": "right"},  # clear of the buttons
+                "pad": {"t": 48},
+                "currentvalue": {"prefix": prefix, "font": {"size": 13}, "xanchor": "right", "offset": 24},
                 "steps": [
                     {
                         "label": str(lab),

@@ -169,7 +169,7 @@ def weight_movie_figure(
     fig.update_layout(
         title=title,
         height=height or int(auto),
-        margin={"l": 60 if shown else 10, "r": 10, "t": 50, "b": 110},
+        margin={"l": 60 if shown else 10, "r": 10, "t": 50, "b": 130},
         plot_bgcolor="white",
         meta={"frames_kept": len(keep), "frames_total": t_count},
     )
