@@ -31,7 +31,9 @@ def holdable(model: nn.Module) -> str | None:
     if tuple(model.config.input_shape) != (2,):
         return "it needs 2-D data (each sample two numbers, such as two moons), so every input can be a node"
     dense = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    other = [n for n, m in model.named_modules() if not isinstance(m, nn.Linear) and any(m.parameters(recurse=False))]
+    other = [
+        n for n, m in model.named_modules() if not isinstance(m, nn.Linear) and len(list(m.parameters(recurse=False)))
+    ]
     if other or not dense:
         return f"only dense layers can be drawn as edges; this network also has {', '.join(other) or 'none'}"
     if len(dense) - 1 > MAX_HIDDEN_LAYERS or any(m.out_features > MAX_UNITS for m in dense[:-1]):

@@ -131,7 +131,7 @@ def outer_product_figure(param: ParamGrad, *, height: int = 420) -> go.Figure:
         row_heights=[0.14, 0.86],
         horizontal_spacing=0.03,
         vertical_spacing=0.04,
-        subplot_titles=("", f"input of {param.module}", f"∂loss/∂{param.module}", f"∂loss/∂{param.name}"),
+        subplot_titles=("", f"input of {param.module} (a row) × the gradient at its output (a column)", "", ""),
     )
     _matrix(fig, param.incoming[None], 1, 2, "input")
     _matrix(fig, param.outgoing[:, None], 2, 1, f"∂loss/∂{param.module}")
@@ -139,7 +139,8 @@ def outer_product_figure(param: ParamGrad, *, height: int = 420) -> go.Figure:
     for row, col in ((1, 2), (2, 1), (2, 2)):
         fig.update_xaxes(showticklabels=row == 2 and col == 2, title=None, row=row, col=col)
         fig.update_yaxes(autorange="reversed", showticklabels=col == 1, row=row, col=col)
-    fig.update_xaxes(title="input", row=2, col=2)
+    fig.update_xaxes(title=f"input → ∂loss/∂{param.name}", row=2, col=2)
+    fig.update_xaxes(title=f"∂loss/∂{param.module}", showticklabels=False, row=2, col=1)
     fig.update_yaxes(title="unit", row=2, col=1)
     fig.update_layout(height=height, margin={"l": 50, "r": 10, "t": 40, "b": 50}, meta={"weight": param.name})
     return fig

@@ -28,6 +28,7 @@ PAGES = (
     "train",
     "runs",
     "walkthrough",
+    "backprop",
     "class_averages",
     "attribution",
     "hidden",
