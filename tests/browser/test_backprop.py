@@ -14,8 +14,8 @@ MAIN = '[data-testid="stMain"]'
 
 BOUNDARY_IMAGE_JS = """() => {
   const plots = [...document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')];
-  const titled = plots.find(p => p._fullLayout && (p._fullLayout.title.text || '').startsWith('Test loss'));
-  return titled ? titled.data[0].source.slice(-200) + '|' + titled._fullLayout.title.text : null;
+  const board = plots.find(p => (p.data || []).some(t => t.name === 'the sample'));
+  return board ? board.data[0].source.slice(-300) : null;
 }"""
 
 
@@ -33,16 +33,44 @@ def test_a_sample_backward_through_a_digits_cnn(app):
     n = app.check_page("backprop-cnn", min_charts=5)
     assert n >= 5
     said = app.page.locator(MAIN).inner_text()
-    for step in ("1 · The loss", "2 · The gradient flows back", "3 · Each weight's gradient", "4 · The optimizer's step"):
+    for step in (
+        "1 · The loss",
+        "2 · The gradient flows back",
+        "3 · Each weight's gradient",
+        "4 · The optimizer's step",
+    ):
         assert step in said
     assert "the cross-entropy loss is" in said and "The gradient is largest at" in said
     assert "the gate stopped the gradient" in said and "The weight that moves most is" in said
     assert "sample=1" in app.page.url
 
 
-def test_on_two_moons_drag_a_weight_and_watch_the_boundary_move(app):
+@pytest.fixture(scope="module")
+def small_moons(app_dirs, server) -> str:
+    """A network small enough to hold (2-8-8-2) on two moons, trained into the server's runs folder."""
+    import torch
+
+    from nnlab import DataConfig, MLPConfig, RecordConfig, TrainConfig, train_run
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        run = train_run(
+            DataConfig.make("moons"),
+            MLPConfig(hidden=(8, 8)),
+            TrainConfig(batch_size=32, epochs=3, seed=0),
+            RecordConfig(snapshots=5),
+            root=app_dirs["runs"],
+            name="moons-small",
+        )
+    finally:
+        torch.set_num_threads(threads)
+    return run.id
+
+
+def test_on_two_moons_drag_a_weight_and_watch_the_boundary_move(app, small_moons):
     app.open("Backpropagation")
-    app.select_run("moons")
+    app.select_run(small_moons)
     wait_for_text(app, "5 · A network you can hold")
     app.wait_charts(6)
     before = app.page.evaluate(BOUNDARY_IMAGE_JS)
