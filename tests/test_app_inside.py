@@ -81,8 +81,8 @@ def test_walkthrough_modes_previous_next_random_play(app_env, runs):
     wrong = L.misclassified(idx, labels, run.snapshot(0)["pred"].numpy())
     at.radio(key="walk_mode").set_value("Misclassified").run()
     assert not errors(at)
-    if len(wrong):
-        assert shown_sample(at) in wrong
+    assert len(wrong) > 0  # the untrained network (snapshot 0 of a seeded run) gets some wrong: the mode is tested
+    assert shown_sample(at) in wrong
     at.radio(key="walk_mode").set_value("Random").run()
     at.button(key="walk_random").click().run()
     assert 0 <= shown_sample(at) < len(ds.y_test) and not errors(at)

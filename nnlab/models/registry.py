@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING
 
 from torch import nn
 
 from ..tasks import CLASSIFICATION
-
-if TYPE_CHECKING:
-    from .points import Point
+from .point import Point
 
 VIEWS = ("walkthrough", "classes", "attribution", "hidden", "weights", "boundary", "compare", "attention", "units")
 
