@@ -5,7 +5,7 @@ register in; `points.py` says what a point is and reads them; `budget.py` sizes 
 A run's manifest keeps the config (`dataclasses.asdict`), so any snapshot can be rebuilt.
 """
 
-from . import autoencoder, cnn, mlp, vit  # noqa: F401  (importing a kind registers it)
+from . import autoencoder, cnn, lite0, mlp, pretrained, vit  # noqa: F401  (importing a kind registers it)
 from .autoencoder import AEConfig, ConvAEConfig
 from .blocks import ACTIVATIONS, MAX_WIDTH, Net
 from .budget import Footprint, check_budget, footprint
