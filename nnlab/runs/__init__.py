@@ -17,7 +17,7 @@ from .manage import (
 from .owners import NotYours, Viewer
 from .run import Run
 from .schema import ManifestError, parse_manifest
-from .store import FORMAT_VERSION, RunError, RunWriter, read_manifest
+from .store import FORMAT_VERSION, RunError, RunWriter, UnknownName, read_manifest
 
 __all__ = [
     "FORMAT_VERSION",
@@ -27,6 +27,7 @@ __all__ = [
     "Run",
     "RunError",
     "RunWriter",
+    "UnknownName",
     "Viewer",
     "check_name",
     "delete_run",

@@ -2,8 +2,10 @@
 
 Names from users are checked so that they never leave the runs folder. Listing splits the
 folders into runs that open and damaged runs (a `DamagedRun` with the reason in words), which
-can still be deleted or exported. Imports check the manifest against the schema first, keep
-only the files it names, and unpack beside the runs before a rename moves them in.
+can still be deleted or exported. Imports check the manifest against the schema first, then what it declares
+(`check`: a known network within the parameter budget, built on the meta device only, and a known dataset), keep
+only the files it names, unpack beside the runs, check every array file's header (each snapshot's tensors against
+the network) before any data is read, and only then rename the folder in.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import check
 from .owners import Viewer, check_may_change
 from .run import Run
 from .schema import MAX_MANIFEST_BYTES, MAX_SNAPSHOTS, ManifestError, parse_manifest
@@ -224,6 +227,10 @@ def import_zip(root: Path | str, data: bytes, name: str, *, owner: str | None = 
         with zf:
             members = _members(zf)
             manifest = _zip_manifest(zf, members)
+            try:
+                expected = check.check_manifest(manifest)  # nothing unpacked, nothing allocated
+            except RunError as e:
+                raise RunError(f"The zip's {e.reason}") from None
             snapshot_files = list(dict.fromkeys(s["file"] for s in manifest["snapshots"]))
             wanted = [MANIFEST, "eval.safetensors", "steps.safetensors", *snapshot_files]
             for file in snapshot_files:
@@ -244,6 +251,10 @@ def import_zip(root: Path | str, data: bytes, name: str, *, owner: str | None = 
                 out.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(info) as src, open(out, "wb") as f:
                     shutil.copyfileobj(src, f, 2**20)
+        try:
+            check.check_files(folder, manifest, expected)  # headers only: shapes before any data is read
+        except RunError as e:
+            raise RunError(f"The zip's {e.reason}") from None
         try:
             run = Run(folder)
             for k in range(len(run)):

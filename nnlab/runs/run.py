@@ -1,7 +1,9 @@
 """Reading a run folder back: configs, snapshots, metrics, and replay at any snapshot.
 
 Replay rebuilds the network from the saved config, loads the weights of snapshot k,
-and recomputes any sample's layer outputs exactly as the network computed them then.
+and recomputes any sample's layer outputs exactly as the network computed them then. Before the network is built
+(`model_at`) or the data loaded (`dataset`), what the manifest declares is checked (`check`): a run dropped into the
+runs folder by hand is held to the same limits as an imported one, and fails with a `RunError` in words.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from ..data import DataConfig, Dataset, load_dataset
 from ..data.dataset import stats_from_dict
 from ..models import ModelKind, build_model, config_from_dict, forward_points, model_kinds, with_shapes
 from ..train import TrainConfig
-from .store import RunError, _load_tensors, _pid_alive, damaged, read_manifest
+from . import check
+from .store import RunError, UnknownName, _load_tensors, _pid_alive, damaged, read_manifest
 
 _RUN_ADVICE = "pick another run in the sidebar, or delete this one on the Runs page"
 
@@ -30,6 +33,8 @@ class Run:
         self.manifest = read_manifest(self.folder)
         self._cache: OrderedDict = OrderedDict()
         self._cache_size = cache_size
+        self._network: dict | None = None  # the tensors a snapshot of the network holds, once checked
+        self._fitting: set[str] = set()  # the snapshot files whose headers fit the network
         self._check_files()
 
     def _check_files(self) -> None:
@@ -86,7 +91,7 @@ class Run:
             return None
         try:
             return config_from_dict(self.manifest["model"])
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as e:
             raise RunError(f"The network of run {self.id!r} cannot be rebuilt from its manifest: {e}") from None
 
     @property
@@ -153,8 +158,39 @@ class Run:
         return t["indices"].numpy(), t["labels"].numpy()
 
     # --- replay ----------------------------------------------------------------------
+    def _refused(self, e: RunError, advice: str = _RUN_ADVICE) -> RunError:
+        return type(e)(f"Run {self.id!r} cannot be opened: its {e.reason}; {advice}.", reason=e.reason)
+
+    def check_network(self, k: int | None = None) -> None:
+        """Before the network is built: its kind, config and size (on the meta device, against NNLAB_MAX_PARAMS) and
+        the tensors of snapshot `k` (every snapshot: None), from their headers; `RunError` naming what is wrong."""
+        try:
+            if self._network is None:
+                self._network = {"shapes": check.network_shapes(self.manifest["model"])}
+            ks = range(len(self.snapshots)) if k is None else [range(len(self.snapshots))[k]]
+            for i in ks:
+                file = self.snapshots[i]["file"]
+                if file not in self._fitting:
+                    check.check_snapshot(check.read_header(self.folder / file, file), self._network["shapes"], file)
+                    self._fitting.add(file)
+        except RunError as e:
+            raise self._refused(e) from None
+
     def dataset(self) -> Dataset:
         """The run's dataset, normalised with the statistics the run was trained with."""
+        if self.data_config.name == check.CUSTOM:
+            raise UnknownName(
+                f"Run {self.id!r} was recorded from a loop of your own on data of its own, which nnlab cannot load; "
+                f"{_RUN_ADVICE}."
+            )
+        try:
+            check.check_dataset(self.manifest["data"])
+        except RunError as e:
+            raise UnknownName(
+                f"Run {self.id!r} was trained on data that is not here: its {e.reason}; put the dataset back (the "
+                "Datasets page downloads the built-in ones), or pick another run.",
+                reason=e.reason,
+            ) from None
         ds = load_dataset(self.data_config)
         stats = self.manifest.get("dataset", {}).get("stats")
         if stats:
@@ -168,10 +204,11 @@ class Run:
         Pass `model` for a run recorded from your own module class (its config is not nnlab's).
         """
         if model is None:
-            cfg = self.model_config
-            if cfg is None:
+            kind = self.manifest["model"].get("kind")
+            if kind == check.CUSTOM:
                 raise RunError(f"Run {self.id!r} holds a custom model; pass an instance as model=")
-            model = build_model(cfg)
+            self.check_network(k)  # an unknown kind, a network over the budget, a snapshot that does not fit it
+            model = build_model(self.model_config)
         state = {**self.group(k, "param"), **self.group(k, "buffer")}
         try:
             model.load_state_dict(state)
@@ -188,6 +225,17 @@ class Run:
         """The network's declared points (name, role, layer, layout, shape), from the saved config."""
         cfg = self.model_config
         return with_shapes(cfg, self.model_kind.declare(cfg))
+
+    def point(self, name: str):
+        """The declared point `name` (with its shape); `RunError` naming the network's points for an unknown one."""
+        if self.model_config is None:
+            raise UnknownName(f"Run {self.id!r} holds a custom model, whose points nnlab does not know")
+        points = {p.name: p for p in self.points()}
+        if name not in points:
+            raise UnknownName(
+                f"The network of run {self.id!r} has no point {str(name)[:60]!r}; its points are {', '.join(points)}"
+            )
+        return points[name]
 
     def __repr__(self) -> str:
         return f"Run({str(self.folder)!r}, status={self.status!r}, snapshots={len(self)})"

@@ -45,6 +45,14 @@ class RunError(Exception):
         self.reason = reason or message
 
 
+class UnknownName(RunError, KeyError):
+    """A run names a dataset, a kind of network or a point that is not here: a `RunError` naming what is missing and
+    what there is, and a `KeyError` too, for callers that catch a missing name (its text is not quoted)."""
+
+    def __str__(self) -> str:
+        return BaseException.__str__(self)
+
+
 def _tmp_name(path: Path) -> Path:
     """A fresh hidden name beside `path` (created with the umask's permissions, unlike mkstemp's 0600)."""
     return path.parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
