@@ -47,7 +47,7 @@ def network_figure(
     ys = positions(net)
     per_layer = net.weight_grads if show == "gradients" else net.weights
     top = max(float(np.abs(w).max()) for w in per_layer) or 1.0
-    fig = go.Figure()
+    traces: list[dict] = []  # plain dicts, and a figure built without validation: ~200 ms less per redraw
     groups: dict[tuple[bool, int], tuple[list, list]] = {}
     mid_x, mid_y, mid_data, mid_text = [], [], [], []
     for layer, (w, grad) in enumerate(zip(net.weights, net.weight_grads, strict=True)):
@@ -66,37 +66,46 @@ def network_figure(
                 words = entry_words(name, (i, j), net.columns, net.layers)
                 mid_text.append(f"{words}<br>weight {w[i, j]:+.3f} · gradient {grad[i, j]:+.3g}")
     for (positive, width), (xs, yv) in sorted(groups.items(), key=lambda g: g[0][1]):
-        fig.add_scatter(
-            x=xs,
-            y=yv,
-            mode="lines",
-            hoverinfo="skip",
-            showlegend=False,
-            line={"color": POSITIVE if positive else NEGATIVE, "width": 0.6 + width},
-            opacity=0.35 + 0.1 * width,
+        traces.append(
+            dict(
+                type="scatter",
+                x=xs,
+                y=yv,
+                mode="lines",
+                hoverinfo="skip",
+                showlegend=False,
+                line={"color": POSITIVE if positive else NEGATIVE, "width": 0.6 + width},
+                opacity=0.35 + 0.1 * width,
+            )
         )
     if selected is not None and selected[0].endswith("weight"):
         layer = net.layers.index(selected[0].rsplit(".", 1)[0])
         i, j = selected[1]
-        fig.add_scatter(
-            x=[layer * GAP + NODE / 2, (layer + 1) * GAP - NODE / 2],
-            y=[ys[layer][j], ys[layer + 1][i]],
-            mode="lines",
-            line={"color": SELECTED, "width": 9},
-            opacity=0.6,
-            hoverinfo="skip",
-            showlegend=False,
+        traces.append(
+            dict(
+                type="scatter",
+                x=[layer * GAP + NODE / 2, (layer + 1) * GAP - NODE / 2],
+                y=[ys[layer][j], ys[layer + 1][i]],
+                mode="lines",
+                line={"color": SELECTED, "width": 9},
+                opacity=0.6,
+                hoverinfo="skip",
+                showlegend=False,
+            )
         )
-    fig.add_scatter(  # the edges' middles: hover says which weight it is, a click picks it
-        x=mid_x,
-        y=mid_y,
-        mode="markers",
-        marker={"size": 9, "color": "rgba(90,90,90,0.25)"},
-        customdata=mid_data,
-        text=mid_text,
-        hovertemplate="%{text}<extra></extra>",
-        showlegend=False,
-        name="edges",
+    traces.append(
+        dict(  # the edges' middles: hover says which weight it is, a click picks it
+            type="scatter",
+            x=mid_x,
+            y=mid_y,
+            mode="markers",
+            marker={"size": 9, "color": "rgba(90,90,90,0.25)"},
+            customdata=mid_data,
+            text=mid_text,
+            hovertemplate="%{text}<extra></extra>",
+            showlegend=False,
+            name="edges",
+        )
     )
     images, node_x, node_y, node_data, node_text, ring = [], [], [], [], [], []
     for c, (column, m, signed) in enumerate(zip(net.columns, net.maps, net.signed, strict=True)):
@@ -133,32 +142,38 @@ def network_figure(
         SELECTED if selected is not None and d[0] == selected[0] and d[1] == selected[1][0] else "#333"
         for d in node_data
     ]
-    fig.add_scatter(
-        x=node_x,
-        y=node_y,
-        mode="markers",
-        name="nodes",
-        showlegend=False,
-        marker={"symbol": "square", "size": 52, "color": "rgba(0,0,0,0)", "line": {"width": ring, "color": colors}},
-        customdata=node_data,
-        text=node_text,
-        hovertemplate="%{text}<extra></extra>",
+    traces.append(
+        dict(
+            type="scatter",
+            x=node_x,
+            y=node_y,
+            mode="markers",
+            name="nodes",
+            showlegend=False,
+            marker={"symbol": "square", "size": 52, "color": "rgba(0,0,0,0)", "line": {"width": ring, "color": colors}},
+            customdata=node_data,
+            text=node_text,
+            hovertemplate="%{text}<extra></extra>",
+        )
     )
-    for c, column in enumerate(net.columns):
-        fig.add_annotation(x=c * GAP, y=float(ys[c][0]) + 0.75, text=f"<b>{column}</b>", showarrow=False)
+    notes = [
+        dict(x=c * GAP, y=float(ys[c][0]) + 0.75, text=f"<b>{column}</b>", showarrow=False)
+        for c, column in enumerate(net.columns)
+    ]
     span = max(len(y) for y in ys) / 2 + 0.5
-    fig.update_xaxes(visible=False, range=[-NODE, (len(net.columns) - 1) * GAP + NODE])
-    fig.update_yaxes(visible=False, range=[-span, span + 0.6], scaleanchor="x")
-    fig.update_layout(
+    layout = dict(
         images=images,
+        annotations=notes,
         height=height,
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         plot_bgcolor="white",
         clickmode="event+select",
         dragmode=False,
+        xaxis={"visible": False, "range": [-NODE, (len(net.columns) - 1) * GAP + NODE]},
+        yaxis={"visible": False, "range": [-span, span + 0.6], "scaleanchor": "x"},
         meta={"show": show, "edges": len(mid_x), "nodes": len(node_x)},
     )
-    return fig
+    return go.Figure(data=traces, layout=layout, _validate=False)
 
 
 def hand_boundary_figure(
@@ -173,39 +188,47 @@ def hand_boundary_figure(
     """The decision boundary with the edits, the test points on it, and the chosen sample as a star."""
     xs, ys = net.xs, net.ys
     dx, dy = float(xs[1] - xs[0]), float(ys[1] - ys[0])
-    fig = go.Figure(
-        go.Image(source=region_uri(net.probs), x0=float(xs[0]), dx=dx, y0=float(ys[0]), dy=dy, hoverinfo="skip")
-    )
+    traces = [
+        dict(
+            type="image", source=region_uri(net.probs), x0=float(xs[0]), dx=dx, y0=float(ys[0]), dy=dy, hoverinfo="skip"
+        )
+    ]
     for c, name in enumerate(class_names):
         xy = np.asarray(x_test)[np.asarray(y_test) == c]
-        fig.add_scatter(
-            x=xy[:, 0],
-            y=xy[:, 1],
-            mode="markers",
-            name=name,
-            marker={"color": class_color(c), "size": 6, "line": {"color": "#222", "width": 1}},
+        traces.append(
+            dict(
+                type="scatter",
+                x=xy[:, 0],
+                y=xy[:, 1],
+                mode="markers",
+                name=name,
+                marker={"color": class_color(c), "size": 6, "line": {"color": "#222", "width": 1}},
+            )
         )
     if point is not None:
-        fig.add_scatter(
-            x=[point[0]],
-            y=[point[1]],
-            mode="markers",
-            name="the sample",
-            marker={"symbol": "star", "size": 18, "color": "#ffd400", "line": {"color": "#000", "width": 1.5}},
+        traces.append(
+            dict(
+                type="scatter",
+                x=[point[0]],
+                y=[point[1]],
+                mode="markers",
+                name="the sample",
+                marker={"symbol": "star", "size": 18, "color": "#ffd400", "line": {"color": "#000", "width": 1.5}},
+            )
         )
-    fig.update_xaxes(range=[float(xs[0]) - dx / 2, float(xs[-1]) + dx / 2], showgrid=False, zeroline=False)
-    fig.update_yaxes(
-        range=[float(ys[0]) - dy / 2, float(ys[-1]) + dy / 2],
-        showgrid=False,
-        zeroline=False,
-        autorange=False,
-        scaleanchor="x",
-    )
-    fig.update_layout(
+    layout = dict(
         height=height,
-        title=f"Test loss {net.loss:.3f} · accuracy {net.accuracy:.1%}",
+        title={"text": f"Test loss {net.loss:.3f} · accuracy {net.accuracy:.1%}"},
         margin={"l": 40, "r": 10, "t": 40, "b": 30},
         plot_bgcolor="white",
         legend={"orientation": "h", "y": -0.08},
+        xaxis={"range": [float(xs[0]) - dx / 2, float(xs[-1]) + dx / 2], "showgrid": False, "zeroline": False},
+        yaxis={
+            "range": [float(ys[0]) - dy / 2, float(ys[-1]) + dy / 2],
+            "showgrid": False,
+            "zeroline": False,
+            "autorange": False,
+            "scaleanchor": "x",
+        },
     )
-    return fig
+    return go.Figure(data=traces, layout=layout, _validate=False)
