@@ -70,13 +70,6 @@ ctx = appkit.page(
     ),
 )
 run, ds, k, names = ctx
-if not A.attention_points(appkit.network_points(run)):
-    st.info(
-        f"This page does not apply to a {ctx.kind.title} run: it has no attention layers to look at. "
-        "Train a ViT on an image dataset to see where its heads look.",
-        icon=":material/info:",
-    )
-    st.stop()
 wrong, n_eval = S.wrong_at(run, k)
 S.prepare_state(len(ds.y_test), names)
 S.picker(ds, names, wrong, n_eval)

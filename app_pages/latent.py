@@ -27,9 +27,6 @@ ctx = appkit.page(
     ),
 )
 run, ds, k, names = ctx
-if L.code_point(appkit.network_points(run)) is None:
-    st.info("This page needs a network with a code: train an autoencoder on the Train page.", icon=":material/info:")
-    st.stop()
 
 
 @appkit.run_cached()

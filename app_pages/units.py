@@ -48,9 +48,6 @@ ctx = appkit.page(
 )
 run, ds, k, names = ctx
 points = U.unit_points(appkit.network_points(run))
-if not points:
-    st.info("This network has no hidden layer of units or channels to look at.", icon=":material/info:")
-    st.stop()
 by_name = {p.name: p for p in points}
 if st.session_state.get(POINT) not in by_name:
     st.session_state[POINT] = next((p.name for p in points if p.role == "activated"), points[0].name)

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from nnlab.analysis import views
 from nnlab.data import Dataset
 from nnlab.memo import Memo
 from nnlab.runs import Run
 
+from . import navigation
 from .sidebar import require_run, require_run_data
-from .state import CACHE_TTL, current_snapshot
+from .state import CACHE_TTL, current_snapshot, network_points
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,11 @@ def page(
     reason = kind.skip_reason(view) if kind is not None else None
     if reason:
         st.info(f"This page does not apply to a {kind.title} run: {reason}", icon=":material/info:")
+        st.stop()
+    needs = views.missing(view, network_points(run))  # the rule Home's "Look inside it" follows too
+    if needs:
+        name = next((e.title for e in navigation.ENTRIES if e.view == view), "This page")
+        st.info(f"{name} {needs}.", icon=":material/info:")
         st.stop()
     ds = require_run_data(what)[1] if needs_data else None
     names = list(run.class_names or (ds.class_names if ds is not None else []))

@@ -121,7 +121,7 @@ def test_latent_page_vae_pca_and_prior(app_env, runs):
 
 def test_latent_page_says_why_for_a_classifier(app_env, runs):
     at = open_page(app_env, runs[3], LATENT)
-    assert any("needs a network with a code" in i.value for i in at.info)
+    assert any("Latent space needs an autoencoder" in i.value for i in at.info)
     assert not at.get("plotly_chart")
 
 

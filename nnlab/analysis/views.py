@@ -30,7 +30,10 @@ def why_not(view: str, kind: ModelKind | None, points: Sequence[Point]) -> str |
     reason = kind.skip_reason(view) if kind is not None else None
     if reason:
         return f"does not apply to a {kind.title}: {reason}"
+    return missing(view, points)
+
+
+def missing(view: str, points: Sequence[Point]) -> str | None:
+    """What `view` needs that a network with `points` lacks ("needs a vision transformer: ..."); None: nothing."""
     needs = NEEDS.get(view)
-    if needs is not None and not needs[0](points):
-        return needs[1]
-    return None
+    return needs[1] if needs is not None and not needs[0](points) else None
