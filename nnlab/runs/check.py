@@ -78,12 +78,12 @@ def network_shapes(model: Mapping) -> dict[str, tuple[int, ...]] | None:
         )
     try:
         config = config_from_dict(model)
-    except (TypeError, ValueError, OverflowError) as e:
+    except Exception as e:  # a kind's config may refuse values in its own way
         raise _bad(MANIFEST, f"declares a network that cannot be rebuilt: {str(e)[:200]}") from None
     try:
         with torch.device("meta"):  # no memory: shapes only
             net = model_kind(kind).build(config)
-    except (TypeError, ValueError, RuntimeError, OverflowError, MemoryError) as e:
+    except Exception as e:  # a kind is a plug-in: whatever its builder raises is a network that cannot be built
         raise _bad(MANIFEST, f"declares a network that cannot be built: {str(e)[:200]}") from None
     n_params = sum(p.numel() for p in net.parameters())
     max_params = limits()[0]
