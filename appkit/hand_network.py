@@ -69,7 +69,7 @@ def hand_panel(ctx, choice, target: int) -> None:
     labels = list(entries)
     if st.session_state.get(ENTRY) not in entries:
         st.session_state[ENTRY] = labels[0]
-    left, mid, right = st.columns([3, 2, 1], vertical_alignment="bottom")
+    left, mid, right = st.columns([4, 3, 2], vertical_alignment="bottom")  # the reset button's label in full
     label = links.pick(
         left.selectbox,
         "Weight or bias to change (or click an edge or a node)",
