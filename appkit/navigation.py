@@ -43,6 +43,7 @@ SECTIONS: dict[str, tuple[PageEntry, ...]] = {
         PageEntry("latent", "Latent space", ":material/scatter_plot:", "latent"),
         PageEntry("attention", "Attention", ":material/visibility:", "attention"),
         PageEntry("units", "Units", ":material/neurology:", "units"),
+        PageEntry("photo", "Your photo", ":material/photo_camera:"),
     ),
     OVER_TIME: (
         PageEntry("weights", "Weight evolution", ":material/grid_on:", "weights"),

@@ -17,7 +17,7 @@ from torch import nn
 from ..data.own_input import read_image
 from ..models import forward_points
 from ..models.point import Point
-from ..models.pretrained import PretrainedNet, Preprocess
+from ..models.pretrained import Preprocess, PretrainedNet
 
 MAX_SIDE = 1024  # a decoded photo is shrunk to at most this many pixels a side at once: the network sees 256
 
