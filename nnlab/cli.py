@@ -1,4 +1,4 @@
-"""The command line: `python -m nnlab train|runs|datasets|download`."""
+"""The command line: `python -m nnlab train|runs|datasets|download|classify`."""
 
 from __future__ import annotations
 
@@ -218,6 +218,37 @@ def cmd_download(a) -> int:
     return status
 
 
+def cmd_classify(a) -> int:
+    """Each photo's top K classes under a pretrained network: a line with the file, then rank, class, probability."""
+    from .analysis.photo import classify, read_photo
+    from .data.own_input import MAX_UPLOAD_BYTES, OwnInputError
+    from .models import build_model
+    from .models.pretrained import PretrainedConfig, pretrained_network, pretrained_networks
+
+    name = a.network or next(iter(pretrained_networks()), None)
+    if name is None:
+        raise ValueError("no pretrained network is installed: run `pip install -r requirements.txt`")
+    net = pretrained_network(name)
+    if not 1 <= a.top <= len(net.classes):
+        raise ValueError(f"--top must be from 1 to {len(net.classes)}; got {a.top}")
+    model, status = build_model(PretrainedConfig(name)), 0
+    for path in map(Path, a.photos):
+        try:
+            if not path.is_file():
+                raise OwnInputError("no such file")
+            if path.stat().st_size > MAX_UPLOAD_BYTES:
+                raise OwnInputError(f"the file is larger than {MAX_UPLOAD_BYTES >> 20} MB")
+            ranked = classify(net, model, read_photo(path.read_bytes()).rgb, a.top)
+        except (OwnInputError, OSError) as e:
+            print(f"error: {path}: {e}", file=sys.stderr)
+            status = 1
+            continue
+        print(path)
+        for rank, (label, p) in enumerate(zip(ranked.names, ranked.probs, strict=True), 1):
+            print(f"{rank}\t{label}\t{p:.4f}")
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nnlab", description="Train small networks and record them.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -236,9 +267,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--data-dir", default=None, help="default $NNLAB_DATA_DIR or datasets/")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait to connect and for each read")
+    p = sub.add_parser("classify", help="the top classes of photos under a pretrained network (EfficientNet-Lite0)")
+    p.add_argument("photos", nargs="+", metavar="PHOTO", help="PNG, JPEG, WebP or GIF files")
+    p.add_argument("--top", type=int, default=5, help="how many classes to print per photo (default 5)")
+    p.add_argument("--network", default=None, help="a registered pretrained network (default efficientnet-lite0)")
     a = parser.parse_args(argv)
     try:
-        return {"train": cmd_train, "runs": cmd_runs, "datasets": cmd_datasets, "download": cmd_download}[a.command](a)
+        commands = {"train": cmd_train, "runs": cmd_runs, "datasets": cmd_datasets, "download": cmd_download}
+        return {**commands, "classify": cmd_classify}[a.command](a)
     except (KeyError, ValueError, DownloadError) as e:
         print(f"error: {e.args[0] if e.args else e}", file=sys.stderr)
         return 2
