@@ -27,6 +27,17 @@ from ..models import config_from_dict, model_kind, model_kinds
 from ..models.budget import limits
 from .store import MANIFEST, RunError, UnknownName
 
+__all__ = [
+    "MANIFEST",
+    "CUSTOM",
+    "check_dataset",
+    "check_files",
+    "check_manifest",
+    "check_snapshot",
+    "network_shapes",
+    "read_header",
+]
+
 CUSTOM = "custom"  # the kind and the dataset name of a run recorded from your own loop (`nnlab.loop`)
 MAX_HEADER = 100 * 2**20  # safetensors' own limit on a header
 DTYPE_BYTES = {

@@ -20,7 +20,7 @@ from ..data.dataset import stats_from_dict
 from ..models import ModelKind, build_model, config_from_dict, forward_points, model_kinds, with_shapes
 from ..train import TrainConfig
 from . import check
-from .store import RunError, UnknownName, _load_tensors, _pid_alive, damaged, read_manifest
+from .store import ADVICE, RunError, UnknownName, _load_tensors, _pid_alive, damaged, read_manifest
 
 _RUN_ADVICE = "pick another run in the sidebar, or delete this one on the Runs page"
 
@@ -158,8 +158,11 @@ class Run:
         return t["indices"].numpy(), t["labels"].numpy()
 
     # --- replay ----------------------------------------------------------------------
-    def _refused(self, e: RunError, advice: str = _RUN_ADVICE) -> RunError:
-        return type(e)(f"Run {self.id!r} cannot be opened: its {e.reason}; {advice}.", reason=e.reason)
+    def _refused(self, e: RunError) -> RunError:
+        """A check's failure as the one sentence a page shows: what the manifest declares, or a damaged file."""
+        if e.reason.startswith(check.MANIFEST):
+            return type(e)(f"Run {self.id!r} cannot be opened: its {e.reason}; {_RUN_ADVICE}.", reason=e.reason)
+        return type(e)(f"Run {self.id!r} is damaged: its file {e.reason}; {ADVICE}.", reason=e.reason)
 
     def check_network(self, k: int | None = None) -> None:
         """Before the network is built: its kind, config and size (on the meta device, against NNLAB_MAX_PARAMS) and
