@@ -388,7 +388,8 @@ def _body(lesson: Lesson, i: int, polling: bool = False) -> None:
     c = st.columns([1.2, 1.2, 1, 3])
     if c[0].button("Previous step", key="lesson_back", icon=":material/arrow_back:", disabled=i == 0):
         _go(i - 1)
-    if i + 1 < n and c[1].button("Next step", key="lesson_next", icon=":material/arrow_forward:", type="primary"):
+    ahead = "primary" if i in mine["done"] else "secondary"  # the way on, once this step is done
+    if i + 1 < n and c[1].button("Next step", key="lesson_next", icon=":material/arrow_forward:", type=ahead):
         _go(i + 1)
     if c[2].button("Leave", key="lesson_leave", icon=":material/logout:"):
         leave()

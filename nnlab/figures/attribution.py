@@ -53,10 +53,13 @@ def image_attribution_figure(
     titles = ["Input", *(_title(a.method) for a in maps)]
     cols = max(1, min(cols or len(titles), len(titles)))
     rows = -(-len(titles) // cols)
-    fig = make_subplots(
-        rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.02, vertical_spacing=0.3 / rows
-    )
     h, w = image.shape[:2]
+    side = int((width - 20) * (1 - 0.02 * (cols - 1)) / cols * h / w)  # a panel's height in pixels
+    gap = 40  # pixels between two rows, for the lower row's titles
+    plot_h = rows * side + (rows - 1) * gap
+    fig = make_subplots(
+        rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.02, vertical_spacing=gap / max(plot_h, 1)
+    )
     panels = [image] + [map_rgb(a.summed(), a.signed) for a in maps]
     for i, panel in enumerate(panels):
         trace = go.Image(source=png_uri(panel), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip")
@@ -65,8 +68,7 @@ def image_attribution_figure(
     fig.update_yaxes(visible=False, range=[h - 0.5, -0.5])
     for i in range(len(panels)):
         fig.update_yaxes(scaleanchor=f"x{i + 1 if i else ''}", row=i // cols + 1, col=i % cols + 1)
-    side = int(width / cols * h / w)
-    height = min(320, side + 50) if rows == 1 else rows * (side + 40) + 20
+    height = min(320, side + 50) if rows == 1 else plot_h + 50
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10))
     return fig
 

@@ -1,6 +1,6 @@
 """Lessons 1, 2 and 8 in a real Chromium, clicking only what the lesson says: start, answer first (one prediction
 wrong, the others right), set it up, do what the step asks, read the answer from the run; a screenshot per step
-(artifacts/screenshots/lesson1-step1.png, ...). Lessons 1 and 8 run in a 1280×800 window, a laptop's, and every
+(artifacts/screenshots/lesson1-step1.png, ...), in a 1280×800 window, a laptop's. In lessons 1 and 8 every
 step's box must be in sight when it opens (Start sits low on the Lessons page; the sidebar's slider sits low too,
 so a step that asks for the training-time slider has one in its box)."""
 
@@ -72,10 +72,11 @@ def in_view(app) -> None:
 
 
 @pytest.fixture()
-def laptop(browser, server, trained_runs, monkeypatch):
-    """`app` in a 1280×800 window (screenshots keep that width)."""
-    monkeypatch.setattr(conftest, "VIEWPORT", LAPTOP)
+def app(browser, server, trained_runs, monkeypatch):
+    """The `app` of conftest in a 1280×800 window (screenshots keep that width; a failure's screenshot too)."""
+    monkeypatch.setattr(conftest, "VIEWPORT", LAPTOP)  # the size a full-page screenshot returns to
     with conftest._app_page(browser, server, trained_runs) as a:
+        a.page.set_viewport_size(LAPTOP)
         yield a
 
 
@@ -98,8 +99,7 @@ def start_lesson(app, name: str) -> None:
     app.wait_idle()
 
 
-def test_lesson_1_one_neuron(laptop):
-    app = laptop
+def test_lesson_1_one_neuron(app):
     start_lesson(app, "01-one-neuron")
     assert "step 1 of 4" in panel(app).inner_text()
     in_view(app)
@@ -117,8 +117,8 @@ def test_lesson_1_one_neuron(laptop):
     guess(app, "End")  # 100% before any training: wrong
     assert "To do" in panel(app).inner_text()
     slide_training_time(app, "Home", where=".st-key-lesson_snapshot_01-one-neuron_1")  # the slider in the box
-    sidebar = app.page.locator('[data-testid="stSidebar"]').get_by_role("slider").first
-    assert sidebar.get_attribute("aria-valuenow") == "0"  # one training time: the sidebar's moved with it
+    sidebar = app.page.locator('[data-testid="stSidebar"] [data-testid="stSliderThumbValue"]').first
+    assert sidebar.inner_text().strip() == "0" and "snapshot=0" in app.page.url  # the sidebar's moved with it
     text = step_shot(app, "lesson1-step2")
     assert "not this time" in text and "Done" in text and "Before training your network got" in text
 
@@ -137,8 +137,7 @@ def test_lesson_1_one_neuron(laptop):
     assert "Lesson complete" in text and "units never fired" in text and "4 of 4 done" in text
 
 
-def test_lesson_8_pixels(laptop):
-    app = laptop
+def test_lesson_8_pixels(app):
     start_lesson(app, "08-pixels")
     assert "step 1 of 3" in panel(app).inner_text()
     in_view(app)
@@ -149,7 +148,7 @@ def test_lesson_8_pixels(laptop):
     assert "Attribution" in app.page.locator("h1").first.inner_text()
     in_view(app)
     main = app.page.locator('[data-testid="stMain"]')
-    larger = main.locator(".st-key-attr_larger").get_by_role("checkbox")
+    larger = main.locator(".st-key-attr_larger input[type=checkbox]")
     assert larger.is_checked()  # 8×8 digits: the larger maps by default, to follow the strokes
     text = step_shot(app, "lesson8-step1")
     assert "right" in text and "test accuracy" in text
