@@ -179,5 +179,5 @@ def diagram(loaded: Loaded) -> None:
     """The network as a Graphviz diagram, its blocks folded into one box each unless the user unfolds them."""
     info = _diagram(loaded.net.name)
     groups = list(dict.fromkeys(b.group for b in info.boxes if b.group))
-    unfold = st.multiselect("Unfold", groups, default=groups[:2], key="photo_unfold", placeholder="Blocks to open")
-    st.graphviz_chart(G.diagram_dot(info, fold=set(groups) - set(unfold)), width="stretch")
+    unfold = st.multiselect("Open blocks", groups, default=[], key="photo_unfold", placeholder="Blocks to open")
+    st.graphviz_chart(G.diagram_dot(info, fold=set(groups) - set(unfold)), width="content")  # its natural size
