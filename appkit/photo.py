@@ -21,7 +21,7 @@ from nnlab.analysis import diagram as D
 from nnlab.analysis import photo as A
 from nnlab.data.own_input import OwnInputError
 from nnlab.figures import diagram as G
-from nnlab.models import build_model, layer_points
+from nnlab.models import build_model
 from nnlab.models.pretrained import PretrainedConfig, PretrainedNet, pretrained_network, pretrained_networks
 
 NETWORK, SOURCE, SAMPLE, UPLOAD, CAMERA = (
@@ -50,7 +50,8 @@ class Loaded:
 def _loaded(name: str) -> Loaded:
     model = build_model(PretrainedConfig(name))
     model.requires_grad_(False)  # nothing here trains it; Grad-CAM needs gradients of the maps only
-    return Loaded(pretrained_network(name), model, layer_points(model), threading.Lock())
+    net = pretrained_network(name)
+    return Loaded(net, model, A.shaped(model, list(net.points), net.input_shape), threading.Lock())
 
 
 def network_choice() -> Loaded | None:

@@ -115,3 +115,13 @@ def test_grad_cam_is_a_map_over_the_input_from_zero_to_one(lite0):
     assert cam.shape == (224, 224) and cam.min() >= 0 and cam.max() == pytest.approx(1.0)
     assert not np.allclose(cam, P.grad_cam(model, steps.x, int(ranked.index[1])), atol=0.05)  # another class
     assert all(p.grad is None for p in model.parameters())  # nothing accumulated on the shared network
+    from nnlab.analysis.attribution.gradients import grad_cam as attribution_grad_cam
+
+    reference = attribution_grad_cam(model, steps.x.clone(), int(ranked.index[0]))[0, 0].detach().numpy()
+    # the Attribution page's Grad-CAM (captum), scaled the same way; float32 sums in another order
+    np.testing.assert_allclose(cam, reference / reference.max(), atol=1e-4)
+
+
+def test_shapes_from_a_forward_pass_are_the_declared_ones(lite0):
+    net, model, points = lite0
+    assert P.shaped(model, list(net.points), net.input_shape) == points  # layer_points' dry run on the meta device

@@ -7,7 +7,7 @@ Stage: analysis (arrays in, small records out) for the Photo page and `python -m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -84,6 +84,15 @@ def transformed(rgb: np.ndarray, *, rotate: float = 0.0, keep: float = 1.0, flip
     return np.asarray(image)
 
 
+def shaped(model: nn.Module, points: list[Point], input_shape: tuple[int, ...]) -> list[Point]:
+    """`points` with their one-sample shapes from one forward pass of zeros. For a pretrained network this replaces
+    `layer_points`, whose dry run on the meta device sends BatchNorm through torch's Python decompositions (seconds
+    and about 75 MB the first time, per server)."""
+    with torch.no_grad():
+        out = forward_points(model, torch.zeros(1, *input_shape))
+    return [replace(p, shape=tuple(out[p.name].shape[1:])) for p in points]
+
+
 @dataclass(frozen=True)
 class Seen:
     """What the network made of one photo: every declared map point's output and the class probabilities."""
@@ -158,9 +167,32 @@ def stages(points: list[Point]) -> list[tuple[Point, Point]]:
 
 def grad_cam(model: nn.Module, x: torch.Tensor, target: int) -> np.ndarray:
     """Grad-CAM of class `target` for `x` `(1, 3, H, W)` on the network's last activated maps → float32 `(H, W)`,
-    scaled to 0..1 (all zero when nothing speaks for the class)."""
-    from .attribution.gradients import grad_cam as layer_grad_cam
+    scaled to 0..1 (all zero when nothing speaks for the class).
 
-    cam = layer_grad_cam(model, x.clone(), int(target))[0, 0].detach().numpy()  # (H, W), ≥ 0
+    The same map as the Attribution page's Grad-CAM (captum's `LayerGradCam`, relu, bilinear upsampling), but the
+    graph starts at the maps: the input needs no gradient, so the forward pass keeps no activation before them
+    (on EfficientNet-Lite0 that is most of the memory and time Grad-CAM would cost).
+    """
+    from torch.nn import functional
+
+    from .attribution import gradcam_layer
+
+    kept = {}
+
+    def hook(module, inputs, out):
+        kept["maps"] = out.detach().requires_grad_()  # the graph starts here
+        return kept["maps"]
+
+    handle = model.get_submodule(gradcam_layer(model)).register_forward_hook(hook)
+    try:
+        with torch.enable_grad():
+            logits = model(x.detach())  # (1, classes)
+            (grad,) = torch.autograd.grad(logits[0, int(target)], kept["maps"])  # (1, C, h, w)
+    finally:
+        handle.remove()
+    maps = kept["maps"].detach()
+    cam = torch.relu((grad.mean((2, 3), keepdim=True) * maps).sum(1, keepdim=True))  # (1, 1, h, w)
+    cam = functional.interpolate(cam, size=tuple(x.shape[-2:]), mode="bilinear", align_corners=False)
+    cam = cam[0, 0].clamp_min(0).numpy()  # (H, W)
     top = float(cam.max())
     return (cam / top if top > 0 else cam).astype(np.float32)

@@ -7,12 +7,13 @@ values (raw maps, normalised input) on the diverging scale centred on zero, acti
 
 from __future__ import annotations
 
+import base64
+import io
 from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
-from plotly.subplots import make_subplots
 
 from ..analysis.photo import Ranked, StageMaps, Steps
 from .colors import (
@@ -29,36 +30,71 @@ from .colors import (
 
 GAP = (150, 150, 150)  # the grey between channel tiles: on neither colour scale
 BLEND = 0.55  # the share of a map's colour where it lies over the photo
+TILE = 64  # a channel's tile in the grid has at most this many pixels a side (the enlarged view has them all)
+SHOWN = 320  # pictures larger than this many pixels a side are shrunk for the page (the network's input is not)
+
+
+def jpeg_uri(picture: np.ndarray, quality: int = 88) -> str:
+    """A `data:image/jpeg;base64,...` URI of a uint8 `(H, W, 3)` photo: a tenth of a PNG's bytes and time for photos
+    (maps, whose colours must stay exact, go as PNG)."""
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(picture, np.uint8)).save(buf, format="JPEG", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def shown(picture: np.ndarray, side: int = SHOWN) -> tuple[np.ndarray, float]:
+    """A picture shrunk to at most `side` pixels a side for the page, and the factor it was shrunk by."""
+    h, w = picture.shape[:2]
+    scale = min(1.0, side / max(h, w))
+    if scale == 1.0:
+        return picture, 1.0
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(Image.fromarray(picture).resize(size, Image.Resampling.BILINEAR)), scale
 
 
 def pictures_figure(
-    pictures: Sequence[np.ndarray], titles: Sequence[str], *, boxes: dict[int, tuple] | None = None, height: int = 260
+    pictures: Sequence[np.ndarray],
+    titles: Sequence[str],
+    *,
+    photos: Sequence[bool] | None = None,
+    boxes: dict[int, tuple] | None = None,
+    height: int = 260,
 ) -> go.Figure:
-    """uint8 pictures `(H, W, 3)` side by side, each at its own scale, with their titles; `boxes` draws a rectangle
-    (top, left, bottom, right) on picture i."""
+    """uint8 pictures `(H, W, 3)` side by side, each at its own scale, with their titles; `photos[i]` sends picture i
+    as JPEG (else PNG); `boxes` draws a rectangle (top, left, bottom, right) on picture i."""
     if not pictures:
         return empty_figure("No picture to show")
-    fig = make_subplots(rows=1, cols=len(pictures), subplot_titles=list(titles), horizontal_spacing=0.03)
+    n, gap = len(pictures), 0.03
+    width = (1 - gap * (n - 1)) / n
+    photos = photos if photos is not None else [False] * n
+    data, layout, notes, shapes = [], {}, [], []
     for i, picture in enumerate(pictures):
+        ax = "" if i == 0 else str(i + 1)
         h, w = picture.shape[:2]
-        fig.add_trace(go.Image(source=png_uri(picture), x0=0, y0=0, dx=1, dy=1, hoverinfo="skip"), row=1, col=i + 1)
-        fig.update_xaxes(visible=False, range=[-0.5, w - 0.5], row=1, col=i + 1)
-        fig.update_yaxes(visible=False, range=[h - 0.5, -0.5], scaleanchor=f"x{i + 1 if i else ''}", row=1, col=i + 1)
+        uri = jpeg_uri(picture) if photos[i] else png_uri(picture)
+        data.append(go.Image(source=uri, x0=0, y0=0, dx=1, dy=1, hoverinfo="skip", xaxis=f"x{ax}", yaxis=f"y{ax}"))
+        left = i * (width + gap)
+        layout[f"xaxis{ax}"] = dict(domain=[left, left + width], visible=False, range=[-0.5, w - 0.5], anchor=f"y{ax}")
+        layout[f"yaxis{ax}"] = dict(visible=False, range=[h - 0.5, -0.5], scaleanchor=f"x{ax}", anchor=f"x{ax}")
+        notes.append(dict(text=titles[i], x=left + width / 2, y=1.0, xref="paper", yref="paper", yanchor="bottom",
+                          xanchor="center", showarrow=False, font=dict(size=14)))  # fmt: skip
         if boxes and i in boxes:
-            top, left, bottom, right = boxes[i]
-            fig.add_shape(
-                type="rect", x0=left - 0.5, y0=top - 0.5, x1=right - 0.5, y1=bottom - 0.5,
-                line=dict(color="#D55E00", width=3), row=1, col=i + 1,
-            )  # fmt: skip
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10))
-    return fig
+            top, lft, bottom, right = boxes[i]
+            shapes.append(dict(type="rect", x0=lft - 0.5, y0=top - 0.5, x1=right - 0.5, y1=bottom - 0.5,
+                               xref=f"x{ax}", yref=f"y{ax}", line=dict(color="#D55E00", width=3)))  # fmt: skip
+    layout.update(annotations=notes, shapes=shapes, height=height, margin=dict(l=10, r=10, t=40, b=10))
+    return go.Figure(data, layout)
 
 
 def preprocessing_figure(steps: Steps) -> go.Figure:
-    """The photo as given, resized (the crop's square drawn on it), and the crop the network reads."""
+    """The photo as given, resized (the crop's square drawn on it), and the crop the network reads (the first two
+    shrunk for the page: their titles give their true size)."""
     (h, w), (rh, rw), side = steps.photo.shape[:2], steps.resized.shape[:2], steps.cropped.shape[0]
     titles = (f"1. The photo, {w}×{h}", f"2. Resized to {rw}×{rh}", f"3. The centre {side}×{side}")
-    return pictures_figure([steps.photo, steps.resized, steps.cropped], titles, boxes={1: steps.box})
+    photo, _ = shown(steps.photo)
+    resized, scale = shown(steps.resized)
+    box = tuple(round(v * scale) for v in steps.box)
+    return pictures_figure([photo, resized, steps.cropped], titles, photos=[True] * 3, boxes={1: box})
 
 
 def normalised_figure(steps: Steps) -> go.Figure:
@@ -103,10 +139,12 @@ def channel_grid_figure(stage: StageMaps, *, title: str = "") -> go.Figure:
     channel on hover and makes the tile clickable (its `customdata[0]` is the channel's index)."""
     if not len(stage.maps):
         return empty_figure("No channels to show")
-    n, h, w = stage.maps.shape
+    step = -(-stage.maps.shape[1] // TILE)  # every step-th pixel: tiles of at most TILE pixels a side
+    maps = stage.maps[:, ::step, ::step]
+    n, h, w = maps.shape
     cols = grid_columns(n, h, w, aspect=2.0)
     limit = _limit(stage.maps, stage.signed)
-    tiles = mosaic(_colours(stage.maps, stage.signed, limit), cols, fill=GAP, rgb=True)
+    tiles = mosaic(_colours(maps, stage.signed, limit), cols, fill=GAP, rgb=True)
     x, y = tile_centres(n, cols, h, w)
     scale = DIVERGING if stage.signed else SEQUENTIAL
     marker = dict(
@@ -162,21 +200,21 @@ def channel_figure(photo: np.ndarray, values: np.ndarray, *, channel: int, stage
     colour, blended = over_photo(photo, values, signed=signed)
     h, w = values.shape
     titles = ("The photo", f"{stage}, channel {channel} ({w}×{h}, enlarged)", "The channel over the photo")
-    return pictures_figure([photo, colour, blended], titles, height=300)
+    return pictures_figure([photo, colour, blended], titles, photos=[True, False, True], height=300)
 
 
 def cam_figure(photo: np.ndarray, cam: np.ndarray, class_name: str) -> go.Figure:
     """Grad-CAM of one class: the photo, the map (sequential, 0..1) and the map over the photo."""
     colour, blended = over_photo(photo, cam, signed=False)
     titles = ("The photo", f"Grad-CAM of “{class_name}”", "Over the photo")
-    return pictures_figure([photo, colour, blended], titles, height=300)
+    return pictures_figure([photo, colour, blended], titles, photos=[True, False, True], height=300)
 
 
 def compare_figure(before: tuple[np.ndarray, Ranked], after: tuple[np.ndarray, Ranked], change: str) -> go.Figure:
     """The crop the network read of the photo and of its changed copy, each titled with its most likely class."""
     (a, ra), (b, rb) = before, after
     titles = (f"As given: {ra.names[0]} {ra.probs[0]:.0%}", f"{change}: {rb.names[0]} {rb.probs[0]:.0%}")
-    return pictures_figure([a, b], titles, height=300)
+    return pictures_figure([a, b], titles, photos=[True, True], height=300)
 
 
 def compare_bars_figure(before: Ranked, after: Ranked, change: str) -> go.Figure:
