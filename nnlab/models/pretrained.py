@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 import torch
 from torch import nn
@@ -90,12 +91,34 @@ def register_pretrained(
     return net
 
 
+ENTRY_POINT_GROUP = "nnlab.pretrained"  # installed packages name a function that calls `register_pretrained`
+
+
+@cache
+def _plugins() -> tuple[str, ...]:
+    """Call every `nnlab.pretrained` entry point once per process (a broken one is skipped: it must not take the app
+    down); the names of those that ran."""
+    from importlib.metadata import entry_points
+
+    ran = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            ep.load()()
+        except Exception:
+            continue
+        ran.append(ep.name)
+    return tuple(ran)
+
+
 def pretrained_networks() -> dict[str, PretrainedNet]:
-    """Every registered pretrained network by name, in registration order."""
+    """Every registered pretrained network by name, in registration order (installed plug-ins included)."""
+    _plugins()
     return dict(_NETWORKS)
 
 
 def pretrained_network(name: str) -> PretrainedNet:
+    if name not in _NETWORKS:
+        _plugins()
     if name not in _NETWORKS:
         raise ValueError(f"No pretrained network {name!r}; nnlab has {', '.join(_NETWORKS) or 'none'}")
     return _NETWORKS[name]
