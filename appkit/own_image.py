@@ -22,6 +22,7 @@ DRAWING = "own_drawing"  # the canvas's last drawing (fabric json), drawn again 
 DRAWING_INIT = "own_drawing_init"  # what this mount of the canvas started from (kept fixed while it is shown)
 UPLOAD = "own_upload"  # the file uploader (bytes stay in memory)
 CANVAS_SIDE = 224  # CSS pixels (about 6 cm): room for a digit drawn with the mouse or a finger
+TOOLBAR_ROOM = 40  # pixels above the canvas for its hover toolbar (about 32 px tall, drawn just above the canvas)
 STROKE = 18  # brush width on the canvas, so a digit's strokes end up as thick as the dataset's
 
 
@@ -60,6 +61,7 @@ def draw_panel(ds) -> O.OwnInput | None:
         colour = "#000000"
         if ds.input_shape[0] == 3:
             colour = st.color_picker("Ink", "#000000", key="own_ink")
+        st.space(TOOLBAR_ROOM)  # the canvas's toolbar floats above it on hover: over this, not the input choices
         result = st_canvas(
             stroke_width=STROKE,
             stroke_color=colour,

@@ -114,3 +114,17 @@ def test_a_click_on_the_plane_places_a_point(app):
     assert after != before, f"the click did not move the point (x₁ stays {before})"
     assert np.isfinite(float(after)) and main.get_by_role("heading", name="Your point").count() == 1
     app.check_page("own-point", min_charts=2)
+
+
+def test_the_canvas_toolbar_leaves_the_input_choices_clear(app):
+    """The canvas's toolbar floats above it on hover: it must sit in the room left for it, not over the radio."""
+    _open(app, "digits-mlp", "Attribution", "Draw")
+    canvas = app.page.locator(f"{MAIN} canvas.upper-canvas").first
+    canvas.hover()
+    toolbar = app.page.locator(f"{MAIN} .dc-toolbar-card").first  # in the component's (open) shadow root
+    toolbar.wait_for(timeout=10_000)
+    app.page.wait_for_timeout(600)  # it slides in
+    choices = app.page.locator(f'{MAIN} [data-testid="stRadio"]').first.bounding_box()
+    bar, board = toolbar.bounding_box(), canvas.bounding_box()
+    assert choices["y"] + choices["height"] <= bar["y"], (choices, bar)  # below the input choices
+    assert bar["y"] + bar["height"] <= board["y"] + 1, (bar, board)  # above the canvas, not over the drawing
