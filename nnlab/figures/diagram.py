@@ -15,6 +15,10 @@ def _shape(shape: tuple[int, ...]) -> str:
     return "×".join(map(str, shape)) if shape else "—"
 
 
+def _count(n: int) -> str:
+    return f"{n} layer" if n == 1 else f"{n} layers"
+
+
 def _quoted(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")  # a new line: DOT's \n
     return '"' + escaped + '"'
@@ -50,7 +54,11 @@ def diagram_dot(diagram: Diagram, *, fold: Collection[str] = ()) -> str:
                 _node(
                     key,
                     box.group,
-                    [f"{len(members)} layers", _shape(members[-1].shape), f"{n:,} parameters"],
+                    [
+                        f"{len(members)} layer{'' if len(members) == 1 else 's'}",
+                        _shape(members[-1].shape),
+                        f"{n:,} parameters",
+                    ],
                     fill="#dbeafe",
                 )
             )
