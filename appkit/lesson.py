@@ -47,6 +47,7 @@ MOVED_KEY = "lesson_slider_moved"  # True: the step's own training-time slider w
 HIDE = {"run": "app_run", "snapshot": "app_snapshot"}  # sidebar controls by the name a lesson's `sidebar` uses
 LR_DEFAULT = {"adam": 3e-3, "sgd": 3e-2}  # the Train page's learning-rate defaults (appkit.train_form)
 CHECK_EVERY = 1.0  # seconds between two looks at a step's check while it waits
+ENDING_S = 2.0  # seconds left at which the training bar says what comes after the last step
 
 
 # --- the lessons on disk --------------------------------------------------------------------------------------
@@ -175,6 +176,15 @@ def run_id(lesson: Lesson, preset: str) -> str | None:
     return max(found, key=lambda fe: fe[1].get("finished") or 0.0)[0].name if found else None
 
 
+def bar_words(v, words: str) -> str:
+    """The training bar's words for the job's `LiveView` `v`: `words` ("Epoch 2.4 of 5 · …") while it trains,
+    then what it does after its last reported step (the worker reports every few steps, so the bar stopped at
+    "step 475 of 500 · 0 s left" for seconds and looked hung)."""
+    if v.started and (v.fraction >= 1 or (v.eta is not None and v.eta < ENDING_S)):
+        return "the last steps, then the last snapshot is written…"
+    return words
+
+
 def _train(lesson: Lesson, preset: str, opening: str) -> str | None:
     """The preset's run id, training it now (with a progress bar that ends by saying the page `opening` comes next)
     when this server has not trained it yet."""
@@ -187,9 +197,7 @@ def _train(lesson: Lesson, preset: str, opening: str) -> str | None:
     bar = st.progress(0.0, text=f"{label}: starting…")
     while job.alive:
         v = job.live.view()
-        ending = v.fraction >= 1 or (v.started and v.eta is not None and v.eta < 1)  # the worker's last report
-        said = "the last steps, then the last snapshot is written…" if ending else progress_text(job)
-        bar.progress(v.fraction, text=f"{label}: {said}")
+        bar.progress(v.fraction, text=f"{label}: {bar_words(v, progress_text(job))}")
         time.sleep(0.1)
     if not job.run_id or job.status in ("failed", "cancelled"):
         st.error(f"Training {label} failed: {job.error or job.message}")

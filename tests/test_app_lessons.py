@@ -86,7 +86,8 @@ def test_cards_for_every_lesson_and_a_broken_file_named(teacher):
     assert any("Tiny" in t for t in titles)  # the teacher's lesson beside the built-in ones
     broken = [e.value for e in at.error]
     assert len(broken) == 1 and "broken.toml, line 25: step 3 has no 'text'" in broken[0], broken
-    assert sum("about " in c.value and "minutes" in c.value for c in at.caption) == 9
+    built_in = len(list((APP.parent / "lessons").glob("*.toml")))
+    assert sum("about " in c.value and "minutes" in c.value for c in at.caption) == built_in + 1  # and the tiny one
 
 
 def test_a_link_opens_a_lesson_at_a_step_with_its_progress(teacher):
@@ -202,3 +203,16 @@ def test_the_count_agrees_with_lesson_complete(teacher, jobs):
     assert not errors(at), errors(at)
     assert "Lesson complete" in "\n".join(s.value for s in at.success)
     assert "3 of 3 done" in panel_text(at) and "2 of 3 done" not in panel_text(at)
+
+
+def test_the_training_bar_says_what_happens_after_the_last_step():
+    from appkit.lesson import bar_words
+    from nnlab.jobs.live import LiveView
+
+    during = LiveView(step=100, total_steps=500, steps_per_epoch=25, elapsed=4.0, started=True)
+    assert bar_words(during, "Epoch 4.0 of 20") == "Epoch 4.0 of 20"
+    last_report = LiveView(step=475, total_steps=500, steps_per_epoch=25, elapsed=19.0, started=True)  # 1 s left
+    assert "last snapshot" in bar_words(last_report, "Epoch 19.0 of 20 · step 475 of 500 · 1 s left")
+    done = LiveView(step=500, total_steps=500, steps_per_epoch=25, elapsed=20.0, started=True)
+    assert "last snapshot" in bar_words(done, "…")
+    assert bar_words(LiveView(), "Starting…") == "Starting…"  # before the first step: the job's own words
