@@ -37,8 +37,8 @@ looked = P.look(loaded, photo.rgb)
 steps, seen, ranked = looked.steps, looked.seen, looked.ranked
 
 st.subheader("1. From a photo to numbers", anchor=False)
-st.plotly_chart(F.preprocessing_figure(steps), width="stretch", config=STILL)
-st.plotly_chart(F.normalised_figure(steps), width="stretch", config=STILL)
+st.plotly_chart(P.figure((looked.key, "steps"), lambda: F.preprocessing_figure(steps)), width="stretch", config=STILL)
+st.plotly_chart(P.figure((looked.key, "input"), lambda: F.normalised_figure(steps)), width="stretch", config=STILL)
 pre = loaded.net.preprocess
 appkit.how_to_read(
     f"the network only takes {pre.crop}×{pre.crop} pixels. The photo's shorter side is scaled to {pre.resize} "
@@ -48,7 +48,7 @@ appkit.how_to_read(
 )
 
 st.subheader("2. What the network says", anchor=False)
-st.plotly_chart(F.top_classes_figure(ranked), width="stretch", config=STILL)
+st.plotly_chart(P.figure((looked.key, "top"), lambda: F.top_classes_figure(ranked)), width="stretch", config=STILL)
 appkit.how_to_read(
     f"the five most likely of its {len(loaded.net.classes):,} classes, with the probability the softmax gives each. "
     "A photo of something that is not among the classes still gets spread over the closest ones; a low top "
@@ -62,9 +62,13 @@ def stage_panel() -> None:
     raw, act, show, count = P.stage_controls(loaded)
     stage = A.stage_maps(seen, raw, act, show=show, n=count)
     title = f"{stage.name}: the {len(stage.channels)} strongest of {stage.total} channels"
-    channel = P.channel_grid(F.channel_grid_figure(stage, title=title), stage)
+    grid = P.figure((looked.key, stage.name, count), lambda: F.channel_grid_figure(stage, title=title))
+    channel = P.channel_grid(grid, stage)
     values = seen.maps[stage.name][channel]
-    fig = F.channel_figure(steps.cropped, values, channel=channel, stage=stage.name, signed=stage.signed)
+    fig = P.figure(
+        (looked.key, stage.name, channel),
+        lambda: F.channel_figure(steps.cropped, values, channel=channel, stage=stage.name, signed=stage.signed),
+    )
     st.plotly_chart(fig, width="stretch", config=STILL)
     appkit.how_to_read(
         "each tile is one channel: one detector, slid over the whole photo, bright where it responds. They are "
@@ -84,7 +88,8 @@ def cam_panel() -> None:
     options = {int(i): f"{n} ({p:.0%})" for i, n, p in zip(ranked.index, ranked.names, ranked.probs, strict=True)}
     target = st.radio("Class", list(options), format_func=options.get, key="photo_cam_class", horizontal=True)
     cam = P.grad_cam(loaded, photo.rgb, looked, target)
-    st.plotly_chart(F.cam_figure(steps.cropped, cam, loaded.net.classes[target]), width="stretch", config=STILL)
+    fig = P.figure((looked.key, "cam", target), lambda: F.cam_figure(steps.cropped, cam, loaded.net.classes[target]))
+    st.plotly_chart(fig, width="stretch", config=STILL)
     appkit.how_to_read(
         "Grad-CAM weighs each channel of the last stage (7×7 positions) by how much raising it would raise the "
         "class's score, adds them up and keeps what speaks for the class: bright where the evidence for that class "

@@ -108,6 +108,7 @@ def digest(rgb: np.ndarray) -> str:
 
 @dataclass(frozen=True)
 class Looked:
+    key: str  # the photo's digest: what its figures are cached under
     steps: A.Steps
     seen: A.Seen
     ranked: A.Ranked
@@ -119,7 +120,7 @@ def _look(name: str, key: str, _rgb: np.ndarray, k: int) -> Looked:
     steps = A.preprocess(_rgb, loaded.net.preprocess)
     with loaded.lock:
         seen = A.look(loaded.model, steps.x, loaded.points)
-    return Looked(steps, seen, A.top_classes(seen.probs, loaded.net.classes, k))
+    return Looked(key, steps, seen, A.top_classes(seen.probs, loaded.net.classes, k))
 
 
 def look(loaded: Loaded, rgb: np.ndarray, k: int = 5) -> Looked:
@@ -132,6 +133,17 @@ def _cam(name: str, key: str, _x: torch.Tensor, target: int) -> np.ndarray:
     loaded = _loaded(name)
     with loaded.lock:
         return A.grad_cam(loaded.model, _x, target)
+
+
+@st.cache_resource(max_entries=48, show_spinner=False)
+def _figure(key: tuple, _make):
+    return _make()
+
+
+def figure(key: tuple, make):
+    """The figure `make()` builds, built once per server for `key` (the photo's digest and the view's settings):
+    a rerun redraws without encoding its pictures again. Streamlit only reads a figure (`to_dict`), never changes it."""
+    return _figure(key, make)
 
 
 def grad_cam(loaded: Loaded, rgb: np.ndarray, looked: Looked, target: int) -> np.ndarray:
