@@ -1,5 +1,5 @@
-"""The Ray backend on a real local cluster: a training as a Ray task, followed through the run folder, and one that
-survives the app's restart (a new registry finds it by its ticket and run folder).
+"""nnlab.jobs.ray_backend on a real local cluster: a training as a detached Ray actor, followed through the run folder;
+one that survives the app's restart (a new registry finds its actor by name); one whose actor is killed.
 
 Skipped when ray is not installed or no cluster answers at `NNLAB_RAY_ADDRESS`; CI's second stage installs the
 extra, starts a cluster and sets NNLAB_RAY_REQUIRED, so there they run or fail (`.ci/run`).
@@ -74,11 +74,11 @@ def until(condition, timeout=120.0) -> bool:
     return True
 
 
-def test_a_training_runs_as_a_ray_task_and_its_progress_comes_from_the_run_folder(ray_env, tmp_path):
+def test_a_training_runs_as_a_ray_actor_and_its_progress_comes_from_the_run_folder(ray_env, tmp_path):
     reg = JobRegistry(2, root=tmp_path)
     assert reg.backend.name == "ray"
     job = reg.start(spec(tmp_path, epochs=3), "on ray", owner="a")
-    assert job.wait(180), "the Ray task did not finish"
+    assert job.wait(180), "the Ray actor did not finish"
     assert job.status == "complete", job.error
     run = Run(job.folder)
     assert run.status == "complete" and run.manifest["job_id"] == job.id and len(run) > 1
@@ -86,7 +86,14 @@ def test_a_training_runs_as_a_ray_task_and_its_progress_comes_from_the_run_folde
     assert v.step == v.total_steps == 15 and len(v.loss) == 15 and len(v.epochs) == 3
     again = reg.start(spec(tmp_path, epochs=3), "on ray", owner="b")
     assert again.reused and again.folder == job.folder  # trained once, on the cluster too
+    assert until(lambda: _actor_names(job.id) == [], 30)  # whoever took the result ended the detached actor
     reg.shutdown()
+
+
+def _actor_names(job_id: str) -> list[str]:
+    import ray
+
+    return [n for n in ray.util.list_named_actors() if n.endswith(job_id)]
 
 
 def test_a_ray_training_survives_the_apps_restart(ray_env, tmp_path):
@@ -106,3 +113,16 @@ def test_a_ray_training_survives_the_apps_restart(ray_env, tmp_path):
     run = Run(job.folder)
     assert run.status == "stopped" and run.snapshots[-1]["step"] > step
     second.shutdown()
+
+
+def test_a_killed_ray_actor_fails_its_job_in_words_and_leaves_a_run_that_opens(ray_env, tmp_path):
+    import ray
+
+    reg = JobRegistry(2, root=tmp_path)
+    job = reg.start(spec(tmp_path, epochs=3000), "killed on ray", owner="a")
+    assert until(lambda: job.status == "running" and job.live.view().snapshots >= 2), job.error
+    ray.kill(ray.get_actor(f"nnlab-job-{job.id}", namespace="nnlab"))  # its node lost, say
+    assert job.wait(60) and job.status == "failed" and "ended unexpectedly" in job.error
+    run = Run(job.folder)
+    assert run.status != "complete" and len(run) >= 2 and run.snapshot(len(run) - 1)["pred"].shape == (40,)
+    reg.shutdown()

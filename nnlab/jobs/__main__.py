@@ -1,7 +1,7 @@
-"""`python -m nnlab.jobs`: a training worker process (see `nnlab.jobs.worker`); the app starts these."""
+"""`python -m nnlab.jobs IN OUT`: a training worker process on two pipe ends (see `nnlab.jobs.worker`)."""
 
 import sys
 
 from .worker import main
 
-sys.exit(main())
+sys.exit(main(sys.argv[1:]))

@@ -1,16 +1,10 @@
 """The job registry: trainings in the background, each configuration trained once, a fair queue, honest restarts.
 
-Stage 3 (train) for an app. The app keeps one `JobRegistry` per server; `start(spec, owner=...)` returns a `Job`
-at once: the finished run of the same configuration (`keys.config_key`) if one is on disk, the job already
-training it (joined: many tabs watch one job), a new job in a free slot, or a job waiting in the queue
-(`queue.py`: one running and one waiting per owner, with a position and an estimated start; it starts by itself).
-Jobs run in local worker processes (`local.py`), or as Ray tasks when `NNLAB_RAY_ADDRESS` is set (`ray_backend.py`).
-Nothing here belongs to a session: a job goes on when its page is left, until it ends or `stop()` is called.
-
-Why a process and one torch thread: in one process, any busy Python thread (a page rerun) holds the GIL that the
-training loop needs between torch ops (measured on two cores: an epoch slowed from 1.1 s to 18 s). A worker process
-has a GIL of its own, and one intra-op thread leaves the second core to the app (`worker_threads`); while nothing
-else runs, the worker takes every core (`threads.ThreadGovernor`). `bench/app_training.py` measures it.
+Stage 3 (train) for an app, one registry per server. `start(spec, owner=...)` returns a `Job` at once: the finished
+run of the same configuration (`keys.config_key`), the job already training it (joined), a new job in a free slot,
+or one waiting in the fair queue (`queue.py`). Jobs run in local worker processes (`local.py`; one process and one
+torch thread each, so that a page rerun does not hold the GIL the training needs: `bench/app_training.py`), or as
+Ray actors when `NNLAB_RAY_ADDRESS` is set (`ray_backend.py`). A job outlives its page, until it ends or is stopped.
 """
 
 from __future__ import annotations
@@ -34,15 +28,14 @@ from .worker import JobSpec
 
 ACTIVE = ("queued", "starting", "running")
 TRAINING = ("starting", "running")
-FINISHED = ("complete", "stopped", "diverged", "failed", "interrupted", "cancelled")
 ANONYMOUS = "anonymous"
 
 
 def worker_threads(max_running: int, cpus: int | None = None) -> int:
     """Intra-op threads per worker: one core left to the app, the rest shared by the job slots (at least 1).
 
-    On two cores that is 1: a second thread would compete with the app's own thread for a core, and torch's
-    threads wait for each other at every op (measured: 4-10× slower epochs while the app is busy).
+    On two cores that is 1: torch's threads wait for each other at every op, and one sharing a core with the app
+    holds them all up (measured: 4-10× slower epochs while the app is busy).
     """
     cpus = cpus or os.cpu_count() or 1
     return max(1, (cpus - 1) // max(max_running, 1))
@@ -68,7 +61,7 @@ class Job:
     created: float = field(default_factory=time.time)
     status: str = "queued"  # queued → starting → running → complete | stopped | diverged | failed | interrupted
     message: str = ""  # the trainer's words for stopped/diverged/interrupted (what happened, what to try)
-    error: str = ""  # for failed: the exception in one line
+    error: str = ""  # for failed: the reason in words
     traceback: str = ""  # for failed: the worker's traceback
     log: str = ""  # for failed: the log file the traceback was appended to ("" if it could not be written)
     folder: Path | None = None  # the run folder, once the worker created it
@@ -76,7 +69,7 @@ class Job:
     thread_seconds: dict = field(default_factory=dict)  # at the end: training seconds per torch thread count
     live: LiveMetrics | FolderLive = field(default_factory=LiveMetrics)
     stop_requested: bool = False
-    _worker: object = field(default=None, repr=False)
+    _worker: object = field(default=None, repr=False)  # the backend's handle (local: its process)
     _stop_fn: object = field(default=None, repr=False)  # set by the backend: stop(reason)
     _cancel_fn: object = field(default=None, repr=False)  # set by the registry: cancel a queued job
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -112,13 +105,6 @@ class Job:
         return self._done.wait(timeout)
 
 
-def _env_number(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
-        return default
-
-
 class JobRegistry:
     """Background training jobs of one server.
 
@@ -127,7 +113,6 @@ class JobRegistry:
         spare: keep one worker process warmed up once `warm()` was called, so that the next job starts in well under
             a second; it costs an idle process (~300 MB) and is ended after `spare_idle_s` without a start.
         keep: how many finished jobs to remember.
-        python: the interpreter for local workers (default: this one).
         max_queue: how many jobs may wait (default `$NNLAB_MAX_QUEUE`, else 20).
         spare_idle_s: seconds an unused spare is kept (default `$NNLAB_SPARE_IDLE_S`, else 300).
         backend: "local" or "ray" (default: "ray" when `$NNLAB_RAY_ADDRESS` is set, else "local").
@@ -140,18 +125,15 @@ class JobRegistry:
         *,
         spare: bool = True,
         keep: int = 20,
-        python: str | None = None,
         max_queue: int | None = None,
         spare_idle_s: float | None = None,
         backend: str | None = None,
         root: Path | str | None = None,
     ):
-        self.max_running = max_running
-        self.keep = keep
+        self.max_running, self.keep = max_running, keep
         self.max_queue = int(max_queue if max_queue is not None else _env_number("NNLAB_MAX_QUEUE", 20))
         idle = spare_idle_s if spare_idle_s is not None else _env_number("NNLAB_SPARE_IDLE_S", 300)
-        backend = backend or ("ray" if os.environ.get("NNLAB_RAY_ADDRESS") else "local")
-        if backend == "ray":
+        if (backend or ("ray" if os.environ.get("NNLAB_RAY_ADDRESS") else "local")) == "ray":
             from ..runs import runs_dir
             from .ray_backend import RayWorkers  # imports ray: only when asked for
 
@@ -159,7 +141,7 @@ class JobRegistry:
         else:
             from .local import LocalWorkers
 
-            self.backend = LocalWorkers(python=python, spare=spare, spare_idle_s=idle)
+            self.backend = LocalWorkers(spare=spare, spare_idle_s=idle)
         self._jobs: dict[str, Job] = {}
         self._waiting: list[Job] = []  # in arrival order
         self._durations: deque[float] = deque(maxlen=10)  # seconds the last jobs trained
@@ -167,11 +149,11 @@ class JobRegistry:
         self._lock = threading.RLock()
         self._closed = threading.Event()
         threading.Thread(target=self._housekeeping, name="nnlab-jobs-reaper", daemon=True).start()
-        for t in getattr(self.backend, "recover", list)():  # Ray jobs started by an earlier app process
+        for t, handle in self.backend.recover():  # Ray jobs started by an earlier app process
             job = Job(t["id"], JobSpec.from_json(t["spec"]), t.get("label", ""), t.get("key", ""), t.get("owners", []))
             job.status, job.created, job.live = "starting", t.get("submitted", job.created), FolderLive(None)
             self._jobs[job.id] = job
-            self.backend.follow(job, self._ended)
+            self.backend.follow(job, handle, self._ended)
 
     def warm(self) -> None:
         """Have a worker ready now (local backend with spares on): the next `start` will not wait for one."""
@@ -237,10 +219,7 @@ class JobRegistry:
         order = self.waiting()
         if job not in order:
             return None
-        etas = [j.live.view().eta for j in self.training()]
-        starts = estimated_starts(etas, self.max_running, len(order), self._duration())
-        k = order.index(job)
-        return k + 1, starts[k]
+        return order.index(job) + 1, self._starts(len(order))[order.index(job)]
 
     # --- starting and stopping --------------------------------------------------------
     def start(self, spec: JobSpec, label: str = "", owner: str = ANONYMOUS) -> Job:
@@ -261,29 +240,26 @@ class JobRegistry:
                 return self._reused(spec, label, key, owner, done)
             if self.max_running <= 0:
                 raise JobsFull("This server trains no networks at the moment (its limit is 0 at once).")
-            mine_waiting = [j for j in self._waiting if j.owner == owner]
-            if mine_waiting:
+            mine = next((j for j in self._waiting if j.owner == owner), None)
+            if mine is not None:
                 raise JobsFull(
-                    f"You already have a training waiting ({mine_waiting[0].label or 'queued'}). Cancel it, or "
-                    "wait until it starts, then ask for another."
+                    f"You already have a training waiting ({mine.label or 'queued'}). Cancel it, or wait until it "
+                    "starts, then ask for another."
                 )
-            job = Job(uuid.uuid4().hex[:10], spec, label, key, [owner])
-            job._cancel_fn = self._cancel
             training = self.training()
-            if len(training) < self.max_running and owner not in {j.owner for j in training}:
-                self._jobs[job.id] = job
+            free = len(training) < self.max_running and owner not in {j.owner for j in training}
+            if not free and len(self._waiting) >= self.max_queue:
+                raise QueueFull(
+                    f"The queue of this server is full: {len(self._waiting)} trainings wait already. "
+                    f"Try again in {wait_words(self._starts(1)[0])}, when the next one has started."
+                )
+            job = Job(uuid.uuid4().hex[:10], spec, label, key, [owner], _cancel_fn=self._cancel)
+            self._jobs[job.id] = job
+            if free:
                 self._launch(job)
                 if len(training) + 1 < self.max_running:
                     self.backend.replenish()  # the next start finds a warm worker too
             else:
-                if len(self._waiting) >= self.max_queue:
-                    etas = [j.live.view().eta for j in training]
-                    first = estimated_starts(etas, self.max_running, 1, self._duration())[0]
-                    raise QueueFull(
-                        f"The queue of this server is full: {len(self._waiting)} trainings wait already. "
-                        f"Try again in {wait_words(first)}, when the next one has started."
-                    )
-                self._jobs[job.id] = job
                 self._waiting.append(job)
             self._forget_old()
         return job
@@ -311,7 +287,7 @@ class JobRegistry:
             job.status, job.message = "cancelled", "The server was restarted before this training could start."
             job._done.set()
         training = self.training()
-        if self.backend.stops_on_shutdown:  # a Ray task goes on without this app process (ray_backend.py)
+        if self.backend.stops_on_shutdown:  # a Ray actor goes on without this app process (ray_backend.py)
             for job in training:
                 job.stop("restart")
         self.backend.shutdown(training, timeout)
@@ -360,8 +336,10 @@ class JobRegistry:
                     break
                 self._launch(self._waiting.pop(i))
 
-    def _duration(self) -> float:
-        return sum(self._durations) / len(self._durations) if self._durations else DEFAULT_DURATION_S
+    def _starts(self, waiting: int) -> list[float]:
+        """Seconds until each of `waiting` queued jobs is expected to start (see `queue.estimated_starts`)."""
+        duration = sum(self._durations) / len(self._durations) if self._durations else DEFAULT_DURATION_S
+        return estimated_starts([j.live.view().eta for j in self.training()], self.max_running, waiting, duration)
 
     def _forget_old(self) -> None:
         done = sorted((j for j in self._jobs.values() if not j.alive), key=lambda j: j.created)
@@ -370,14 +348,16 @@ class JobRegistry:
 
     def _housekeeping(self) -> None:
         """Every few seconds: end an unused spare worker, and start waiting jobs whose owner's job has ended."""
-        while not self._closed.wait(min(5.0, max(getattr(self.backend, "spare_idle_s", 5.0), 0.2))):
-            self.backend_reap()
+        while not self._closed.wait(min(5.0, max(self.backend.spare_idle_s, 0.2))):
+            self.backend.reap()
             self._schedule()
 
-    def backend_reap(self) -> bool:
-        """End the spare worker if it has not paid for a while (see `spare_idle_s`); True if one was ended."""
-        reap = getattr(self.backend, "reap", None)
-        return bool(reap and reap())
+
+def _env_number(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:  # a setting that is not a number: the default
+        return default
 
 
 def _job_shared(job: Job) -> bool:

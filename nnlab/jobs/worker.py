@@ -1,25 +1,21 @@
-"""The training worker: a child process that trains one run and reports on its stdout as JSON lines.
+"""The training worker: what a job is (`JobSpec`), and `run_job`, which trains it and reports in events.
 
-Stage 3 (train) run apart from the app. `python -m nnlab.jobs` imports torch and
-warms up, says `{"event": "ready"}`, then reads one job (a `JobSpec` as JSON) from stdin,
-trains it with the recorder, and streams `started` / `steps` / `epoch` / `end` (or
-`error`) events. A later `{"cmd": "stop"}` line stops the trainer cleanly: what was recorded
-is kept. A `{"cmd": "stop", "reason": "restart"}` line, stdin closing (the app went away),
-SIGTERM or SIGINT stop it the same way and mark the run "interrupted by a server restart".
-Only JSON crosses the pipe.
+Stage 3 (train) apart from the app. `python -m nnlab.jobs` is a local worker (`local.py`): it warms up, takes one
+job from its `inbox` pipe, trains it and sends `created` / `started` / `steps` / `epoch` / `end` (or `error`) on its
+`events` pipe; a later `{"stop": reason}` stops it after the step, keeping what was recorded. The reason "restart",
+the app's process going away (the pipe closes), SIGTERM or SIGINT mark the run interrupted by a server restart.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import select
 import signal
-import sys
 import threading
 import time
 import traceback
 from dataclasses import asdict, dataclass
+from multiprocessing.connection import Connection
 
 from ..failures import error_log_path, explain_failure, write_error_log
 
@@ -72,8 +68,8 @@ class JobSpec:
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
-class _Control:
-    """Stop requests: a `stop` line or stdin closing (the parent), a signal, or a stop file (the Ray backend)."""
+class Control:
+    """A job's stop request, from whichever side asks (a message, a signal, the Ray actor's `stop`)."""
 
     def __init__(self):
         self.stopped = threading.Event()
@@ -88,58 +84,32 @@ class _Control:
         if self.trainer is not None:
             self.trainer.stop()
 
-    def watch(self, stream) -> None:
-        for line in stream:
-            try:
-                msg = json.loads(line)
-                if msg.get("cmd") == "stop":
-                    self.request(str(msg.get("reason", "")))
-                    return
-            except (ValueError, AttributeError):
-                continue  # not a command: ignore it
-        self.request("restart")  # EOF: the app closed the pipe, or died
-
 
 class _Reporter:
-    """Training callback that sends progress to the parent, step metrics batched every `STEP_FLUSH_S`."""
+    """Training callback that sends progress to the app, step metrics batched every `STEP_FLUSH_S`."""
 
     def __init__(self, send, recorder):
         self.send, self.recorder = send, recorder
-        self.loss: list[float] = []
+        self.loss: list[float | None] = []
         self.acc: list[float] = []
         self.last = self.t0 = time.monotonic()
 
-    def _snapshots(self) -> int:
-        return len(self.recorder.writer.manifest["snapshots"]) if self.recorder else 0
-
     def flush(self, trainer) -> None:
-        self.send(
-            {
-                "event": "steps",
-                "step": trainer.step,
-                "loss": self.loss,
-                "acc": self.acc,
-                "snapshots": self._snapshots(),
-                "elapsed": time.monotonic() - self.t0,
-            }
-        )
+        snapshots = len(self.recorder.writer.manifest["snapshots"]) if self.recorder else 0
+        steps = dict(step=trainer.step, loss=self.loss, acc=self.acc, snapshots=snapshots)
+        self.send(dict(event="steps", **steps, elapsed=time.monotonic() - self.t0))
         self.loss, self.acc, self.last = [], [], time.monotonic()
 
     def on_train_start(self, trainer) -> None:
         self.t0 = time.monotonic()
-        self.send(
-            {
-                "event": "started",
-                "total_steps": trainer.total_steps,
-                "steps_per_epoch": trainer.steps_per_epoch,
-                "planned_snapshots": len(self.recorder.schedule) if self.recorder else 0,
-                "metric": trainer.task.metric_info.to_json(),  # what the steps' "acc" holds, in words
-            }
-        )
+        sizes = dict(total_steps=trainer.total_steps, steps_per_epoch=trainer.steps_per_epoch)
+        planned = len(self.recorder.schedule) if self.recorder else 0
+        metric = trainer.task.metric_info.to_json()  # what the steps' "acc" holds, in words
+        self.send(dict(event="started", **sizes, planned_snapshots=planned, metric=metric))
         self.flush(trainer)
 
     def on_step_end(self, trainer, loss: float, acc: float) -> None:
-        self.loss.append(loss if loss == loss and abs(loss) != float("inf") else None)  # JSON has no NaN
+        self.loss.append(loss if loss == loss and abs(loss) != float("inf") else None)  # None: not a number
         self.acc.append(acc)
         if time.monotonic() - self.last > STEP_FLUSH_S:
             self.flush(trainer)
@@ -165,24 +135,11 @@ def warm_up(threads: int = 1) -> None:
     opt.step()  # the first step imports torch's compile machinery lazily: pay for it now
 
 
-def _import_extras_while_idle(stdin) -> None:
-    """Import scikit-learn (digits and blobs load through it; two moons do not) unless a job is already waiting.
-
-    After `ready`, so a job sent to a spare that is still warming up does not wait for it."""
-    try:
-        waiting = select.select([stdin], [], [], IDLE_BEFORE_EXTRAS_S)[0]
-    except (OSError, ValueError):  # a pipe select cannot watch (Windows): import it anyway
-        waiting = []
-    if not waiting:
-        import sklearn.datasets  # noqa: F401
-
-
-def run_job(spec: JobSpec, send, control: _Control, *, job_id: str = "", key: str = "") -> str:
+def run_job(spec: JobSpec, send, control: Control, *, job_id: str = "", key: str = "") -> str:
     """Train `spec`, sending events through `send(dict)`; stop when `control` says so; return the final status.
 
     `job_id` and `key` (the config key) go into the run's manifest, so that the run can be found by either.
     """
-
     from ..data import DataConfig
     from ..models import config_from_dict
     from ..pipeline import make_trainer
@@ -263,35 +220,50 @@ def failure_event(error: Exception, trainer, root: str) -> dict:
     }
 
 
-def main() -> int:
-    proto = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)  # the protocol keeps the real stdout
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints (a library's) go to stderr instead
-    sys.stdout = sys.stderr
+def _receive(inbox: Connection) -> dict | None:
+    """The next message from the app's process; None once that process is gone (its end of the pipe closed)."""
+    try:
+        return inbox.recv()
+    except (EOFError, OSError):
+        return None
 
-    def send(event: dict) -> None:
-        try:
-            proto.write(json.dumps(event) + "\n")
-        except (OSError, ValueError):
-            pass  # the app is gone (a server restart): the run folder says what happened
 
-    control, has_job = _Control(), []
+def _obey(inbox: Connection, control: Control) -> None:
+    """Wait for a stop (or for the app's process to go away: a restart) and pass it to the trainer."""
+    msg = _receive(inbox)
+    control.request(str(msg.get("stop", "")) if msg is not None else "restart")
+
+
+def serve(inbox: Connection, events: Connection) -> None:
+    """A local worker process: warm up, take one job from `inbox`, train it, send its events on `events`."""
+    control, has_job = Control(), threading.Event()
 
     def on_signal(signum, frame) -> None:
-        if not has_job:
+        if not has_job.is_set():
             os._exit(0)  # no job yet (a spare worker): nothing to keep
         control.request("restart")
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)  # Ctrl-C reaches the whole process group: stop cleanly too
     warm_up()
-    send({"event": "ready", "pid": os.getpid()})
-    _import_extras_while_idle(sys.stdin)
-    line = sys.stdin.readline()
-    if not line.strip():
-        return 0  # closed before any job: a spare worker the app no longer needs
-    has_job.append(True)
-    msg = json.loads(line)
-    spec = JobSpec.from_json(msg["spec"])
-    threading.Thread(target=control.watch, args=(sys.stdin,), daemon=True).start()
-    run_job(spec, send, control, job_id=msg.get("job", ""), key=msg.get("key", ""))
+    if not inbox.poll(IDLE_BEFORE_EXTRAS_S):  # idle: import scikit-learn (digits and blobs load through it) now
+        import sklearn.datasets  # noqa: F401
+    msg = _receive(inbox)
+    if msg is None or "spec" not in msg:
+        return  # the app went away, or ended this spare
+    has_job.set()
+    threading.Thread(target=_obey, args=(inbox, control), daemon=True).start()
+
+    def send(event: dict) -> None:
+        try:
+            events.send(event)
+        except OSError:
+            pass  # the app is gone (a server restart): the run folder says what happened
+
+    run_job(msg["spec"], send, control, job_id=msg.get("job", ""), key=msg.get("key", ""))
+
+
+def main(argv: list[str]) -> int:
+    """`python -m nnlab.jobs IN OUT`: a worker on the two pipe ends (file descriptors) the app passed it."""
+    serve(Connection(int(argv[0]), writable=False), Connection(int(argv[1]), readable=False))
     return 0
