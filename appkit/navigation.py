@@ -69,7 +69,8 @@ def st_pages() -> dict[str, list[st.Page]]:
 
 def views_for(run: Run) -> tuple[list[PageEntry], list[tuple[PageEntry, str]]]:
     """The pages whose view fits `run`, and the others with what each needs (words that follow its title)."""
-    points, fits, needs = network_points(run), [], []
+    points = network_points(run) if run.model_kind is not None else []  # your own module declares no points
+    fits, needs = [], []
     for entry in ENTRIES:
         if entry.view is None:
             continue

@@ -149,7 +149,7 @@ def page(
     if reason:
         st.info(f"This page does not apply to a {kind.title} run: {reason}", icon=":material/info:")
         st.stop()
-    needs = views.missing(view, network_points(run))  # the rule Home's "Look inside it" follows too
+    needs = views.missing(view, network_points(run)) if kind is not None else None  # Home's rule too
     if needs:
         name = next((e.title for e in navigation.ENTRIES if e.view == view), "This page")
         st.info(f"{name} {needs}.", icon=":material/info:")

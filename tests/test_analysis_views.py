@@ -42,4 +42,9 @@ def test_a_kind_that_skips_a_view_says_why_in_its_own_words():
 
 
 def test_units_need_a_hidden_layer():
-    assert why_not("units", None, []) == "needs a hidden layer of units or channels"
+    assert why_not("units", model_kind(MLP.kind), []) == "needs a hidden layer of units or channels"
+
+
+def test_a_run_of_your_own_module_fits_only_the_views_that_read_the_recording():
+    assert why_not("weights", None, []) is None and why_not("compare", None, []) is None
+    assert why_not("walkthrough", None, []).startswith("needs a network nnlab can rebuild")

@@ -202,3 +202,7 @@ def test_the_weights_page_draws_a_run_of_your_own_module(app_dirs, jobs, monkeyp
     assert len(plotly_array(movie["data"][1]["x"])) == 3  # one hover point per filter of the conv
     at.selectbox(key="weights_layer").set_value("3").run()
     assert not errors(at) and at.radio(key="weights_matrix_mode")  # the dense layer: a matrix, up close too
+    at.switch_page("app_pages/home.py").run()  # Home offers the views that read only the recording
+    assert not errors(at), errors(at)
+    offered = {element.proto.label for element in at.get("page_link")}
+    assert {"Weight evolution", "Compare runs"} <= offered and "Layer walk-through" not in offered

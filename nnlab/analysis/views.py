@@ -24,10 +24,18 @@ NEEDS = {
 }
 
 
+# the views that read only what the recorder kept (weights, metrics), so they fit a run of your own module too
+WITHOUT_A_KIND = ("weights", "compare")
+
+
 def why_not(view: str, kind: ModelKind | None, points: Sequence[Point]) -> str | None:
     """Why `view` does not fit a run of `kind` with `points`, as words that follow the view's title ("Attention
-    needs a vision transformer: ..."); None when it fits."""
-    reason = kind.skip_reason(view) if kind is not None else None
+    needs a vision transformer: ..."); None when it fits. `kind` None: a run recorded from your own module."""
+    if kind is None:
+        if view in WITHOUT_A_KIND:
+            return None
+        return "needs a network nnlab can rebuild (a registered kind); this run recorded a module of your own"
+    reason = kind.skip_reason(view)
     if reason:
         return f"does not apply to a {kind.title}: {reason}"
     return missing(view, points)
