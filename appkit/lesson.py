@@ -43,7 +43,6 @@ PROGRESS_KEY = "lesson_progress"  # lesson name → {"done": set, "checked": set
 RUNS_KEY = "lesson_runs"  # (lesson, preset) → run id, once set up in this session
 SETUP_KEY = "lesson_setup"  # (lesson, step) → the snapshot the setup opened
 SCROLL_KEY = "lesson_scroll"  # True: the step just opened, bring its box into view on this rerun
-MOVED_KEY = "lesson_slider_moved"  # True: the step's own training-time slider was just moved
 HIDE = {"run": "app_run", "snapshot": "app_snapshot"}  # sidebar controls by the name a lesson's `sidebar` uses
 LR_DEFAULT = {"adam": 3e-3, "sgd": 3e-2}  # the Train page's learning-rate defaults (appkit.train_form)
 CHECK_EVERY = 1.0  # seconds between two looks at a step's check while it waits
@@ -323,21 +322,19 @@ def _setup_button(lesson: Lesson, i: int, v: View, ready: bool, here: bool) -> N
     right.caption(words)
 
 
-def _slider(lesson: Lesson, i: int, v: View) -> bool:
+def _slider(lesson: Lesson, i: int, v: View) -> None:
     """A training-time slider in the step's box, bound to the sidebar's (`sidebar.show_snapshot`): the sidebar's
-    sits low in a short window. Returns whether the student just moved it (the page must then redraw)."""
+    sits low in a short window. Moving it reruns the app, and its callback moves the sidebar's first."""
     if v.run is None or len(v.run) < 2 or v.run.id != v.runs.get(lesson.steps[i].run):
-        return False
+        return
     key = f"lesson_snapshot_{lesson.name}_{i}"
     st.session_state[key] = v.snapshot  # mirrors the sidebar's slider: one position, kept under its key
     st.slider("Training time (snapshot)", 0, len(v.run) - 1, key=key, on_change=_moved, args=(key,))
     st.caption("The same slider as the sidebar's: 0 is the untrained network, the right end the last snapshot.")
-    return bool(st.session_state.pop(MOVED_KEY, False))
 
 
 def _moved(key: str) -> None:
     show_snapshot(st.session_state[key])
-    st.session_state[MOVED_KEY] = True
 
 
 def _panel(lesson: Lesson, i: int) -> None:
@@ -347,7 +344,9 @@ def _panel(lesson: Lesson, i: int) -> None:
     with st.container(border=True, key="lesson_panel"):
         if st.session_state.pop(SCROLL_KEY, False):
             _bring_into_view(lesson, i)
-        if step.check is not None and i not in mine["checked"]:
+        # A slider check needs no looking: both training-time sliders rerun the app. A fragment ticking meanwhile
+        # sent the sidebar slider's old value back while the box's new one was on its way, and undid it.
+        if step.check is not None and i not in mine["checked"] and not step.asks_slider:
             st.fragment(run_every=CHECK_EVERY)(_body)(lesson, i, polling=True)
         else:
             _body(lesson, i)
@@ -374,18 +373,18 @@ def _body(lesson: Lesson, i: int, polling: bool = False) -> None:
     if not ready:
         job_registry().warm()  # a training is likely: have a worker process ready
     here = v.page == step.page and ready and v.run is not None and v.run.id == v.runs[step.run]
+    if step.check is not None and i not in mine["checked"] and ready and passed(step.check, v):
+        mine["checked"].add(i)  # looked at first, so that the whole box (question, answer) says it at once
+        if polling:
+            st.rerun(scope="app")  # done: draw the answer, and stop looking
     checked = step.check is None or i in mine["checked"]
     answered = step.question is None or i in mine["guesses"]
     if step.question is not None:  # predict first, before the button that shows the answer's run
         _question(lesson, i, mine, v.runs, checked and answered and ready)
-    if step.asks_slider and _slider(lesson, i, v):
-        st.rerun(scope="app")  # the page draws the new snapshot (this box may be a fragment)
+    if step.asks_slider:
+        _slider(lesson, i, v)
     _setup_button(lesson, i, v, ready, here)
     if step.check is not None:
-        if i not in mine["checked"] and ready and passed(step.check, v):
-            mine["checked"].add(i)
-            if polling:
-                st.rerun(scope="app")  # done: draw the answer, and stop looking
         words = describe(step.check) if isinstance(step.check, dict) else CHECKS[step.check].doc
         icon = ":green[:material/check_circle:] Done" if i in mine["checked"] else ":material/pending: To do"
         st.markdown(f"{icon}: {words}.")
@@ -399,7 +398,7 @@ def _body(lesson: Lesson, i: int, polling: bool = False) -> None:
     ahead = "primary" if i in mine["done"] else "secondary"  # the way on, once this step is done
     if i + 1 < n and c[1].button("Next step", key="lesson_next", icon=":material/arrow_forward:", type=ahead):
         _go(i + 1)
-    if c[2].button("Leave", key="lesson_leave", icon=":material/logout:"):
+    if c[2 if i + 1 < n else 1].button("Leave", key="lesson_leave", icon=":material/logout:"):  # no gap at the end
         leave()
         st.rerun()
     if len(mine["done"]) == n:

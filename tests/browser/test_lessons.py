@@ -6,9 +6,13 @@ so a step that asks for the training-time slider has one in its box)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.browser import conftest
+
+expect = pytest.importorskip("playwright.sync_api", reason=conftest.skip_reason() or "").expect
 
 pytestmark = pytest.mark.browser
 LAPTOP = {"width": 1280, "height": 800}
@@ -118,7 +122,8 @@ def test_lesson_1_one_neuron(app):
     assert "To do" in panel(app).inner_text()
     slide_training_time(app, "Home", where=".st-key-lesson_snapshot_01-one-neuron_1")  # the slider in the box
     sidebar = app.page.locator('[data-testid="stSidebar"] [data-testid="stSliderThumbValue"]').first
-    assert sidebar.inner_text().strip() == "0" and "snapshot=0" in app.page.url  # the sidebar's moved with it
+    expect(sidebar).to_have_text("0", timeout=15_000)  # the sidebar's moved with it (the box's redraws the app)
+    expect(app.page).to_have_url(re.compile(r"[?&]snapshot=0(&|$)"), timeout=15_000)
     text = step_shot(app, "lesson1-step2")
     assert "not this time" in text and "Done" in text and "Before training your network got" in text
 
