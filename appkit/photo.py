@@ -24,6 +24,8 @@ from nnlab.figures import diagram as G
 from nnlab.models import build_model
 from nnlab.models.pretrained import PretrainedConfig, PretrainedNet, pretrained_network, pretrained_networks
 
+from .state import CACHE_TTL
+
 NETWORK, SOURCE, SAMPLE, UPLOAD, CAMERA = (
     "photo_network",
     "photo_source",
@@ -46,7 +48,7 @@ class Loaded:
     lock: threading.Lock
 
 
-@st.cache_resource(max_entries=2, show_spinner="Loading the pretrained network…")
+@st.cache_resource(max_entries=2, ttl=CACHE_TTL, show_spinner="Loading the pretrained network…")
 def _loaded(name: str) -> Loaded:
     model = build_model(PretrainedConfig(name))
     model.requires_grad_(False)  # nothing here trains it; Grad-CAM needs gradients of the maps only
@@ -64,7 +66,7 @@ def network_choice() -> Loaded | None:
     return _loaded(name)
 
 
-@st.cache_data(max_entries=1, show_spinner=False)
+@st.cache_data(max_entries=1, show_spinner=False)  # a singleton: two small bundled photos, kept
 def _samples() -> dict[str, np.ndarray]:
     from sklearn.datasets import load_sample_images
 
@@ -73,7 +75,7 @@ def _samples() -> dict[str, np.ndarray]:
     return {titles.get(f.rsplit("/", 1)[-1], f): img for f, img in zip(images.filenames, images.images, strict=True)}
 
 
-@st.cache_data(max_entries=8, show_spinner="Reading the photo…")
+@st.cache_data(max_entries=8, ttl=CACHE_TTL, show_spinner="Reading the photo…")
 def _decoded(data: bytes) -> A.Photo:
     return A.read_photo(data)
 
@@ -114,7 +116,7 @@ class Looked:
     ranked: A.Ranked
 
 
-@st.cache_resource(max_entries=8, show_spinner="Running the network…")
+@st.cache_resource(max_entries=8, ttl=CACHE_TTL, show_spinner="Running the network…")
 def _look(name: str, key: str, _rgb: np.ndarray, k: int) -> Looked:
     loaded = _loaded(name)
     steps = A.preprocess(_rgb, loaded.net.preprocess)
@@ -128,14 +130,14 @@ def look(loaded: Loaded, rgb: np.ndarray, k: int = 5) -> Looked:
     return _look(loaded.net.name, digest(rgb), rgb, k)
 
 
-@st.cache_resource(max_entries=16, show_spinner="Computing Grad-CAM…")
+@st.cache_resource(max_entries=16, ttl=CACHE_TTL, show_spinner="Computing Grad-CAM…")
 def _cam(name: str, key: str, _x: torch.Tensor, target: int) -> np.ndarray:
     loaded = _loaded(name)
     with loaded.lock:
         return A.grad_cam(loaded.model, _x, target)
 
 
-@st.cache_resource(max_entries=48, show_spinner=False)
+@st.cache_resource(max_entries=48, ttl=CACHE_TTL, show_spinner=False)
 def _figure(key: tuple, _make):
     return _make()
 
@@ -181,7 +183,7 @@ def channel_grid(fig, stage: A.StageMaps) -> int:
     return st.selectbox("Enlarge channel (or click a tile)", channels, key=CHANNEL)
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
+@st.cache_resource(max_entries=2, ttl=CACHE_TTL, show_spinner=False)
 def _diagram(name: str) -> D.Diagram:
     loaded = _loaded(name)
     with loaded.lock:
