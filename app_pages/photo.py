@@ -9,9 +9,9 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
-from appkit import photo as P
-from nnlab.analysis import photo as A
-from nnlab.figures import photo as F
+from appkit import photo as photo_panel
+from nnlab.analysis import photo as photo_analysis
+from nnlab.figures import photo as photo_figures
 
 STILL = {"displayModeBar": False}
 
@@ -21,7 +21,7 @@ st.caption(
     "does with it: how the photo becomes numbers, what the network thinks it shows, what each stage inside sees, and "
     "where it looks."
 )
-loaded = P.network_choice()
+loaded = photo_panel.network_choice()
 if loaded is None:
     st.stop()
 st.info(
@@ -29,16 +29,24 @@ st.info(
     "nothing on this page moves with the sidebar's training-time slider.",
     icon=":material/info:",
 )
-picked = P.photo_input()
+picked = photo_panel.photo_input()
 if picked is None:
     st.stop()
 photo, label = picked
-looked = P.look(loaded, photo.rgb)
+looked = photo_panel.look(loaded, photo.rgb)
 steps, seen, ranked = looked.steps, looked.seen, looked.ranked
 
 st.subheader("1. From a photo to numbers", anchor=False)
-st.plotly_chart(P.figure((looked.key, "steps"), lambda: F.preprocessing_figure(steps)), width="stretch", config=STILL)
-st.plotly_chart(P.figure((looked.key, "input"), lambda: F.normalised_figure(steps)), width="stretch", config=STILL)
+st.plotly_chart(
+    photo_panel.figure((looked.key, "steps"), lambda: photo_figures.preprocessing_figure(steps)),
+    width="stretch",
+    config=STILL,
+)
+st.plotly_chart(
+    photo_panel.figure((looked.key, "input"), lambda: photo_figures.normalised_figure(steps)),
+    width="stretch",
+    config=STILL,
+)
 pre = loaded.net.preprocess
 appkit.how_to_read(
     f"the network only takes {pre.crop}×{pre.crop} pixels. The photo's shorter side is scaled to {pre.resize} "
@@ -48,7 +56,11 @@ appkit.how_to_read(
 )
 
 st.subheader("2. What the network says", anchor=False)
-st.plotly_chart(P.figure((looked.key, "top"), lambda: F.top_classes_figure(ranked)), width="stretch", config=STILL)
+st.plotly_chart(
+    photo_panel.figure((looked.key, "top"), lambda: photo_figures.top_classes_figure(ranked)),
+    width="stretch",
+    config=STILL,
+)
 appkit.how_to_read(
     f"the five most likely of its {len(loaded.net.classes):,} classes, with the probability the softmax gives each. "
     "A photo of something that is not among the classes still gets spread over the closest ones; a low top "
@@ -59,15 +71,19 @@ appkit.how_to_read(
 @st.fragment
 def stage_panel() -> None:
     st.subheader("3. Inside: every stage's feature maps", anchor=False)
-    raw, act, show, count = P.stage_controls(loaded)
-    stage = A.stage_maps(seen, raw, act, show=show, n=count)
+    raw, act, show, count = photo_panel.stage_controls(loaded)
+    stage = photo_analysis.stage_maps(seen, raw, act, show=show, n=count)
     title = f"{stage.name}: the {len(stage.channels)} strongest of {stage.total} channels"
-    grid = P.figure((looked.key, stage.name, count), lambda: F.channel_grid_figure(stage, title=title))
-    channel = P.channel_grid(grid, stage)
+    grid = photo_panel.figure(
+        (looked.key, stage.name, count), lambda: photo_figures.channel_grid_figure(stage, title=title)
+    )
+    channel = photo_panel.channel_grid(grid, stage)
     values = seen.maps[stage.name][channel]
-    fig = P.figure(
+    fig = photo_panel.figure(
         (looked.key, stage.name, channel),
-        lambda: F.channel_figure(steps.cropped, values, channel=channel, stage=stage.name, signed=stage.signed),
+        lambda: photo_figures.channel_figure(
+            steps.cropped, values, channel=channel, stage=stage.name, signed=stage.signed
+        ),
     )
     st.plotly_chart(fig, width="stretch", config=STILL)
     appkit.how_to_read(
@@ -87,8 +103,10 @@ def cam_panel() -> None:
     st.subheader("4. Where it looks: Grad-CAM", anchor=False)
     options = {int(i): f"{n} ({p:.0%})" for i, n, p in zip(ranked.index, ranked.names, ranked.probs, strict=True)}
     target = st.radio("Class", list(options), format_func=options.get, key="photo_cam_class", horizontal=True)
-    cam = P.grad_cam(loaded, photo.rgb, looked, target)
-    fig = P.figure((looked.key, "cam", target), lambda: F.cam_figure(steps.cropped, cam, loaded.net.classes[target]))
+    cam = photo_panel.grad_cam(loaded, photo.rgb, looked, target)
+    fig = photo_panel.figure(
+        (looked.key, "cam", target), lambda: photo_figures.cam_figure(steps.cropped, cam, loaded.net.classes[target])
+    )
     st.plotly_chart(fig, width="stretch", config=STILL)
     appkit.how_to_read(
         "Grad-CAM weighs each channel of the last stage (7×7 positions) by how much raising it would raise the "
@@ -113,10 +131,10 @@ def change_panel() -> None:
     change = ", ".join(
         w for w, on in ((f"rotated {angle}°", angle), (f"centre {keep:.0%}", keep < 1), ("mirrored", flip)) if on
     )
-    other = P.look(loaded, A.transformed(photo.rgb, rotate=angle, keep=keep, flip=flip))
+    other = photo_panel.look(loaded, photo_analysis.transformed(photo.rgb, rotate=angle, keep=keep, flip=flip))
     before, after = (steps.cropped, ranked), (other.steps.cropped, other.ranked)
-    st.plotly_chart(F.compare_figure(before, after, change), width="stretch", config=STILL)
-    st.plotly_chart(F.compare_bars_figure(ranked, other.ranked, change), width="stretch", config=STILL)
+    st.plotly_chart(photo_figures.compare_figure(before, after, change), width="stretch", config=STILL)
+    st.plotly_chart(photo_figures.compare_bars_figure(ranked, other.ranked, change), width="stretch", config=STILL)
     appkit.how_to_read(
         "the same network on the photo and on a changed copy of it, each preprocessed the same way. ImageNet's photos "
         "are mostly upright and centred, so the network has seen few upside-down things: a rotation often changes "
@@ -128,11 +146,11 @@ change_panel()
 
 st.subheader("6. The network, layer by layer", anchor=False)
 with st.expander("The network as a diagram", icon=":material/account_tree:"):
-    P.diagram(loaded)
+    photo_panel.diagram(loaded)
     st.caption(
         "Each box is a layer with its output's shape (channels × height × width) and its parameters, from the "
         "input at the top to the class scores at the bottom; the dashed groups are blocks (here a stage: a stack "
         "of MBConv blocks, each an expansion, a depthwise convolution and a projection, with a skip connection "
         "where the shape allows). A folded block is one box with its total."
     )
-appkit.show_code(A.preprocess, A.look, A.stage_maps, A.grad_cam)
+appkit.show_code(photo_analysis.preprocess, photo_analysis.look, photo_analysis.stage_maps, photo_analysis.grad_cam)

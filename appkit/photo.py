@@ -17,10 +17,10 @@ import numpy as np
 import streamlit as st
 import torch
 
-from nnlab.analysis import diagram as D
-from nnlab.analysis import photo as A
+from nnlab.analysis import diagram as network_diagram
+from nnlab.analysis import photo as photo_analysis
 from nnlab.data.own_input import OwnInputError
-from nnlab.figures import diagram as G
+from nnlab.figures import diagram as diagram_figures
 from nnlab.models import build_model
 from nnlab.models.pretrained import PretrainedConfig, PretrainedNet, pretrained_network, pretrained_networks
 
@@ -53,7 +53,7 @@ def _loaded(name: str) -> Loaded:
     model = build_model(PretrainedConfig(name))
     model.requires_grad_(False)  # nothing here trains it; Grad-CAM needs gradients of the maps only
     net = pretrained_network(name)
-    return Loaded(net, model, A.shaped(model, list(net.points), net.input_shape), threading.Lock())
+    return Loaded(net, model, photo_analysis.shaped(model, list(net.points), net.input_shape), threading.Lock())
 
 
 def network_choice() -> Loaded | None:
@@ -76,17 +76,17 @@ def _samples() -> dict[str, np.ndarray]:
 
 
 @st.cache_data(max_entries=8, ttl=CACHE_TTL, show_spinner="Reading the photo…")
-def _decoded(data: bytes) -> A.Photo:
-    return A.read_photo(data)
+def _decoded(data: bytes) -> photo_analysis.Photo:
+    return photo_analysis.read_photo(data)
 
 
-def photo_input() -> tuple[A.Photo, str] | None:
+def photo_input() -> tuple[photo_analysis.Photo, str] | None:
     """The photo the user picked (and what it is called), or None with the reason on the page."""
     source = st.segmented_control("Where the photo comes from", SOURCES, default=SOURCES[0], key=SOURCE) or SOURCES[0]
     if source == SOURCES[0]:
         samples = _samples()
         title = st.radio("Sample", list(samples), key=SAMPLE, horizontal=True)
-        return A.photo_of(samples[title]), title
+        return photo_analysis.photo_of(samples[title]), title
     if source == SOURCES[1]:
         file = st.file_uploader("A photo (PNG, JPEG, WebP or GIF)", type=KINDS, key=UPLOAD)
     else:
@@ -111,18 +111,18 @@ def digest(rgb: np.ndarray) -> str:
 @dataclass(frozen=True)
 class Looked:
     key: str  # the photo's digest: what its figures are cached under
-    steps: A.Steps
-    seen: A.Seen
-    ranked: A.Ranked
+    steps: photo_analysis.Steps
+    seen: photo_analysis.Seen
+    ranked: photo_analysis.Ranked
 
 
 @st.cache_resource(max_entries=8, ttl=CACHE_TTL, show_spinner="Running the network…")
 def _look(name: str, key: str, _rgb: np.ndarray, k: int) -> Looked:
     loaded = _loaded(name)
-    steps = A.preprocess(_rgb, loaded.net.preprocess)
+    steps = photo_analysis.preprocess(_rgb, loaded.net.preprocess)
     with loaded.lock:
-        seen = A.look(loaded.model, steps.x, loaded.points)
-    return Looked(key, steps, seen, A.top_classes(seen.probs, loaded.net.classes, k))
+        seen = photo_analysis.look(loaded.model, steps.x, loaded.points)
+    return Looked(key, steps, seen, photo_analysis.top_classes(seen.probs, loaded.net.classes, k))
 
 
 def look(loaded: Loaded, rgb: np.ndarray, k: int = 5) -> Looked:
@@ -134,7 +134,7 @@ def look(loaded: Loaded, rgb: np.ndarray, k: int = 5) -> Looked:
 def _cam(name: str, key: str, _x: torch.Tensor, target: int) -> np.ndarray:
     loaded = _loaded(name)
     with loaded.lock:
-        return A.grad_cam(loaded.model, _x, target)
+        return photo_analysis.grad_cam(loaded.model, _x, target)
 
 
 @st.cache_resource(max_entries=48, ttl=CACHE_TTL, show_spinner=False)
@@ -154,7 +154,7 @@ def grad_cam(loaded: Loaded, rgb: np.ndarray, looked: Looked, target: int) -> np
 
 def stage_controls(loaded: Loaded) -> tuple[str, str, str, int]:
     """The stage, raw or activated, and how many channels: (raw point, activated point, what to show, count)."""
-    pairs = {act.layer: (raw, act) for raw, act in A.stages(loaded.points)}
+    pairs = {act.layer: (raw, act) for raw, act in photo_analysis.stages(loaded.points)}
     labels = {
         layer: f"{act.name.removesuffix('_relu')} · {act.shape[0]}×{act.shape[1]}×{act.shape[2]}"
         for layer, (_, act) in pairs.items()
@@ -173,7 +173,7 @@ def _on_click(channels: tuple[int, ...]) -> None:
         st.session_state[CHANNEL] = channels[int(points[0]["point_index"])]
 
 
-def channel_grid(fig, stage: A.StageMaps) -> int:
+def channel_grid(fig, stage: photo_analysis.StageMaps) -> int:
     """The clickable grid of channels; the channel to enlarge (the clicked or chosen one, else the strongest)."""
     channels = tuple(int(c) for c in stage.channels)
     on_click = functools.partial(_on_click, channels)
@@ -184,10 +184,10 @@ def channel_grid(fig, stage: A.StageMaps) -> int:
 
 
 @st.cache_resource(max_entries=2, ttl=CACHE_TTL, show_spinner=False)
-def _diagram(name: str) -> D.Diagram:
+def _diagram(name: str) -> network_diagram.Diagram:
     loaded = _loaded(name)
     with loaded.lock:
-        return D.diagram_info(loaded.model, loaded.points)
+        return network_diagram.diagram_info(loaded.model, loaded.points)
 
 
 def diagram(loaded: Loaded) -> None:
@@ -195,4 +195,6 @@ def diagram(loaded: Loaded) -> None:
     info = _diagram(loaded.net.name)
     groups = list(dict.fromkeys(b.group for b in info.boxes if b.group))
     unfold = st.multiselect("Open blocks", groups, default=[], key="photo_unfold", placeholder="Blocks to open")
-    st.graphviz_chart(G.diagram_dot(info, fold=set(groups) - set(unfold)), width="content")  # its natural size
+    st.graphviz_chart(
+        diagram_figures.diagram_dot(info, fold=set(groups) - set(unfold)), width="content"
+    )  # its natural size
