@@ -47,6 +47,7 @@ PICKS = {
     "lesson": ["lesson1-step1-start", "lesson8-step1-start"],
     "backprop": ["backprop-moons-edited", "backprop-moons"],
     "sidebar": ["sidebar-1280x800"],
+    "photo": ["photo-upload"],
 }
 
 
