@@ -92,6 +92,5 @@ def mark_point(fig, own: O.OwnInput, model, names: list[str], *, axes: tuple[str
     named = tuple(axes) != ("x₁", "x₂")  # a CSV's columns: say which number is which
     where = f"{axes[0]} {x1:.2f}, {axes[1]} {x2:.2f}" if named else f"{x1:.2f}, {x2:.2f}"
     return (
-        f"The star is {own.label} ({where}): at this snapshot the network says **{names[pred]}** "
-        f"({probs[pred]:.0%})."
+        f"The star is {own.label} ({where}): at this snapshot the network says **{names[pred]}** ({probs[pred]:.0%})."
     )

@@ -49,7 +49,6 @@ def main() -> None:
     torch.set_num_threads(1)
     from sklearn.datasets import load_sample_images
 
-
     from nnlab.analysis import photo as P
     from nnlab.models import build_model
     from nnlab.models.pretrained import PretrainedConfig, pretrained_network
