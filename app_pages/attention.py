@@ -10,9 +10,9 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
-from appkit import samples as S
-from nnlab.analysis import attention as A
-from nnlab.figures import attention as F
+from appkit import samples
+from nnlab.analysis import attention
+from nnlab.figures import attention as attention_figures
 
 BLOCK = "attn_block"  # the block of the token × token matrix
 HEAD = "attn_head"  # its head
@@ -20,20 +20,22 @@ CLASS_BLOCK = "attn_class_block"  # the block of the per-class maps, or "rollout
 
 
 @appkit.run_cached(max_entries=64)
-def sample_info(run, k: int, index: int) -> A.SampleAttention:
+def sample_info(run, k: int, index: int) -> attention.SampleAttention:
     ds = appkit.run_dataset(run)
     x = ds.prepare(ds.x_test[index : index + 1])
-    return A.sample_attention_info(run, k, x, model=appkit.snapshot_model(run, k), points=appkit.network_points(run))
+    return attention.sample_attention_info(
+        run, k, x, model=appkit.snapshot_model(run, k), points=appkit.network_points(run)
+    )
 
 
 @appkit.run_cached(max_entries=8, show_spinner="Reading every snapshot…")
-def heads_info(run) -> A.HeadHistory:
-    return A.head_history(run, points=appkit.network_points(run))
+def heads_info(run) -> attention.HeadHistory:
+    return attention.head_history(run, points=appkit.network_points(run))
 
 
 @appkit.run_cached(max_entries=32)
-def class_info(run, k: int, block: str) -> A.ClassAttention:
-    return A.class_attention_info(run, k, block, points=appkit.network_points(run))
+def class_info(run, k: int, block: str) -> attention.ClassAttention:
+    return attention.class_attention_info(run, k, block, points=appkit.network_points(run))
 
 
 @appkit.run_cached(max_entries=4)
@@ -41,13 +43,13 @@ def class_images(run):
     """Each class's mean image over the evaluation subset `(K, H, W[, 3])` uint8 (the same at every snapshot)."""
     ds = appkit.run_dataset(run)
     idx, labels = run.eval_set()
-    return A.class_mean_images(ds.display_images(ds.x_test[idx]), labels, ds.n_classes)
+    return attention.class_mean_images(ds.display_images(ds.x_test[idx]), labels, ds.n_classes)
 
 
 @st.cache_resource(max_entries=8, ttl=appkit.CACHE_TTL, show_spinner=False)
 def heads_figure(_history, stamp: appkit.RunStamp):
     """The heads-over-training figure, built once per run stamp (it does not follow the sample or the slider)."""
-    return F.heads_figure(_history)
+    return attention_figures.heads_figure(_history)
 
 
 @st.cache_resource(max_entries=32, ttl=appkit.CACHE_TTL, show_spinner=False)
@@ -55,7 +57,9 @@ def classes_figure(_run, stamp: appkit.RunStamp, k: int, block: str, names: tupl
     """Each class's mean attention over its mean image, built once per run stamp, snapshot and block."""
     images, per_class = class_images(_run), class_info(_run, k, block)
     what = "rolled out through every block" if block == "rollout" else f"at {block}, averaged over its heads"
-    return F.class_attention_figure(images, per_class.maps, list(names), title=f"Mean class-token attention, {what}")
+    return attention_figures.class_attention_figure(
+        images, per_class.maps, list(names), title=f"Mean class-token attention, {what}"
+    )
 
 
 ctx = appkit.page(
@@ -70,17 +74,17 @@ ctx = appkit.page(
     ),
 )
 run, ds, k, names = ctx
-wrong, n_eval = S.wrong_at(run, k)
-S.prepare_state(len(ds.y_test), names)
-S.picker(ds, names, wrong, n_eval)
-index = st.session_state[S.SAMPLE]
+wrong, n_eval = samples.wrong_at(run, k)
+samples.prepare_state(len(ds.y_test), names)
+samples.picker(ds, names, wrong, n_eval)
+index = st.session_state[samples.SAMPLE]
 info = sample_info(run, k, index)
 image = ds.display_images(ds.x_test[index : index + 1])[0]
 
 # --- one sample ------------------------------------------------------------------------------------------------------
 st.subheader(f"Test sample {index}", anchor=False)
-st.markdown(S.verdict(ctx.snapshot, names, int(info.probs.argmax()), int(ds.y_test[index]), info.probs.max()))
-st.plotly_chart(F.head_grid_figure(image, info.class_maps, list(info.blocks)), key="attn_heads")
+st.markdown(samples.verdict(ctx.snapshot, names, int(info.probs.argmax()), int(ds.y_test[index]), info.probs.max()))
+st.plotly_chart(attention_figures.head_grid_figure(image, info.class_maps, list(info.blocks)), key="attn_heads")
 appkit.how_to_read(
     "One tile per block (rows, first block at the top) and head (columns): the class token's attention over the "
     f"{info.grid[0]}×{info.grid[1]} patches, laid over the input. Yellow marks the patches it weighs most (each tile "
@@ -93,7 +97,9 @@ block = c1.selectbox("Block", list(info.blocks), key=BLOCK)
 head = c2.selectbox("Head", list(range(1, info.maps.shape[1] + 1)), key=HEAD)
 d = info.blocks.index(block)
 title = f"{block} · head {head}: every token's attention"
-st.plotly_chart(F.token_matrix_figure(info.maps[d, head - 1], info.grid, title=title), key="attn_matrix")
+st.plotly_chart(
+    attention_figures.token_matrix_figure(info.maps[d, head - 1], info.grid, title=title), key="attn_matrix"
+)
 appkit.how_to_read(
     "Row i is where token i looks, its weights summing to one; column j is how much every token takes from token j. "
     "Token cls is the class token, p1, p2, … the patches row by row. A bright diagonal is a head that keeps to "
@@ -101,7 +107,7 @@ appkit.how_to_read(
 )
 
 st.subheader("Attention rollout", anchor=False)
-st.plotly_chart(F.rollout_figure(image, info.rollout_map), key="attn_rollout")
+st.plotly_chart(attention_figures.rollout_figure(image, info.rollout_map), key="attn_rollout")
 appkit.how_to_read(
     "Rollout (Abnar & Zuidema, 2020) follows attention through every block: each block's heads are averaged, the "
     "residual connection is added as half of the weight on the token itself, and the blocks are multiplied. The map is "
@@ -114,7 +120,7 @@ appkit.how_to_read(
 st.subheader("The heads over training", anchor=False)
 history = heads_info(run)
 if len(history.steps) > 1:
-    st.markdown(A.describe_head(history))
+    st.markdown(attention.describe_head(history))
 st.plotly_chart(heads_figure(history, appkit.run_stamp(run)), key="attn_history")
 appkit.how_to_read(
     "Left, how far each head looks: the mean distance, in patches, between a patch and the patches it attends to. "
@@ -140,4 +146,10 @@ st.caption(
     "**Weight evolution** page."
 )
 
-appkit.show_code(A.sample_attention, A.rollout, A.head_history, A.class_attention_info, F.overlay)
+appkit.show_code(
+    attention.sample_attention,
+    attention.rollout,
+    attention.head_history,
+    attention.class_attention_info,
+    attention_figures.overlay,
+)

@@ -12,12 +12,10 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
-from appkit import explain as E
-from appkit import own_input as O
-from appkit import samples as S
-from nnlab.analysis import attribution as A
+from appkit import explain, own_input, samples
+from nnlab.analysis import attribution
 from nnlab.analysis.boundary import class_probabilities
-from nnlab.figures import attribution as F
+from nnlab.figures import attribution as attribution_figures
 
 TARGET = "attr_target"  # whose score is explained: one of TARGETS
 OTHER = "attr_other"  # the class picked with "Another class"
@@ -27,12 +25,14 @@ TARGETS = ("The prediction", "The truth", "Another class")
 LARGER = "attr_larger"  # the maps three to a row, larger (on by default for small images such as 8×8 digits)
 SMALL_SIDE, LARGER_COLS = 16, 3
 
-reasons = appkit.run_cached()(A.reasons)
+reasons = appkit.run_cached()(attribution.reasons)
 
 
 @appkit.run_cached(max_entries=64, show_spinner="Computing the attributions…")
 def sample_info(run, k: int, index: int, target: int, methods: tuple[str, ...], steps: int, window: int):
-    return A.attribution_info(run, k, appkit.run_dataset(run), index, target, methods, steps=steps, window=window)
+    return attribution.attribution_info(
+        run, k, appkit.run_dataset(run), index, target, methods, steps=steps, window=window
+    )
 
 
 @appkit.run_cached(max_entries=16, show_spinner="Computing the attributions…")
@@ -40,12 +40,12 @@ def own_info(run, k: int, sample, target: int, methods: tuple[str, ...], steps: 
     ds = appkit.run_dataset(run)
     image = ds.display_images(sample[None])[0] if ds.is_image else None
     x = ds.prepare(sample[None])
-    return A.input_attribution_info(run, k, ds, x, target, methods, image=image, steps=steps, window=window)
+    return attribution.input_attribution_info(run, k, ds, x, target, methods, image=image, steps=steps, window=window)
 
 
 @appkit.run_cached(max_entries=16, show_spinner="Averaging the attributions of each class…")
 def class_info(run, k: int, method: str, per_class: int):
-    return A.class_average_info(run, k, appkit.run_dataset(run), method, per_class)
+    return attribution.class_average_info(run, k, appkit.run_dataset(run), method, per_class)
 
 
 ctx = appkit.page(
@@ -61,9 +61,9 @@ ctx = appkit.page(
 run, ds, k, names = ctx
 why = reasons(run, ds.kind)  # method → why it does not apply (None: it does)
 usable = [m for m, reason in why.items() if reason is None]
-wrong, n_eval = S.wrong_at(run, k)
-S.prepare_state(len(ds.y_test), names)
-chosen = O.choose(ds, names, wrong, n_eval)
+wrong, n_eval = samples.wrong_at(run, k)
+samples.prepare_state(len(ds.y_test), names)
+chosen = own_input.choose(ds, names, wrong, n_eval)
 own, index = chosen.own, chosen.index
 if not chosen.ready:
     st.stop()
@@ -74,9 +74,9 @@ pred, label = int(probs.argmax()), -1 if own else int(ds.y_test[index])
 # --- one sample ---------------------------------------------------------------------------------------------------
 st.subheader(own.label.capitalize() if own else f"Test sample {index}", anchor=False)
 st.markdown(
-    O.verdict(ctx.snapshot, names, pred, probs[pred], own.label)
+    own_input.verdict(ctx.snapshot, names, pred, probs[pred], own.label)
     if own
-    else S.verdict(ctx.snapshot, names, pred, label, probs[pred])
+    else samples.verdict(ctx.snapshot, names, pred, label, probs[pred])
 )
 if own and st.session_state.get(TARGET) == TARGETS[1]:
     st.session_state[TARGET] = TARGETS[0]
@@ -97,8 +97,8 @@ if choice == TARGETS[2]:
     if st.session_state.get(OTHER) not in names:
         st.session_state[OTHER] = names[(pred + 1) % len(names)]
     target = names.index(appkit.links.pick(c2.selectbox, "Class", names, key=OTHER, param="class", what="class"))
-shown = E.method_picker(usable)
-steps, window = E.method_settings(ds, shown)
+shown = explain.method_picker(usable)
+steps, window = explain.method_settings(ds, shown)
 
 if own:
     info = own_info(run, k, own.sample, target, shown, steps, window)
@@ -113,12 +113,12 @@ if info.image is not None:
         help="Three panels to a row instead of all in one, to follow the strokes of a small image pixel by pixel.",
     )
     cols = LARGER_COLS if larger else None
-    st.plotly_chart(F.image_attribution_figure(info.image, info.maps, cols=cols), key="attr_maps")
+    st.plotly_chart(attribution_figures.image_attribution_figure(info.image, info.maps, cols=cols), key="attr_maps")
 else:
-    st.plotly_chart(F.feature_attribution_figure(info.maps, info.features), key="attr_maps")
+    st.plotly_chart(attribution_figures.feature_attribution_figure(info.maps, info.features), key="attr_maps")
 if len(usable) < len(why):
     st.caption("Not offered here: " + " ".join(reason for reason in why.values() if reason))
-words = [f"**[{m.title}]({m.paper})**: {m.meaning}" for m in map(A.find_method, shown)]
+words = [f"**[{m.title}]({m.paper})**: {m.meaning}" for m in map(attribution.find_method, shown)]
 scale = (
     "Red speaks for the class, blue against it, white is neutral; dark to yellow means none to most."
     if info.image is not None
@@ -130,16 +130,18 @@ appkit.how_to_read(
     + f". {scale} The baseline is {info.baseline}. Each panel has its own scale, so compare where, not how much, "
     "across panels."
 )
-E.interior_strip(info, names[target])
+explain.interior_strip(info, names[target])
 
 # --- which maps can you trust? and, for rows of features, each feature's share --------------------------------------
-E.sanity_check(run, k, None if own else index, target, shown, steps=steps, window=window)
+explain.sanity_check(run, k, None if own else index, target, shown, steps=steps, window=window)
 if ds.kind == "table" and not own:
-    E.feature_shares(run, k, ds, index, target, names, info.baseline)
+    explain.feature_shares(run, k, ds, index, target, names, info.baseline)
 
 # --- each class on average ------------------------------------------------------------------------------------------
 st.subheader("What each class is recognised by, on average", anchor=False)
-offered = [m for m in shown if A.METHODS[m].averaged] or [m for m in usable if A.METHODS[m].averaged]
+offered = [m for m in shown if attribution.METHODS[m].averaged] or [
+    m for m in usable if attribution.METHODS[m].averaged
+]
 c1, c2 = st.columns(2)
 method = appkit.links.pick(
     c1.selectbox,
@@ -148,19 +150,25 @@ method = appkit.links.pick(
     key=AVG_METHOD,
     param="method",
     what="method",
-    format_func=lambda m: A.METHODS[m].title,
+    format_func=lambda m: attribution.METHODS[m].title,
 )
 per_class = c2.select_slider(
     "Test samples per class", [10, 20, 50, 100], value=20, key=PER_CLASS, help="Seeded, the same at every snapshot."
 )
 avg = class_info(run, k, method, per_class)
 st.plotly_chart(
-    F.class_average_figure(avg.values, names, avg.method, feature_names=avg.features or None), key="attr_classes"
+    attribution_figures.class_average_figure(avg.values, names, avg.method, feature_names=avg.features or None),
+    key="attr_classes",
 )
 appkit.how_to_read(
-    f"Each {'row' if avg.features else 'tile'} is the mean {A.METHODS[method].title.lower()} map of a class's test "
-    "samples toward their own class: the evidence the network uses for that class in general, not for one "
+    f"Each {'row' if avg.features else 'tile'} is the mean {attribution.METHODS[method].title.lower()} map of a "
+    "class's test samples toward their own class: the evidence the network uses for that class in general, not for one "
     "sample. Scrub training time to watch it sharpen from noise into shapes."
 )
 
-appkit.show_code(A.attribution_info, A.attribute_batch, A.class_average, F.image_attribution_figure)
+appkit.show_code(
+    attribution.attribution_info,
+    attribution.attribute_batch,
+    attribution.class_average,
+    attribution_figures.image_attribution_figure,
+)

@@ -11,8 +11,7 @@ import numpy as np
 import streamlit as st
 
 import appkit
-from appkit import boundary_units as U
-from appkit import own_input as O
+from appkit import boundary_units, own_input
 from nnlab.analysis import boundary as ba
 from nnlab.analysis import local_fit as lf
 from nnlab.figures import boundary as bf
@@ -94,11 +93,11 @@ if ctx.data.is_2d:
         x_title=ctx.data.plane_axes[0],  # a CSV's column names
         y_title=ctx.data.plane_axes[1],
     )
-    own = O.picker_expander(ctx.data, "Your own point on the plane")
+    own = own_input.picker_expander(ctx.data, "Your own point on the plane")
     if own is not None:
         fit = lime_fit(run, snap, tuple(float(v) for v in own.sample))
         bf.add_local_fit(fig, fit, ctx.names)
-        said = O.mark_point(fig, own, appkit.snapshot_model(run, snap), ctx.names, axes=ctx.data.plane_axes)
+        said = own_input.mark_point(fig, own, appkit.snapshot_model(run, snap), ctx.names, axes=ctx.data.plane_axes)
         st.markdown(f"{said} {fit.words(ctx.names)}")
     st.plotly_chart(fig, key="boundary_movie")
     if own is not None:
@@ -115,9 +114,9 @@ if ctx.data.is_2d:
         "training samples, diamonds test samples, coloured by their true class. Press ▶ to watch the "
         "boundary start as a rough cut and bend around the classes; click a legend entry to hide it."
     )
-    U.gif_button(movie, mode, f"{run.id}-boundary")
+    boundary_units.gif_button(movie, mode, f"{run.id}-boundary")
 
-    U.unit_maps_panel(ctx)
+    boundary_units.unit_maps_panel(ctx)
 else:
     planes = [p.name for p in ba.plane_points(appkit.network_points(run))]
     point = appkit.links.pick(
@@ -157,6 +156,6 @@ else:
         f"sample can sit in a region of another colour and still be classified correctly. Here the region "
         f"under a sample matches the network's real answer for {agree:.0%} of them." + refit
     )
-    U.gif_button(movie, mode, f"{run.id}-boundary-{point}")
+    boundary_units.gif_button(movie, mode, f"{run.id}-boundary-{point}")
 
 appkit.show_code(ba.plane_grid, ba.boundary_2d, ba.fit_plane, ba.plane_boundary, bf.region_index)

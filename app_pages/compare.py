@@ -11,15 +11,15 @@ import streamlit as st
 
 import appkit
 from appkit import owner
-from nnlab.analysis import compare as A
-from nnlab.figures import compare as F
+from nnlab.analysis import compare
+from nnlab.figures import compare as compare_figures
 from nnlab.runs import RunError
 
 RUNS = "compare_runs"  # the run ids compared
 MAX_RUNS = 6
 
 
-comparison = appkit.run_cached(max_entries=24, show_spinner="Reading the run…")(A.compare_run)
+comparison = appkit.run_cached(max_entries=24, show_spinner="Reading the run…")(compare.compare_run)
 
 
 def data_name(run_id: str) -> str | None:
@@ -97,14 +97,14 @@ if len(rows) < 2:
     st.stop()
 
 st.subheader("Learning curves", anchor=False)
-st.plotly_chart(F.curves_figure(rows), key="compare_curves")
+st.plotly_chart(compare_figures.curves_figure(rows), key="compare_curves")
 appkit.how_to_read(
     "one colour per run. Left: the training loss (solid) and the test loss (dotted) after each epoch; a test loss that "
     "turns up while the training loss keeps falling is overfitting. Right: test accuracy after each epoch."
 )
 
 st.subheader("Where the classes come apart", anchor=False)
-st.plotly_chart(F.separability_figure(rows), key="compare_separability")
+st.plotly_chart(compare_figures.separability_figure(rows), key="compare_separability")
 appkit.how_to_read(
     "for each run's last snapshot, how far apart the class means are compared with the spread inside each class, "
     "at every point of the network (above the dotted line the classes stand apart). A run whose curve rises "
@@ -112,11 +112,11 @@ appkit.how_to_read(
 )
 
 st.subheader("The weights over training", anchor=False)
-st.plotly_chart(F.weights_figure(rows), key="compare_weights")
+st.plotly_chart(compare_figures.weights_figure(rows), key="compare_weights")
 appkit.how_to_read(
     "left, the size (norm) of all weights together at each snapshot: weight decay keeps it small, a large learning "
     "rate makes it jump. Right, the share of ReLU-like units that fired on no evaluation sample: dead units "
     "have stopped learning."
 )
 
-appkit.show_code(A.compare_run, F.curves_figure, F.separability_figure)
+appkit.show_code(compare.compare_run, compare_figures.curves_figure, compare_figures.separability_figure)

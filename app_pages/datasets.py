@@ -4,12 +4,12 @@ import streamlit as st
 
 import appkit
 from appkit.datasets import data_cached, data_key, picked_dataset, skipped_files_note, upload_panel
-from nnlab.analysis import data as A
-from nnlab.figures import data as F
+from nnlab.analysis import data as data_analysis
+from nnlab.figures import data as data_figures
 
-class_images = data_cached(A.class_images_info, show_spinner="Averaging each class…")
-value_histogram = data_cached(A.value_histogram_info)
-pca_map = data_cached(A.dataset_map_info, max_entries=16, show_spinner="Computing PCA…")
+class_images = data_cached(data_analysis.class_images_info, show_spinner="Averaging each class…")
+value_histogram = data_cached(data_analysis.value_histogram_info)
+pca_map = data_cached(data_analysis.dataset_map_info, max_entries=16, show_spinner="Computing PCA…")
 STILL = {"displayModeBar": False}  # charts without the zoom and pan toolbar
 
 st.title("Datasets")
@@ -39,8 +39,8 @@ if ds.is_image:
     per = c1.slider("Samples per class", 4, 24, 12, key="data_per_class")
     if c2.button("Other samples", key="data_shuffle", icon=":material/shuffle:"):
         st.session_state["data_seed"] = st.session_state.get("data_seed", 0) + 1
-    grid = A.sample_grid_info(ds, per, seed=st.session_state.get("data_seed", 0))
-    st.plotly_chart(F.sample_grid_figure(grid.images, grid.grid, names), width="stretch", config=STILL)
+    grid = data_analysis.sample_grid_info(ds, per, seed=st.session_state.get("data_seed", 0))
+    st.plotly_chart(data_figures.sample_grid_figure(grid.images, grid.grid, names), width="stretch", config=STILL)
     appkit.how_to_read(
         "each row holds random training samples of one class (its name on the left). Look for "
         "what stays the same within a row and what differs between rows: that is what a network "
@@ -48,13 +48,13 @@ if ds.is_image:
     )
 elif not ds.is_2d:
     st.subheader("Samples of each class", anchor=False)
-    st.dataframe(A.sample_table_info(ds), hide_index=True)
+    st.dataframe(data_analysis.sample_table_info(ds), hide_index=True)
     st.caption("Three training samples per class (at most the first 30 features).")
 
 if ds.is_2d:
     st.subheader("The samples", anchor=False)
     ax, ay = ds.plane_axes  # a CSV's column names, else x₁ and x₂
-    fig = F.plane_samples_figure(ds.x_train, ds.y_train, ds.x_test, ds.y_test, names, axes=(ax, ay))
+    fig = data_figures.plane_samples_figure(ds.x_train, ds.y_train, ds.x_test, ds.y_test, names, axes=(ax, ay))
     st.plotly_chart(fig, width="stretch")
     appkit.how_to_read(
         f"each dot is one sample at its two input values {ax} and {ay}, coloured by class; hollow dots "
@@ -63,8 +63,8 @@ if ds.is_2d:
     )
 
 st.subheader("How many of each class", anchor=False)
-counts = A.class_counts_info(ds)
-st.plotly_chart(F.class_counts_figure(counts, names), width="stretch", config=STILL)
+counts = data_analysis.class_counts_info(ds)
+st.plotly_chart(data_figures.class_counts_figure(counts, names), width="stretch", config=STILL)
 appkit.how_to_read(
     "bars of equal height mean a balanced dataset, where always guessing one class scores "
     f"{1 / ds.n_classes:.0%}. Here the largest class has {counts.imbalance:.1f}× the samples of the "
@@ -73,7 +73,7 @@ appkit.how_to_read(
 
 if ds.is_image:
     st.subheader("The average image of each class, and its spread", anchor=False)
-    st.plotly_chart(F.class_images_figure(class_images(data), names), width="stretch", config=STILL)
+    st.plotly_chart(data_figures.class_images_figure(class_images(data), names), width="stretch", config=STILL)
     appkit.how_to_read(
         "the top row averages up to 2,000 training images per class, pixel by pixel: a blurry "
         "prototype. The bottom row shows the spread (standard deviation) of each pixel: yellow where "
@@ -81,7 +81,7 @@ if ds.is_image:
     )
 
 st.subheader("Input values", anchor=False)
-st.plotly_chart(F.histogram_figure(value_histogram(data)), width="stretch", config=STILL)
+st.plotly_chart(data_figures.histogram_figure(value_histogram(data)), width="stretch", config=STILL)
 appkit.how_to_read(
     "how often each input value occurs over up to 5,000 training samples (for images on a log scale: "
     "the background's black pixels outnumber the rest). Networks learn best from "
@@ -93,7 +93,7 @@ if not ds.is_2d:
     st.subheader("A map of the dataset", anchor=False)
     choice = appkit.map_controls(
         "data",
-        A.map_sizes(len(ds.y_train)),
+        data_analysis.map_sizes(len(ds.y_train)),
         default_n=2000,
         help_n="A class-balanced random subset of the training split.",
     )
@@ -103,7 +103,7 @@ if not ds.is_2d:
     else:  # seconds to minutes: in the background, shared by every session
         emb = appkit.background_result(
             ("data-embed", *data_key(data), method, n, dims, 0),
-            A.dataset_map_info,
+            data_analysis.dataset_map_info,
             ds,
             method,
             dims=dims,
@@ -112,7 +112,7 @@ if not ds.is_2d:
             hint="It runs once per setting; later visits show it at once.",
         )
     if emb is not None:
-        st.plotly_chart(F.embedding_figure(emb, names, contours=contours), width="stretch")
+        st.plotly_chart(data_figures.embedding_figure(emb, names, contours=contours), width="stretch")
         appkit.how_to_read(
             {
                 "PCA": "each dot is a training sample, placed by its two (or three) strongest directions of variation "
@@ -127,4 +127,6 @@ if not ds.is_2d:
             + " The lines are density contours of each class."
         )
 
-appkit.show_code(A.sample_indices, A.class_images, A.embed, F.class_images_figure)
+appkit.show_code(
+    data_analysis.sample_indices, data_analysis.class_images, data_analysis.embed, data_figures.class_images_figure
+)

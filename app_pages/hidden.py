@@ -10,8 +10,8 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
-from appkit import own_input as O
-from nnlab.analysis import embeddings as E
+from appkit import own_input
+from nnlab.analysis import embeddings as embeddings_analysis
 from nnlab.analysis.boundary import INPUT
 from nnlab.figures.data import embedding_figure
 from nnlab.figures.embeddings import embedding_movie_figure, with_input
@@ -28,7 +28,9 @@ ROLE_WORDS = {
 
 def layer_map(run, ds, k: int, point: str, method: str, n: int, dims: int):
     """`point`'s outputs at snapshot k for a seeded, class-balanced subset of the test split, mapped by `method`."""
-    return E.embedding_info(run, k, ds, point, method, dims=dims, n=n, model=appkit.snapshot_model(run, k))
+    return embeddings_analysis.embedding_info(
+        run, k, ds, point, method, dims=dims, n=n, model=appkit.snapshot_model(run, k)
+    )
 
 
 pca_map = appkit.run_cached(max_entries=32, show_spinner="Mapping the layer…")(
@@ -86,7 +88,7 @@ choice = appkit.map_controls(
     "hidden", sizes, default_n=1000, help_n="Test samples, class-balanced and seeded.", noun="test samples"
 )
 method, dims, n, contours = choice.method, choice.dims, choice.n, choice.contours
-own = O.picker_expander(ds, "Place your own input on this map")
+own = own_input.picker_expander(ds, "Place your own input on this map")
 
 st.subheader(f"{point} at step {step}", anchor=False)
 if method == "PCA":
@@ -109,9 +111,9 @@ if emb is not None:
     fig = embedding_figure(emb, names, contours=contours)
     if own is not None and len(emb.coords):
         model = appkit.snapshot_model(run, k)
-        place = O.place_on_map(run, ds, k, emb, point, (method, n, dims), own, model)
+        place = own_input.place_on_map(run, ds, k, emb, point, (method, n, dims), own, model)
         fig = with_input(fig, place, emb.coords, label=own.label)
-        st.markdown(O.place_words(place, names, own, method))
+        st.markdown(own_input.place_words(place, names, own, method))
     st.plotly_chart(fig, key="hidden_map")
     appkit.how_to_read(
         (
@@ -128,7 +130,7 @@ st.subheader("Over training", anchor=False)
 n_movie = min(n, 1000)
 anim = appkit.background_result(
     ("hidden-movie", stamp, point, n_movie),
-    E.embedding_movie_info,
+    embeddings_analysis.embedding_movie_info,
     run,
     ds,
     point,
@@ -147,4 +149,4 @@ if anim is not None:
         "you see move is how the classes arrange themselves, not the numbers growing."
     )
 
-appkit.show_code(E.layer_embedding, E.pca_movie, embedding_movie_figure)
+appkit.show_code(embeddings_analysis.layer_embedding, embeddings_analysis.pca_movie, embedding_movie_figure)

@@ -11,8 +11,8 @@ import streamlit as st
 
 import appkit
 from appkit.latent_input import own_input_panel
-from nnlab.analysis import latent as L
-from nnlab.figures import latent as F
+from nnlab.analysis import latent
+from nnlab.figures import latent as latent_figures
 
 X, Y, MAP = "latent_x", "latent_y", "latent_map"  # session keys: the decoded point, the map's selection
 
@@ -30,30 +30,30 @@ run, ds, k, names = ctx
 
 
 @appkit.run_cached()
-def latent_map(run, k: int) -> L.LatentMap:
-    return L.latent_info(run, k, L.run_projection(run))
+def latent_map(run, k: int) -> latent.LatentMap:
+    return latent.latent_info(run, k, latent.run_projection(run))
 
 
 @appkit.run_cached(max_entries=4)
 def manifold(run, k: int, n: int = 20) -> np.ndarray:
     m = latent_map(run, k)
-    return L.decoded_images(appkit.snapshot_model(run, k), L.grid_codes(m.projection, m.extent, n), ds)
+    return latent.decoded_images(appkit.snapshot_model(run, k), latent.grid_codes(m.projection, m.extent, n), ds)
 
 
 @appkit.run_cached(max_entries=2, show_spinner="Following the map over training…")
 def movie(run):
-    return L.movie_info(run, L.run_projection(run))
+    return latent.movie_info(run, latent.run_projection(run))
 
 
 @appkit.run_cached(max_entries=2, show_spinner="Decoding the samples at each moment of training…")
 def over_training(run, positions: tuple[int, ...]):
     indices = run.eval_set()[0][list(positions)]
-    recon, steps = L.reconstructions_info(run, ds.prepare(ds.x_test[indices]))
+    recon, steps = latent.reconstructions_info(run, ds.prepare(ds.x_test[indices]))
     return [ds_images(r) for r in recon], steps
 
 
 def ds_images(x: np.ndarray) -> np.ndarray:
-    return L.as_images(x, ds.mean, ds.std, is_image=ds.is_image)
+    return latent.as_images(x, ds.mean, ds.std, is_image=ds.is_image)
 
 
 m = latent_map(run, k)
@@ -78,12 +78,12 @@ def decode_panel() -> None:
         st.slider("Map x", x0, x1, key=X, format="%.2f")
         st.slider("Map y", y0, y1, key=Y, format="%.2f")
         xy = np.array([[st.session_state[X], st.session_state[Y]]])
-        image = L.decoded_images(model, m.projection.to_code(xy), ds)
+        image = latent.decoded_images(model, m.projection.to_code(xy), ds)
         title = f"Decoded at ({xy[0, 0]:.2f}, {xy[0, 1]:.2f})"
-        st.plotly_chart(F.image_strip_figure(image, title=title, height=330), key="latent_decoded")
+        st.plotly_chart(latent_figures.image_strip_figure(image, title=title, height=330), key="latent_decoded")
     with left:
         mine = (*encoded.place.coords, own.label) if own is not None else None
-        fig = F.latent_map_figure(m, names, marker=(xy[0, 0], xy[0, 1]), own=mine)
+        fig = latent_figures.latent_map_figure(m, names, marker=(xy[0, 0], xy[0, 1]), own=mine)
         st.plotly_chart(fig, key=MAP, on_select=pick, selection_mode="points")
     pca = " Codes wider than 2 are drawn on their first two PCA axes, fitted once for the run." * m.projection.is_pca
     appkit.how_to_read(
@@ -96,52 +96,61 @@ def decode_panel() -> None:
 decode_panel()
 
 st.subheader("The whole manifold", anchor=False)
-st.plotly_chart(F.manifold_figure(manifold(run, k), m.extent, m), key="latent_manifold")
+st.plotly_chart(latent_figures.manifold_figure(manifold(run, k), m.extent, m), key="latent_manifold")
 appkit.how_to_read(
     "A 20×20 grid of points laid over the map above, each decoded into an image: walk across it to see one "
     "kind of input turn into another. Where the map has no samples the decoder has to guess."
 )
 if getattr(run.model_config, "variational", False):
-    prior = L.decoded_images(model, L.prior_codes(m.projection.mean.size, 16, seed=k), ds)
-    st.plotly_chart(F.image_strip_figure(prior, title="Samples from the prior", cols=8), key="latent_prior")
+    prior = latent.decoded_images(model, latent.prior_codes(m.projection.mean.size, 16, seed=k), ds)
+    st.plotly_chart(
+        latent_figures.image_strip_figure(prior, title="Samples from the prior", cols=8), key="latent_prior"
+    )
     appkit.how_to_read("Codes drawn at random from a standard normal, decoded: what this VAE makes up on its own.")
 
 st.subheader("Interpolation", anchor=False)
 idx, labels = run.eval_set()
 label = lambda i: f"sample {idx[i]} ({names[labels[i]]})"  # noqa: E731
-first = L.fixed_samples(labels, len(names))
+first = latent.fixed_samples(labels, len(names))
 a_col, b_col, n_col = st.columns([2, 2, 1])
 a = a_col.selectbox("From", range(len(idx)), index=int(first[0]), format_func=label, key="latent_from")
 b = b_col.selectbox("To", range(len(idx)), index=int(first[min(1, len(first) - 1)]), format_func=label, key="latent_to")
 steps = n_col.slider("Steps", 8, 12, 10, key="latent_steps")
 codes = run.group(k, "latent")["code"].numpy()
-line = L.decoded_images(model, L.interpolate(codes[a], codes[b], steps), ds)
-st.plotly_chart(F.image_strip_figure(line, title="Decoded along the straight line between the two codes"))
+line = latent.decoded_images(model, latent.interpolate(codes[a], codes[b], steps), ds)
+st.plotly_chart(latent_figures.image_strip_figure(line, title="Decoded along the straight line between the two codes"))
 appkit.how_to_read("Left, the first sample's reconstruction; right, the second's; between, evenly spaced codes.")
 
 st.subheader("Over training", anchor=False)
 frames, movie_labels, movie_steps = movie(run)
-st.plotly_chart(F.map_movie_figure(frames, movie_labels, names, movie_steps, pca=m.projection.is_pca))
+st.plotly_chart(latent_figures.map_movie_figure(frames, movie_labels, names, movie_steps, pca=m.projection.is_pca))
 appkit.how_to_read("Press play: each frame is the map at one snapshot, turned onto the next so that it never flips.")
 recon, recon_steps = over_training(run, tuple(int(p) for p in first))
 strip = np.concatenate([ds_images(ds.prepare(ds.x_test[idx[first]])), *recon])
 title = f"One sample per class (top), reconstructed at steps {', '.join(map(str, recon_steps))}"
-st.plotly_chart(F.image_strip_figure(strip, title=title, cols=len(first)), key="latent_recon_movie")
+st.plotly_chart(latent_figures.image_strip_figure(strip, title=title, cols=len(first)), key="latent_recon_movie")
 appkit.how_to_read("Each row below the inputs is the same samples rebuilt later in training: from blur to detail.")
 
 st.subheader("Per class", anchor=False)
-error = L.class_error_info(run, k)
-st.plotly_chart(F.class_error_figure(error, names), key="latent_class_error")
+error = latent.class_error_info(run, k)
+st.plotly_chart(latent_figures.class_error_figure(error, names), key="latent_class_error")
 pick_class = dict(index=int(np.argmax(error)), format_func=lambda c: names[c], key="latent_class")
 cls = st.selectbox("Worst-reconstructed samples of", range(len(names)), **pick_class)
-worst = L.worst_samples(m.error, m.labels, cls)
-pair = np.concatenate([ds_images(ds.prepare(ds.x_test[idx[worst]])), L.decoded_images(model, codes[worst], ds)])
+worst = latent.worst_samples(m.error, m.labels, cls)
+pair = np.concatenate([ds_images(ds.prepare(ds.x_test[idx[worst]])), latent.decoded_images(model, codes[worst], ds)])
 errors = [f"{m.error[w]:.3f}" for w in worst] + [""] * len(worst)
 pair_title = "Inputs (top) and their reconstructions, worst first"
 st.plotly_chart(
-    F.image_strip_figure(pair, labels=errors, title=pair_title, cols=max(len(worst), 1)), key="latent_worst"
+    latent_figures.image_strip_figure(pair, labels=errors, title=pair_title, cols=max(len(worst), 1)),
+    key="latent_worst",
 )
 appkit.how_to_read("Bars: each class's mean squared reconstruction error. Below, the worst samples, worst first.")
 appkit.show_code(
-    L.latent_info, L.fit_projection, L.grid_codes, L.decode, L.encode_input, L.aligned_frames, F.latent_map_figure
+    latent.latent_info,
+    latent.fit_projection,
+    latent.grid_codes,
+    latent.decode,
+    latent.encode_input,
+    latent.aligned_frames,
+    latent_figures.latent_map_figure,
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
-from appkit import lesson as L
+from appkit import lesson
 from nnlab.lessons import FACTS, Lesson, load_lesson
 
 st.title("Lessons")
@@ -19,10 +19,10 @@ st.markdown(
     "numbers are what your network did, not a textbook's."
 )
 
-found = L.catalogue()
+found = lesson.catalogue()
 if not found:
     st.info("No lesson files were found. Put `*.toml` lessons in `lessons/` or in the folder `$NNLAB_LESSONS_DIR`.")
-now = L.active()
+now = lesson.active()
 cols = st.columns(2, gap="medium")
 for n, item in enumerate(found):
     with cols[n % 2], st.container(border=True):
@@ -30,7 +30,7 @@ for n, item in enumerate(found):
             st.markdown(f"**This lesson file cannot be used:** `{item.path}`")
             st.error(str(item), icon=":material/error:")
             continue
-        mine = L.progress(item.name)
+        mine = lesson.progress(item.name)
         done, total = len(mine["done"]), len(item.steps)
         st.subheader(f"{n + 1}. {item.title}", anchor=False)
         st.markdown(item.summary)
@@ -40,7 +40,7 @@ for n, item in enumerate(found):
         label = "You are in this lesson" if running else ("Continue" if done else "Start")
         if st.button(label, key=f"lessons_start_{item.name}", disabled=running, icon=":material/play_arrow:"):
             first_open = next((i for i in range(total) if i not in mine["done"]), 0)
-            L.start(item.name, first_open)
+            lesson.start(item.name, first_open)
             st.rerun()
 
 st.subheader("Write your own", anchor=False)
@@ -55,4 +55,4 @@ with st.expander("The facts an answer can quote"):
     st.markdown("\n".join(f"- `{{{name}}}`: {f.doc}" for name, f in FACTS.items()))
     st.caption("Write `{fact@preset}` for another preset's run, and a format after a colon: `{zeros:.0%}`.")
 
-appkit.show_code(load_lesson, L.setup)
+appkit.show_code(load_lesson, lesson.setup)

@@ -10,8 +10,7 @@ offers them.
 import streamlit as st
 
 import appkit
-from appkit import owner
-from appkit import runs_panel as R
+from appkit import owner, runs_panel
 from nnlab.runs import DamagedRun, export_zip, import_zip, rename_run, scan_runs
 
 st.title("Runs")
@@ -57,20 +56,20 @@ else:
     names = owner.labels(runs) | {d.id: f"{d.id} (damaged)" for d in damaged}
     ids = list(entries)
     current = st.session_state.get(appkit.RUN_KEY)
-    if st.session_state.get(R.PICK_KEY) not in ids:
-        st.session_state[R.PICK_KEY] = current if current in ids else ids[0]
+    if st.session_state.get(runs_panel.PICK_KEY) not in ids:
+        st.session_state[runs_panel.PICK_KEY] = current if current in ids else ids[0]
     run_id = st.selectbox(
         "Run",
         ids,
-        key=R.PICK_KEY,
+        key=runs_panel.PICK_KEY,
         format_func=lambda i: names.get(i, i),
     )
     picked = entries[run_id]
     if isinstance(picked, DamagedRun):
-        R.manage_damaged(picked)
+        runs_panel.manage_damaged(picked)
     else:
-        R.manage(picked)
-    R.notices()
+        runs_panel.manage(picked)
+    runs_panel.notices()
 
 st.subheader("Upload a run", anchor=False)
 st.caption(
@@ -79,8 +78,8 @@ st.caption(
 )
 upload = st.file_uploader("Run zip", type=["zip"], key="runs_upload")
 if upload is not None:
-    R.upload_form(upload)
+    runs_panel.upload_form(upload)
     if not runs and not damaged:
-        R.notices()
+        runs_panel.notices()
 
 appkit.show_code(scan_runs, rename_run, export_zip, import_zip)

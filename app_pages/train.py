@@ -8,8 +8,7 @@ remembers which job it watches (session key train_job, and ?job= in the address 
 import streamlit as st
 
 import appkit
-from appkit import owner
-from appkit import train_form as T
+from appkit import owner, train_form
 from appkit.datasets import picked_dataset
 from nnlab.jobs import JobRegistry
 from nnlab.models import check_budget
@@ -30,7 +29,7 @@ st.caption(
 config_col, live_col = st.columns([5, 6], gap="large")
 if appkit.TRAIN_JOB_KEY not in st.session_state:
     linked = registry.get(st.query_params.get("job"))  # a reloaded tab's job: its form, if it is this student's
-    T.restore_form(linked if linked in registry.visible(owner.viewer()) else None)
+    train_form.restore_form(linked if linked in registry.visible(owner.viewer()) else None)
 
 # --- the configuration -------------------------------------------------------------------------------------------
 spec, label, summary = None, "", ""
@@ -38,16 +37,16 @@ with config_col:
     st.subheader("1 · Data", anchor=False)
     data, ds = picked_dataset("train", default=st.session_state.get("data_dataset"))
     if ds is not None:
-        data = T.data_form(data, ds)
+        data = train_form.data_form(data, ds)
         subset = data.train_subset or len(ds.y_train)
 
         st.subheader("2 · Network", anchor=False)
-        model = T.network_form(ds)
-        n_params = T.network_table(model) if model is not None else None
+        model = train_form.network_form(ds)
+        n_params = train_form.network_table(model) if model is not None else None
         st.subheader("3 · Optimizer", anchor=False)
-        optimizer = T.optimizer_form(default_train(ds))
+        optimizer = train_form.optimizer_form(default_train(ds))
         st.subheader("4 · Recording", anchor=False)
-        seed, record, name = T.recording_form(f"{data.name}-{model.kind if model else 'run'}")
+        seed, record, name = train_form.recording_form(f"{data.name}-{model.kind if model else 'run'}")
         try:
             train = TrainConfig(**optimizer, seed=seed)
             if n_params is not None:
@@ -67,7 +66,7 @@ with config_col:
             )
 
 # --- the live panel ----------------------------------------------------------------------------------------------
-job = T.watched_job(registry)
+job = train_form.watched_job(registry)
 mine = registry.visible(owner.viewer())  # a student's own trainings and the shared ones; the teacher's: all
 if job is not None and job not in mine:  # a ?job= link to another student's training shows nothing of it
     st.session_state.pop(appkit.TRAIN_JOB_KEY, None)
@@ -91,7 +90,7 @@ with live_col:
         ):
             new = appkit.start_job(spec, label)
             if new is not None:
-                T.watch(new.id)
+                train_form.watch(new.id)
                 job = new
 
     st.subheader("Training", anchor=False)
@@ -111,7 +110,7 @@ with live_col:
             c1, c2 = st.columns([4, 1])
             c1.progress(j.live.view().fraction, text=f"{j.label}: {appkit.progress_text(j)}")
             if c2.button("Watch", key=f"train_watch_{j.id}"):
-                T.watch(j.id)
+                train_form.watch(j.id)
                 st.rerun()
     if hidden := len(others) - len(shown):
         st.caption(

@@ -13,27 +13,29 @@ import pandas as pd
 import streamlit as st
 
 import appkit
-from nnlab.analysis import ablation as A
-from nnlab.analysis import units as U
+from nnlab.analysis import ablation as ablation_analysis
+from nnlab.analysis import units as units_analysis
 from nnlab.analysis.attribution import feature_names
-from nnlab.figures import units as F
+from nnlab.figures import units as units_figures
 
 POINT, UNIT, OFF, MODE = "units_point", "units_unit", "units_off", "units_mode"  # the layer, the unit, ablation
 
 
 @appkit.run_cached(max_entries=16, show_spinner="Running the evaluation subset through the network…")
-def unit_table(run, k: int, point: str) -> U.UnitTable:
-    return U.run_unit_table(run, k, appkit.run_dataset(run), point)
+def unit_table(run, k: int, point: str) -> units_analysis.UnitTable:
+    return units_analysis.run_unit_table(run, k, appkit.run_dataset(run), point)
 
 
 @appkit.run_cached(max_entries=64)
-def unit_info(run, k: int, point: str, unit: int) -> U.UnitInfo:
-    return U.run_unit_info(run, k, appkit.run_dataset(run), point, unit, table=unit_table(run, k, point))
+def unit_info(run, k: int, point: str, unit: int) -> units_analysis.UnitInfo:
+    return units_analysis.run_unit_info(run, k, appkit.run_dataset(run), point, unit, table=unit_table(run, k, point))
 
 
 @appkit.run_cached(max_entries=32, show_spinner="Switching the units off…")
-def ablation(run, k: int, point: str, units: tuple[int, ...], mode: str) -> A.AblationInfo:
-    return A.run_ablation_info(run, k, appkit.run_dataset(run), point, units, mode, table=unit_table(run, k, point))
+def ablation(run, k: int, point: str, units: tuple[int, ...], mode: str) -> ablation_analysis.AblationInfo:
+    return ablation_analysis.run_ablation_info(
+        run, k, appkit.run_dataset(run), point, units, mode, table=unit_table(run, k, point)
+    )
 
 
 ctx = appkit.page(
@@ -47,7 +49,7 @@ ctx = appkit.page(
     ),
 )
 run, ds, k, names = ctx
-points = U.unit_points(appkit.network_points(run))
+points = units_analysis.unit_points(appkit.network_points(run))
 by_name = {p.name: p for p in points}
 if st.session_state.get(POINT) not in by_name:
     st.session_state[POINT] = next((p.name for p in points if p.role == "activated"), points[0].name)
@@ -77,11 +79,16 @@ if ds.is_image:
     rows = [("Highest", ds.display_images(ds.x_test[info.high]), info.high_values, info.high_boxes)]
     if info.high_boxes is not None:
         rows.append(
-            ("What its strongest position sees", F.patches(rows[0][1], info.high_boxes), info.high_values, None)
+            (
+                "What its strongest position sees",
+                units_figures.patches(rows[0][1], info.high_boxes),
+                info.high_values,
+                None,
+            )
         )
     if len(info.low):
         rows.append(("Lowest", ds.display_images(ds.x_test[info.low]), info.low_values, info.low_boxes))
-    st.plotly_chart(F.top_examples_figure(rows), key="units_top")
+    st.plotly_chart(units_figures.top_examples_figure(rows), key="units_top")
     patch = " The orange box is the patch of the input that position sees, cut out in the second row." * (
         info.high_boxes is not None
     )
@@ -99,9 +106,10 @@ else:
 # --- density ---------------------------------------------------------------------------------------------------------
 st.subheader("How often it fires", anchor=False)
 st.plotly_chart(
-    F.density_figure(info.values, info.zero_share, dead=info.dead, title=f"{name}, {word} {unit}"), key="units_density"
+    units_figures.density_figure(info.values, info.zero_share, dead=info.dead, title=f"{name}, {word} {unit}"),
+    key="units_density",
 )
-dead = U.dead_units(table)
+dead = units_analysis.dead_units(table)
 appkit.how_to_read(
     f"The histogram of the {word}'s value ({how}) over the evaluation subset. A tall bar at zero after a ReLU means "
     f"it is silent for most samples; a {word} that is zero for all of them is dead and passes nothing on. "
@@ -117,23 +125,28 @@ c1, c2 = st.columns([3, 2])
 st.session_state[OFF] = [u for u in st.session_state.get(OFF, [int(unit)]) if u < table.n_units]
 off = c1.multiselect(f"{word.capitalize()}s to switch off", list(range(table.n_units)), key=OFF)
 mode = c2.radio(
-    "Set them", list(A.MODES), key=MODE, horizontal=True, format_func=lambda m: A.MODES[m].split(" over")[0]
+    "Set them",
+    list(ablation_analysis.MODES),
+    key=MODE,
+    horizontal=True,
+    format_func=lambda m: ablation_analysis.MODES[m].split(" over")[0],
 )
 ab = ablation(run, k, name, tuple(sorted(off)), mode)
 m1, m2 = st.columns(2)
 m1.metric("Accuracy", f"{ab.ablated_accuracy:.1%}", f"{-100 * ab.cost:+.1f} points", delta_color="normal")
 m2.metric("Predictions changed", f"{ab.changed} of {len(table.values)}")
-st.plotly_chart(F.ablation_figure(ab, names), key="units_ablation")
+st.plotly_chart(units_figures.ablation_figure(ab, names), key="units_ablation")
 appkit.how_to_read(
-    f"The {word}s picked are {A.MODES[mode]} at this snapshot, and the evaluation subset runs again. Left: each "
-    "class's accuracy, intact (grey) and with them off (orange). Right: how many samples moved in the confusion "
-    "matrix: red cells gained samples, blue ones lost them. A class that collapses depends on these units."
+    f"The {word}s picked are {ablation_analysis.MODES[mode]} at this snapshot, and the evaluation subset runs "
+    "again. Left: each class's accuracy, intact (grey) and with them off (orange). Right: how many samples moved "
+    "in the confusion matrix: red cells gained samples, blue ones lost them. A class that collapses depends on "
+    "these units."
 )
 
-st.markdown(f"**Which {word}s can it not do without?** Each {word} of {name} alone, {A.MODES[mode]}:")
+st.markdown(f"**Which {word}s can it not do without?** Each {word} of {name} alone, {ablation_analysis.MODES[mode]}:")
 costs = appkit.background_result(
     ("units-ranking", str(run.folder), run.snapshots[k]["step"], k, name, mode),
-    A.run_ablation_ranking,
+    ablation_analysis.run_ablation_ranking,
     run,
     k,
     ds,
@@ -146,12 +159,18 @@ costs = appkit.background_result(
     background=True,  # one core, low priority: this page stays quick while it runs
 )
 if costs is not None:
-    st.markdown(A.ranking_words(costs, word))
-    st.plotly_chart(F.ranking_figure(costs, per_unit=word), key="units_ranking")
+    st.markdown(ablation_analysis.ranking_words(costs, word))
+    st.plotly_chart(units_figures.ranking_figure(costs, per_unit=word), key="units_ranking")
     appkit.how_to_read(
         f"Each bar is the accuracy lost when that {word} alone is switched off, most costly first; blue bars are "
         f"{word}s whose loss the network does not feel (or even gains from). Scrub training time: early on no "
         f"{word} matters much; later a few carry the layer."
     )
 
-appkit.show_code(U.unit_table, U.unit_info, A.ablation_info, A.ablation_ranking, F.top_examples_figure)
+appkit.show_code(
+    units_analysis.unit_table,
+    units_analysis.unit_info,
+    ablation_analysis.ablation_info,
+    ablation_analysis.ablation_ranking,
+    units_figures.top_examples_figure,
+)

@@ -12,20 +12,19 @@ import time
 import streamlit as st
 
 import appkit
-from appkit import own_input as O
-from appkit import samples as S
-from appkit import walk as W
-from nnlab.analysis import layers as A
-from nnlab.figures import layers as F
+from appkit import own_input, samples
+from appkit import walk as walk_appkit
+from nnlab.analysis import layers
+from nnlab.figures import layers as layers_figures
 
 LAST = "walk_last_step"  # time of the last automatic step while playing
 PLAY_EVERY = 1.5  # seconds per sample while playing
 
 
-def replay_sample(run, k: int, x, label: int, index: int = -1) -> A.SampleWalk:
+def replay_sample(run, k: int, x, label: int, index: int = -1) -> layers.SampleWalk:
     """One prepared sample `x` `(1, *shape)` through the network of snapshot k (label -1: no truth known)."""
-    outputs = A.replay(appkit.snapshot_model(run, k), x)
-    return A.walk_sample(outputs, appkit.network_points(run), label=label, index=index)
+    outputs = layers.replay(appkit.snapshot_model(run, k), x)
+    return layers.walk_sample(outputs, appkit.network_points(run), label=label, index=index)
 
 
 # --- the page ----------------------------------------------------------------------------
@@ -40,22 +39,24 @@ ctx = appkit.page(
     ),
 )
 run, ds, k, names = ctx
-wrong, n_eval = S.wrong_at(run, k)
-S.prepare_state(len(ds.y_test), names)
-playing = bool(st.session_state.get(S.PLAY, False)) and O.is_test(ds)
+wrong, n_eval = samples.wrong_at(run, k)
+samples.prepare_state(len(ds.y_test), names)
+playing = bool(st.session_state.get(samples.PLAY, False)) and own_input.is_test(ds)
 
 
 @st.fragment(run_every=PLAY_EVERY if playing else None)
 def sample_view() -> None:
     """Everything that depends on the sample: a fragment, so that playing reruns only this part."""
-    if (bool(st.session_state.get(S.PLAY, False)) and O.is_test(ds)) != playing:
+    if (bool(st.session_state.get(samples.PLAY, False)) and own_input.is_test(ds)) != playing:
         st.rerun(scope="app")  # the play toggle changed: restart with (or without) the timer
     now = time.monotonic()
     if playing and now - st.session_state.get(LAST, 0.0) >= 0.8 * PLAY_EVERY:  # a timed rerun: next sample
         st.session_state[LAST] = now
-        pool = A.sample_pool(st.session_state[S.MODE], ds.y_test, cls=S.chosen_class(names), wrong=wrong)
-        st.session_state[S.SAMPLE] = A.step_sample(pool, st.session_state[S.SAMPLE], 1)
-    choice = O.choose(ds, names, wrong, n_eval, play_every=PLAY_EVERY)
+        pool = layers.sample_pool(
+            st.session_state[samples.MODE], ds.y_test, cls=samples.chosen_class(names), wrong=wrong
+        )
+        st.session_state[samples.SAMPLE] = layers.step_sample(pool, st.session_state[samples.SAMPLE], 1)
+    choice = own_input.choose(ds, names, wrong, n_eval, play_every=PLAY_EVERY)
     if not choice.ready:
         return
     if choice.own is not None:
@@ -63,9 +64,15 @@ def sample_view() -> None:
     else:
         i = choice.index
         walk = replay_sample(run, k, ds.prepare(ds.x_test[i : i + 1]), int(ds.y_test[i]), i)
-    W.sample_panel(ctx, walk, choice)
-    W.layers_panel(ctx, walk)
+    walk_appkit.sample_panel(ctx, walk, choice)
+    walk_appkit.layers_panel(ctx, walk)
 
 
 sample_view()
-appkit.show_code(A.replay, A.walk_sample, A.step_sample, F.dense_figure, F.feature_maps_figure)
+appkit.show_code(
+    layers.replay,
+    layers.walk_sample,
+    layers.step_sample,
+    layers_figures.dense_figure,
+    layers_figures.feature_maps_figure,
+)

@@ -8,10 +8,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from nnlab.analysis import classes as A
+from nnlab.analysis import classes
 
-from . import links
-from . import samples as S
+from . import links, samples
 
 TRUE, PRED = "classes_true", "classes_pred"  # the confusion cell whose samples are listed (selectboxes)
 CHART = "classes_confusion"  # the confusion chart's selection state
@@ -21,7 +20,7 @@ PARAMS = {TRUE: "true", PRED: "pred", "classes_a": "a", "classes_b": "b"}  # the
 
 def on_cell_click(names: list[str]) -> None:
     """A click on a confusion cell (a callback: it runs before the page) selects it in the boxes below."""
-    cell = A.cell_from_selection(st.session_state.get(CHART))
+    cell = classes.cell_from_selection(st.session_state.get(CHART))
     if cell is not None:
         st.session_state[TRUE], st.session_state[PRED] = names[cell[0]], names[cell[1]]
 
@@ -40,9 +39,9 @@ def cell_listing(
     c1, c2 = st.columns(2)
     t = class_box(c1, "True class", TRUE, names)
     p = class_box(c2, "Predicted as", PRED, names)
-    hits = A.cell_samples(idx, labels, pred, t, p)
+    hits = classes.cell_samples(idx, labels, pred, t, p)
     st.markdown(
         f"**{len(hits)}** evaluation samples of true class **{names[t]}** were predicted as **{names[p]}**"
         + (f"; the first {THUMBS}:" if len(hits) > THUMBS else (":" if len(hits) else "."))
     )
-    S.gallery(ds, hits[:THUMBS], run_id, k, key="classes_open")
+    samples.gallery(ds, hits[:THUMBS], run_id, k, key="classes_open")

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nnlab.analysis import attribution as A
-from nnlab.figures import attribution as F
+from nnlab.analysis import attribution
+from nnlab.figures import attribution as attribution_figures
 
 from . import links
 from .furniture import background_result, how_to_read
@@ -29,12 +29,12 @@ def method_picker(usable: list[str]) -> tuple[str, ...]:
     """The methods to show side by side, among those that apply (the table's four defaults at first)."""
     if (raw := links.incoming("methods")) is not None:
         st.session_state[PICKED] = [m for m in raw.split(",") if m in usable]
-    st.session_state[PICKED] = [m for m in st.session_state.get(PICKED, A.DEFAULTS) if m in usable]
+    st.session_state[PICKED] = [m for m in st.session_state.get(PICKED, attribution.DEFAULTS) if m in usable]
     shown = st.multiselect(
         "Methods side by side",
         usable,
         key=PICKED,
-        format_func=lambda m: A.METHODS[m].title,
+        format_func=lambda m: attribution.METHODS[m].title,
         help="Every method of the table that applies to this network and data; those that do not are listed under "
         "the maps, each with its reason.",
     )
@@ -57,7 +57,7 @@ def method_settings(ds, shown: tuple[str, ...]) -> tuple[int, int]:
         )
         window = 4
         if "occlusion" in shown:
-            sides, default = A.occlusion_windows(ds)
+            sides, default = attribution.occlusion_windows(ds)
             window = s2.select_slider(
                 "Occlusion: patch side (pixels)",
                 sides,
@@ -74,7 +74,7 @@ def interior_strip(info, class_name: str) -> None:
     if strip is None:
         return
     st.subheader("Interior gradients: the gradient on the way to the input", anchor=False)
-    st.plotly_chart(F.interior_strip_figure(strip, info.features or None), key="attr_interior")
+    st.plotly_chart(attribution_figures.interior_strip_figure(strip, info.features or None), key="attr_interior")
     dimmed = "the image dimmed toward black" if info.image is not None else "the input scaled toward the average input"
     rise = float(strip.scores[-1] - strip.scores[0])
     how_to_read(
@@ -106,7 +106,7 @@ def sanity_check(run, k: int, index: int | None, target: int, methods: tuple[str
         return
     cascade = background_result(
         ("attr-sanity", str(run.folder), run.snapshots[k]["step"], k, index, target, methods, *settings.values()),
-        A.cascade_info,
+        attribution.cascade_info,
         run,
         k,
         run_dataset(run),
@@ -120,8 +120,11 @@ def sanity_check(run, k: int, index: int | None, target: int, methods: tuple[str
     )
     if cascade is None:
         return
-    st.plotly_chart(F.cascade_maps_figure(cascade), key="attr_cascade_maps")
-    st.plotly_chart(F.cascade_correlation_figure(cascade, little=A.sanity.LITTLE), key="attr_cascade_corr")
+    st.plotly_chart(attribution_figures.cascade_maps_figure(cascade), key="attr_cascade_maps")
+    st.plotly_chart(
+        attribution_figures.cascade_correlation_figure(cascade, little=attribution.sanity.LITTLE),
+        key="attr_cascade_corr",
+    )
     st.markdown(cascade.words())
     how_to_read(
         "Each row is one method; the first column is the trained network's map, each next one has one more layer "
@@ -133,14 +136,14 @@ def sanity_check(run, k: int, index: int | None, target: int, methods: tuple[str
 
 @run_cached(max_entries=16, show_spinner="KernelSHAP of each feature, for this sample and each class…")
 def _shares(run, k: int, index: int, target: int):
-    return A.feature_share_info(run, k, run_dataset(run), index, target)
+    return attribution.feature_share_info(run, k, run_dataset(run), index, target)
 
 
 def feature_shares(run, k: int, ds, index: int, target: int, names: list[str], baseline: str) -> None:
     """KernelSHAP for rows of features: the sample's signed bars and each class's mean absolute value."""
     st.subheader("KernelSHAP: each feature's share", anchor=False)
     share = _shares(run, k, index, target)
-    st.plotly_chart(F.feature_share_figure(share, names), key="attr_shap")
+    st.plotly_chart(attribution_figures.feature_share_figure(share, names), key="attr_shap")
     how_to_read(
         f"Left: each feature's Shapley value for this sample's score of **{names[target]}**: red bars push the score "
         f"up, blue bars down, from {baseline}. Right: the mean absolute value over {share.per_class_n} test samples "

@@ -10,14 +10,14 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from nnlab.analysis import latent as L
-from nnlab.figures import latent as F
+from nnlab.analysis import latent
+from nnlab.figures import latent as latent_figures
 
-from . import own_input as O
+from . import own_input
 from .furniture import how_to_read
 
 
-def encoded_words(enc: L.EncodedInput, m: L.LatentMap, names: list[str], label: str, step: int) -> str:
+def encoded_words(enc: latent.EncodedInput, m: latent.LatentMap, names: list[str], label: str, step: int) -> str:
     """ "Your drawing lands among the 7s (8 of its 10 nearest neighbours). …" in Markdown."""
     said = enc.place.words(names, label) + "."
     said = said[0].upper() + said[1:]
@@ -30,19 +30,23 @@ def encoded_words(enc: L.EncodedInput, m: L.LatentMap, names: list[str], label: 
     )
 
 
-def own_input_panel(run, ds, k: int, names: list[str], model, m: L.LatentMap):
+def own_input_panel(run, ds, k: int, names: list[str], model, m: latent.LatentMap):
     """The picker, and for an input of your own its reconstruction and words; returns `(own, encoded)` or
     `(None, None)`."""
-    own = O.picker_expander(ds, "Encode an input of your own: draw or upload one")
+    own = own_input.picker_expander(ds, "Encode an input of your own: draw or upload one")
     if own is None:
         return None, None
-    enc = L.encoded_input_info(run, k, model, own.tensor, m.projection)
-    pair = L.as_images(np.stack([own.tensor[0].numpy(), enc.reconstruction]), ds.mean, ds.std, is_image=ds.is_image)
+    enc = latent.encoded_input_info(run, k, model, own.tensor, m.projection)
+    pair = latent.as_images(
+        np.stack([own.tensor[0].numpy(), enc.reconstruction]), ds.mean, ds.std, is_image=ds.is_image
+    )
     left, right = st.columns([1, 1.2], vertical_alignment="center")
     with left:
         title = f"{own.label.capitalize()}, rebuilt from its code"
         labels = ["what goes in", "reconstruction"]
-        st.plotly_chart(F.image_strip_figure(pair, labels=labels, title=title, cols=2, height=240), key="latent_own")
+        st.plotly_chart(
+            latent_figures.image_strip_figure(pair, labels=labels, title=title, cols=2, height=240), key="latent_own"
+        )
     with right:
         st.markdown(encoded_words(enc, m, names, own.label, run.snapshots[k]["step"]))
         pca = " through the map's own PCA" if m.projection.is_pca else ""

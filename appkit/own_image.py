@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from nnlab.data import own_input as O
+from nnlab.data import own_input
 
 from .own_state import DRAW, UPLOAD_SOURCE, forget, keep, kept
 
@@ -33,7 +33,7 @@ def _enlarged(image: np.ndarray, side: int = 168) -> np.ndarray:
     return np.pad(big, ((2, 2), (2, 2)) + ((0, 0),) * (big.ndim - 2), constant_values=160)
 
 
-def show_converted(own: O.OwnInput, ds) -> None:
+def show_converted(own: own_input.OwnInput, ds) -> None:
     """The converted input, pixel for pixel, with what the conversion did."""
     c, h, w = ds.input_shape
     st.image(_enlarged(own.display), caption=f"What the network sees: {w}×{h}, {'grey' if c == 1 else 'colour'}")
@@ -51,7 +51,7 @@ def canvas_image(value) -> np.ndarray | None:
         return np.asarray(img.convert("RGBA"))
 
 
-def draw_panel(ds) -> O.OwnInput | None:
+def draw_panel(ds) -> own_input.OwnInput | None:
     from streamlit_drawable_canvas import st_canvas
 
     if CANVAS not in st.session_state:  # a new mount (first visit, or back from another page): redraw the last one
@@ -77,8 +77,8 @@ def draw_panel(ds) -> O.OwnInput | None:
     image = canvas_image(st.session_state.get(CANVAS))
     last = kept(DRAW, ds) if image is None and (st.session_state.get(DRAWING_INIT) or {}).get("objects") else None
     try:
-        own = last or O.from_canvas(image, ds)  # no picture sent yet: the canvas shows the last drawing again
-    except O.OwnInputError as e:
+        own = last or own_input.from_canvas(image, ds)  # no picture sent yet: the canvas shows the last drawing again
+    except own_input.OwnInputError as e:
         forget(DRAW)
         right.info(str(e), icon=":material/draw:")
         return None
@@ -87,13 +87,13 @@ def draw_panel(ds) -> O.OwnInput | None:
     return keep(DRAW, ds, own)
 
 
-def upload_panel(ds) -> O.OwnInput | None:
+def upload_panel(ds) -> own_input.OwnInput | None:
     left, right = st.columns([1, 1])
     file = left.file_uploader(
         "An image (PNG, JPEG, WebP or GIF)",
         type=["png", "jpg", "jpeg", "webp", "gif"],
         key=UPLOAD,
-        max_upload_size=O.MAX_UPLOAD_BYTES >> 20,
+        max_upload_size=own_input.MAX_UPLOAD_BYTES >> 20,
         help="Kept in memory for this session only; never saved on the server.",
     )
     if file is None:
@@ -104,8 +104,8 @@ def upload_panel(ds) -> O.OwnInput | None:
         left.caption("Your last image is shown; upload another to replace it.")
     else:
         try:
-            own = keep(UPLOAD_SOURCE, ds, O.from_upload(file.getvalue(), ds))
-        except O.OwnInputError as e:
+            own = keep(UPLOAD_SOURCE, ds, own_input.from_upload(file.getvalue(), ds))
+        except own_input.OwnInputError as e:
             forget(UPLOAD_SOURCE)
             right.error(f"{file.name}: {e}", icon=":material/broken_image:")
             return None

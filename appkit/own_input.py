@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from nnlab.data import own_input as O
+from nnlab.data import own_input
 
-from . import samples as S
+from . import samples
 from .own_image import draw_panel, upload_panel
 from .own_point import CLICK, GRID, mark_point, point_panel
 from .own_state import DRAW, POINT, SOURCE, SOURCES, TEST, UPLOAD_SOURCE, current, is_test, source, sources
@@ -52,7 +52,7 @@ class Choice:
     """What the page shows: a test sample (`index`), an input of the student's own (`own`), or nothing yet."""
 
     index: int | None = None
-    own: O.OwnInput | None = None
+    own: own_input.OwnInput | None = None
 
     @property
     def ready(self) -> bool:
@@ -88,12 +88,12 @@ def choose(ds, names: list[str], wrong: np.ndarray, n_eval: int, *, play_every: 
     """The source picker and the chosen source's controls; returns the sample to show (`ready` False: none yet)."""
     src = source_radio(ds)
     if src == TEST:
-        S.picker(ds, names, wrong, n_eval, play_every=play_every)
-        return Choice(index=int(st.session_state[S.SAMPLE]))
+        samples.picker(ds, names, wrong, n_eval, play_every=play_every)
+        return Choice(index=int(st.session_state[samples.SAMPLE]))
     return Choice(own=own_panel(ds, src))
 
 
-def own_panel(ds, src: str) -> O.OwnInput | None:
+def own_panel(ds, src: str) -> own_input.OwnInput | None:
     """The controls of one own-input source, with the converted input beside them; messages in place of bad input."""
     if src == DRAW:
         return draw_panel(ds)
@@ -105,7 +105,7 @@ def own_panel(ds, src: str) -> O.OwnInput | None:
 
 
 # --- placing it elsewhere -----------------------------------------------------------------------------------------
-def picker_expander(ds, what: str) -> O.OwnInput | None:
+def picker_expander(ds, what: str) -> own_input.OwnInput | None:
     """For pages that place an input of your own without taking a test sample: the picker in an expander."""
     if len(sources(ds)) == 1:
         return None
@@ -117,7 +117,7 @@ def picker_expander(ds, what: str) -> O.OwnInput | None:
         return own_panel(ds, src)
 
 
-def place_words(place, names: list[str], own: O.OwnInput, method: str) -> str:
+def place_words(place, names: list[str], own: own_input.OwnInput, method: str) -> str:
     """The sentence under the map: where the input lands, and how it was placed."""
     said = place.words(names, own.label) + "."
     said = said[0].upper() + said[1:]
@@ -131,11 +131,11 @@ def place_words(place, names: list[str], own: O.OwnInput, method: str) -> str:
 
 @st.cache_data(max_entries=16, show_spinner="Placing your input on the map…")
 def _place(_run, _ds, _emb, _model, stamp, k: int, point: str, key: tuple, sample: np.ndarray):
-    from nnlab.analysis import embeddings as E
+    from nnlab.analysis import embeddings
 
-    return E.input_place_info(_run, k, _ds, _emb, _ds.prepare(sample[None]), point, model=_model)
+    return embeddings.input_place_info(_run, k, _ds, _emb, _ds.prepare(sample[None]), point, model=_model)
 
 
-def place_on_map(run, ds, k: int, emb, point: str, key: tuple, own: O.OwnInput, model):
+def place_on_map(run, ds, k: int, emb, point: str, key: tuple, own: own_input.OwnInput, model):
     """Where `own` lands on `emb` (the map of `point` at snapshot k; `key` names the map's settings), cached."""
     return _place(run, ds, emb, model, run_stamp(run), k, point, key, own.sample)

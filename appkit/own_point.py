@@ -11,7 +11,7 @@ import functools
 import numpy as np
 import streamlit as st
 
-from nnlab.data import own_input as O
+from nnlab.data import own_input
 
 from .own_state import POINT, keep, kept
 
@@ -25,11 +25,11 @@ def _on_click(ds) -> None:
     """A click on the plane chart becomes the point; the x₁, x₂ boxes forget theirs and start from it."""
     points = st.session_state[CLICK].selection.points
     if points:
-        keep(POINT, ds, O.from_point(float(points[0]["x"]), float(points[0]["y"]), ds))
+        keep(POINT, ds, own_input.from_point(float(points[0]["x"]), float(points[0]["y"]), ds))
         st.session_state[POINT_V] = st.session_state.get(POINT_V, 0) + 1
 
 
-def point_panel(ds) -> O.OwnInput | None:
+def point_panel(ds) -> own_input.OwnInput | None:
     from nnlab.figures.layers import plane_input_figure
 
     lo, hi = ds.x_train.min(0), ds.x_train.max(0)
@@ -53,8 +53,8 @@ def point_panel(ds) -> O.OwnInput | None:
             for d, label, key in ((0, ds.plane_axes[0], X1), (1, ds.plane_axes[1], X2))
         )
     try:
-        own = keep(POINT, ds, O.from_point(x1, x2, ds))
-    except O.OwnInputError as e:
+        own = keep(POINT, ds, own_input.from_point(x1, x2, ds))
+    except own_input.OwnInputError as e:
         right.error(str(e))
         return None
     names = list(ds.class_names)
@@ -72,7 +72,7 @@ def point_panel(ds) -> O.OwnInput | None:
     return own
 
 
-def mark_point(fig, own: O.OwnInput, model, names: list[str], *, axes: tuple[str, str] = ("x₁", "x₂")) -> str:
+def mark_point(fig, own: own_input.OwnInput, model, names: list[str], *, axes: tuple[str, str] = ("x₁", "x₂")) -> str:
     """Add your point to a plane figure (as a star, over the animation's frames); returns what the network says.
 
     `axes`: the plane's two feature names (a CSV's columns), for the hover."""

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from nnlab.data import own_input as O
+from nnlab.data import own_input
 
 SOURCE = "own_source"  # where the sample comes from: one of SOURCES
 KEPT = "own_kept"  # source → (dataset shape, OwnInput): the last good input of each source
@@ -33,7 +33,7 @@ def is_test(ds) -> bool:
     return source(ds) == TEST
 
 
-def keep(src: str, ds, own: O.OwnInput) -> O.OwnInput:
+def keep(src: str, ds, own: own_input.OwnInput) -> own_input.OwnInput:
     """Remember `own` as the last good input of `src` (for samples of this dataset's shape); returns it."""
     st.session_state.setdefault(KEPT, {})[src] = (tuple(ds.input_shape), own)
     return own
@@ -43,7 +43,7 @@ def forget(src: str) -> None:
     st.session_state.get(KEPT, {}).pop(src, None)
 
 
-def kept(src: str, ds) -> O.OwnInput | None:
+def kept(src: str, ds) -> own_input.OwnInput | None:
     """The last good input of `src` for samples of this shape, normalised with this run's statistics."""
     shape, own = st.session_state.get(KEPT, {}).get(src, (None, None))
     if own is None or shape != tuple(ds.input_shape):
@@ -51,7 +51,7 @@ def kept(src: str, ds) -> O.OwnInput | None:
     return replace(own, tensor=ds.prepare(own.sample[None]))
 
 
-def current(ds) -> O.OwnInput | None:
+def current(ds) -> own_input.OwnInput | None:
     """The student's own input of the chosen source (None for a test sample or none yet): for pages that place it."""
     src = source(ds)
     return None if src == TEST else kept(src, ds)

@@ -9,14 +9,14 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from nnlab.analysis import layers as A
+from nnlab.analysis import layers
 from nnlab.runs import Run
 
 from . import links
 from .state import page_file, set_current_run
 
 SAMPLE = "walk_sample"  # index into the test split of the sample shown
-MODE = "walk_mode"  # how the sample is chosen: one of A.MODES
+MODE = "walk_mode"  # how the sample is chosen: one of layers.MODES
 CLASS = "walk_class"  # the class walked through in "By class" mode
 INDEX = "walk_index"  # the index box (mirrors SAMPLE)
 PLAY = "walk_play"  # play through samples (the walk-through's toggle)
@@ -26,7 +26,7 @@ LINK_PARAM = "sample"  # the address's parameter for the sample shown
 @st.cache_data(max_entries=16, ttl=30 * 60, show_spinner=False)  # ttl as appkit.page.CACHE_TTL
 def _wrong_at(_run: Run, folder: str, k: int, step: int) -> tuple[np.ndarray, int]:
     idx, labels = _run.eval_set()
-    return A.misclassified(idx, labels, _run.snapshot(k)["pred"].numpy()), len(idx)
+    return layers.misclassified(idx, labels, _run.snapshot(k)["pred"].numpy()), len(idx)
 
 
 def wrong_at(run: Run, k: int) -> tuple[np.ndarray, int]:
@@ -45,7 +45,7 @@ def verdict(info: dict, names: list[str], pred: int, label: int, prob: float) ->
 
 def prepare_state(n_test: int, names: list[str]) -> None:
     """Defaults for a first visit, a sample from a link, and a sample and class that exist in this run's data."""
-    st.session_state.setdefault(MODE, A.MODES[0])
+    st.session_state.setdefault(MODE, layers.MODES[0])
     if st.session_state.get(CLASS) not in names:  # a new run, with other classes
         st.session_state[CLASS] = names[0]
     linked = links.incoming_int(LINK_PARAM, 0, n_test - 1, what="sample")
@@ -61,7 +61,7 @@ def go_to(index: int) -> None:
 
 
 def on_step(pool: np.ndarray, delta: int) -> None:
-    go_to(A.step_sample(pool, st.session_state[SAMPLE], delta))
+    go_to(layers.step_sample(pool, st.session_state[SAMPLE], delta))
 
 
 def on_index() -> None:
@@ -70,7 +70,7 @@ def on_index() -> None:
 
 def on_random(pool: np.ndarray) -> None:
     if len(pool):
-        go_to(A.random_sample(pool, np.random.default_rng(), st.session_state[SAMPLE]))
+        go_to(layers.random_sample(pool, np.random.default_rng(), st.session_state[SAMPLE]))
 
 
 def chosen_class(names: list[str]) -> int:
@@ -82,9 +82,9 @@ def on_mode(y_test: np.ndarray, wrong: np.ndarray, names: list[str]) -> None:
     mode = st.session_state[MODE]
     if mode == "Random":
         return on_random(np.arange(len(y_test)))
-    pool = A.sample_pool(mode, y_test, cls=chosen_class(names), wrong=wrong)
+    pool = layers.sample_pool(mode, y_test, cls=chosen_class(names), wrong=wrong)
     if len(pool) and st.session_state[SAMPLE] not in pool:
-        go_to(A.step_sample(pool, st.session_state[SAMPLE], 1))
+        go_to(layers.step_sample(pool, st.session_state[SAMPLE], 1))
 
 
 def picker(ds, names: list[str], wrong: np.ndarray, n_eval: int, *, play_every: float | None = None) -> np.ndarray:
@@ -95,7 +95,7 @@ def picker(ds, names: list[str], wrong: np.ndarray, n_eval: int, *, play_every: 
     mode = links.pick(
         st.radio,
         "Choose a sample",
-        A.MODES,
+        layers.MODES,
         key=MODE,
         param="choose",
         what="way of choosing a sample",
@@ -105,7 +105,7 @@ def picker(ds, names: list[str], wrong: np.ndarray, n_eval: int, *, play_every: 
         persist_state="session",
         help="Misclassified: among the evaluation subset, at this snapshot.",
     )
-    pool = A.sample_pool(mode, y_test, cls=chosen_class(names), wrong=wrong)
+    pool = layers.sample_pool(mode, y_test, cls=chosen_class(names), wrong=wrong)
     c1, c2, c3, *c4 = st.columns([3, 1, 1, 1] if play_every else [4, 1, 1], vertical_alignment="bottom")
     with c1:
         if mode == "By index":

@@ -9,11 +9,10 @@ from __future__ import annotations
 import streamlit as st
 
 from nnlab.analysis import latent
-from nnlab.analysis import layers as A
-from nnlab.figures import layers as F
+from nnlab.analysis import layers as layers_analysis
+from nnlab.figures import layers as layers_figures
 
-from . import own_input as O
-from . import samples as S
+from . import own_input, samples
 from .furniture import how_to_read
 from .state import network_points, page_file
 
@@ -26,7 +25,7 @@ AFTER = {  # what the activation does, for the captions
 }
 
 
-def reconstruction_panel(ctx, walk: A.SampleWalk, choice: O.Choice) -> None:
+def reconstruction_panel(ctx, walk: layers_analysis.SampleWalk, choice: own_input.Choice) -> None:
     """An autoencoder's sample: what goes in beside what the decoder rebuilds from the code."""
     ds, names = ctx.data, ctx.names
     own, index = choice.own, choice.index
@@ -44,16 +43,18 @@ def reconstruction_panel(ctx, walk: A.SampleWalk, choice: O.Choice) -> None:
     ):
         with col:
             if ds.is_image:
-                st.plotly_chart(F.image_input_figure(latent.as_images(v, ds.mean, ds.std)[0], title=title), key=key)
+                st.plotly_chart(
+                    layers_figures.image_input_figure(latent.as_images(v, ds.mean, ds.std)[0], title=title), key=key
+                )
             else:
-                st.plotly_chart(F.vector_input_figure(v[0].reshape(-1), title=title), key=key)
+                st.plotly_chart(layers_figures.vector_input_figure(v[0].reshape(-1), title=title), key=key)
     how_to_read("Left, what goes in; right, what the decoder rebuilds from the code alone (the strip `code`).")
     st.page_link(
         page_file("latent"), label="Every sample's code: the Latent space page", icon=":material/scatter_plot:"
     )
 
 
-def sample_panel(ctx, walk: A.SampleWalk, choice: O.Choice) -> None:
+def sample_panel(ctx, walk: layers_analysis.SampleWalk, choice: own_input.Choice) -> None:
     """The sample, its verdict and its class probabilities (or an autoencoder's reconstruction)."""
     if walk.reconstruction is not None:
         return reconstruction_panel(ctx, walk, choice)
@@ -63,22 +64,22 @@ def sample_panel(ctx, walk: A.SampleWalk, choice: O.Choice) -> None:
     prob = walk.probs[walk.pred]
     snap = run.snapshots[k]
     st.markdown(
-        O.verdict(snap, names, walk.pred, prob, own.label)
+        own_input.verdict(snap, names, walk.pred, prob, own.label)
         if own
-        else S.verdict(snap, names, walk.pred, walk.label, prob)
+        else samples.verdict(snap, names, walk.pred, walk.label, prob)
     )
     left, right = st.columns([1, 1.4])
     with left:
         x = own.sample[None] if own else ds.x_test[index : index + 1]
         if ds.is_image:
-            st.plotly_chart(F.image_input_figure(ds.display_images(x)[0], title="Input"), key="walk_input")
+            st.plotly_chart(layers_figures.image_input_figure(ds.display_images(x)[0], title="Input"), key="walk_input")
         elif ds.is_2d:
-            fig = F.plane_input_figure(ds.x_test, ds.y_test, x[0], names, axes=ds.plane_axes)
+            fig = layers_figures.plane_input_figure(ds.x_test, ds.y_test, x[0], names, axes=ds.plane_axes)
             st.plotly_chart(fig, key="walk_input")
         else:
-            st.plotly_chart(F.vector_input_figure(ds.prepare(x)[0].numpy()), key="walk_input")
+            st.plotly_chart(layers_figures.vector_input_figure(ds.prepare(x)[0].numpy()), key="walk_input")
     with right:
-        st.plotly_chart(F.probability_figure(walk, names), key="walk_probs")
+        st.plotly_chart(layers_figures.probability_figure(walk, names), key="walk_probs")
     how_to_read(
         "Left, what goes in; right, what comes out: the softmax probability of every class. "
         "The predicted class is the longest bar, green when it is the true class and red when it "
@@ -91,12 +92,12 @@ def sample_panel(ctx, walk: A.SampleWalk, choice: O.Choice) -> None:
     )
 
 
-def tokens_panel(tokens: list[A.PointOutput]) -> None:
+def tokens_panel(tokens: list[layers_analysis.PointOutput]) -> None:
     """A transformer's tokens: its patch embeddings and each block's output, as tokens × width heatmaps."""
     if not tokens:
         return
     st.markdown("**Tokens**, in network order, left to right: " + " → ".join(p.name for p in tokens))
-    st.plotly_chart(F.tokens_figure(tokens), key="walk_tokens")
+    st.plotly_chart(layers_figures.tokens_figure(tokens), key="walk_tokens")
     how_to_read(
         "Each panel is one point's tokens: a row per token (cls, the class token, on top; then the image patches row "
         "by row), a column per dimension of the embedding; blue below zero, red above. Each block adds to these rows "
@@ -107,7 +108,7 @@ def tokens_panel(tokens: list[A.PointOutput]) -> None:
     )
 
 
-def layers_panel(ctx, walk: A.SampleWalk) -> None:
+def layers_panel(ctx, walk: layers_analysis.SampleWalk) -> None:
     """Every layer's output for the sample, each drawn by its layout: maps as grids, vectors as strips."""
     run, names = ctx.run, ctx.names
     st.subheader("Layer by layer", anchor=False)
@@ -123,7 +124,7 @@ def layers_panel(ctx, walk: A.SampleWalk) -> None:
         if dense:
             st.markdown("**Dense layers**, in network order, left to right:")
             key = "walk_dense" + (str(len(strips)) if strips else "")
-            st.plotly_chart(F.dense_figure(list(dense), class_names=names), key=key)
+            st.plotly_chart(layers_figures.dense_figure(list(dense), class_names=names), key=key)
             strips.append(key)
             dense.clear()
 
@@ -135,7 +136,7 @@ def layers_panel(ctx, walk: A.SampleWalk) -> None:
             draw_dense()  # an autoencoder's decoder has maps after its code
             c, h, w = pts[0].values.shape
             st.markdown(f"**Layer {layer}** · {' → '.join(p.name for p in pts)}: {c} feature maps of {h}×{w}")
-            st.plotly_chart(F.feature_maps_figure(pts), key=f"walk_maps{layer}")
+            st.plotly_chart(layers_figures.feature_maps_figure(pts), key=f"walk_maps{layer}")
         else:
             dense.extend(pts)
     if any(p.is_map for p in walk.points):

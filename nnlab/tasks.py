@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
-from torch.nn import functional as F
+from torch.nn import functional
 
 Kept = dict[str, torch.Tensor]  # what the recorder keeps of one evaluation batch, on the CPU, batch axis first
 
@@ -62,7 +62,7 @@ class Classification:
 
     def loss(self, output: torch.Tensor, x: torch.Tensor, y: torch.Tensor, model=None) -> torch.Tensor:
         """Mean cross-entropy of the logits against the labels (`model` is not needed)."""
-        return F.cross_entropy(output, y)
+        return functional.cross_entropy(output, y)
 
     def score(self, output: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> float:
         """The batch's metric summed over its samples: how many it got right."""
@@ -95,7 +95,7 @@ class Reconstruction:
 
     def loss(self, output: torch.Tensor, x: torch.Tensor, y: torch.Tensor, model=None) -> torch.Tensor:
         """Mean squared error per input value, plus the model's `penalty()` (a VAE's KL term) when it has one."""
-        mse = F.mse_loss(output, x)
+        mse = functional.mse_loss(output, x)
         penalty = getattr(model, "penalty", None)
         return mse + penalty() if penalty is not None else mse
 

@@ -19,7 +19,7 @@ The model is only read: one forward hook for the duration of a call, no paramete
 from __future__ import annotations
 
 import torch
-from torch.nn import functional as F
+from torch.nn import functional
 
 from .network import cam_head, declared_points, gradcam_layer
 
@@ -30,7 +30,7 @@ def _targets(target, n: int) -> torch.Tensor:
 
 def _upsample(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """(N, h, w) → (N, 1, H, W), bilinear as captum's Grad-CAM, never negative."""
-    return F.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False).clamp_min(0)
+    return functional.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False).clamp_min(0)
 
 
 def _maps_and_logits(model, x, module: str) -> tuple[torch.Tensor, torch.Tensor]:
