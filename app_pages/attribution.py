@@ -139,27 +139,19 @@ if ds.kind == "table" and not own:
 
 # --- each class on average ------------------------------------------------------------------------------------------
 st.subheader("What each class is recognised by, on average", anchor=False)
-offered = [m for m in shown if attribution.METHODS[m].averaged] or [
-    m for m in usable if attribution.METHODS[m].averaged
-]
+methods = attribution.METHODS
+offered = [m for m in shown if methods[m].averaged] or [m for m in usable if methods[m].averaged]
 c1, c2 = st.columns(2)
+method_title = lambda m: methods[m].title
 method = appkit.links.pick(
-    c1.selectbox,
-    "Method",
-    offered,
-    key=AVG_METHOD,
-    param="method",
-    what="method",
-    format_func=lambda m: attribution.METHODS[m].title,
+    c1.selectbox, "Method", offered, key=AVG_METHOD, param="method", what="method", format_func=method_title
 )
 per_class = c2.select_slider(
     "Test samples per class", [10, 20, 50, 100], value=20, key=PER_CLASS, help="Seeded, the same at every snapshot."
 )
 avg = class_info(run, k, method, per_class)
-st.plotly_chart(
-    attribution_figures.class_average_figure(avg.values, names, avg.method, feature_names=avg.features or None),
-    key="attr_classes",
-)
+averages = attribution_figures.class_average_figure(avg.values, names, avg.method, feature_names=avg.features or None)
+st.plotly_chart(averages, key="attr_classes")
 appkit.how_to_read(
     f"Each {'row' if avg.features else 'tile'} is the mean {attribution.METHODS[method].title.lower()} map of a "
     "class's test samples toward their own class: the evidence the network uses for that class in general, not for one "

@@ -78,14 +78,8 @@ how = "its strongest position over the map" if point.is_map else "its output"
 if ds.is_image:
     rows = [("Highest", ds.display_images(ds.x_test[info.high]), info.high_values, info.high_boxes)]
     if info.high_boxes is not None:
-        rows.append(
-            (
-                "What its strongest position sees",
-                units_figures.patches(rows[0][1], info.high_boxes),
-                info.high_values,
-                None,
-            )
-        )
+        strongest = units_figures.patches(rows[0][1], info.high_boxes)
+        rows.append(("What its strongest position sees", strongest, info.high_values, None))
     if len(info.low):
         rows.append(("Lowest", ds.display_images(ds.x_test[info.low]), info.low_values, info.low_boxes))
     st.plotly_chart(units_figures.top_examples_figure(rows), key="units_top")
@@ -124,13 +118,8 @@ if run.model_kind is not None and run.model_kind.task.name != "classification":
 c1, c2 = st.columns([3, 2])
 st.session_state[OFF] = [u for u in st.session_state.get(OFF, [int(unit)]) if u < table.n_units]
 off = c1.multiselect(f"{word.capitalize()}s to switch off", list(range(table.n_units)), key=OFF)
-mode = c2.radio(
-    "Set them",
-    list(ablation_analysis.MODES),
-    key=MODE,
-    horizontal=True,
-    format_func=lambda m: ablation_analysis.MODES[m].split(" over")[0],
-)
+modes = ablation_analysis.MODES
+mode = c2.radio("Set them", list(modes), key=MODE, horizontal=True, format_func=lambda m: modes[m].split(" over")[0])
 ab = ablation(run, k, name, tuple(sorted(off)), mode)
 m1, m2 = st.columns(2)
 m1.metric("Accuracy", f"{ab.ablated_accuracy:.1%}", f"{-100 * ab.cost:+.1f} points", delta_color="normal")
