@@ -2,6 +2,7 @@
 
 from . import synthetic  # noqa: F401, I001  (registers the built-in sets; listed first)
 from . import images  # noqa: F401  (registers mnist, fashion-mnist, cifar-10: downloaded on first use)
+from . import sparse_features  # noqa: F401  (registers the toy model of superposition's data)
 from .budget import max_dataset_values
 from .dataset import DataConfig, Dataset, DatasetInfo, balanced_indices, normalisation_stats, split
 from .download import DOWNLOADS, DownloadError, download, is_cached

@@ -5,7 +5,7 @@ register in; `points.py` says what a point is and reads them; `budget.py` sizes 
 A run's manifest keeps the config (`dataclasses.asdict`), so any snapshot can be rebuilt.
 """
 
-from . import autoencoder, cnn, lite0, mlp, pretrained, vit  # noqa: F401  (importing a kind registers it)
+from . import autoencoder, cnn, lite0, mlp, pretrained, toy, vit  # noqa: F401  (importing a kind registers it)
 from .autoencoder import AEConfig, ConvAEConfig
 from .blocks import ACTIVATIONS, MAX_WIDTH, Net
 from .budget import Footprint, check_budget, footprint
@@ -37,6 +37,7 @@ from .registry import (
     register_model,
     task_of,
 )
+from .toy import ToyConfig
 from .vit import ViTConfig
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "module_of",
     "register_model",
     "task_of",
+    "ToyConfig",
     "point_of",
     "sample_vectors",
     "unit_view",
