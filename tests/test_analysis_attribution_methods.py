@@ -236,3 +236,90 @@ def test_feature_shares_of_a_table_run(tiny_run):
     assert info.features == ["x₁", "x₂"] and info.per_class_n == 3
     own = A.attribute(tiny_run.model_at(-1), ds.prepare(ds.x_test[:1]), 1, "kernel_shap", baseline=A.baseline(ds))
     np.testing.assert_allclose(info.values, own.values, rtol=1e-5)
+
+
+# --- photo-sized inputs (issue 26): superpixels, copies within a memory budget, occlusion's patch ---------------------
+def two_colours(side: int = 64) -> torch.Tensor:
+    """A (3, side, side) image: red on the left third, blue elsewhere, with a little seeded noise."""
+    image = torch.zeros(3, side, side)
+    image[0, :, : side // 3] = 1.0
+    image[2, :, side // 3 :] = 1.0
+    return image + 0.01 * torch.randn(3, side, side, generator=torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize("side", [64, 224])
+def test_superpixels_follow_colour_edges_and_are_each_one_piece(side):
+    from scipy import ndimage
+
+    ids = perturb.superpixels(two_colours(side)).numpy()
+    assert ids.shape == (side, side) and ids.min() == 0 and sorted(np.unique(ids)) == list(range(ids.max() + 1))
+    assert 25 <= ids.max() + 1 <= 80  # about 49
+    block = max(1, side // perturb.SUPERPIXEL_SIDE)  # found on blocks of this many pixels a side (224: 3)
+    columns = np.broadcast_to(np.arange(side), (side, side))
+    edge = side // 3  # red left of it, blue from it on
+    straddled = edge // block if edge % block else -1  # the block the colour edge runs through (-1: none)
+    for region in np.unique(ids):
+        inside = ids == region
+        left = columns[inside] < edge
+        minority = left if left.sum() <= (~left).sum() else ~left
+        assert np.all(columns[inside][minority] // block == straddled)  # across the edge only inside its block
+        assert ndimage.label(inside)[1] == 1  # one 4-connected piece
+
+
+def test_photo_sized_images_get_superpixels_and_small_ones_patches():
+    assert perturb.mask_of(torch.zeros(1, 3, 63, 63)).unique().numel() == 49  # 9-pixel patches, 7 a side
+    mask = perturb.mask_of(two_colours(64)[None])
+    assert mask.shape == (1, 3, 64, 64) and torch.equal(mask[0, 0], perturb.superpixels(two_colours(64)))
+    assert torch.equal(mask[0, 0], mask[0, 2])  # the colour channels together
+    assert perturb.mask_of(torch.zeros(1, 5)) is None
+
+
+@pytest.mark.parametrize("method", ["lime", "kernel_shap"])
+def test_lime_and_kernel_shap_recover_a_linear_models_superpixel_sums(method):
+    """For logits = W·x + b, switching a superpixel to the baseline moves the score by Σ_superpixel w·(x − b): both
+    fits recover it, each pixel of a superpixel carrying the superpixel's value."""
+    torch.manual_seed(6)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 64 * 64, 2)).eval()
+    x, base = two_colours()[None], torch.zeros(1, 3, 64, 64)
+    ids = perturb.superpixels(x[0]).numpy()
+    share = (model[1].weight[1].detach().view(3, 64, 64) * (x - base)[0]).sum(0).numpy()  # (64, 64)
+    expected = np.zeros_like(share)
+    for region in np.unique(ids):
+        expected[ids == region] = share[ids == region].sum()
+    got = A.attribute_batch(model, x, 1, method, base)[0]
+    np.testing.assert_allclose(got[0], expected, atol=2e-3)  # float32 fits of 256 draws
+
+
+def test_copies_at_once_keeps_a_batch_within_the_memory_budget(monkeypatch):
+    from nnlab.analysis.attribution import gradients
+
+    model = torch.nn.Sequential(torch.nn.Linear(10, 1000), torch.nn.ReLU(), torch.nn.Linear(1000, 2))
+    x = torch.zeros(7, 10)
+    assert gradients.copies_at_once(model, x) == gradients.INTERNAL_BATCH  # a small network: the cap
+    monkeypatch.setattr(gradients, "ATTRIBUTION_MEMORY", 4 * 2002 * 10)  # outputs of 1000 + 1000 + 2 values a copy
+    assert gradients.copies_at_once(model, x) == 10
+    assert gradients.copies_at_once(model, x, grad=False) == 6  # 3 × the largest output (1000 values)
+    monkeypatch.setattr(gradients, "ATTRIBUTION_MEMORY", 1)
+    assert gradients.copies_at_once(model, x) == 1
+
+
+@pytest.mark.parametrize("method", ["integrated_gradients", "occlusion", "interior_gradients", "lime"])
+def test_a_method_gives_the_same_map_a_few_copies_at_a_time(method, monkeypatch):
+    """(SmoothGrad is left out: captum draws its noise batch by batch, so other batches draw other noise.)"""
+    from nnlab.analysis.attribution import gradients
+
+    torch.manual_seed(0)
+    model = build_model(CNNConfig((1, 8, 8), 3, (4,), 3, "max", (6,)))
+    x = torch.randn(2, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    whole = A.attribute_batch(model, x, 1, method)
+    monkeypatch.setattr(gradients, "ATTRIBUTION_MEMORY", 1)  # one copy at a time
+    np.testing.assert_allclose(A.attribute_batch(model, x, 1, method), whole, atol=1e-5)  # float32, other batches
+
+
+def test_occlusion_patches_scale_with_the_image():
+    def windows(side):
+        return A.occlusion_windows(type("D", (), {"input_shape": (3, side, side)})())
+
+    assert windows(8) == ([1, 2, 3, 4], 2) and windows(28)[1] == 4 and windows(32)[1] == 4
+    sides, default = windows(224)
+    assert default == 32 and max(sides) == 64  # 13 × 13 positions at a stride of 16, not 111 × 111

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from nnlab.analysis.diagram import diagram_info
+from nnlab.analysis.diagram import block_points, diagram_info
 from nnlab.figures.diagram import diagram_dot
 from nnlab.models import CNNConfig, ViTConfig, build_model, layer_points
 
@@ -33,3 +33,32 @@ def test_dot_has_a_cluster_per_block_an_edge_per_step_and_folds():
     folded = diagram_dot(info, fold={group})
     assert f'"group:{group}"' in folded and f'"cluster_{group}"' not in folded
     assert f"{info.total:,} parameters in all" in dot
+
+
+def test_a_blocks_boxes_link_to_the_point_it_opens_folded_or_not():
+    model = build_model(CNNConfig(input_shape=(1, 8, 8), n_classes=3, channels=(4, 6), hidden=(5,)))
+    points = layer_points(model)
+    info = diagram_info(model, points)
+    opens = block_points(info, points)
+    assert opens == {"layer 1": "pool1", "layer 2": "pool2", "layer 3": "relu3", "layer 4": "out"}
+    links = {"layer 2": "walkthrough?layer=pool2"}
+    dot = diagram_dot(info, links=links)
+    linked = re.findall(r'"([^"]+)" \[label=[^\]]*URL="walkthrough\?layer=pool2", target="_self"', dot)
+    assert linked == [b.name for b in info.boxes if b.group == "layer 2"]  # every box of the block, no other
+    assert dot.count("URL=") == len(linked) and 'tooltip="Open layer 2 in the layer walk-through"' in dot
+    folded = diagram_dot(info, fold={"layer 2"}, links=links, target="_blank")
+    assert re.search(r'"group:layer 2" \[label=[^\]]*URL="walkthrough\?layer=pool2", target="_blank"', folded)
+    assert folded.count("URL=") == 1
+
+
+def test_lite0s_stages_open_their_output():
+    import pytest
+
+    pytest.importorskip("efficientnet_lite_pytorch", reason="the Lite0 packages are absent")
+    from nnlab.models.pretrained import PretrainedConfig
+
+    model = build_model(PretrainedConfig())
+    points = layer_points(model)
+    opens = block_points(diagram_info(model, points), points)
+    assert {f"stage{i}": f"stage{i}" for i in range(1, 8)}.items() <= opens.items()
+    assert opens["layer 1"] == "stem_relu" and opens["layer 9"] == "pool"

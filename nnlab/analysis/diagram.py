@@ -83,3 +83,21 @@ def diagram_info(model: nn.Module, points: Sequence[Point], input_shape: Sequenc
             pending.append(box)
     total = sum(p.numel() for p in model.parameters())
     return Diagram(shape, tuple(boxes + pending), total)
+
+
+def block_points(diagram: Diagram, points: Sequence[Point]) -> dict[str, str]:
+    """What each block of the diagram opens in the walk-through: block (group) name → the last declared point made
+    inside it (a stage's output, a layer's activation), in network order; blocks with no point are left out."""
+    order = [p for p in points if p.module]
+    found = {}
+    for group in dict.fromkeys(b.group for b in diagram.boxes if b.group):
+        members = {b.name for b in diagram.boxes if b.group == group}
+        inside = [
+            p
+            for p in order
+            if p.module == group or p.module.startswith(group + ".") or p.module in members
+            or any(p.module.startswith(m + ".") for m in members)
+        ]  # fmt: skip
+        if inside:
+            found[group] = inside[-1].name
+    return found

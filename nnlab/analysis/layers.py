@@ -14,8 +14,8 @@ import torch
 
 from ..models import Point, forward_points
 
-NON_NEGATIVE = {"relu", "sigmoid"}  # activations whose output is never below zero: drawn on a sequential scale
-SWITCHING = {"relu", "leaky_relu"}  # activations that switch a unit off for a negative input
+NON_NEGATIVE = {"relu", "relu6", "sigmoid"}  # activations whose output is never below zero: drawn on a sequential scale
+SWITCHING = {"relu", "relu6", "leaky_relu"}  # activations that switch a unit off for a negative input
 MODES = ("By index", "By class", "Misclassified", "Random")  # how the walk-through picks its sample
 
 

@@ -159,22 +159,32 @@ def top_examples(values: np.ndarray, n: int = 9, *, lowest: bool = False) -> np.
 
 def receptive_field(model: nn.Module, module: str) -> tuple[int, int, float]:
     """(size, jump, centre of the first position) of one position of `module`'s maps on the input, in pixels, from
-    the convolutions and pools before it (torch's own attributes: any network of Conv2d / MaxPool2d / AvgPool2d)."""
-    size, jump, start = 1, 1, 0.0
+    the convolutions and pools before it and inside it (torch's own attributes: any network of Conv2d / MaxPool2d /
+    AvgPool2d; a convolution that pads its input itself first, TensorFlow's "same" padding, through its
+    `static_padding` module)."""
+    size, jump, start, inside = 1, 1, 0.0, False
     for name, m in model.named_modules():
+        if inside and not name.startswith(module + "."):
+            break  # past `module` and everything inside it
         if isinstance(m, nn.Conv2d | nn.MaxPool2d | nn.AvgPool2d):
             k, s, p, d = (_pair(getattr(m, a, 1)) for a in ("kernel_size", "stride", "padding", "dilation"))
+            p += _static_padding(m)
             k_eff = d * (k - 1) + 1
             start += ((k_eff - 1) / 2 - p) * jump
             size += (k_eff - 1) * jump
             jump *= s
-        if name == module:
-            break
+        inside = inside or name == module
     return size, jump, start
 
 
+def _static_padding(m: nn.Module) -> int:
+    """The rows a convolution pads above its input itself before convolving (`static_padding`, a ZeroPad2d)."""
+    pad = getattr(m, "static_padding", None)
+    return int(pad.padding[2]) if isinstance(pad, nn.ZeroPad2d) else 0
+
+
 def _pair(v) -> int:
-    return int(v[0] if isinstance(v, tuple) else v)
+    return int(v[0] if isinstance(v, tuple | list) else v)
 
 
 def patch_box(field: tuple[int, int, float], position: int, map_w: int, image_hw: tuple[int, int]) -> tuple[int, ...]:

@@ -6,7 +6,7 @@ and parameters, in order from the input down; each block is a dashed group, or o
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from ..analysis.diagram import Box, Diagram
 
@@ -24,13 +24,32 @@ def _quoted(text: str) -> str:
     return '"' + escaped + '"'
 
 
-def _node(key: str, title: str, lines: list[str], *, fill: str) -> str:
+def _node(key: str, title: str, lines: list[str], *, fill: str, link: tuple[str, str, str] | None = None) -> str:
     label = "\n".join([title, *lines])
-    return f'  {_quoted(key)} [label={_quoted(label)}, fillcolor="{fill}"];'
+    extra = ""
+    if link is not None:  # SVG renders URL as a link (<a xlink:href target>) around the box
+        url, target, tip = link
+        extra = f", URL={_quoted(url)}, target={_quoted(target)}, tooltip={_quoted(tip)}, penwidth=1.6"
+    return f'  {_quoted(key)} [label={_quoted(label)}, fillcolor="{fill}"{extra}];'
 
 
-def diagram_dot(diagram: Diagram, *, fold: Collection[str] = ()) -> str:
-    """DOT source of the network, top to bottom; the groups named in `fold` drawn as one box each."""
+def diagram_dot(
+    diagram: Diagram,
+    *,
+    fold: Collection[str] = (),
+    links: Mapping[str, str] | None = None,
+    target: str = "_self",
+    tip: str = "Open {block} in the layer walk-through",
+) -> str:
+    """DOT source of the network, top to bottom; the groups named in `fold` drawn as one box each.
+
+    `links`: block (group) name → address; each box of that block (or its one folded box) becomes a link to it,
+    opened in `target` ("_self": this tab), with `tip` (its `{block}` filled in) shown on hover."""
+    links = dict(links or {})
+
+    def link(group: str) -> tuple[str, str, str] | None:
+        return (links[group], target, tip.format(block=group)) if group in links else None
+
     lines = [
         "digraph network {",
         '  graph [rankdir=TB, nodesep=0.25, ranksep=0.25, fontname="Helvetica", fontsize=11];',
@@ -60,6 +79,7 @@ def diagram_dot(diagram: Diagram, *, fold: Collection[str] = ()) -> str:
                         f"{n:,} parameters",
                     ],
                     fill="#dbeafe",
+                    link=link(box.group),
                 )
             )
             order.append(key)
@@ -70,17 +90,17 @@ def diagram_dot(diagram: Diagram, *, fold: Collection[str] = ()) -> str:
             continue
         lines.append(f"  subgraph {_quoted('cluster_' + group)} {{")
         lines.append(f'    label={_quoted(group)}; style="dashed,rounded"; color="#94a3b8";')
-        lines += ["  " + _box(b) for b in members]
+        lines += ["  " + _box(b, link(group)) for b in members]
         lines.append("  }")
-    lines += [_box(b) for b in groups.get("", [])]
+    lines += [_box(b, None) for b in groups.get("", [])]
     lines += [f"  {_quoted(a)} -> {_quoted(b)};" for a, b in zip(order, order[1:], strict=False)]
     lines.append(f'  label={_quoted(f"{diagram.total:,} parameters in all")}; labelloc="b";')
     lines.append("}")
     return "\n".join(lines)
 
 
-def _box(box: Box) -> str:
+def _box(box: Box, link: tuple[str, str, str] | None) -> str:
     title = f"{box.name} ({box.point})" if box.point and box.point != box.name else box.name
     params = f"{box.parameters:,} parameters" if box.parameters else "no parameters"
     fill = "#fef3c7" if box.parameters else "#f8fafc"
-    return _node(box.name, title, [box.type, _shape(box.shape), params], fill=fill)
+    return _node(box.name, title, [box.type, _shape(box.shape), params], fill=fill, link=link)

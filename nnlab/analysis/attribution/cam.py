@@ -13,7 +13,8 @@ a non-negative map upsampled to the input, `(N, 1, H, W)`, as Grad-CAM does:
 - Grad-CAM++ (Chattopadhyay et al. 2018), eq. 19 with the score's exponential (a positive factor per sample,
   left out): with `g = ∂score/∂A`, `α = g² / (2g² + Σ_ab A_ab · g³)`, channel weights `Σ_ij α · relu(g)`,
   map `relu(Σ_c weight_c · A_c)`.
-The model is only read: one forward hook for the duration of a call, no parameter gradients.
+The model is only read: one forward hook for the duration of a call, no parameter gradients (Grad-CAM++'s graph
+starts at the maps, so it works on a network whose weights need no gradient, such as a pretrained one).
 """
 
 from __future__ import annotations
@@ -33,10 +34,16 @@ def _upsample(maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return functional.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False).clamp_min(0)
 
 
-def _maps_and_logits(model, x, module: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """The feature maps of `module` (in the autograd graph) and the logits for `x`."""
+def _maps_and_logits(model, x, module: str, *, leaf: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """The feature maps of `module` and the logits for `x`. `leaf`: the graph starts at the maps (they are handed on
+    as a fresh leaf that needs a gradient), so their gradient exists whether or not the weights need one."""
     kept = {}
-    handle = model.get_submodule(module).register_forward_hook(lambda m, i, out: kept.setdefault("a", out))
+
+    def hook(module, inputs, out):
+        kept["a"] = out.detach().requires_grad_() if leaf else out
+        return kept["a"]
+
+    handle = model.get_submodule(module).register_forward_hook(hook)
     try:
         logits = model(x)
     finally:
@@ -63,7 +70,7 @@ def grad_cam_pp(model, x, target, **_):
             "Grad-CAM++ needs a layer of feature maps (channels × height × width), and this network has none."
         )
     with torch.enable_grad():
-        a, logits = _maps_and_logits(model, x.detach(), name)  # (N, C, h, w), (N, K)
+        a, logits = _maps_and_logits(model, x.detach(), name, leaf=True)  # (N, C, h, w), (N, K)
         score = logits.gather(1, _targets(target, len(x))[:, None]).sum()
         (g,) = torch.autograd.grad(score, a)  # (N, C, h, w): only the maps' gradient, no parameter's
     a, g = a.detach(), g.detach()

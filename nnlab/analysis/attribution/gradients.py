@@ -25,9 +25,33 @@ from .network import gradcam_layer
 SMOOTHGRAD_SAMPLES = 16  # noisy copies per input
 SMOOTHGRAD_NOISE = 0.15  # the noise's standard deviation, as a share of the batch's range (the paper's 10–20%)
 INTERIOR_ALPHAS = (0.02, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0)  # the strip of interior gradients, dim to whole
-INTERNAL_BATCH = 4096  # inputs through the network at once for the path methods
+INTERNAL_BATCH = 4096  # inputs through the network at once for the path methods, at most (see `copies_at_once`)
+ATTRIBUTION_MEMORY = 256 * 2**20  # bytes of layer outputs and their gradients that one batch of copies may hold
 LRP_EPSILON = 1e-6  # the epsilon rule's stabiliser: small, so that relevance is conserved where no bias takes a share
 LRP_GAMMA = 0.25  # the gamma rule's extra weight on positive contributions, for convolutions
+
+
+def copies_at_once(model, x, limit: int = INTERNAL_BATCH, *, grad: bool = True) -> int:
+    """How many inputs shaped like `x[0]` go through the network at once: as many (up to `limit`) as keep within
+    ATTRIBUTION_MEMORY what a pass holds, counted on one pass of one input: with `grad`, every layer's output (what
+    autograd keeps for the backward pass); without, three times the largest one (a layer's input, its output and a
+    skip connection). A small network takes thousands at once; a photo through EfficientNet-Lite0 (20 M values of
+    layer outputs, the largest 1.2 M) 3 with gradients, 17 without."""
+    values = []
+
+    def count(module, inputs, output):
+        if torch.is_tensor(output) and not list(module.children()):
+            values.append(output[0].numel())
+
+    handles = [m.register_forward_hook(count) for m in model.modules()]
+    try:
+        with torch.no_grad():
+            model(x[:1].detach())
+    finally:
+        for h in handles:
+            h.remove()
+    per_copy = 4 * (sum(values) if grad else 3 * max(values, default=0))
+    return int(max(1, min(limit, ATTRIBUTION_MEMORY // max(1, per_copy))))
 
 
 def saliency(model, x, target, **_):
@@ -41,7 +65,11 @@ def integrated_gradients(model, x, target, *, baseline, steps=32, **_):
 
     ig = IntegratedGradients(model)
     return ig.attribute(
-        x.requires_grad_(), baselines=baseline, target=target, n_steps=steps, internal_batch_size=INTERNAL_BATCH
+        x.requires_grad_(),
+        baselines=baseline,
+        target=target,
+        n_steps=steps,
+        internal_batch_size=copies_at_once(model, x),
     )
 
 
@@ -63,7 +91,12 @@ def occlusion(model, x, target, *, baseline, window=4, **_):
     c, h, w = x.shape[1:]
     side = max(1, min(window, h, w))
     stride = (c, max(1, side // 2), max(1, side // 2))
-    return Occlusion(model).attribute(x, (c, side, side), strides=stride, baselines=baseline, target=target)
+    at_once = max(
+        1, copies_at_once(model, x, grad=False) // len(x)
+    )  # patches covered at once, each over the whole batch
+    return Occlusion(model).attribute(
+        x, (c, side, side), strides=stride, baselines=baseline, target=target, perturbations_per_eval=at_once
+    )
 
 
 def smoothgrad(model, x, target, **_):
@@ -76,7 +109,7 @@ def smoothgrad(model, x, target, **_):
         x.requires_grad_(),
         nt_type="smoothgrad",
         nt_samples=SMOOTHGRAD_SAMPLES,
-        nt_samples_batch_size=SMOOTHGRAD_SAMPLES,
+        nt_samples_batch_size=max(1, min(SMOOTHGRAD_SAMPLES, copies_at_once(model, x) // len(x))),
         stdevs=SMOOTHGRAD_NOISE * spread,
         target=target,
         abs=True,
@@ -131,11 +164,11 @@ def interior_strip(model, x, target, *, baseline, alphas=INTERIOR_ALPHAS) -> tup
     targets = torch.as_tensor(target if isinstance(target, list) else [target] * n, dtype=torch.long)
     scaled = scaled_inputs(x.detach(), baseline.detach(), alphas).reshape(-1, *x.shape[1:])  # (A·N, *shape)
     targets = targets.repeat(len(alphas))
-    grads, scores = [], []
-    for i in range(0, len(scaled), INTERNAL_BATCH):  # as integrated gradients: at most this many copies at once
-        part = scaled[i : i + INTERNAL_BATCH].clone().requires_grad_()
+    grads, scores, at_once = [], [], copies_at_once(model, x)
+    for i in range(0, len(scaled), at_once):  # as integrated gradients: at most this many copies at once
+        part = scaled[i : i + at_once].clone().requires_grad_()
         with torch.enable_grad():
-            score = model(part).gather(1, targets[i : i + INTERNAL_BATCH, None])[:, 0]
+            score = model(part).gather(1, targets[i : i + at_once, None])[:, 0]
             (g,) = torch.autograd.grad(score.sum(), part)  # each score depends on its own copy alone (eval mode)
         grads.append(g.detach())
         scores.append(score.detach())

@@ -74,20 +74,39 @@ def _join(words: Sequence[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
+MAX_LAYERS = 24  # a network with more layers of weights is randomised block by block (its top-level modules)
+
+
+def _own_weights(m: nn.Module) -> bool:
+    return any(True for _ in m.parameters(recurse=False))
+
+
 def cascade_layers(model: nn.Module) -> list[str]:
-    """The modules that hold weights of their own, from the output down: the cascade's order."""
-    return [name for name, m in model.named_modules() if name and any(True for _ in m.parameters(recurse=False))][::-1]
+    """The modules that hold weights of their own, from the output down: the cascade's order. A network with more
+    than MAX_LAYERS of them (EfficientNet-Lite0 has 131) goes block by block, as Adebayo et al. did with Inception:
+    its top-level modules that hold weights, each randomised whole."""
+    if _blockwise(model):
+        return [name for name, m in model.named_children() if any(True for _ in m.parameters())][::-1]
+    return [name for name, m in model.named_modules() if name and _own_weights(m)][::-1]
 
 
-def _randomise(module: nn.Module, seed: int) -> None:
-    """Re-initialise `module` as when it was built (seeded; torch's global random state is left as it was)."""
+def _blockwise(model: nn.Module) -> bool:
+    return sum(1 for name, m in model.named_modules() if name and _own_weights(m)) > MAX_LAYERS
+
+
+def _randomise(module: nn.Module, seed: int, *, whole: bool = False) -> None:
+    """Re-initialise `module` (`whole`: every module inside it that holds weights) as when it was built (seeded;
+    torch's global random state is left as it was)."""
     with torch.random.fork_rng(devices=[]), torch.no_grad():
         torch.manual_seed(seed)
-        if hasattr(module, "reset_parameters"):
-            module.reset_parameters()
-        else:  # a parameter of a custom module: noise of its own scale
-            for p in module.parameters(recurse=False):
-                p.normal_(0.0, float(p.std()) if p.numel() > 1 else 0.02)
+        for m in module.modules() if whole else [module]:
+            if not _own_weights(m):
+                continue
+            if hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+            else:  # a parameter of a custom module: noise of its own scale
+                for p in m.parameters(recurse=False):
+                    p.normal_(0.0, float(p.std()) if p.numel() > 1 else 0.02)
 
 
 def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -119,7 +138,7 @@ def randomisation_cascade(
     """The cascade for one prepared input `x` `(1, *shape)`: (layers in the order randomised, maps `(S+1, M, ...)`,
     rank correlations `(S+1, M)`). `progress(share done, what)` is told after each step. `model` is not changed."""
     net = copy.deepcopy(model).eval()
-    layers = cascade_layers(net)
+    layers, whole = cascade_layers(net), _blockwise(net)
 
     def maps() -> list[np.ndarray]:
         return [_summed(attribute_batch(net, x, int(target), m, baseline, steps, window)[0]) for m in methods]
@@ -128,7 +147,7 @@ def randomisation_cascade(
     for s, name in enumerate(layers, 1):
         if progress:
             progress((s - 1) / (len(layers) + 1), f"randomising {name} ({s} of {len(layers)} layers)")
-        _randomise(net.get_submodule(name), seed + s)
+        _randomise(net.get_submodule(name), seed + s, whole=whole)
         rows.append(maps())
     if progress:
         progress(1.0, "done")

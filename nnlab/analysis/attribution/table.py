@@ -87,8 +87,11 @@ def _needs_relu(points, network) -> str | None:
     return None
 
 
+DEEPLIFT_ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh")  # those captum's DeepLift has a rule for
+
+
 def _deeplift_rules(points, network) -> str | None:
-    missing = sorted({p.activation for p in points if p.activation in ("gelu",)})
+    missing = sorted({p.activation for p in points if p.activation and p.activation not in DEEPLIFT_ACTIVATIONS})
     if missing:
         return f"DeepLift has no rule for {', '.join(missing).upper()}, which {network} uses."
     if _attends(points):
