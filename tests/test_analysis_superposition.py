@@ -103,3 +103,24 @@ def test_history_and_refusal_for_other_kinds(runs_root):
     assert not superposition.applies(mlp)
     with pytest.raises(ValueError, match="toy model"):
         superposition.superposition_info(mlp, 0)
+
+
+def test_mixed_unit_is_the_live_unit_with_the_most_classes_at_its_top():
+    labels = np.array([0, 1, 2, 0, 1, 2])
+    values = np.array(
+        [
+            # unit 0: top 3 are samples 0, 3, 1 → classes {0, 1}; unit 1: top 3 are 0, 1, 2 → three classes;
+            # unit 2: dead; unit 3: top 3 are 5, 4, 3 → three classes too, equally pure: the lower index wins
+            [9.0, 3.0, 0.0, 0.1],
+            [5.0, 2.9, 0.0, 0.2],
+            [1.0, 2.8, 0.0, 0.3],
+            [8.0, 0.0, 0.0, 0.4],
+            [0.0, 0.0, 0.0, 0.5],
+            [0.0, 0.0, 0.0, 0.6],
+        ]
+    )
+    found = superposition.mixed_unit(values, labels, top=3)
+    assert (found.unit, found.classes, found.top) == (1, 3, 3)
+    assert found.purity == pytest.approx(1 / 3)
+    assert superposition.mixed_unit(values[:, :1], labels, top=3).purity == pytest.approx(2 / 3)
+    assert superposition.mixed_unit(np.zeros((6, 2)), labels) is None

@@ -129,3 +129,29 @@ def norms_history(run) -> tuple[np.ndarray, np.ndarray]:
     steps = np.array([s["step"] for s in run.snapshots], np.int64)
     norms = np.stack([feature_norms(run.snapshot(k)[f"param/{name}"].float().numpy()) for k in range(len(run))])
     return steps, norms.astype(np.float32)
+
+
+# --- the same in a real network: one unit, several classes -----------------------------------------------------
+@dataclass(frozen=True)
+class MixedUnit:
+    """The unit of a layer whose strongest responses are the most mixed across classes."""
+
+    unit: int
+    classes: int  # distinct classes among its `top` strongest responses
+    purity: float  # share of those responses from its most common class
+    top: int  # how many strongest responses were read (the Units page shows 9)
+
+
+def mixed_unit(values: np.ndarray, labels: np.ndarray, top: int = 9) -> MixedUnit | None:
+    """Of the live units of `values` `(N, U)` (above zero on some sample), the one whose `top` strongest samples
+    span the most classes (ties: the lower purity, then the lower index), as the Units page lists them (highest
+    first, ties to the earlier sample); None when no unit is live."""
+    values, labels = np.asarray(values), np.asarray(labels)
+    best = None
+    for u in np.flatnonzero(values.max(0) > 0):
+        order = np.argsort(-values[:, u], kind="stable")[: min(top, len(values))]
+        counts = np.bincount(labels[order])
+        found = MixedUnit(int(u), int((counts > 0).sum()), float(counts.max() / len(order)), len(order))
+        if best is None or (found.classes, -found.purity) > (best.classes, -best.purity):
+            best = found
+    return best

@@ -164,6 +164,25 @@ def _backprop_fact(run, at: At, what: str):
     }[what]
 
 
+def _toy(run, at: At):
+    """The toy model's superposition measures at the step's snapshot (None for any other network)."""
+    from ..analysis.superposition import applies, superposition_info
+
+    return superposition_info(run, _k(run, at)) if applies(run) else None
+
+
+def _mixed(run, at: At):
+    """The most mixed unit of the step's point (its 9 strongest evaluation samples, as the Units page shows them)."""
+    from ..analysis.superposition import mixed_unit
+    from ..analysis.units import run_unit_table
+
+    point = _point(run, at)
+    if point is None or run.model_kind is None:
+        return None
+    table = run_unit_table(run, _k(run, at), run.dataset(), point)
+    return mixed_unit(table.values, table.labels)
+
+
 def _acc(run, k: int) -> float | None:
     acc = run.snapshots[k].get("eval_acc")
     return None if acc is None or acc != acc else float(acc)
@@ -251,6 +270,29 @@ FACTS: dict[str, Fact] = {
     ),
     "backprop_loss": Fact("that sample's loss", lambda r, a: _backprop_fact(r, a, "loss")),
     "run_id": Fact("the run's id (for a page's link parameters)", lambda r, a: r.id),
+    # the toy model of superposition (nnlab.analysis.superposition); none for other networks
+    "features_represented": Fact(
+        "toy model: features whose direction ‖Wᵢ‖ is at least 0.5 at the snapshot",
+        lambda r, a: None if (t := _toy(r, a)) is None else t.n_represented,
+    ),
+    "features_superposed": Fact(
+        "toy model: represented features that share their direction with others (Σ(Ŵᵢ·Wⱼ)² ≥ 0.1‖Wᵢ‖²)",
+        lambda r, a: None if (t := _toy(r, a)) is None else t.n_superposed,
+    ),
+    "toy_features": Fact("toy model: its features n", lambda r, a: None if (t := _toy(r, a)) is None else t.n_features),
+    "toy_dims": Fact("toy model: its hidden dimensions m", lambda r, a: None if (t := _toy(r, a)) is None else t.dims),
+    # one unit, several classes: the step's point, its 9 strongest evaluation samples per unit (the Units page's)
+    "mixed_unit": Fact(
+        "the live unit of the point whose 9 strongest samples span the most classes",
+        lambda r, a: None if (m := _mixed(r, a)) is None else m.unit,
+    ),
+    "mixed_unit_classes": Fact(
+        "how many classes its 9 strongest samples span", lambda r, a: None if (m := _mixed(r, a)) is None else m.classes
+    ),
+    "mixed_unit_purity": Fact(
+        "share of those 9 from its most common class (0–1)",
+        lambda r, a: None if (m := _mixed(r, a)) is None else m.purity,
+    ),
 }
 
 
