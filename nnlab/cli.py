@@ -44,7 +44,9 @@ def _train_parser(sub) -> None:
     p.add_argument("--dataset", default="moons", help="dataset name (see `python -m nnlab datasets`)")
     p.add_argument("--subset", type=int, default=None, help="train on a class-balanced subset of this size")
     p.add_argument("--noise", type=float, default=None, help="noise of a generated 2-D set")
-    p.add_argument("--samples", type=int, default=None, help="number of points of a generated 2-D set")
+    p.add_argument("--samples", type=int, default=None, help="number of samples of a generated set")
+    p.add_argument("--sparsity", type=float, default=None, help="sparse-features: share of zeros, 0 to below 1")
+    p.add_argument("--n-features", type=int, default=None, help="sparse-features: how many features")
     kinds = model_kinds()
     p.add_argument("--model", choices=list(kinds), default="mlp", help="the kind of network")
     _model_arguments(p, kinds)
@@ -98,7 +100,8 @@ def _model_config(a, ds):
 
 def cmd_train(a) -> int:
     _train_config(a, TrainConfig())  # refuse out-of-range settings before loading or downloading anything
-    options = {k: v for k, v in {"noise": a.noise, "n_samples": a.samples}.items() if v is not None}
+    given = {"noise": a.noise, "n_samples": a.samples, "sparsity": a.sparsity, "n_features": a.n_features}
+    options = {k: v for k, v in given.items() if v is not None}
     data = DataConfig.make(a.dataset, train_subset=a.subset, **options)
     if a.dataset in DOWNLOADS and not is_cached(a.dataset):
         download(a.dataset, progress=TerminalProgress())  # first use: show the download, then train

@@ -50,3 +50,19 @@ def test_the_registered_dataset():
 def test_bad_options_are_refused_in_words(options, words):
     with pytest.raises(ValueError, match=words):
         load_dataset(DataConfig.make("sparse-features", **options))
+
+
+def test_the_command_line_trains_a_toy_model_on_it(tmp_path, capsys):
+    from nnlab import Run
+    from nnlab.cli import main
+
+    args = ["train", "--dataset", "sparse-features", "--sparsity", "0.9", "--n-features", "6", "--samples", "300"]
+    code = main(
+        [*args, "--model", "toy", "--dims", "2", "--epochs", "1", "--snapshots", "2", "--runs-dir", str(tmp_path)]
+    )
+    assert code == 0
+    run = Run(capsys.readouterr().out.strip().splitlines()[-1].removeprefix("run folder: "))
+    assert run.data_config.kwargs == {"sparsity": 0.9, "n_features": 6, "n_samples": 300}
+    assert run.model_config.dims == 2 and run.model_config.input_shape == (6,)
+    assert main(["train", "--dataset", "sparse-features", "--sparsity", "1.5", "--runs-dir", str(tmp_path)]) == 2
+    assert "sparsity 1.5 must be" in capsys.readouterr().err
