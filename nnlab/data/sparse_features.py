@@ -57,7 +57,7 @@ def strongest_feature(x: np.ndarray) -> np.ndarray:
     description="The toy model of superposition's data: each feature is 0 with probability `sparsity`, else "
     "uniform in [0, 1]. Labelled by the strongest feature.",
 )
-def sparse_features(n_features: int = 5, sparsity: float = 0.9, n_samples: int = 10_000, seed: int = 0) -> Dataset:
+def sparse_features(n_features: int = 5, sparsity: float = 0.9, n_samples: int = 5000, seed: int = 0) -> Dataset:
     _check(n_samples, n_features, sparsity)
     check_values("sparse-features", n_samples, n_features)
     x = draw_features(int(n_samples), int(n_features), float(sparsity), int(seed))
