@@ -58,7 +58,7 @@ def test_step_1_dense_features_keep_one_per_dimension(trained):
     np.testing.assert_allclose(info.norms[:2], 1.0, atol=0.1)  # "length about 1": trained weights, a tolerance
     assert abs(info.gram[0, 1]) < 0.1  # "at right angles"
     np.testing.assert_allclose(info.bias[2:], 0.5, atol=0.05)  # "a constant for them: their average, ½"
-    assert "keeps **2** of its 5 features" in answer(lesson, runs, 0)
+    assert "Your model keeps **2** of its 5 features" in answer(lesson, runs, 0)
 
 
 def test_steps_2_and_3_sparse_features_share_the_plane(trained):
