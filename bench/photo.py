@@ -4,7 +4,10 @@ On one thread, with scikit-learn's china.jpg: (1) the forward pass with every st
 300 ms bar, and as a ratio of the plain forward pass (no hooks) measured beside it; (2) Grad-CAM of one class
 against 500 ms, and as a ratio of that plain pass; (3) the memory the process grows by when the network is built
 and run, against 150 MB; (4) the Photo page's warm server time (AppTest, second run) against 1 s, and the bytes of
-the plotly figures it sends against 3 MB. Medians of repeats, warm.
+the plotly figures it sends against 3 MB; (5) the pretrained network opened as a run (`PretrainedRun`, the photos
+as samples): one photo's walk-through against the walk-through's 150 ms bar, the Units page's table over the photos,
+and each attribution method the Attribution page offers on it, once each (several take seconds), as multiples of the
+plain pass. Medians of repeats, warm.
 
     python bench/photo.py
 """
@@ -86,6 +89,8 @@ def main() -> None:
     )
     print(f"memory grown by the network:     {growth:.0f} MB = {growth / GROWTH_MB:.2f} of the {GROWTH_MB:.0f} MB bar")
 
+    run_analyses(model, rgb, base)
+
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
@@ -114,6 +119,42 @@ def main() -> None:
         f"{warm / home_warm:.1f}× Home's {home_warm:.2f} s measured beside it"
     )
     print(f"Photo page, {len(charts)} figures sent:    {sent / 1e6:.2f} MB = {sent / PAGE_BYTES:.2f} of the 3 MB bar")
+
+
+WALK_MS = 150.0  # the walk-through's bar for any sample (SPEC, quality bars)
+
+
+def run_analyses(model, rgb, base: float) -> None:
+    """The walk-through, units and attribution on the pretrained network opened as a run with two photos."""
+    from sklearn.datasets import load_sample_images
+
+    from nnlab.analysis import attribution, layers, units
+    from nnlab.runs.pretrained import PretrainedRun
+
+    images = load_sample_images().images
+    run = PretrainedRun("efficientnet-lite0", [("china", images[0]), ("flower", images[1])], model=model)
+    ds, points = run.dataset(), run.points()
+    x = ds.prepare(ds.x_test[:1])
+    shared = run.model_at(0)
+    walk = interleaved({"walk": lambda: layers.walk_sample(layers.replay(shared, x), points, label=-1)})["walk"]
+    print(
+        f"pretrained run, one photo's walk-through: {walk:.0f} ms = {walk / WALK_MS:.2f} of the {WALK_MS:.0f} ms "
+        f"bar, {walk / base:.1f}× the plain pass"
+    )
+    start = time.perf_counter()
+    table = units.run_unit_table(run, 0, ds, "stage4_relu", model=shared)
+    units.run_unit_info(run, 0, ds, "stage4_relu", 0, table=table, model=shared)
+    took = (time.perf_counter() - start) * 1000
+    print(f"pretrained run, units of stage4_relu over {len(ds.x_test)} photos: {took:.0f} ms = {took / base:.1f}×")
+    why = attribution.reasons(run, ds)
+    _, window = attribution.occlusion_windows(ds)
+    target = int(run.class_names.index("palace"))
+    for method in [m for m, reason in why.items() if reason is None]:
+        start = time.perf_counter()
+        attribution.attribute(shared, x, target, method, baseline=attribution.baseline(ds), window=window)
+        took = (time.perf_counter() - start) * 1000
+        print(f"  attribution {method:<20} {took / 1000:6.2f} s = {took / base:6.1f}× the plain pass")
+    print("  not offered: " + "; ".join(f"{m} ({reason})" for m, reason in why.items() if reason))
 
 
 if __name__ == "__main__":

@@ -175,3 +175,53 @@ def test_the_sanity_check_randomises_it_block_by_block(run):
     sanity._randomise(model.stage3, 1, whole=True)
     changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
     assert changed == {n for n in before if n.startswith("stage3.")}  # every weight of the block, nothing else
+
+
+def test_ones_own_registered_network_opens_as_a_run_too(monkeypatch):
+    """A tiny pretrained module registered the README's way (a brightness detector with hand-set weights): the run
+    reads it, its walk-through is its arithmetic, and guided backpropagation applies (it uses ReLU)."""
+    from torch import nn
+
+    from nnlab.models import pretrained as pretrained_module
+    from nnlab.models.point import Point
+    from nnlab.models.pretrained import Preprocess, register_pretrained
+
+    class Tiny(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.relu = nn.Conv2d(3, 1, 1), nn.ReLU()
+            self.pool, self.fc = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()), nn.Linear(1, 2)
+            with torch.no_grad():
+                self.conv.weight.fill_(1 / 3)
+                self.conv.bias.zero_()
+                self.fc.weight.copy_(torch.tensor([[-4.0], [4.0]]))
+                self.fc.bias.zero_()
+
+        def forward(self, x):
+            return self.fc(self.pool(self.relu(self.conv(x))))
+
+    monkeypatch.setattr(pretrained_module, "_NETWORKS", dict(pretrained_module._NETWORKS))  # restored after
+    register_pretrained(
+        "tiny-brightness",
+        build=lambda: Tiny().eval(),
+        points=[
+            Point("conv", "raw", 1, module="conv", layout="map"),
+            Point("relu", "activated", 1, module="relu", layout="map", activation="relu"),
+            Point("out", "logits", 2, module="fc"),
+            Point("softmax", "probs", 2),
+        ],
+        classes=("dark", "bright"),
+        preprocess=Preprocess(resize=8, crop=6, mean=(0.0,) * 3, std=(255.0,) * 3),
+    )
+    grey = np.full((10, 8, 3), 51, np.uint8)  # brightness 0.2 everywhere
+    run = PretrainedRun("tiny-brightness", [("grey", grey), ("white", np.full((8, 8, 3), 255, np.uint8))])
+    ds = run.dataset()
+    assert ds.x_test.shape == (2, 3, 6, 6) and run.class_names == ["dark", "bright"]
+    walk = L.walk_sample(L.replay(run.model_at(0), ds.prepare(ds.x_test[:1])), run.points(), label=UNKNOWN)
+    relu = {p.name: p for p in walk.points}["relu"]
+    np.testing.assert_allclose(relu.values, np.full((1, 6, 6), 0.2), atol=1e-6)  # the mean of R, G, B / 255
+    logits = {p.name: p for p in walk.points}["out"].values
+    np.testing.assert_allclose(logits, [-0.8, 0.8], atol=1e-6)  # ∓4 · 0.2
+    table = U.run_unit_table(run, 0, ds, "relu")
+    np.testing.assert_allclose(table.values[:, 0], [0.2, 1.0], atol=1e-6)
+    assert A.reasons(run, "image")["guided_backprop"] is None

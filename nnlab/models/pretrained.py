@@ -161,6 +161,8 @@ SKIPS = {
     "compare": f"{NO_HISTORY} to compare",
     "backprop": f"{NO_HISTORY}: no training step to follow",
     "latent": "it has no code: it is a classifier, not an autoencoder",
+    "hidden": "a map of a layer's outputs needs hundreds of samples with their classes, and its samples are a few "
+    "photos with none",
 }
 
 

@@ -200,8 +200,10 @@ class PretrainedRun:
         return points[name]
 
     def with_photos(self, photos: Sequence[tuple[str, np.ndarray]]) -> PretrainedRun:
-        """The same network (its module shared) with other photos."""
-        return PretrainedRun(self.net.name, photos, model=self._shared())
+        """The same network (its module and its points shared) with other photos."""
+        other = PretrainedRun(self.net.name, photos, model=self._shared())
+        other._points = self._points
+        return other
 
     def __repr__(self) -> str:
         return f"PretrainedRun({self.net.name!r}, photos={len(self.titles)})"

@@ -28,6 +28,8 @@ _RUN_ADVICE = "pick another run in the sidebar, or delete this one on the Runs p
 class Run:
     """A run folder opened for reading. Cheap to open; snapshots load on demand (a few are kept)."""
 
+    has_history = True  # snapshots over training (a pretrained network opened as a run has one state only)
+
     def __init__(self, folder: Path | str, *, cache_size: int = 8):
         self.folder = Path(folder)
         self.manifest = read_manifest(self.folder)
@@ -56,6 +58,11 @@ class Run:
     @property
     def name(self) -> str:
         return self.manifest.get("name") or self.id
+
+    @property
+    def key(self) -> str:
+        """What caches key it by: its folder (a `PretrainedRun`, which has none, gives its network and photos)."""
+        return str(self.folder)
 
     @property
     def created(self) -> str:
