@@ -75,12 +75,14 @@ def test_steps_2_and_3_sparse_features_share_the_plane(trained):
     assert lesson.steps[2].question.right == 0
 
 
-def test_step_4_starts_at_snapshot_0_and_asks_for_the_end(trained):
+def test_step_4_starts_at_snapshot_0_and_asks_to_move_the_slider(trained):
     lesson, runs = trained
     step, run = lesson.steps[3], runs["sparse"]
-    assert step.snapshot == 0 and step.check == "snapshot_end"
+    assert step.snapshot == 0 and step.check == "snapshot_moved"
+    last = len(run) - 1
+    assert not passed(step.check, View(page="weights", run=run, snapshot=last))  # left at the end by step 3: not yet
     assert not passed(step.check, View(page="weights", run=run, snapshot=0, setup_snapshot=0))
-    assert passed(step.check, View(page="weights", run=run, snapshot=len(run) - 1, setup_snapshot=0))
+    assert passed(step.check, View(page="weights", run=run, snapshot=last, setup_snapshot=0))
     start = superposition.superposition_info(run, 0)
     assert fact("features_represented", run, At(0)) == start.n_represented < 5
     steps, norms = superposition.norms_history(run)
