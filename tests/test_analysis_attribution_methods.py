@@ -322,4 +322,5 @@ def test_occlusion_patches_scale_with_the_image():
 
     assert windows(8) == ([1, 2, 3, 4], 2) and windows(28)[1] == 4 and windows(32)[1] == 4
     sides, default = windows(224)
-    assert default == 32 and max(sides) == 64  # 13 × 13 positions at a stride of 16, not 111 × 111
+    assert default == 48 and max(sides) == 64  # 9 × 9 positions at a stride of 24, not 111 × 111
+    assert windows(64)[1] == 16

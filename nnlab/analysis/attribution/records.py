@@ -146,12 +146,14 @@ OCCLUSION_SIDES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 
 def occlusion_windows(dataset) -> tuple[list[int], int]:
     """The occlusion patch sides worth offering for an image dataset (up to half the image), and the default: 4
-    pixels on small images (at most a quarter of the side), about a seventh of the side on photos (32 on 224, 169
-    patch positions, where 4 pixels would cover 12,000 one forward pass each)."""
+    pixels on small images (at most a quarter of the side); on photos (64 pixels a side or more) about a quarter of
+    the side (48 on 224: 81 patch positions at a stride of 24, where 4 pixels would cover 12,000, a forward pass
+    each)."""
     side = min(dataset.input_shape[1:])
     sides = [s for s in OCCLUSION_SIDES if s <= max(1, side // 2)]
-    seventh = max([s for s in sides if s <= side // 7], default=1)
-    return sides, max(min(4, max(1, side // 4)), seventh)
+    if side >= 64:
+        return sides, max(s for s in sides if s <= side // 4)
+    return sides, min(4, max(1, side // 4))
 
 
 @dataclass(frozen=True)
