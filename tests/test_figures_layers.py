@@ -118,3 +118,19 @@ def test_tile_centres_sit_on_the_mosaic_tiles():
     x, y = tile_centres(6, 3, 3, 5, gap=2)
     assert big[int(y[4]), int(x[4])] == 200 and big[int(y[3]), int(x[3])] == 0
     assert (x[4], y[4]) == (1 * 7 + 2, 1 * 5 + 1)
+
+
+def test_probabilities_of_a_thousand_classes_show_the_most_likely_few():
+    import json
+
+    probs = np.full(1000, 0.5 / 995, np.float32)
+    probs[[7, 3, 500, 999, 1]] = [0.2, 0.15, 0.08, 0.05, 0.02]
+    walk = SampleWalk(0, -1, probs, ())
+    names = [f"class {i}" for i in range(1000)]
+    fig = json.loads(F.probability_figure(walk, names, top=5).to_json())
+    bar = fig["data"][0]
+    assert bar["y"] == ["class 7", "class 3", "class 500", "class 999", "class 1"]  # most likely first
+    assert bar["marker"]["color"][0] != bar["marker"]["color"][1]  # the prediction marked
+    assert "the 5 most likely of 1,000" in fig["layout"]["title"]["text"]
+    truth = json.loads(F.probability_figure(SampleWalk(0, 42, probs, ()), names, top=5).to_json())["data"][0]
+    assert truth["y"][-1] == "class 42" and truth["text"][-1].endswith("← truth")  # the truth is always shown

@@ -149,18 +149,24 @@ def vector_input_figure(values: np.ndarray, *, title: str = "Input features (nor
 
 
 # --- the output --------------------------------------------------------------------------
-def probability_figure(walk: SampleWalk, class_names: list[str]) -> go.Figure:
+def probability_figure(walk: SampleWalk, class_names: list[str], *, top: int | None = None) -> go.Figure:
     """The class probabilities as horizontal bars; the prediction green when right, red when wrong, blue when there
-    is no truth to compare with (an input of your own: `walk.label` < 0)."""
-    k = len(walk.probs)
-    names = [class_names[i] if i < len(class_names) else str(i) for i in range(k)]
+    is no truth to compare with (an input of your own: `walk.label` < 0). `top`: only the `top` most likely classes
+    (and the truth), most likely first (1,000 ImageNet classes would not fit a page)."""
+    shown = list(range(len(walk.probs)))
+    if top is not None and top < len(shown):
+        shown = [int(i) for i in np.argsort(-walk.probs, kind="stable")[:top]]
+        shown += [walk.label] if walk.label >= 0 and walk.label not in shown else []
+    k = len(shown)
+    names = [class_names[i] if i < len(class_names) else str(i) for i in shown]
     colours = [OTHER] * k
     truth = walk.label >= 0
-    colours[walk.pred] = (RIGHT if walk.correct else WRONG) if truth else OWN
-    text = [f"{p:.0%}" + (" ← truth" if i == walk.label else "") for i, p in enumerate(walk.probs)]
+    colours[shown.index(walk.pred)] = (RIGHT if walk.correct else WRONG) if truth else OWN
+    text = [f"{walk.probs[i]:.0%}" + (" ← truth" if i == walk.label else "") for i in shown]
     verdict = ("right" if walk.correct else "wrong") if truth else "no truth to compare with"
+    title = f"Class probabilities: predicted {class_names[walk.pred] if walk.pred < len(class_names) else walk.pred}"
     bars = go.Bar(
-        x=walk.probs,
+        x=walk.probs[shown],
         y=names,
         orientation="h",
         marker=dict(color=colours),
@@ -172,7 +178,10 @@ def probability_figure(walk: SampleWalk, class_names: list[str]) -> go.Figure:
     return go.Figure(
         bars,
         dict(
-            title=dict(text=f"Class probabilities: predicted {names[walk.pred]} ({verdict})"),
+            title=dict(
+                text=f"{title} ({verdict})"
+                + (f", the {k} most likely of {len(walk.probs):,}" if k < len(walk.probs) else "")
+            ),
             height=max(220, 28 * k + 90),
             margin=dict(l=10, r=60, t=40, b=40),
             xaxis=dict(title=dict(text="probability"), range=[0, 1.15], tickformat=".0%"),
