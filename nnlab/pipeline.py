@@ -38,12 +38,13 @@ def make_trainer(
     data: DataConfig,
     model=None,
     train: TrainConfig | None = None,
-    record: RecordConfig = RecordConfig(),
+    record: RecordConfig | None = None,
     *,
     root: Path | str | None = None,
     name: str | None = None,
     callbacks: tuple = (),
     dataset: Dataset | None = None,
+    manifest: dict | None = None,
 ) -> tuple[Trainer, Path]:
     """A trainer with a recorder writing a new run folder under `root`; call `.fit()` to train.
 
@@ -57,12 +58,12 @@ def make_trainer(
         name: prefix of the run folder's name.
         callbacks: more callbacks (progress bars, live panels).
         dataset: the already-loaded dataset for `data`, to skip loading it again.
+        manifest: more fields for the run's manifest (a job's `job_id`, `config_key`, `owner`, `shared`).
     Returns: the trainer and the run folder.
     """
-    if train is not None:
-        train.validate()  # out-of-range settings are refused in words before anything is loaded
-    ds = dataset or load_dataset(data)
+    ds = dataset or load_dataset(data)  # `train` was validated when it was made (TrainConfig is frozen)
     model = model or default_model(ds)
+    record = record or RecordConfig()
     train = train or default_train(ds)
     if tuple(model.input_shape) != ds.input_shape or model.n_classes != ds.n_classes:
         raise ValueError(
@@ -81,6 +82,7 @@ def make_trainer(
             train=train.to_dict(),
             record=record.to_dict(),
             dataset_info=ds.manifest(),
+            extra=manifest,
         )
         idx = balanced_indices(ds.y_test, record.eval_size, seed=0)
         writer.save_eval_set(idx, ds.y_test[idx])

@@ -171,11 +171,15 @@ class Recorder:
         self.writer.add_epoch(metrics)
 
     def on_train_end(self, trainer) -> None:
-        if trainer.status == "stopped" and self._last_snapshot != trainer.step:
+        if getattr(trainer, "stop_requested", trainer.status == "stopped") and self._last_snapshot != trainer.step:
             self.snapshot(trainer)
         if getattr(trainer, "did_not_learn", False):  # the trainer's learning check (nnlab.analysis.learning)
             self.writer.manifest["did_not_learn"] = True
         self.writer.finish(trainer.status, trainer.message, self._step_arrays())
+
+    @property
+    def snapshots_written(self) -> int:
+        return len(self.writer.manifest["snapshots"])
 
     # --- the snapshot ----------------------------------------------------------------
     def _step_arrays(self) -> dict[str, np.ndarray]:

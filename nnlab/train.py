@@ -54,7 +54,8 @@ class TrainConfig:
     def validate(self) -> TrainConfig:
         """Raise a ValueError naming every field that is out of range, with its value and the range; else self.
 
-        Every entrance checks here (the Train page, the command line, `make_trainer`, `record_loop`, `from_dict`).
+        A frozen config is checked once, when it is made (the Train page, the command line, a lesson, `from_dict`
+        for a saved manifest), and then travels as this object: nothing downstream checks it again.
         """
         problems = []
         if self.optimizer not in OPTIMIZERS:
@@ -196,10 +197,17 @@ class Trainer:
         self.did_not_learn = False
         self.error_log: Path | None = None  # where fit() appends the traceback of an exception that ends it
         self._stop = threading.Event()
+        self._stop_as = ("stopped", "")  # the status and message a stop ends the run with
 
-    def stop(self) -> None:
-        """Ask the loop to end after the current step (thread-safe); what was recorded is kept."""
+    def stop(self, status: str = "stopped", message: str = "") -> None:
+        """Ask the loop to end after the current step (thread-safe); what was recorded is kept. The run ends with
+        `status` and `message` ("interrupted" and why, when a server restart stops it)."""
+        self._stop_as = (status, message)
         self._stop.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
 
     def _fire(self, event: str, *args) -> None:
         for cb in self.callbacks:
@@ -289,7 +297,7 @@ class Trainer:
                 seen += len(yb)
                 self._fire("on_step_end", loss_value, correct / len(yb))
                 if self._stop.is_set():
-                    self.status = "stopped"
+                    self.status, self.message = self._stop_as
                     break
             if self.status == "diverged" or seen < len(perm):
                 break  # an epoch cut short has no epoch metrics

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from nnlab import DataConfig, MLPConfig
@@ -11,14 +9,6 @@ from nnlab.jobs import INTERRUPTED, RESTART_MESSAGE, JobRegistry, JobSpec
 from nnlab.jobs.worker import Control, run_job
 from nnlab.runs import Run
 from tests.jobs_specs import spec
-
-
-def test_job_spec_round_trips_through_json(tmp_path):
-    job = spec(tmp_path, imports=("json",), data_dir=str(tmp_path))
-    again = JobSpec.from_json(job.to_json())
-    assert again == job
-    assert json.loads(job.to_json())["model"]["hidden"] == [8]
-    assert again.root == str(tmp_path.resolve())
 
 
 class StopAt:

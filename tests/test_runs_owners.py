@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -126,7 +127,7 @@ def test_registry_writes_the_owner_and_shares_a_reused_run(tmp_path, runs_root):
         assert b.reused and b.run_id == a.run_id
         m = manifest(runs_root, a.run_id)
         assert m["owner"] == "alice" and m["shared_with"] == ["bob"]
-        preset = reg.start(JobSpec(**{**json.loads(spec.to_json()), "shared": True, "imports": ()}), owner="carol")
+        preset = reg.start(dataclasses.replace(spec, shared=True), owner="carol")
         assert preset.reused and "carol" in manifest(runs_root, a.run_id)["shared_with"]  # the key ignores sharing
     finally:
         reg.shutdown()

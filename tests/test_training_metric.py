@@ -7,17 +7,15 @@ and runs from before the name was carried (no "metric") read as accuracy.
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 
 import numpy as np
 
-import appkit
+from appkit.training.form import TRAIN_JOB_KEY
 from nnlab import DataConfig, MLPConfig, RecordConfig, TrainConfig, train_run
 from nnlab.figures.training import training_curves
-from nnlab.jobs import JobSpec, LiveMetrics
-from nnlab.jobs.folder import FolderLive
-from nnlab.jobs.local import apply_event
+from nnlab.jobs import Job, JobSpec, LiveMetrics
 from nnlab.models import AEConfig
+from nnlab.runs.store import read_manifest
 from nnlab.tasks import ACCURACY, CLASSIFICATION, RECONSTRUCTION_ERROR, Metric, Reconstruction, metric_named
 from tests import app_harness
 from tests.app_harness import app_test, errors
@@ -47,15 +45,15 @@ def test_live_metrics_keep_the_events_metric_and_default_to_accuracy():
     old = LiveMetrics()
     old.start(10, 5, 2)  # an event from before the metric was named
     assert old.view().metric == ACCURACY
-    job = SimpleNamespace(live=LiveMetrics(), status="starting")
+    job = Job("ae", None, status="starting")
     event = {"event": "started", "total_steps": 4, "steps_per_epoch": 2, "metric": RECONSTRUCTION_ERROR.to_json()}
-    apply_event(job, event)
-    apply_event(job, {"event": "steps", "step": 2, "loss": [0.2, None], "acc": [0.1, 0.09]})
+    job.apply(event)
+    job.apply({"event": "steps", "step": 2, "loss": [0.2, None], "acc": [0.1, 0.09]})
     v = job.live.view()
     assert v.metric == RECONSTRUCTION_ERROR and job.status == "running"
     np.testing.assert_allclose(v.acc, [0.1, 0.09])
-    legacy = SimpleNamespace(live=LiveMetrics(), status="starting")
-    apply_event(legacy, {k: v for k, v in event.items() if k != "metric"})
+    legacy = Job("old", None, status="starting")
+    legacy.apply({k: v for k, v in event.items() if k != "metric"})
     assert legacy.live.view().metric == ACCURACY
 
 
@@ -71,13 +69,13 @@ def test_an_in_process_trainer_and_a_run_folder_say_reconstruction_error(tmp_pat
     )
     v = live.view()
     assert v.metric == RECONSTRUCTION_ERROR and len(v.acc) == len(v.loss) > 0
-    folder = FolderLive(run.folder).view()  # a reused run or a Ray job: read from the folder's steps file
+    folder = LiveMetrics.of_run(run.folder, read_manifest(run.folder)).view()  # a reused run: read from its folder
     assert folder.metric == RECONSTRUCTION_ERROR
     np.testing.assert_allclose(folder.acc, run.steps()["error"])
     mlp = train_run(
         DataConfig.make("moons", n_samples=100), MLPConfig(hidden=(4,)), TINY_TRAIN, TINY_RECORD, root=tmp_path
     )
-    assert FolderLive(mlp.folder).view().metric == ACCURACY
+    assert LiveMetrics.of_run(mlp.folder, read_manifest(mlp.folder)).view().metric == ACCURACY
 
 
 def test_the_curves_name_the_metric_and_its_direction():
@@ -113,7 +111,7 @@ def test_the_train_page_labels_an_autoencoders_curve(app_dirs, jobs, monkeypatch
     job = jobs.start(spec, "digits · autoencoder")
     assert job.wait(180) and job.status == "complete", job.error
     at = app_test(monkeypatch)
-    at.session_state[appkit.TRAIN_JOB_KEY] = job.id
+    at.session_state[TRAIN_JOB_KEY] = job.id
     at.switch_page("app_pages/train.py").run()
     assert not errors(at), errors(at)
     specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]

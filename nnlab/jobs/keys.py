@@ -1,29 +1,24 @@
-"""Which run a training request is: a stable key of its configuration, and the runs on disk that have it.
+"""Which run a training request is: the key of its configuration, and the runs on disk that have it.
 
-Beside stage 4 (run folders). `config_key(spec)` hashes what decides the trained network (data, model,
-training with its seed, recording, the plug-in modules imported), not where it is written or how many
-threads train it. The worker stores the key and the job id in the run's manifest (`config_key`, `job_id`), so
-`RunIndex` finds a finished run of the same configuration, or the run of a job the server no longer knows.
+Beside stage 4 (run folders). `config_key(spec)` is the spec's `key()`: what decides the trained network (data,
+model, training with its seed, recording, the plug-in modules imported), not where it is written or how many threads
+train it. The worker stores the key and the job id in the run's manifest (`config_key`, `job_id`), so `RunIndex`
+finds a finished run of the same configuration, or the run of a job the server no longer knows.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 
 from ..runs.store import MANIFEST
-from .worker import JobSpec
-
-KEY_FIELDS = ("data", "model", "train", "record", "imports")  # what the trained network depends on
+from .spec import FeaturesSpec, JobSpec
 
 
-def config_key(spec: JobSpec) -> str:
-    """A 16-hex-digit key of the spec's configuration: equal for identical trainings, whoever asks and wherever."""
-    d = json.loads(spec.to_json())
-    canonical = json.dumps({k: d.get(k) for k in KEY_FIELDS}, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+def config_key(spec: JobSpec | FeaturesSpec) -> str:
+    """A 16-hex-digit key of the spec's work: equal for identical work, whoever asks and wherever."""
+    return spec.key()
 
 
 class RunIndex:

@@ -1,19 +1,20 @@
-"""Live progress of a training job: a thread-safe store of the latest step, epoch and loss curves.
+"""Live progress of a job: a thread-safe store of the latest step, epoch and loss curves, or a share done and words.
 
-Beside stage 3 (train). The app's live panel reads a `LiveView` copy twice a second
-while the trainer (in a worker process, see `nnlab.jobs.worker`) feeds the store. As
-a `Callback` the same store also follows a `Trainer` running in this process.
+Beside stage 3 (train). The app's live panel reads a `LiveView` copy twice a second while the worker's events feed
+the store (`Job.apply`). As a `Callback` the same store follows a `Trainer` in this process; `of_run` fills one once
+from a finished run folder (a reused run: the manifest and the steps file the recorder wrote).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
-from ..tasks import ACCURACY, Metric
+from ..tasks import ACCURACY, Metric, metric_named
 from ..train import Callback
 
 
@@ -29,13 +30,17 @@ class LiveView:
     epochs: tuple[dict, ...] = ()  # per-epoch metrics: epoch, train_loss, test_acc, ...
     snapshots: int = 0  # snapshots written so far
     planned_snapshots: int = 0
-    elapsed: float = 0.0  # seconds since training started
+    elapsed: float = 0.0  # seconds since the work started
     started: bool = False
     metric: Metric = ACCURACY  # what `acc` holds: accuracy, or an autoencoder's reconstruction error
+    share: float | None = None  # for work without steps (a features job): the share done, as it says
+    words: str = ""  # what it is doing now, in words (a features job)
 
     @property
     def fraction(self) -> float:
-        """Share of the planned steps done, in [0, 1]."""
+        """Share of the work done, in [0, 1]."""
+        if self.share is not None:
+            return self.share
         return min(1.0, self.step / self.total_steps) if self.total_steps else 0.0
 
     @property
@@ -46,23 +51,23 @@ class LiveView:
     @property
     def eta(self) -> float | None:
         """Seconds left at the speed so far; None before the first steps."""
-        if self.step < 2 or not self.total_steps or self.elapsed <= 0:
+        done = self.fraction
+        if self.elapsed <= 0 or done <= 0 or (self.share is None and self.step < 2):
             return None
-        return self.elapsed / self.step * max(self.total_steps - self.step, 0)
+        return self.elapsed / done * (1.0 - done)
 
 
 class LiveMetrics(Callback):
-    """Keeps a job's progress in memory; every method is safe to call from any thread."""
+    """Keeps a job's progress in memory as a `LiveView` replaced whole at each change; safe from any thread."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._loss: list[float] = []
-        self._acc: list[float] = []
-        self._epochs: list[dict] = []
-        self._info = {"step": 0, "total_steps": 0, "steps_per_epoch": 1, "snapshots": 0, "planned_snapshots": 0}
-        self._metric = ACCURACY
-        self._t0: float | None = None
+        self._view = LiveView()
+        self._t0: float | None = None  # the clock: when the work started, and when it ended
         self._t1: float | None = None
+
+    def _change(self, **fields) -> None:
+        self._view = replace(self._view, **fields)
 
     # --- feeding ----------------------------------------------------------------------
     def start(
@@ -70,12 +75,9 @@ class LiveMetrics(Callback):
     ) -> None:
         """Training has started; `metric` names the per-step metric (a `Metric` or its JSON; None: accuracy)."""
         with self._lock:
-            self._metric = metric if isinstance(metric, Metric) else Metric.from_json(metric)
-            self._info.update(
-                total_steps=int(total_steps),
-                steps_per_epoch=max(int(steps_per_epoch), 1),
-                planned_snapshots=int(planned_snapshots),
-            )
+            metric = metric if isinstance(metric, Metric) else Metric.from_json(metric)
+            steps = dict(total_steps=int(total_steps), steps_per_epoch=max(int(steps_per_epoch), 1))
+            self._change(**steps, planned_snapshots=int(planned_snapshots), metric=metric)
             self._t0 = time.monotonic()
 
     def add_steps(
@@ -83,23 +85,28 @@ class LiveMetrics(Callback):
     ) -> None:
         """Append step metrics; `elapsed` is the trainer's own clock (seconds since it started), if it sent one."""
         with self._lock:
-            self._loss.extend(float(v) for v in losses)
-            self._acc.extend(float(v) for v in accs)
-            self._info["step"] = int(step) if step is not None else len(self._loss)
-            if snapshots is not None:
-                self._info["snapshots"] = int(snapshots)
+            v = self._view
+            loss = np.concatenate([v.loss, np.asarray(losses, np.float32)])
+            acc = np.concatenate([v.acc, np.asarray(accs, np.float32)])
+            step = int(step) if step is not None else len(loss)
+            self._change(loss=loss, acc=acc, step=step, snapshots=v.snapshots if snapshots is None else int(snapshots))
             if elapsed is not None and self._t1 is None:  # re-base our clock on the trainer's: no transport delay
                 self._t0 = time.monotonic() - float(elapsed)
 
     def add_epoch(self, metrics: dict) -> None:
         with self._lock:
-            self._epochs.append(dict(metrics))
+            self._change(epochs=(*self._view.epochs, dict(metrics)))
+
+    def progress(self, share: float, words: str = "") -> None:
+        """Work without steps says how far it is: `share` in [0, 1] and what it is doing."""
+        with self._lock:
+            self._change(share=min(1.0, max(0.0, float(share))), words=str(words))
+            self._t0 = self._t0 if self._t0 is not None else time.monotonic()
 
     def finish(self) -> None:
         """Stop the clock (the first call counts)."""
         with self._lock:
-            if self._t1 is None:
-                self._t1 = time.monotonic()
+            self._t1 = self._t1 if self._t1 is not None else time.monotonic()
 
     # --- as a Callback of an in-process Trainer ---------------------------------------
     def on_train_start(self, trainer) -> None:
@@ -116,15 +123,29 @@ class LiveMetrics(Callback):
 
     # --- reading ----------------------------------------------------------------------
     def view(self) -> LiveView:
-        """A copy of the progress so far."""
+        """The progress so far (its arrays are never changed: each change makes new ones)."""
         with self._lock:
             end = self._t1 if self._t1 is not None else time.monotonic()
-            return LiveView(
-                loss=np.asarray(self._loss, np.float32),
-                acc=np.asarray(self._acc, np.float32),
-                epochs=tuple(dict(e) for e in self._epochs),
-                started=self._t0 is not None,
-                elapsed=(end - self._t0) if self._t0 is not None else 0.0,
-                metric=self._metric,
-                **self._info,
-            )
+            elapsed = (end - self._t0) if self._t0 is not None else 0.0
+            return replace(self._view, started=self._t0 is not None, elapsed=elapsed)
+
+    @classmethod
+    def of_run(cls, folder: Path, manifest: dict) -> LiveMetrics:
+        """The finished progress of a run folder, read once from its `manifest` and its steps file."""
+        from safetensors.numpy import load_file
+
+        live, progress, snaps = cls(), manifest.get("progress") or {}, manifest.get("snapshots") or []
+        try:
+            steps = load_file(Path(folder) / "steps.safetensors")
+        except Exception:  # missing or damaged: safetensors raises its own error types; the curves stay empty
+            steps = {}
+        key = next((k for k in steps if k != "loss"), ACCURACY.key)  # the task's metric: "acc", or "error"
+        planned = progress.get("planned_snapshots") or len(snaps)
+        live.start(progress.get("total_steps") or 0, progress.get("steps_per_epoch") or 1, planned, metric_named(key))
+        loss, acc = steps.get("loss", []), steps.get(key, [])
+        live.add_steps(loss, acc, max(len(loss), snaps[-1]["step"] if snaps else 0), len(snaps))
+        for epoch in manifest.get("epochs") or ():
+            live.add_epoch(epoch)
+        started, finished = manifest.get("started"), manifest.get("finished")
+        live._t0, live._t1 = 0.0, float(finished - started) if started and finished else 0.0
+        return live

@@ -1,10 +1,11 @@
-"""The job registry: trainings in the background, each configuration trained once, a fair queue, honest restarts.
+"""The job registry: background work of one server, identical work done once, a fair queue, honest restarts.
 
 Stage 3 (train) for an app, one registry per server. `start(spec, owner=...)` returns a `Job` at once: the finished
-run of the same configuration (`keys.config_key`), the job already training it (joined), a new job in a free slot,
-or one waiting in the fair queue (`queue.py`). Jobs run in local worker processes (`local.py`; one process and one
-torch thread each, so that a page rerun does not hold the GIL the training needs: `bench/app_training.py`), or as
-Ray actors when `NNLAB_RAY_ADDRESS` is set (`ray_backend.py`). A job outlives its page, until it ends or is stopped.
+run of the same configuration (`spec.key()`), the job already doing the same work (joined), a new job in a free
+slot, or one waiting in the fair queue (`queue.py`). A job is a training (`JobSpec`) or a sparse autoencoder trained
+in a run (`FeaturesSpec`). Jobs run in local worker processes (`local.py`; one process and one torch thread each,
+so that a page rerun does not hold the GIL the training needs: `bench/app_training.py`), or as Ray actors when
+`NNLAB_RAY_ADDRESS` is set (`ray_backend.py`); either way a follower thread applies the worker's events to the job.
 """
 
 from __future__ import annotations
@@ -18,13 +19,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..runs.owners import NotYours, Viewer, share_with
-from ..runs.store import RunError
-from .folder import FolderLive
-from .keys import RunIndex, config_key
+from ..runs.owners import NotYours, Viewer, can_see, share_with
+from ..runs.store import RunError, read_manifest
+from .keys import RunIndex
 from .live import LiveMetrics
 from .queue import DEFAULT_DURATION_S, estimated_starts, next_to_start, start_order, wait_words
-from .worker import JobSpec
+from .spec import FeaturesSpec, JobSpec
 
 ACTIVE = ("queued", "starting", "running")
 TRAINING = ("starting", "running")
@@ -42,7 +42,7 @@ def worker_threads(max_running: int, cpus: int | None = None) -> int:
 
 
 class JobsFull(RuntimeError):
-    """No training can be taken now (the server trains none, or you already wait); the message says so in words."""
+    """No job can be taken now (the server trains none, or you already wait); the message says so in words."""
 
 
 class QueueFull(JobsFull):
@@ -51,12 +51,12 @@ class QueueFull(JobsFull):
 
 @dataclass(eq=False)
 class Job:
-    """One training in the background. Read its fields from any thread; `stop()` ends it cleanly."""
+    """One piece of background work. Read its fields from any thread; `stop()` ends it cleanly."""
 
     id: str
-    spec: JobSpec
+    spec: JobSpec | FeaturesSpec
     label: str = ""  # a human description: "moons · MLP 128-64"
-    key: str = ""  # the configuration's key (keys.config_key)
+    key: str = ""  # the work's key (spec.key())
     owners: list[str] = field(default_factory=list)  # who asked for it; the first is charged a slot
     created: float = field(default_factory=time.time)
     status: str = "queued"  # queued → starting → running → complete | stopped | diverged | failed | interrupted
@@ -64,13 +64,13 @@ class Job:
     error: str = ""  # for failed: the reason in words
     traceback: str = ""  # for failed: the worker's traceback
     log: str = ""  # for failed: the log file the traceback was appended to ("" if it could not be written)
-    folder: Path | None = None  # the run folder, once the worker created it
+    folder: Path | None = None  # a training's run folder, once the worker created it
+    output: Path | None = None  # a features job's saved autoencoder, once it ended
     reused: bool = False  # a finished run of the same configuration, opened instead of training again
     thread_seconds: dict = field(default_factory=dict)  # at the end: training seconds per torch thread count
-    live: LiveMetrics | FolderLive = field(default_factory=LiveMetrics)
+    live: LiveMetrics = field(default_factory=LiveMetrics)
     stop_requested: bool = False
-    _worker: object = field(default=None, repr=False)  # the backend's handle (local: its process)
-    _stop_fn: object = field(default=None, repr=False)  # set by the backend: stop(reason)
+    _worker: object = field(default=None, repr=False)  # the backend's handle: stop(reason), events(), lost()
     _cancel_fn: object = field(default=None, repr=False)  # set by the registry: cancel a queued job
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -80,12 +80,17 @@ class Job:
 
     @property
     def alive(self) -> bool:
-        """Not ended yet: waiting, starting or training."""
+        """Not ended yet: waiting, starting or working."""
         return self.status in ACTIVE
 
     @property
     def queued(self) -> bool:
         return self.status == "queued"
+
+    @property
+    def shared(self) -> bool:
+        """Everyone's to see (a lesson preset, or asked for by nobody in particular)."""
+        return getattr(self.spec, "shared", False) or self.owner == ANONYMOUS
 
     @property
     def run_id(self) -> str | None:
@@ -97,19 +102,51 @@ class Job:
         self.stop_requested = True
         if self.queued and self._cancel_fn is not None:
             self._cancel_fn(self)
-        elif self._stop_fn is not None:
-            self._stop_fn(reason)
+        elif self._worker is not None:
+            self._worker.stop(reason)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job has ended (True) or `timeout` seconds passed (False)."""
         return self._done.wait(timeout)
 
+    def apply(self, event: dict) -> None:
+        """One event of its worker (`worker.run_job`): its folder, progress, and how it ended."""
+        kind, live = event.get("event"), self.live
+        if kind == "created":
+            self.folder = Path(event["folder"])
+        elif kind == "started":
+            live.start(
+                event["total_steps"], event["steps_per_epoch"], event.get("planned_snapshots", 0), event.get("metric")
+            )
+            self.status = "running"
+        elif kind == "steps":
+            losses = [float("nan") if v is None else v for v in event["loss"]]
+            live.add_steps(losses, event["acc"], event["step"], event.get("snapshots"), event.get("elapsed"))
+        elif kind == "epoch":
+            live.add_epoch(event["metrics"])
+        elif kind == "progress":
+            live.progress(event["share"], event.get("words", ""))
+            self.status = "running"
+        elif kind == "end":
+            live.finish()  # now, not when the worker process has exited (that takes a moment more)
+            self.message, self.output = event.get("message", ""), Path(event["output"]) if event.get("output") else None
+            self.thread_seconds = {int(k): v for k, v in event.get("thread_seconds", {}).items()}
+            self.status = event["status"]
+        elif kind == "error":
+            live.finish()
+            self.error, self.traceback, self.log = (
+                event.get("error", ""),
+                event.get("traceback", ""),
+                event.get("log", ""),
+            )
+            self.status = "failed"
+
 
 class JobRegistry:
-    """Background training jobs of one server.
+    """Background jobs of one server.
 
     Args:
-        max_running: how many jobs train at once; 0 refuses every training.
+        max_running: how many jobs work at once; 0 refuses every job.
         spare: keep one worker process warmed up once `warm()` was called, so that the next job starts in well under
             a second; it costs an idle process (~300 MB) and is ended after `spare_idle_s` without a start.
         keep: how many finished jobs to remember.
@@ -144,16 +181,16 @@ class JobRegistry:
             self.backend = LocalWorkers(spare=spare, spare_idle_s=idle)
         self._jobs: dict[str, Job] = {}
         self._waiting: list[Job] = []  # in arrival order
-        self._durations: deque[float] = deque(maxlen=10)  # seconds the last jobs trained
+        self._durations: deque[float] = deque(maxlen=10)  # seconds the last jobs took
         self._index = RunIndex()
         self._lock = threading.RLock()
         self._closed = threading.Event()
         threading.Thread(target=self._housekeeping, name="nnlab-jobs-reaper", daemon=True).start()
         for t, handle in self.backend.recover():  # Ray jobs started by an earlier app process
-            job = Job(t["id"], JobSpec.from_json(t["spec"]), t.get("label", ""), t.get("key", ""), t.get("owners", []))
-            job.status, job.created, job.live = "starting", t.get("submitted", job.created), FolderLive(None)
+            job = Job(t["id"], t["spec"], t.get("label", ""), t.get("key", ""), t.get("owners", []), t["submitted"])
+            job.status, job._worker = "starting", handle
             self._jobs[job.id] = job
-            self.backend.follow(job, handle, self._ended)
+            self._follow(job)
 
     def warm(self) -> None:
         """Have a worker ready now (local backend with spares on): the next `start` will not wait for one."""
@@ -168,7 +205,7 @@ class JobRegistry:
         return sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)
 
     def running(self) -> list[Job]:
-        """The jobs not ended yet (training, starting or waiting), newest first."""
+        """The jobs not ended yet (working, starting or waiting), newest first."""
         return [j for j in self.jobs() if j.alive]
 
     def training(self) -> list[Job]:
@@ -182,20 +219,20 @@ class JobRegistry:
 
     def visible(self, viewer: Viewer) -> list[Job]:
         """The jobs `viewer` may see, newest first: the teacher every one, a student theirs (asked for or joined)
-        and the shared ones (lesson presets, trainings without an owner)."""
-        return [j for j in self.jobs() if viewer.teacher or viewer.id in j.owners or _job_shared(j)]
+        and the shared ones (lesson presets, jobs without an owner)."""
+        return [j for j in self.jobs() if viewer.teacher or viewer.id in j.owners or j.shared]
 
     def may_stop(self, job: Job, viewer: Viewer) -> bool:
         """The teacher stops any job; a student only the one they asked for first (not one they joined)."""
-        return viewer.teacher or (job.owner == viewer.id and not job.spec.shared)
+        return viewer.teacher or (job.owner == viewer.id and not getattr(job.spec, "shared", False))
 
     def stop(self, job_id: str, viewer: Viewer) -> None:
         """Stop (or, waiting, cancel) a job for `viewer`; `NotYours` when they may not (see `may_stop`)."""
         job = self.get(job_id)
-        if job is None or not (viewer.teacher or viewer.id in job.owners or _job_shared(job)):
-            raise NotYours("No such training")
+        if job is None or not (viewer.teacher or viewer.id in job.owners or job.shared):
+            raise NotYours("No such job")
         if not self.may_stop(job, viewer):
-            raise NotYours("This training is not yours to stop: others asked for it first, and it goes on for them")
+            raise NotYours("This job is not yours to stop: others asked for it first, and it goes on for them")
         job.stop()
 
     def job_for_run(self, run_id: str) -> Job | None:
@@ -212,7 +249,7 @@ class JobRegistry:
 
     def finished_run(self, spec: JobSpec) -> Path | None:
         """The complete run on disk trained from `spec`'s configuration (what `start` would reuse), or None."""
-        return self._index.complete(spec.root, config_key(spec))
+        return self._index.complete(spec.root, spec.key())
 
     def place(self, job: Job) -> tuple[int, float] | None:
         """(position from 1, estimated seconds until it starts) of a waiting job; None for any other job."""
@@ -222,20 +259,25 @@ class JobRegistry:
         return order.index(job) + 1, self._starts(len(order))[order.index(job)]
 
     # --- starting and stopping --------------------------------------------------------
-    def start(self, spec: JobSpec, label: str = "", owner: str = ANONYMOUS) -> Job:
-        """The job for `spec`: a finished run of the same configuration, the job training it, a new one or a waiting
-        one. Raise `JobsFull` (in words) when `owner` already waits for another training or nothing can train, and
-        `QueueFull` (saying how long to wait) when the queue is full."""
-        key = config_key(spec)
-        if spec.owner is None and not spec.shared and owner != ANONYMOUS:
+    def start(
+        self, spec: JobSpec | FeaturesSpec, label: str = "", owner: str = ANONYMOUS, viewer: Viewer | None = None
+    ) -> Job:
+        """The job for `spec`: a finished run of the same configuration, the job doing the same work, a new one or a
+        waiting one. Raise `JobsFull` (in words) when `owner` already waits for another job or nothing can work,
+        `QueueFull` (saying how long to wait) when the queue is full, and `NotYours` for features of a run that
+        `viewer` (default: `owner`, a student) may not see."""
+        if isinstance(spec, FeaturesSpec):
+            _check_may_see(spec.folder, viewer or Viewer(owner))
+        elif spec.owner is None and not spec.shared and owner != ANONYMOUS:
             spec = dataclasses.replace(spec, owner=owner)  # the worker writes it into the manifest
+        key = spec.key()
         with self._lock:
             same = next((j for j in self._jobs.values() if j.alive and j.key == key and _same_root(j, spec)), None)
             if same is not None:
                 if owner not in same.owners:
                     same.owners.append(owner)
                 return same
-            done = self._index.complete(spec.root, key)
+            done = self._index.complete(spec.root, key) if isinstance(spec, JobSpec) else None
             if done is not None:
                 return self._reused(spec, label, key, owner, done)
             if self.max_running <= 0:
@@ -258,7 +300,7 @@ class JobRegistry:
             if free:
                 self._launch(job)
                 if len(training) + 1 < self.max_running:
-                    self.backend.replenish()  # the next start finds a warm worker too
+                    self.backend.warm(wanted_now=False)  # the next start finds a warm worker too
             else:
                 self._waiting.append(job)
             self._forget_old()
@@ -295,14 +337,40 @@ class JobRegistry:
     # --- inside ------------------------------------------------------------------------
     def _launch(self, job: Job) -> None:
         job.status = "starting"
-        self.backend.launch(job, self._ended)
+        job._worker = self.backend.launch(job)
+        self._follow(job)
+
+    def _follow(self, job: Job) -> None:
+        """Apply the job's events on a daemon thread until its worker is done, then say how it ended."""
+
+        def follow() -> None:
+            try:
+                for event in job._worker.events():
+                    job.apply(event)
+                if job.alive and self._closed.is_set() and not self.backend.stops_on_shutdown:
+                    return  # this app process goes down; the Ray actor works on, a new registry follows it
+                if job.alive:
+                    job.error, job.status = job._worker.lost(), "failed"
+            except Exception as e:  # never leave a job that looks alive forever
+                job.error, job.status = f"Following the job failed: {type(e).__name__}: {e}", "failed"
+            finally:
+                if hasattr(job._worker, "close"):
+                    job._worker.close()
+            job.live.finish()
+            job._done.set()
+            self._ended(job)
+
+        threading.Thread(target=follow, name=f"nnlab-job-{job.id}", daemon=True).start()
 
     def _reused(self, spec: JobSpec, label: str, key: str, owner: str, folder: Path) -> Job:
         """A finished job for a run already on disk: no training, its progress read from the folder."""
         job = Job(uuid.uuid4().hex[:10], spec, label, key, [owner], status="complete", folder=folder, reused=True)
         _grant(folder, [owner])  # a finished run of someone else's: shared with this requester, read-only
-        job.live = FolderLive(folder)
-        job.message = (job.live.manifest() or {}).get("message", "")
+        try:
+            manifest = read_manifest(folder)
+        except RunError:
+            manifest = {}
+        job.live, job.message = LiveMetrics.of_run(folder, manifest), manifest.get("message", "")
         job._done.set()
         self._jobs[job.id] = job
         self._forget_old()
@@ -326,7 +394,7 @@ class JobRegistry:
         if not self._closed.is_set():
             self._schedule()
             if len(self.training()) < self.max_running:
-                self.backend.replenish()  # a warm worker for the next start, if one was asked for lately
+                self.backend.warm(wanted_now=False)  # a warm worker for the next start, if one was asked for lately
 
     def _schedule(self) -> None:
         with self._lock:
@@ -360,8 +428,14 @@ def _env_number(name: str, default: float) -> float:
         return default
 
 
-def _job_shared(job: Job) -> bool:
-    return job.spec.shared or job.owner == ANONYMOUS
+def _check_may_see(folder: str, viewer: Viewer) -> None:
+    """`NotYours` unless `viewer` may see the run in `folder` (features are made only from runs one may see)."""
+    try:
+        visible = can_see(read_manifest(Path(folder)), viewer)
+    except (RunError, OSError):
+        visible = False
+    if not visible:
+        raise NotYours("No such run: features are trained only on a run you may see")
 
 
 def _grant(folder: Path, owners: list[str]) -> None:
@@ -371,5 +445,5 @@ def _grant(folder: Path, owners: list[str]) -> None:
         pass  # a run that cannot be read (deleted meanwhile) has nobody to share with
 
 
-def _same_root(job: Job, spec: JobSpec) -> bool:
+def _same_root(job: Job, spec: JobSpec | FeaturesSpec) -> bool:
     return os.path.abspath(job.spec.root) == os.path.abspath(spec.root)

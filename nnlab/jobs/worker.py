@@ -1,25 +1,26 @@
-"""The training worker: what a job is (`JobSpec`), and `run_job`, which trains it and reports in events.
+"""The worker side of a job: `run_job` does a spec's work and reports it in events; `serve` is a local worker process.
 
-Stage 3 (train) apart from the app. `python -m nnlab.jobs` is a local worker (`local.py`): it warms up, takes one
-job from its `inbox` pipe, trains it and sends `created` / `started` / `steps` / `epoch` / `end` (or `error`) on its
-`events` pipe; a later `{"stop": reason}` stops it after the step, keeping what was recorded. The reason "restart",
-the app's process going away (the pipe closes), SIGTERM or SIGINT mark the run interrupted by a server restart.
+Stage 3 (train) apart from the app. `python -m nnlab.jobs IN OUT` (`local.py` starts it) warms up, takes one spec
+from its inbox pipe, does the work and sends `created` / `started` / `steps` / `epoch` / `progress` / `end` (or
+`error`) events; a later `{"stop": reason}` stops it after the step, keeping what was recorded. The reason
+"restart", the app's process going away (the pipe closes), SIGTERM or SIGINT mark the run interrupted by a server
+restart. A Ray actor (`ray_backend.py`) calls `run_job` the same way.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import threading
 import time
 import traceback
-from dataclasses import asdict, dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 from ..failures import error_log_path, explain_failure, write_error_log
+from .spec import FeaturesSpec, JobSpec
 
-STEP_FLUSH_S = 0.1  # the most time step metrics wait before they are sent
+STEP_FLUSH_S = 0.1  # the most time step metrics (or a features job's progress) wait before they are sent
 IDLE_BEFORE_EXTRAS_S = 0.2  # a spare with no job by then imports scikit-learn too (a job arriving first skips it)
 INTERRUPTED = "interrupted"  # the status of a run whose worker was stopped by a server restart
 RESTART_MESSAGE = (
@@ -28,61 +29,31 @@ RESTART_MESSAGE = (
 )
 
 
-@dataclass(frozen=True)
-class JobSpec:
-    """Everything a worker needs to train one run (JSON-friendly; configs as their dicts)."""
-
-    data: dict  # DataConfig.to_dict()
-    model: dict | None = None  # asdict(MLPConfig | CNNConfig); None: the dataset's default network
-    train: dict | None = None  # TrainConfig.to_dict(); None: the dataset's defaults
-    record: dict | None = None  # RecordConfig.to_dict(); None: the defaults
-    root: str = "runs"  # the runs folder (absolute, so the worker's cwd does not matter)
-    name: str | None = None  # prefix of the run folder's name
-    data_dir: str | None = None  # NNLAB_DATA_DIR for the worker (None: inherit)
-    imports: tuple[str, ...] = ()  # modules to import first (your own @register_dataset loaders)
-    torch_threads: int = 1  # intra-op threads of the worker (see nnlab.jobs.registry.worker_threads)
-    max_threads: int = 0  # more than torch_threads: use up to this many while the machine is idle (jobs.threads)
-    owner: str | None = None  # the run's owner (an anonymous id, nnlab.runs.owners); None: shared with everyone
-    shared: bool = False  # shared with everyone (a lesson preset): written without an owner, the teacher's to change
-
-    @classmethod
-    def make(cls, data, model=None, train=None, record=None, *, root, **kwargs) -> JobSpec:
-        """Build a spec from config objects (DataConfig, ModelConfig, TrainConfig, RecordConfig)."""
-        spec = cls(
-            data=data.to_dict(),
-            model=asdict(model) if model is not None else None,
-            train=train.to_dict() if train is not None else None,
-            record=record.to_dict() if record is not None else None,
-            root=str(os.path.abspath(root)),
-            **kwargs,
-        )
-        return cls.from_json(spec.to_json())  # tuples become lists: the spec equals what the worker reads
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> JobSpec:
-        d = json.loads(text)
-        d["imports"] = tuple(d.get("imports", ()))
-        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
-
-
 class Control:
     """A job's stop request, from whichever side asks (a message, a signal, the Ray actor's `stop`)."""
 
     def __init__(self):
         self.stopped = threading.Event()
         self.reason = ""  # "restart" when the server goes down: the run is marked interrupted, not stopped
-        self.trainer = None
+        self._trainer = None
 
     def request(self, reason: str = "") -> None:
         """Stop after the current step; `reason` "restart" marks the run interrupted by a server restart."""
         if not self.stopped.is_set():
             self.reason = reason
         self.stopped.set()
-        if self.trainer is not None:
-            self.trainer.stop()
+        self._stop_trainer()
+
+    def attach(self, trainer) -> None:
+        """The trainer to stop (a stop asked for before it existed reaches it now)."""
+        self._trainer = trainer
+        if self.stopped.is_set():
+            self._stop_trainer()
+
+    def _stop_trainer(self) -> None:
+        if self._trainer is not None:
+            restart = self.reason == "restart"
+            self._trainer.stop(INTERRUPTED if restart else "stopped", RESTART_MESSAGE if restart else "")
 
 
 class _Reporter:
@@ -95,7 +66,7 @@ class _Reporter:
         self.last = self.t0 = time.monotonic()
 
     def flush(self, trainer) -> None:
-        snapshots = len(self.recorder.writer.manifest["snapshots"]) if self.recorder else 0
+        snapshots = self.recorder.snapshots_written if self.recorder else 0
         steps = dict(step=trainer.step, loss=self.loss, acc=self.acc, snapshots=snapshots)
         self.send(dict(event="steps", **steps, elapsed=time.monotonic() - self.t0))
         self.loss, self.acc, self.last = [], [], time.monotonic()
@@ -135,68 +106,73 @@ def warm_up(threads: int = 1) -> None:
     opt.step()  # the first step imports torch's compile machinery lazily: pay for it now
 
 
-def run_job(spec: JobSpec, send, control: Control, *, job_id: str = "", key: str = "") -> str:
-    """Train `spec`, sending events through `send(dict)`; stop when `control` says so; return the final status.
+def run_job(spec: JobSpec | FeaturesSpec, send, control: Control, *, job_id: str = "", key: str = "") -> str:
+    """Do `spec`'s work, sending events through `send(dict)`; stop when `control` says so; return the final status.
 
-    `job_id` and `key` (the config key) go into the run's manifest, so that the run can be found by either.
+    A training's `job_id` and `key` go into its run's manifest, so that the run can be found by either.
     """
-    from ..data import DataConfig
-    from ..models import config_from_dict
-    from ..pipeline import make_trainer
-    from ..record import RecordConfig, Recorder
-    from ..runs.store import write_manifest
-    from ..train import TrainConfig
-    from .threads import ThreadGovernor
-
-    if spec.data_dir is not None:
+    if getattr(spec, "data_dir", None) is not None:
         os.environ["NNLAB_DATA_DIR"] = spec.data_dir
-    for module in spec.imports:
-        __import__(module)
     trainer = None
     try:
+        for module in spec.imports:
+            __import__(module)
+        if isinstance(spec, FeaturesSpec):
+            return _features(spec, send, control)
+        from ..pipeline import make_trainer
+        from ..record import Recorder
+        from .threads import ThreadGovernor
+
+        found_by = {"job_id": job_id, "config_key": key, "owner": spec.owner, "shared": spec.shared}
         trainer, folder = make_trainer(
-            DataConfig.from_dict(spec.data),
-            config_from_dict(spec.model) if spec.model else None,
-            TrainConfig.from_dict(spec.train) if spec.train else None,
-            RecordConfig(**(spec.record or {})),
+            spec.data,
+            spec.model,
+            spec.train,
+            spec.record,
             root=spec.root,
             name=spec.name,
+            manifest={k: v for k, v in found_by.items() if v},  # who finds it, who sees it
         )
         recorder = next((cb for cb in trainer.callbacks if isinstance(cb, Recorder)), None)
-        found_by = {k: v for k, v in (("job_id", job_id), ("config_key", key)) if v}
-        found_by.update({k: v for k, v in (("owner", spec.owner), ("shared", spec.shared)) if v})  # who sees it
-        if recorder is not None and found_by:
-            recorder.writer.manifest.update(found_by)
-            write_manifest(folder, recorder.writer.manifest)
-        trainer.callbacks.append(_Reporter(send, recorder))
         governor = ThreadGovernor(spec.torch_threads, max(spec.max_threads, spec.torch_threads))
-        trainer.callbacks.append(governor)
+        trainer.callbacks += [_Reporter(send, recorder), governor]
         send({"event": "created", "folder": str(folder)})
-        control.trainer = trainer
-        if control.stopped.is_set():
-            trainer.stop()
+        control.attach(trainer)
         trainer.fit()
-        status, message = trainer.status, trainer.message
-        if status == "stopped" and control.reason == "restart" and recorder is not None:
-            status, message = INTERRUPTED, RESTART_MESSAGE
-            recorder.writer.manifest.update(status=status, message=message)
-            write_manifest(folder, recorder.writer.manifest)
-        send({"event": "end", "status": status, "message": message, "thread_seconds": governor.seconds})
-        return status
+        send({"event": "end", "status": trainer.status, "message": trainer.message, "thread_seconds": governor.seconds})
+        return trainer.status
     except Exception as e:
         send(failure_event(e, trainer, spec.root))
         return "failed"
+
+
+def _features(spec: FeaturesSpec, send, control: Control) -> str:
+    """Train a sparse autoencoder in its run (`nnlab.analysis.sae`, imported here: only a features job needs it)."""
+    from ..analysis import sae
+
+    last = [0.0]
+
+    def progress(share: float, words: str) -> None:
+        if time.monotonic() - last[0] > STEP_FLUSH_S or share >= 1.0:
+            send({"event": "progress", "share": float(share), "words": str(words)})
+            last[0] = time.monotonic()
+
+    send({"event": "progress", "share": 0.0, "words": "Reading the run's activations…"})
+    kwargs = dict(progress=progress, should_stop=control.stopped.is_set, seed=spec.seed, epochs=spec.epochs)
+    path = sae.train_in_run(Path(spec.folder), spec.point, spec.snapshot, spec.width, spec.k, **kwargs)
+    stopped = control.stopped.is_set()
+    status = (INTERRUPTED if control.reason == "restart" else "stopped") if stopped else "complete"
+    send({"event": "end", "status": status, "message": "", "output": str(path)})
+    return status
 
 
 def failure_event(error: Exception, trainer, root: str) -> dict:
     """The `error` event for an exception: the reason in words, the traceback, and the log it was appended to.
 
     A trainer that ran has already marked its run failed (with the same words) and logged the traceback in the
-    run folder; an error before training started is logged in the run folder if there is one (and the run marked
-    failed), else in the runs folder's `errors.log`.
+    run folder; an error before training started (no run folder is left then) is logged in the runs folder's
+    `errors.log`.
     """
-    from ..record import Recorder
-
     if trainer is not None and trainer.status == "failed":
         message = trainer.message
         log = trainer.error_log if trainer.error_log is not None and trainer.error_log.is_file() else None
@@ -205,13 +181,9 @@ def failure_event(error: Exception, trainer, root: str) -> dict:
             message = str(error.args[0]) if error.args else type(error).__name__
         else:
             message = explain_failure(error, 0).replace("Training ended at step 0 by", "Training could not start:")
-        folder = trainer.error_log.parent if trainer is not None and trainer.error_log is not None else None
-        log = write_error_log(error_log_path(folder, root), error, "a training job failed before it started")
+        log = write_error_log(error_log_path(None, root), error, "a background job failed before it started")
         if log is not None:
-            message += f" The traceback is in {log.name} in the {'run' if folder else 'runs'} folder."
-        recorder = next((cb for cb in getattr(trainer, "callbacks", ()) if isinstance(cb, Recorder)), None)
-        if recorder is not None:  # the run folder says what happened too
-            recorder.writer.finish("failed", message, recorder._step_arrays())
+            message += f" The traceback is in {log.name} in the runs folder."
     return {
         "event": "error",
         "error": message,
@@ -220,7 +192,7 @@ def failure_event(error: Exception, trainer, root: str) -> dict:
     }
 
 
-def _receive(inbox: Connection) -> dict | None:
+def _receive(inbox: Connection) -> object:
     """The next message from the app's process; None once that process is gone (its end of the pipe closed)."""
     try:
         return inbox.recv()
@@ -228,14 +200,8 @@ def _receive(inbox: Connection) -> dict | None:
         return None
 
 
-def _obey(inbox: Connection, control: Control) -> None:
-    """Wait for a stop (or for the app's process to go away: a restart) and pass it to the trainer."""
-    msg = _receive(inbox)
-    control.request(str(msg.get("stop", "")) if msg is not None else "restart")
-
-
 def serve(inbox: Connection, events: Connection) -> None:
-    """A local worker process: warm up, take one job from `inbox`, train it, send its events on `events`."""
+    """A local worker process: warm up, take one job from `inbox`, do it, send its events on `events`."""
     control, has_job = Control(), threading.Event()
 
     def on_signal(signum, frame) -> None:
@@ -248,11 +214,16 @@ def serve(inbox: Connection, events: Connection) -> None:
     warm_up()
     if not inbox.poll(IDLE_BEFORE_EXTRAS_S):  # idle: import scikit-learn (digits and blobs load through it) now
         import sklearn.datasets  # noqa: F401
-    msg = _receive(inbox)
-    if msg is None or "spec" not in msg:
+    job = _receive(inbox)
+    if not isinstance(job, dict) or "spec" not in job:
         return  # the app went away, or ended this spare
     has_job.set()
-    threading.Thread(target=_obey, args=(inbox, control), daemon=True).start()
+
+    def obey() -> None:  # a stop, or the app's process going away (a restart), reaches the work
+        stop = _receive(inbox)
+        control.request(str(stop.get("stop", "")) if isinstance(stop, dict) else "restart")
+
+    threading.Thread(target=obey, daemon=True).start()
 
     def send(event: dict) -> None:
         try:
@@ -260,7 +231,7 @@ def serve(inbox: Connection, events: Connection) -> None:
         except OSError:
             pass  # the app is gone (a server restart): the run folder says what happened
 
-    run_job(msg["spec"], send, control, job_id=msg.get("job", ""), key=msg.get("key", ""))
+    run_job(job["spec"], send, control, job_id=job.get("job", ""), key=job.get("key", ""))
 
 
 def main(argv: list[str]) -> int:

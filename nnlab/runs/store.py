@@ -93,6 +93,7 @@ class RunWriter:
         record: dict,
         dataset_info: dict | None = None,
         name: str | None = None,
+        extra: dict | None = None,
     ):
         self.folder = Path(folder)
         if self.folder.exists() and any(self.folder.iterdir()):
@@ -113,6 +114,7 @@ class RunWriter:
             "progress": {},
             "epochs": [],
             "snapshots": [],
+            **(extra or {}),  # who finds the run and who sees it: job_id, config_key, owner, shared
         }
         write_manifest(self.folder, self.manifest)
 
