@@ -12,7 +12,7 @@ The Features page starts one as (`viewer`: who asks, `nnlab.runs.Viewer`; a stud
                          "features of hidden.0", owner=viewer.id, viewer=viewer)
     job.live.view().fraction, job.live.view().words   # progress, as the trainer says it
     job.stop()                                         # (or registry.stop(job.id, viewer): as for a training)
-    job.output                                         # once job.status == "complete": the saved autoencoder
+    job.output                 # once job.status == "complete": the saved autoencoder's folder in the run
 """
 
 from .keys import RunIndex, config_key

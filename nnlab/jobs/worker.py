@@ -160,9 +160,11 @@ def _features(spec: FeaturesSpec, send, control: Control) -> str:
     send({"event": "progress", "share": 0.0, "words": "Reading the run's activations…"})
     kwargs = dict(progress=progress, should_stop=control.stopped.is_set, seed=spec.seed, epochs=spec.epochs)
     path = sae.train_in_run(Path(spec.folder), spec.point, spec.snapshot, spec.width, spec.k, **kwargs)
-    stopped = control.stopped.is_set()
-    status = (INTERRUPTED if control.reason == "restart" else "stopped") if stopped else "complete"
-    send({"event": "end", "status": status, "message": "", "output": str(path)})
+    if path is None or control.stopped.is_set():  # stopped: nothing is saved
+        status, path = (INTERRUPTED if control.reason == "restart" else "stopped"), None
+    else:
+        status = "complete"
+    send({"event": "end", "status": status, "message": "", "output": str(path) if path else ""})
     return status
 
 
