@@ -1,4 +1,4 @@
-"""The command line: `python -m nnlab train|runs|datasets|download|classify`."""
+"""The command line: `python -m nnlab train|runs|datasets|download|classify|features`."""
 
 from __future__ import annotations
 
@@ -252,6 +252,70 @@ def cmd_classify(a) -> int:
     return status
 
 
+def cmd_features(a) -> int:
+    """Train a sparse autoencoder on one point of a run, save it in the run folder, print its quality and the median
+    class purity of its features against the point's neurons."""
+    import numpy as np
+    import torch
+
+    from .analysis import features, sae, units
+    from .runs import RunError, run_path
+
+    root = Path(a.runs_dir) if a.runs_dir else runs_dir()
+    folder = run_path(root, a.run)
+    if not folder.is_dir():
+        raise ValueError(f"no run named {a.run!r} in {root}")
+    from tqdm.auto import tqdm
+
+    with tqdm(total=100, desc="training the SAE", unit="%", bar_format="{l_bar}{bar}| {postfix}") as bar:
+
+        def progress(fraction: float, words: str) -> None:
+            bar.update(round(100 * fraction) - bar.n)
+            bar.set_postfix_str(words, refresh=False)
+
+        try:
+            saved = sae.train_in_run(
+                folder, a.point, a.snapshot, a.width, a.k, progress=progress, seed=a.seed, epochs=a.epochs
+            )
+        except RunError as e:
+            raise ValueError(str(e)) from None
+    run = Run(folder)
+    m, entry = sae.load_sae(saved)
+    point = run.point(a.point)
+    k = entry["snapshot"]
+    with torch.inference_mode():
+        model, dataset = run.model_at(k), run.dataset()
+        x, idx, labels = units.eval_inputs(run, dataset)
+        table = features.feature_table(model, m, x, point, idx, labels)
+    comp = features.neurons_vs_features(table, m, max(len(run.class_names), int(np.max(labels)) + 1))
+    q = table.quality
+    live = int((~np.isnan(comp.feature_purity)).sum())
+    print(f"saved {saved.relative_to(root)} ({entry['vectors']:,} training vectors, {entry['seconds']:.1f} s)")
+    print(f"snapshot {k} (step {entry.get('step')}), point {a.point}: {m.width} features, k = {m.k}")
+    print(f"on the evaluation subset ({len(x):,} samples):")
+    print(f"  variance explained   {q.variance_explained:.3f}")
+    print(f"  L0 (mean active)     {q.l0:.2f}")
+    print(f"  dead features        {q.dead:.1%}")
+    print(f"  dense features       {q.dense:.1%}")
+    print(f"  {table.metric:<20} {table.intact:.4f} intact, {table.spliced:.4f} spliced in (the layer replaced)")
+    print(f"  median class purity  features {comp.feature_median:.2f} ({live} live), neurons {comp.neuron_median:.2f}")
+    return 0
+
+
+def _features_parser(sub) -> None:
+    p = sub.add_parser("features", help="train a sparse autoencoder on one point of a run and print its quality")
+    p.add_argument("run", metavar="RUN", help="the run's name (see `python -m nnlab runs`)")
+    p.add_argument("--point", required=True, help="a hidden point of its network: relu1, conv2, block1, code, ...")
+    p.add_argument("--snapshot", type=int, default=None, help="index of the snapshot (default: the last)")
+    p.add_argument("--width", type=int, default=256, help="number of features (default 256)")
+    p.add_argument("--k", type=int, default=8, help="features active per vector (default 8)")
+    p.add_argument(
+        "--epochs", type=int, default=None, help="passes over the training vectors (default: about 1,000 steps)"
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--runs-dir", default=None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nnlab", description="Train small networks and record them.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -274,10 +338,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("photos", nargs="+", metavar="PHOTO", help="PNG, JPEG, WebP or GIF files")
     p.add_argument("--top", type=int, default=5, help="how many classes to print per photo (default 5)")
     p.add_argument("--network", default=None, help="a registered pretrained network (default efficientnet-lite0)")
+    _features_parser(sub)
     a = parser.parse_args(argv)
     try:
         commands = {"train": cmd_train, "runs": cmd_runs, "datasets": cmd_datasets, "download": cmd_download}
-        return {**commands, "classify": cmd_classify}[a.command](a)
+        return {**commands, "classify": cmd_classify, "features": cmd_features}[a.command](a)
     except (KeyError, ValueError, DownloadError) as e:
         print(f"error: {e.args[0] if e.args else e}", file=sys.stderr)
         return 2

@@ -492,9 +492,12 @@ def train_spec(
     run = Run(folder)
     if run.model_config is None:
         raise RunError(f"Run {run.id!r} holds a network of your own, which nnlab cannot rebuild to read its points")
-    k = range(len(run.snapshots))[-1 if spec.snapshot is None else spec.snapshot] if run.snapshots else None
-    if k is None:
+    n = len(run.snapshots)
+    if n == 0:
         raise RunError(f"Run {run.id!r} has no snapshot yet")
+    if spec.snapshot is not None and not -n <= spec.snapshot < n:
+        raise ValueError(f"Run {run.id!r} has snapshots 0 to {n - 1}; there is no snapshot {spec.snapshot}")
+    k = range(n)[-1 if spec.snapshot is None else spec.snapshot]
     point = run.point(spec.point)
     p = find_point(run, spec.point)
     if p.layout not in ("vector", "map", "tokens", "code") or p.module is None or p.role in ("logits", "probs"):
