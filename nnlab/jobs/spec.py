@@ -76,21 +76,7 @@ class FeaturesSpec:
     torch_threads: int = 1
     imports: tuple[str, ...] = ()  # modules to import first (a plug-in model kind's)
 
-    def __post_init__(self):
-        whole = [(name, v) for name, v in (("width", self.width), ("k", self.k), ("seed", self.seed)) if v is not None]
-        bad = [
-            f"{name} {v!r} is not a whole number ≥ 1" for name, v in whole if not _whole(v, 0 if name == "seed" else 1)
-        ]
-        if self.snapshot is not None and not _whole(self.snapshot, -(2**31)):
-            bad.append(f"snapshot {self.snapshot!r} is not a whole number")
-        if self.epochs is not None and not _whole(self.epochs, 1):
-            bad.append(f"epochs {self.epochs!r} is not a whole number ≥ 1")
-        if not bad and self.k > self.width:
-            bad.append(f"k {self.k} is more than the width {self.width}: at most every feature can be active")
-        if not isinstance(self.point, str) or not self.point:
-            bad.append("a point is needed (a layer's name, as the run lists its points)")
-        if bad:
-            raise ValueError("; ".join(bad))
+    def __post_init__(self):  # the width, k and epochs are checked against the point by the page (SaeSpec.check)
         object.__setattr__(self, "folder", str(Path(self.folder).resolve()))
 
     @property
@@ -102,7 +88,3 @@ class FeaturesSpec:
         """The run, the point, the snapshot, the width and k: one job for them, whoever asks."""
         run = Path(self.folder).name
         return _digest({"features": [run, self.point, self.snapshot, self.width, self.k]})
-
-
-def _whole(value, low: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= low

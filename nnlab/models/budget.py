@@ -62,9 +62,10 @@ def limits() -> tuple[int, int]:
     )
 
 
-def check_budget(config, batch_size: int = 1) -> Footprint:
-    """The network's footprint, or a ValueError in words when it is over the server's limits."""
-    fp = footprint(config)
+def check_budget(config, batch_size: int = 1, fp: Footprint | None = None) -> Footprint:
+    """The network's footprint, or a ValueError in words when it is over the server's limits (`fp`: the config's
+    footprint if it is known already, so that a form checking each batch size does not build the network again)."""
+    fp = fp if fp is not None else footprint(config)
     max_params, max_bytes = limits()
     what = config.describe()
     if fp.params > max_params:
