@@ -28,7 +28,11 @@ from .schema import MAX_MANIFEST_BYTES, MAX_SNAPSHOTS, ManifestError, parse_mani
 from .store import MANIFEST, RunError, write_manifest
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")  # used with fullmatch: `$` would let "x\n" through
-MEMBER_RE = re.compile(r"manifest\.json|eval\.safetensors|steps\.safetensors|snapshots/\d{4,6}\.safetensors")
+MEMBER_RE = re.compile(
+    r"manifest\.json|eval\.safetensors|steps\.safetensors|snapshots/\d{4,6}\.safetensors"
+    r"|features/[A-Za-z0-9_]{1,40}-s\d{1,6}-w\d{1,6}-k\d{1,4}/sae\.(?:json|safetensors)"  # sparse autoencoders
+)
+MAX_SAES = 64  # sparse autoencoders one run may carry in its zip (two files each)
 MAX_IMPORT_BYTES = 512 * 2**20  # unpacked size of an imported run
 MAX_MEMBERS = MAX_SNAPSHOTS + 4  # the snapshots, manifest, eval and steps files, and a snapshots/ folder entry
 MAX_RATIO = 100  # unpacked/packed size of one member
@@ -178,8 +182,11 @@ def export_zip(run_folder: Path | str, *, damaged: bool = False) -> bytes:
 def _members(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
     """The zip's files by name, after checking each is a run file, appears once and is not a zip bomb."""
     infos = zf.infolist()
-    if len(infos) > MAX_MEMBERS:
+    saes = sum(info.filename.startswith("features/") for info in infos)  # counted apart: MAX_SAES of them
+    if len(infos) - saes > MAX_MEMBERS:
         raise RunError(f"The zip holds {len(infos):,} files; a run has at most {MAX_MEMBERS:,}")
+    if saes > 3 * MAX_SAES + 1:  # two files and a folder entry each, and features/
+        raise RunError(f"The zip holds {saes:,} files of sparse autoencoders; a run carries at most {MAX_SAES}")
     members = {}
     for info in infos:
         if info.is_dir():
@@ -205,6 +212,31 @@ def _zip_manifest(zf: zipfile.ZipFile, members: dict[str, zipfile.ZipInfo]) -> d
         return parse_manifest(raw)
     except ManifestError as e:
         raise RunError(f"The zip's {e}") from None
+
+
+def _check_saes(folder: Path, manifest: dict) -> None:
+    """Each sparse autoencoder unpacked with a run: its entry within the limits, for a point of the run's network of
+    the width it declares, and its tensors' header fitting the entry (`nnlab.analysis.sae.check_sae_files`)."""
+    root = folder / "features"
+    if not root.is_dir():
+        return
+    from .sae_files import check_sae_files, point_width
+
+    run = Run(folder)
+    for sub in sorted(root.iterdir()):
+        prefix = f"features/{sub.name}"
+        entry = check_sae_files(sub, prefix)
+        if run.model_config is None:
+            raise RunError(f"{prefix} is for a network of your own, whose points nnlab does not know")
+        try:
+            d_in = point_width(run.point(entry["point"]))
+        except KeyError:
+            raise RunError(
+                f"{prefix}/sae.json names the point {entry['point'][:40]!r}, which the network has not"
+            ) from None
+        check_sae_files(sub, prefix, d_in)
+        if not 0 <= entry["snapshot"] < len(manifest["snapshots"]):
+            raise RunError(f"{prefix}/sae.json names snapshot {entry['snapshot']}, which the run has not")
 
 
 def import_zip(root: Path | str, data: bytes, name: str, *, owner: str | None = None) -> Path:
@@ -236,6 +268,16 @@ def import_zip(root: Path | str, data: bytes, name: str, *, owner: str | None = 
             for file in snapshot_files:
                 if file not in members:
                     raise RunError(f"The zip lacks {file}, which its manifest lists as a snapshot")
+            saes = sorted(f for f in members if f.startswith("features/"))
+            for f in saes:
+                if (
+                    f.rpartition("/")[0] + ("/sae.json" if f.endswith(".safetensors") else "/sae.safetensors")
+                    not in members
+                ):
+                    raise RunError(f"The zip holds {f} without the other file of its sparse autoencoder")
+            if len(saes) > 2 * MAX_SAES:
+                raise RunError(f"The zip holds {len(saes) // 2} sparse autoencoders; a run carries at most {MAX_SAES}")
+            wanted += saes
             kept = [members[f] for f in wanted if f in members]  # files the manifest does not name are left out
             total = sum(info.file_size for info in kept)
             if total > MAX_IMPORT_BYTES:
@@ -256,6 +298,7 @@ def import_zip(root: Path | str, data: bytes, name: str, *, owner: str | None = 
         except RunError as e:
             raise RunError(f"The zip's {e.reason}") from None
         try:
+            _check_saes(folder, manifest)  # headers and entries against the network's points, before any data
             run = Run(folder)
             for k in range(len(run)):
                 run.snapshot(k)  # every array file must parse
