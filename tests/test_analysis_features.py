@@ -153,3 +153,23 @@ def test_token_boxes_and_places():
     assert features.token_box(16, 17, (8, 8)) == (6, 8, 6, 8)
     assert features.place(np.array([[0, 2, 0, 2]]), (8, 8)) == "mostly at the top left of the image"
     assert features.place(np.array([[3, 5, 3, 5]]), (8, 8)) == "mostly near the middle of the image"
+
+
+def test_steering_scales_one_feature_as_scaling_that_unit_by_hand(mlp, data):
+    x, _, _ = data
+    m = identity_sae(6)
+    p = point(mlp, "relu1")
+    sample = x[3:4]
+    h = point_output(mlp, sample, "relu1")  # (1, 6)
+    f = int(h.argmax())
+    for factor in (0.0, 1.0, 2.5):
+        s = features.steer(mlp, m, sample, p, f, factor)
+        scaled = h.clone()
+        scaled[0, f] *= factor
+        want = torch.softmax(mlp.out(scaled), 1)[0].detach().numpy()
+        np.testing.assert_allclose(s.after, want, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(s.before, torch.softmax(mlp(sample), 1)[0].detach().numpy(), rtol=1e-6)
+    assert s.value == pytest.approx(float(h[0, f])) and s.active[0] == f
+    assert sorted(s.active.tolist()) == torch.nonzero(h[0] > 0).flatten().tolist()
+    with pytest.raises(IndexError, match="no feature 6"):
+        features.steer(mlp, m, sample, p, 6, 0.0)

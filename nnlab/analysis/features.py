@@ -393,3 +393,52 @@ def image_field(model: nn.Module, point, dataset):
     hw = tuple(dataset.input_shape[1:]) if dataset.is_image else None
     field = receptive_field(model, point.module) if point.layout == "map" and hw is not None else None
     return field, hw
+
+
+# --- steering: one sample with a feature scaled ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Steering:
+    """One sample's class probabilities with one feature scaled, against the intact network's."""
+
+    feature: int
+    factor: float  # 0: switched off; 1: as it is; 2: doubled
+    value: float  # the feature's value on this sample (its largest over positions)
+    before: np.ndarray  # (K,) probabilities, intact
+    after: np.ndarray  # (K,) probabilities with the feature scaled
+    active: np.ndarray  # the features active on this sample, strongest first
+    active_values: np.ndarray
+
+
+@torch.inference_mode()
+def steer(model: nn.Module, sae: sae_lib.TopKSae, x: torch.Tensor, point, feature: int, factor: float) -> Steering:
+    """Prepared input `x` `(1, ...)` run with feature `feature` scaled by `factor` at `point`: its value × (factor − 1)
+    × its decoder direction added to the point's output at every position (the rest of the output, the SAE's error
+    included, is left as it is)."""
+    if not 0 <= feature < sae.width:
+        raise IndexError(f"The SAE has {sae.width} features; there is no feature {feature}")
+    model.eval()
+    direction = sae.directions()[feature]  # (d,)
+    seen = {}
+
+    def scale(o):
+        v = sae_lib.to_vectors(point.layout, o.float())  # (P, d)
+        z = sae.codes(v)  # (P, F)
+        seen["z"] = z
+        changed = v + (factor - 1) * z[:, feature : feature + 1] * direction
+        return sae_lib.from_vectors(point.layout, changed, o.shape).to(o.dtype)
+
+    before = model(x)
+    with replaced(model, point.module, scale):
+        after = model(x)
+    z = seen["z"].max(0).values  # (F,) each feature's largest over positions
+    active = torch.nonzero(z > 0).flatten()
+    active = active[z[active].argsort(descending=True)]
+    return Steering(
+        int(feature),
+        float(factor),
+        float(z[feature]),
+        torch.softmax(before.float(), 1)[0].numpy(),
+        torch.softmax(after.float(), 1)[0].numpy(),
+        active.numpy(),
+        z[active].numpy(),
+    )
