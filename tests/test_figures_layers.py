@@ -131,6 +131,6 @@ def test_probabilities_of_a_thousand_classes_show_the_most_likely_few():
     bar = fig["data"][0]
     assert bar["y"] == ["class 7", "class 3", "class 500", "class 999", "class 1"]  # most likely first
     assert bar["marker"]["color"][0] != bar["marker"]["color"][1]  # the prediction marked
-    assert "the 5 most likely of 1,000" in fig["layout"]["title"]["text"]
+    assert fig["layout"]["title"]["text"] == "The 5 most likely of 1,000 classes"
     truth = json.loads(F.probability_figure(SampleWalk(0, 42, probs, ()), names, top=5).to_json())["data"][0]
     assert truth["y"][-1] == "class 42" and truth["text"][-1].endswith("← truth")  # the truth is always shown

@@ -180,7 +180,8 @@ def probability_figure(walk: SampleWalk, class_names: list[str], *, top: int | N
         dict(
             title=dict(
                 text=f"{title} ({verdict})"
-                + (f", the {k} most likely of {len(walk.probs):,}" if k < len(walk.probs) else "")
+                if k == len(walk.probs)
+                else f"The {k} most likely of {len(walk.probs):,} classes"
             ),
             height=max(220, 28 * k + 90),
             margin=dict(l=10, r=60, t=40, b=40),
