@@ -64,3 +64,9 @@ def test_purity_and_split_figures():
     empty = features.Comparison(np.array([np.nan]), np.array([np.nan]), np.nan, np.nan, -1, [], [])
     assert "No neuron" in figures.purity_figure(empty).layout.title.text
     assert "No live neuron" in figures.split_figure(empty, []).layout.title.text
+
+
+def test_steering_figure_puts_both_probabilities_per_class():
+    s = features.Steering(2, 0.0, 1.5, np.array([0.7, 0.3]), np.array([0.2, 0.8]), np.array([2]), np.array([1.5]))
+    fig = figures.steering_figure(s, ["a", "b"])
+    assert [list(t.y) for t in fig.data] == [[0.7, 0.3], [0.2, 0.8]] and fig.data[1].name == "feature 2 off"

@@ -21,6 +21,7 @@ NEEDS = {
         "needs a vision transformer: train one (model: ViT) on any image set",
     ),
     "units": (lambda points: bool(unit_points(points)), "needs a hidden layer of units or channels"),
+    "features": (lambda points: bool(unit_points(points)), "needs a hidden layer for a sparse autoencoder to read"),
 }
 
 

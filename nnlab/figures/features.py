@@ -173,3 +173,29 @@ def split_figure(comp: Comparison, class_names: Sequence[str]) -> go.Figure:
         yaxis=dict(title=dict(text="share of its strongest responses"), tickformat=".0%", range=[0, 1.1]),
     )
     return fig
+
+
+def steering_figure(s, class_names: Sequence[str]) -> go.Figure:
+    """One sample's class probabilities, intact and with one feature scaled (`nnlab.analysis.features.Steering`)."""
+    k = len(s.before)
+    if k == 0:
+        return empty_figure("No class probabilities to show")
+    names = [_name(class_names, c) for c in range(k)]
+    said = "off" if s.factor == 0 else f"× {s.factor:g}"
+    hover = "%{x}: %{y:.1%}<extra></extra>"
+    fig = go.Figure(
+        [
+            go.Bar(x=names, y=s.before, name="intact", marker_color=NEURONS, hovertemplate=hover),
+            go.Bar(x=names, y=s.after, name=f"feature {s.feature} {said}", marker_color=FEATURES, hovertemplate=hover),
+        ]
+    )
+    fig.update_layout(
+        barmode="group",
+        title=dict(text=f"Class probabilities with feature {s.feature} {said}"),
+        height=300,
+        margin=dict(l=10, r=10, t=50, b=40),
+        xaxis=dict(type="category", title=dict(text="class")),
+        yaxis=dict(title=dict(text="probability"), tickformat=".0%", range=[0, 1.05]),
+        legend=dict(orientation="h", y=-0.25),
+    )
+    return fig
