@@ -9,12 +9,12 @@ import pandas  # noqa: F401  (imported once here: two pages importing it at the 
 import streamlit as st
 
 import appkit
-from appkit import lesson, navigation
+from appkit.frame import lesson, navigation
 from nnlab.runs import RunError
 
 st.set_page_config(page_title="nnlab", page_icon=":material/neurology:", layout="wide")
 
-PAGES = navigation.st_pages()  # the page list lives in appkit/navigation.py, once
+PAGES = navigation.st_pages()  # the page list lives in appkit/frame/navigation.py, once
 
 nav = st.navigation(lesson.navigation(PAGES), expanded=True)  # all open; a focus lesson keeps only its pages
 st.set_page_config(page_title=navigation.tab_title(nav.title))  # the tab says which page: "Attention · nnlab"

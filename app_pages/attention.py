@@ -1,6 +1,6 @@
 """Attention: where a vision transformer's heads look, for one sample, rolled out, per class and over training.
 
-Reads the sidebar's run and snapshot and the sample it shares with the walk-through (`appkit.samples`);
+Reads the sidebar's run and snapshot and the sample it shares with the walk-through (`appkit.pickers.samples`);
 `nnlab.analysis.attention` replays the snapshot on the sample and reads the recorder's per-class attention statistics
 (cached per run, snapshot and choice); `nnlab.figures.attention` lays the maps over the image.
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
-from appkit import samples
+from appkit.caches import CACHE_TTL, RunStamp
+from appkit.pickers import samples
 from nnlab.analysis import attention
 from nnlab.figures import attention as attention_figures
 
@@ -46,14 +47,14 @@ def class_images(run):
     return attention.class_mean_images(ds.display_images(ds.x_test[idx]), labels, ds.n_classes)
 
 
-@st.cache_resource(max_entries=8, ttl=appkit.CACHE_TTL, show_spinner=False)
-def heads_figure(_history, stamp: appkit.RunStamp):
+@st.cache_resource(max_entries=8, ttl=CACHE_TTL, show_spinner=False)
+def heads_figure(_history, stamp: RunStamp):
     """The heads-over-training figure, built once per run stamp (it does not follow the sample or the slider)."""
     return attention_figures.heads_figure(_history)
 
 
-@st.cache_resource(max_entries=32, ttl=appkit.CACHE_TTL, show_spinner=False)
-def classes_figure(_run, stamp: appkit.RunStamp, k: int, block: str, names: tuple[str, ...]):
+@st.cache_resource(max_entries=32, ttl=CACHE_TTL, show_spinner=False)
+def classes_figure(_run, stamp: RunStamp, k: int, block: str, names: tuple[str, ...]):
     """Each class's mean attention over its mean image, built once per run stamp, snapshot and block."""
     images, per_class = class_images(_run), class_info(_run, k, block)
     what = "rolled out through every block" if block == "rollout" else f"at {block}, averaged over its heads"
@@ -77,7 +78,7 @@ run, ds, k, names = ctx
 wrong, n_eval = samples.wrong_at(run, k)
 samples.prepare_state(len(ds.y_test), names)
 samples.picker(ds, names, wrong, n_eval)
-index = st.session_state[samples.SAMPLE]
+index = samples.index()
 info = sample_info(run, k, index)
 image = ds.display_images(ds.x_test[index : index + 1])[0]
 

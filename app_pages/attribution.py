@@ -1,6 +1,6 @@
 """Attribution: which parts of an input drive a prediction, whether to trust the map, and each class on average.
 
-Reads the sidebar's run and snapshot and the sample it shares with the layer walk-through (`appkit.samples`);
+Reads the sidebar's run and snapshot and the sample it shares with the layer walk-through (`appkit.pickers.samples`);
 `nnlab.analysis.attribution` computes the methods of its table the student picks (`attribution_info`,
 `class_average_info`, cached per run, snapshot and choice) and says why the others do not apply; the model
 randomisation check (`cascade_info`) runs in the background, cached per run, snapshot and sample; rows of features
@@ -12,7 +12,8 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
-from appkit import explain, own_input, samples
+from appkit.panels import attribution as explain
+from appkit.pickers import own_input, samples
 from nnlab.analysis import attribution
 from nnlab.analysis.boundary import class_probabilities
 from nnlab.figures import attribution as attribution_figures

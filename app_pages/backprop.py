@@ -2,8 +2,9 @@
 
 Reads the sidebar's run and snapshot: `nnlab.analysis.backprop` replays the snapshot's weights and optimizer state on
 the chosen sample (the loss, every point's gradient with its gates, each weight's gradient, the optimizer's step and
-the loss after it), `nnlab.figures.backprop` draws them. For 2-D data and a small MLP, `appkit.hand_network` draws
-the network as nodes and edges whose weights the student can change by hand (in the session only).
+the loss after it), `nnlab.figures.backprop` draws them. For 2-D data and a small MLP,
+`appkit.panels.backprop_network` draws the network as nodes and edges whose weights the student can change by hand
+(in the session only).
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
-from appkit import backprop as panels
-from appkit import hand_network, own_input, samples
+from appkit.panels import backprop as panels
+from appkit.panels import backprop_network as hand_network
+from appkit.pickers import own_input, samples
 from nnlab.analysis import backprop as bp
 from nnlab.analysis import hand_network as hand
 from nnlab.figures import backprop as figs

@@ -11,7 +11,8 @@ import numpy as np
 import streamlit as st
 
 import appkit
-from appkit import boundary_units, own_input
+from appkit.panels import boundary as boundary_units
+from appkit.pickers import own_input
 from nnlab.analysis import boundary as ba
 from nnlab.analysis import local_fit as lf
 from nnlab.figures import boundary as bf

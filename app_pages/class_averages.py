@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
-from appkit import confusion as confusion_appkit
+from appkit.panels import class_averages as confusion_appkit
 from nnlab.analysis import classes
 from nnlab.figures import classes as classes_figures
 

@@ -10,9 +10,13 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
-from appkit import owner
+from appkit.frame.navigation import page_file
+from appkit.pickers.runs_table import RUNS_COLUMNS, runs_table
+from appkit.session import owner
+from appkit.session.current import RUN_KEY
 from nnlab.analysis import compare
 from nnlab.figures import compare as compare_figures
+from nnlab.models import describe_model
 from nnlab.runs import RunError
 
 RUNS = "compare_runs"  # the run ids compared
@@ -48,7 +52,7 @@ if len(ids) < 2:
         "Comparing needs at least two runs. Train another one on the **Train** page: change one setting (the "
         "learning rate, the width, the optimizer) and come back."
     )
-    st.page_link(appkit.page_file("train"), label="Train another run", icon=":material/model_training:")
+    st.page_link(page_file("train"), label="Train another run", icon=":material/model_training:")
     st.stop()
 if (linked := appkit.links.incoming("runs")) is not None:  # a link's runs, comma-separated
     found = [i for i in linked.split(",") if i in ids]
@@ -57,7 +61,7 @@ if (linked := appkit.links.incoming("runs")) is not None:  # a link's runs, comm
     st.session_state[RUNS] = found if len(found) >= 2 else st.session_state.get(RUNS)
 kept = [i for i in st.session_state.get(RUNS) or [] if i in ids]
 if not kept or kept != st.session_state[RUNS]:  # a first visit, or a chosen run was deleted or renamed
-    st.session_state[RUNS] = kept if len(kept) >= 2 else default_runs(ids, st.session_state.get(appkit.RUN_KEY))
+    st.session_state[RUNS] = kept if len(kept) >= 2 else default_runs(ids, st.session_state.get(RUN_KEY))
 chosen = st.multiselect(
     "Runs to compare",
     ids,
@@ -73,10 +77,10 @@ if len(runs) < 2:
     st.stop()
 
 st.dataframe(
-    owner.runs_table(runs, appkit.runs_table),
+    owner.runs_table(runs, runs_table),
     hide_index=True,
     width="stretch",
-    column_config=appkit.RUNS_COLUMNS,
+    column_config=RUNS_COLUMNS,
 )
 data = {r.data_config.name for r in runs}
 if len(data) > 1:
@@ -85,7 +89,7 @@ if len(data) > 1:
         "same footing. Compare runs of one dataset to compare the networks.",
         icon=":material/compare_arrows:",
     )
-labels = [f"{i + 1} · {appkit.describe_model(r.manifest['model'])} · {r.id}" for i, r in enumerate(runs)]
+labels = [f"{i + 1} · {describe_model(r.manifest['model'])} · {r.id}" for i, r in enumerate(runs)]
 rows = []
 for r, label in zip(runs, labels, strict=True):
     try:

@@ -3,7 +3,8 @@
 import streamlit as st
 
 import appkit
-from appkit.datasets import data_cached, data_key, picked_dataset, skipped_files_note, upload_panel
+from appkit.pickers.datasets import data_cached, data_key, picked_dataset, skipped_files_note, upload_panel
+from appkit.pickers.maps import map_controls
 from nnlab.analysis import data as data_analysis
 from nnlab.figures import data as data_figures
 
@@ -91,7 +92,7 @@ appkit.how_to_read(
 
 if not ds.is_2d:
     st.subheader("A map of the dataset", anchor=False)
-    choice = appkit.map_controls(
+    choice = map_controls(
         "data",
         data_analysis.map_sizes(len(ds.y_train)),
         default_n=2000,

@@ -10,7 +10,9 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
-from appkit import own_input
+from appkit.caches import CACHE_TTL
+from appkit.pickers import own_input
+from appkit.pickers.maps import map_controls
 from nnlab.analysis import embeddings as embeddings_analysis
 from nnlab.analysis.boundary import INPUT
 from nnlab.figures.data import embedding_figure
@@ -38,7 +40,7 @@ pca_map = appkit.run_cached(max_entries=32, show_spinner="Mapping the layer…")
 )
 
 
-@st.cache_resource(max_entries=8, ttl=appkit.CACHE_TTL, show_spinner=False)
+@st.cache_resource(max_entries=8, ttl=CACHE_TTL, show_spinner=False)
 def movie_figure(_anim, key: tuple, names: tuple[str, ...], steps: tuple[int, ...]):
     """The movie's figure, built once per movie (hundreds of traces: ~0.3 s to build), shared read-only."""
     return embedding_movie_figure(_anim, list(names), list(steps))
@@ -84,7 +86,7 @@ point = appkit.links.pick(
     help="Whose outputs are mapped: the input, or a layer's raw, activated or pooled output.",
 )
 sizes = sorted({s for s in (200, 500, 1000, 2000) if s < len(ds.y_test)} | {min(len(ds.y_test), 2000)})
-choice = appkit.map_controls(
+choice = map_controls(
     "hidden", sizes, default_n=1000, help_n="Test samples, class-balanced and seeded.", noun="test samples"
 )
 method, dims, n, contours = choice.method, choice.dims, choice.n, choice.contours

@@ -3,8 +3,11 @@
 import streamlit as st
 
 import appkit
-from appkit import navigation, owner
-from appkit.sidebar import GONE_KEY, gone_words
+from appkit.frame import navigation
+from appkit.frame.navigation import page_file
+from appkit.pickers.runs_table import RUNS_COLUMNS, runs_table
+from appkit.session import current, owner
+from appkit.training import quick_start_button
 from nnlab.jobs import JobRegistry
 
 st.title("nnlab: watch a neural network learn")
@@ -33,17 +36,17 @@ with right, st.container(border=True):
         "Train a small network on **two moons**, two interleaving half circles of points. "
         "It takes a few seconds; then look inside it."
     )
-    appkit.quick_start_button("home_quick")
+    quick_start_button("home_quick")
     st.markdown("New to neural networks? Start with the first lesson:")
     st.page_link(
-        appkit.page_file("lessons"),
+        page_file("lessons"),
         label="Lesson 1: One neuron draws a line",
         icon=":material/school:",
         query_params={"lesson": "01-one-neuron", "step": "1"},
     )
     run = appkit.current_run()
-    if run is None and GONE_KEY in st.session_state:
-        st.warning(gone_words(), icon=":material/delete:")
+    if run is None and current.gone():
+        st.warning(current.gone_words(), icon=":material/delete:")
     if run is not None:
         st.success(
             f"Current run: **{run.id}** ({run.status}, test accuracy {run.final_accuracy:.1%})"
@@ -53,7 +56,7 @@ with right, st.container(border=True):
         fits, needs = navigation.views_for(run)
         st.markdown("**Look inside it:**")
         for entry in fits:
-            st.page_link(appkit.page_file(entry.name), label=entry.title, icon=entry.icon)
+            st.page_link(page_file(entry.name), label=entry.title, icon=entry.icon)
         if needs:
             st.caption("  \n".join(f"{entry.title} {why.rstrip('.')}." for entry, why in needs))
 
@@ -61,10 +64,10 @@ st.subheader("Your runs", anchor=False)
 runs = appkit.visible_runs()  # your own and the shared ones: never another student's
 if not runs:
     st.info("No runs yet: use the quick start above, or configure one on the Train page.")
-    st.page_link(appkit.page_file("train"), label="Go to Train", icon=":material/model_training:")
+    st.page_link(page_file("train"), label="Go to Train", icon=":material/model_training:")
 else:
-    table = owner.runs_table(runs, appkit.runs_table)
-    st.dataframe(table, hide_index=True, column_config=appkit.RUNS_COLUMNS, width="stretch")
+    table = owner.runs_table(runs, runs_table)
+    st.dataframe(table, hide_index=True, column_config=RUNS_COLUMNS, width="stretch")
     n_own = int((table["whose"] == "yours").sum())
     st.caption(
         f"{n_own} of your own and {len(runs) - n_own} shared (read-only: by the teacher, a lesson, or trained "
@@ -72,4 +75,4 @@ else:
         "runs on the **Runs** page."
     )
 
-appkit.show_code(appkit.quick_start_button, JobRegistry.start)
+appkit.show_code(quick_start_button, JobRegistry.start)

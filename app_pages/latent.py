@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 
 import appkit
-from appkit.latent_input import own_input_panel
+from appkit.panels.latent import own_input_panel
 from nnlab.analysis import latent
 from nnlab.figures import latent as latent_figures
 

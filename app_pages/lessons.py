@@ -1,7 +1,7 @@
 """Lessons: a card per lesson file (title, what you learn, minutes, progress), and a broken file's card in words.
 
-Reads `appkit.lesson.catalogue()` (the built-in `lessons/` and `$NNLAB_LESSONS_DIR`, through `nnlab.lessons`);
-Start runs a lesson: its current step then stays at the top of every page it visits (appkit/lesson.py).
+Reads `appkit.frame.lesson.catalogue()` (the built-in `lessons/` and `$NNLAB_LESSONS_DIR`, through `nnlab.lessons`);
+Start runs a lesson: its current step then stays at the top of every page it visits (appkit/frame/lesson.py).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
-from appkit import lesson
+from appkit.frame import lesson
 from nnlab.lessons import FACTS, Lesson, load_lesson
 
 st.title("Lessons")

@@ -1,7 +1,7 @@
 """Your photo: a photo of your own through a network trained on ImageNet, from the pixels to its top five classes.
 
 Reads no run: the pretrained network (EfficientNet-Lite0 unless you registered your own) is built once per server
-(`appkit.photo`); `nnlab.analysis.photo` preprocesses, classifies and looks inside, `nnlab.figures.photo` draws.
+(`appkit.panels.photo`); `nnlab.analysis.photo` preprocesses, classifies and looks inside, `nnlab.figures.photo` draws.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
-from appkit import photo as photo_panel
+from appkit.panels import photo as photo_panel
 from nnlab.analysis import photo as photo_analysis
 from nnlab.figures import photo as photo_figures
 

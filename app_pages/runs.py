@@ -1,7 +1,7 @@
 """Runs: your runs and the shared ones in a table; open, rename, download or delete one; upload a run's zip.
 
 A student sees and manages their own runs; the shared ones (marked) can be opened and downloaded, not renamed or
-deleted; the teacher sees every run and shares one with the class here (appkit.owner, nnlab.runs.owners).
+deleted; the teacher sees every run and shares one with the class here (appkit.session.owner, nnlab.runs.owners).
 Damaged runs (a file missing or corrupt, a manifest that breaks the schema) are listed apart with the reason, and can
 still be downloaded as they are or deleted (by the teacher, or anyone on a server without one); no other page
 offers them.
@@ -10,7 +10,11 @@ offers them.
 import streamlit as st
 
 import appkit
-from appkit import owner, runs_panel
+from appkit.caches import runs_root
+from appkit.panels import runs as runs_panel
+from appkit.pickers.runs_table import RUNS_COLUMNS, runs_table
+from appkit.session import owner
+from appkit.session.current import RUN_KEY
 from nnlab.runs import DamagedRun, export_zip, import_zip, rename_run, scan_runs
 
 st.title("Runs")
@@ -20,7 +24,7 @@ st.caption(
     "(safetensors). Pick one in the sidebar to look inside it."
 )
 
-runs, damaged = scan_runs(appkit.runs_root())
+runs, damaged = scan_runs(runs_root())
 runs = appkit.visible_runs(runs)
 viewer = owner.viewer()
 if not (viewer.teacher or viewer.keeper):
@@ -32,9 +36,9 @@ if not runs and not damaged:
 else:
     if runs:
         st.dataframe(
-            owner.runs_table(runs, appkit.runs_table),
+            owner.runs_table(runs, runs_table),
             hide_index=True,
-            column_config=appkit.RUNS_COLUMNS,
+            column_config=RUNS_COLUMNS,
             width="stretch",
             key="runs_table",
         )
@@ -55,7 +59,7 @@ else:
     entries = {r.id: r for r in runs} | {d.id: d for d in damaged}
     names = owner.labels(runs) | {d.id: f"{d.id} (damaged)" for d in damaged}
     ids = list(entries)
-    current = st.session_state.get(appkit.RUN_KEY)
+    current = st.session_state.get(RUN_KEY)
     if st.session_state.get(runs_panel.PICK_KEY) not in ids:
         st.session_state[runs_panel.PICK_KEY] = current if current in ids else ids[0]
     run_id = st.selectbox(

@@ -8,8 +8,12 @@ remembers which job it watches (session key train_job, and ?job= in the address 
 import streamlit as st
 
 import appkit
-from appkit import owner, train_form
-from appkit.datasets import picked_dataset
+from appkit.pickers.datasets import picked_dataset
+from appkit.session import owner
+from appkit.training import form as train_form
+from appkit.training import job_spec, progress_text, start_job, training_panel
+from appkit.training.form import TRAIN_JOB_KEY
+from appkit.training.jobs import NOT_YOURS
 from nnlab.jobs import JobRegistry
 from nnlab.models import check_budget
 from nnlab.pipeline import default_train, make_trainer
@@ -27,7 +31,7 @@ st.caption(
     "background: you can change settings, visit other pages or reload this one meanwhile."
 )
 config_col, live_col = st.columns([5, 6], gap="large")
-if appkit.TRAIN_JOB_KEY not in st.session_state:
+if TRAIN_JOB_KEY not in st.session_state:
     linked = registry.get(st.query_params.get("job"))  # a reloaded tab's job: its form, if it is this student's
     train_form.restore_form(linked if linked in registry.visible(owner.viewer()) else None)
 
@@ -55,7 +59,7 @@ with config_col:
             st.error(f"These settings cannot be used: {e}")
             train = None
         if n_params is not None and train is not None:
-            spec = appkit.job_spec(data, model, train, record, name=name)
+            spec = job_spec(data, model, train, record, name=name)
             network = model.describe()
             label = f"{data.name} · {network}"
             summary = (
@@ -69,9 +73,9 @@ with config_col:
 job = train_form.watched_job(registry)
 mine = registry.visible(owner.viewer())  # a student's own trainings and the shared ones; the teacher's: all
 if job is not None and job not in mine:  # a ?job= link to another student's training shows nothing of it
-    st.session_state.pop(appkit.TRAIN_JOB_KEY, None)
+    st.session_state.pop(TRAIN_JOB_KEY, None)
     st.query_params.pop("job", None)
-    st.warning(appkit.training.NOT_YOURS, icon=":material/lock:")
+    st.warning(NOT_YOURS, icon=":material/lock:")
     job = None
 with live_col:
     with st.container(border=True):
@@ -88,19 +92,19 @@ with live_col:
             disabled=spec is None,
             width="stretch",
         ):
-            new = appkit.start_job(spec, label)
+            new = start_job(spec, label)
             if new is not None:
                 train_form.watch(new.id)
                 job = new
 
     st.subheader("Training", anchor=False)
     if job is None and st.query_params.get("job"):  # a tab reloaded after a server restart: what became of it
-        appkit.training_panel(st.query_params["job"], False)
+        training_panel(st.query_params["job"], False)
     elif job is None:
         st.info("Nothing is training in this session yet. Configure a run on the left and press **Start**.")
     else:
         live = job.alive  # a live job redraws twice a second; a finished one is drawn once
-        st.fragment(run_every=LIVE_EVERY if live else None)(appkit.training_panel)(job.id, live)
+        st.fragment(run_every=LIVE_EVERY if live else None)(training_panel)(job.id, live)
 
     others = [j for j in registry.running() if job is None or j.id != job.id]
     shown = [j for j in others if j in mine]
@@ -108,7 +112,7 @@ with live_col:
         st.markdown("**Also training on this server**")
         for j in shown:
             c1, c2 = st.columns([4, 1])
-            c1.progress(j.live.view().fraction, text=f"{j.label}: {appkit.progress_text(j)}")
+            c1.progress(j.live.view().fraction, text=f"{j.label}: {progress_text(j)}")
             if c2.button("Watch", key=f"train_watch_{j.id}"):
                 train_form.watch(j.id)
                 st.rerun()
@@ -117,4 +121,4 @@ with live_col:
             f"{hidden} other training{'s are' if hidden != 1 else ' is'} running on this server (other students')."
         )
 
-appkit.show_code(make_trainer, JobRegistry.start, appkit.training_panel)
+appkit.show_code(make_trainer, JobRegistry.start, training_panel)

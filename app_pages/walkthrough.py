@@ -12,8 +12,8 @@ import time
 import streamlit as st
 
 import appkit
-from appkit import own_input, samples
-from appkit import walk as walk_appkit
+from appkit.panels import walkthrough as walk_appkit
+from appkit.pickers import own_input, samples
 from nnlab.analysis import layers
 from nnlab.figures import layers as layers_figures
 
@@ -55,7 +55,7 @@ def sample_view() -> None:
         pool = layers.sample_pool(
             st.session_state[samples.MODE], ds.y_test, cls=samples.chosen_class(names), wrong=wrong
         )
-        st.session_state[samples.SAMPLE] = layers.step_sample(pool, st.session_state[samples.SAMPLE], 1)
+        samples.go_to(layers.step_sample(pool, samples.index(), 1))
     choice = own_input.choose(ds, names, wrong, n_eval, play_every=PLAY_EVERY)
     if not choice.ready:
         return

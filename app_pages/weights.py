@@ -11,7 +11,8 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
-from appkit.tokens import token_panels
+from appkit.panels.weights import token_panels
+from appkit.pickers.units import unit_choice
 from nnlab.analysis import weights as wa
 from nnlab.figures import weight_movies as wm
 from nnlab.figures import weights as wf
@@ -69,7 +70,7 @@ record = history(run, name)  # the chosen layer at every snapshot
 
 # --- 1. the animation ------------------------------------------------------------------
 st.subheader("Weights over training")
-how, count, start = appkit.unit_choice(layer)
+how, count, start = unit_choice(layer)
 per_frame = appkit.links.flag(
     st.toggle,
     "Rescale the colours at each snapshot",

@@ -101,14 +101,14 @@ class LivePanel:
 
 class FollowingPage:
     """A student following the run live on Class averages, as in the browser: the sidebar's watcher looks every
-    `appkit.sidebar.LIVE_EVERY` seconds (its fragment), and when a new snapshot appeared the whole page is redrawn
+    `appkit.session.current.LIVE_EVERY` s (its fragment), and when a new snapshot appeared the whole page is redrawn
     (the fragment's `st.rerun(scope="app")`). A refresh is one look plus the redraw it asked for; a look that is
     due while a redraw still runs waits for it, as the browser's timer does."""
 
     def __init__(self, job):
         from streamlit.testing.v1 import AppTest
 
-        from appkit.sidebar import LIVE_EVERY
+        from appkit.session.current import LIVE_EVERY
         from nnlab.runs import Run
 
         self.job, self.every = job, LIVE_EVERY
@@ -179,7 +179,7 @@ def _compile_once() -> None:
 
 def _watch(run_id: str) -> None:
     import appkit
-    from appkit.sidebar import _live  # `appkit.sidebar` is the sidebar function: import the module's watcher
+    from appkit.session.current import _live
 
     run = appkit.open_run(run_id)
     if run is not None and run.status == "running":
@@ -219,9 +219,9 @@ def in_thread(data: DataConfig, train: TrainConfig, root: Path, threads: int) ->
 
 
 def _panel(job_id: str) -> None:
-    import appkit
+    from appkit.training import training_panel
 
-    appkit.training_panel(job_id, True)
+    training_panel(job_id, True)
 
 
 def panel_refresh_ms(registry: JobRegistry, spec: JobSpec) -> float:
@@ -267,7 +267,7 @@ def main() -> None:
 
     _compile_once()
 
-    threads = worker_threads(appkit.MAX_JOBS)  # what the app gives a worker on this machine
+    threads = worker_threads(appkit.caches.MAX_JOBS)  # what the app gives a worker on this machine
     spec = JobSpec.make(
         data,
         MODEL,
@@ -276,13 +276,13 @@ def main() -> None:
         root=tmp / "runs",
         data_dir=str(tmp / "data"),
         torch_threads=threads,
-        max_threads=appkit.CORES,
+        max_threads=appkit.caches.CORES,
     )
     registry = appkit.job_registry()
     print(
         f"{n_train:,} training images 28×28, MLP 784-128-64-10, batches of 128, {a.epochs} epochs, "
         f"{a.snapshots} snapshots; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; {repeats} repeat(s); "
-        f"the app's worker uses {threads} to {appkit.CORES} torch thread(s)\n"
+        f"the app's worker uses {threads} to {appkit.caches.CORES} torch thread(s)\n"
     )
     results: dict[str, list[float]] = {}
     busy_runs, follows = [], []

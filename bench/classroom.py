@@ -88,6 +88,9 @@ def student(i: int, out: dict, start: threading.Barrier) -> None:
     from streamlit.testing.v1 import AppTest
 
     import appkit
+    from appkit.session.current import RUN_KEY
+    from appkit.session.owner import IDENTITY_KEY
+    from appkit.training import job_spec
     from nnlab import DataConfig, MLPConfig, RecordConfig, TrainConfig
 
     rec = out[i] = {"ready": [], "pages": [], "refusals": 0, "errors": []}
@@ -108,19 +111,19 @@ def student(i: int, out: dict, start: threading.Barrier) -> None:
     t0 = time.perf_counter()
     at.button(key="home_quick").click()
     run(at, timeout=300)
-    quick = at.session_state[appkit.RUN_KEY] if appkit.RUN_KEY in at.session_state else None
+    quick = at.session_state[RUN_KEY] if RUN_KEY in at.session_state else None
     rec["ready"].append(time.perf_counter() - t0 if quick else float("nan"))
 
     # the lesson's preset: everyone asks for the same training (as a lesson's one button does)
     t0 = time.perf_counter()
-    spec = appkit.job_spec(
+    spec = job_spec(
         DataConfig.make("digits"),
         MLPConfig(input_shape=(1, 8, 8), n_classes=10, hidden=(64, 32)),
         TrainConfig(epochs=3, batch_size=32),
         RecordConfig(snapshots=20),
         name="preset-digits",
     )
-    key = appkit.owner.IDENTITY_KEY  # who this session is (a browser's cookie; AppTest: a per-session id)
+    key = IDENTITY_KEY  # who this session is (a browser's cookie; AppTest: a per-session id)
     owner = at.session_state[key] if key in at.session_state else f"student{i}"
     from nnlab.jobs import JobsFull
 
@@ -132,7 +135,7 @@ def student(i: int, out: dict, start: threading.Barrier) -> None:
         rec["refusals"] += 1
 
     if quick:
-        at.session_state[appkit.RUN_KEY] = quick
+        at.session_state[RUN_KEY] = quick
     for page in PAGES:
         at.switch_page(page)
         rec["pages"].append(run(at))

@@ -5,7 +5,7 @@ main file makes it install `cloud/requirements.txt`: torch's CPU build from PyTo
 requirements. The root files never name that index, so a fresh machine without it (and CI) installs as before.
 
 Streamlit puts this folder, not the root, on `sys.path`, and runs this file on every rerun; the pages are named by
-absolute paths (`appkit.page_file`), so the router below resolves them whichever entrypoint started it.
+absolute paths (`appkit.frame.navigation.page_file`), so the router below resolves them whichever entrypoint started it.
 """
 
 import runpy

@@ -136,7 +136,7 @@ def test_the_button_trains_the_preset_opens_the_page_and_the_check_marks_it_done
 
 
 def test_a_lesson_preset_is_trained_as_a_run_shared_with_everyone(monkeypatch, tmp_path):
-    from appkit import lesson as L
+    from appkit.frame import lesson as L
     from nnlab.lessons import load_lessons
 
     monkeypatch.setenv("NNLAB_RUNS_DIR", str(tmp_path))
@@ -206,7 +206,7 @@ def test_the_count_agrees_with_lesson_complete(teacher, jobs):
 
 
 def test_the_training_bar_says_what_happens_after_the_last_step():
-    from appkit.lesson import bar_words
+    from appkit.frame.lesson import bar_words
     from nnlab.jobs.live import LiveView
 
     during = LiveView(step=100, total_steps=500, steps_per_epoch=25, elapsed=4.0, started=True)

@@ -191,7 +191,7 @@ def test_a_typed_point_is_walked_through_and_marked_on_the_boundary(app_env, run
 
 
 def test_a_click_on_the_plane_types_its_point(app_env, runs):
-    from appkit import own_input as O
+    from appkit.pickers import own_input as O
 
     _, mlp, _ = runs
     at = open_page(app_env, mlp, WALK, "Click a point")

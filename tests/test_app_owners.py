@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import shutil
 
-import appkit
+from appkit.session.current import RUN_KEY
+from appkit.session.owner import IDENTITY_KEY, TEACHER_KEY, TOKEN_KEY
+from appkit.training import job_spec
+from appkit.training.form import TRAIN_JOB_KEY
 from nnlab import DataConfig, MLPConfig, RecordConfig, TrainConfig
 from tests.app_harness import APP, app_dirs, errors, jobs  # noqa: F401  (fixtures)
 
@@ -19,10 +22,10 @@ def session(who: str, page: str | None = None, *, teacher: bool = False):
 
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.secrets["nnlab"] = {"teacher_token": TOKEN}
-    at.session_state[appkit.owner.IDENTITY_KEY] = who
+    at.session_state[IDENTITY_KEY] = who
     at.run()
     if teacher:
-        at.sidebar.text_input(key=appkit.owner.TOKEN_KEY).input(TOKEN).run()
+        at.sidebar.text_input(key=TOKEN_KEY).input(TOKEN).run()
     if page:
         at.switch_page(page).run()
     assert not errors(at), errors(at)
@@ -37,7 +40,7 @@ def put(tiny_run, root, name: str, **fields) -> str:
 
 
 def run_options(at) -> list[str]:
-    return list(at.sidebar.selectbox(key=appkit.RUN_KEY).options)
+    return list(at.sidebar.selectbox(key=RUN_KEY).options)
 
 
 def test_b_sees_their_own_runs_and_the_shared_ones_marked_never_as(app_dirs, tiny_run, jobs):  # noqa: F811
@@ -83,7 +86,7 @@ def test_b_cannot_rename_or_delete_a_run_shared_with_them(app_dirs, tiny_run, jo
 
 
 def test_b_never_sees_as_training_nor_stops_it(app_dirs, jobs, monkeypatch):  # noqa: F811
-    spec = appkit.job_spec(
+    spec = job_spec(
         DataConfig.make("moons", n_samples=200),
         MLPConfig(hidden=(8,)),
         TrainConfig(batch_size=32, epochs=3000),
@@ -101,7 +104,7 @@ def test_b_never_sees_as_training_nor_stops_it(app_dirs, jobs, monkeypatch):  # 
         assert not errors(b) and any("not one of yours" in w.value for w in b.warning)
         assert "train_stop" not in {w.key for w in b.button} and job.alive
         a = session("alice")
-        a.session_state[appkit.TRAIN_JOB_KEY] = job.id
+        a.session_state[TRAIN_JOB_KEY] = job.id
         a.switch_page("app_pages/train.py").run()
         assert "train_stop" in {w.key for w in a.button}
         t = session("teacher", "app_pages/train.py", teacher=True)
@@ -118,8 +121,8 @@ def test_the_teacher_sees_every_run_and_shares_one_with_the_class(app_dirs, tiny
     root = app_dirs["runs"]
     put(tiny_run, root, "alice-run", owner="alice")
     wrong = session("carol")
-    wrong.sidebar.text_input(key=appkit.owner.TOKEN_KEY).input("guess").run()
-    assert not wrong.session_state[appkit.owner.TEACHER_KEY]
+    wrong.sidebar.text_input(key=TOKEN_KEY).input("guess").run()
+    assert not wrong.session_state[TEACHER_KEY]
     assert any("not the teacher token" in c.value for c in wrong.caption)
     assert not wrong.sidebar.selectbox  # carol has no run, and alice's is not hers to see
     t = session("teacher", "app_pages/runs.py", teacher=True)
@@ -135,15 +138,15 @@ def test_a_run_deleted_while_viewed_says_so(app_dirs, tiny_run, jobs):  # noqa: 
     put(tiny_run, root, "old-run")
     put(tiny_run, root, "alice-run", owner="alice", shared=True)
     b = session("bob")
-    b.session_state[appkit.RUN_KEY] = "alice-run"
+    b.session_state[RUN_KEY] = "alice-run"
     b.switch_page("app_pages/class_averages.py").run()
     assert not errors(b)
     shutil.rmtree(root / "alice-run")  # its owner deleted it
     b.run()
     words = [w.value for w in b.warning]
     assert any("alice-run" in w and "has been deleted" in w for w in words), words
-    assert b.session_state[appkit.RUN_KEY] is None  # not silently switched to old-run
-    b.sidebar.selectbox(key=appkit.RUN_KEY).select("old-run").run()
+    assert b.session_state[RUN_KEY] is None  # not silently switched to old-run
+    b.sidebar.selectbox(key=RUN_KEY).select("old-run").run()
     assert not errors(b) and not any("deleted" in w.value for w in b.warning)
 
 
@@ -154,7 +157,7 @@ def test_a_new_browser_is_asked_to_keep_its_id_in_a_cookie_by_a_script_not_a_com
 
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
-    who = at.session_state[appkit.owner.IDENTITY_KEY]
+    who = at.session_state[IDENTITY_KEY]
     scripts = [h.proto.body for h in at.get("html") if "<script" in h.proto.body]  # not the sidebar's <style>
     assert len(scripts) == 1 and f'document.cookie = "nnlab_id={who}; max-age=31536000; path=/;' in scripts[0]
     assert not at.get("component_instance") and not at.get("bidi_component")

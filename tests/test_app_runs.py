@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-import appkit
+from appkit.session.current import RUN_KEY
 from nnlab.runs import export_zip
 from tests import app_harness
 from tests.app_harness import APP, app_test, copy_run, errors
@@ -47,7 +47,7 @@ def test_rename_checks_the_name_and_the_current_run_follows(app_dirs, jobs, tiny
     at.button(key="runs_rename").click().run()
     assert not errors(at), errors(at)
     assert sorted(p.name for p in app_dirs["runs"].iterdir()) == ["my-moons"]
-    assert at.session_state[appkit.RUN_KEY] == "my-moons" and at.selectbox(key="runs_pick").value == "my-moons"
+    assert at.session_state[RUN_KEY] == "my-moons" and at.selectbox(key="runs_pick").value == "my-moons"
 
 
 def test_delete_asks_first_and_cancel_keeps_the_run(app_dirs, jobs, tiny_run, monkeypatch):
@@ -63,7 +63,7 @@ def test_delete_asks_first_and_cancel_keeps_the_run(app_dirs, jobs, tiny_run, mo
     at.button(key="runs_delete_yes").click().run()
     assert not errors(at), errors(at)
     assert sorted(p.name for p in app_dirs["runs"].iterdir()) == ["run-a"]
-    assert at.sidebar.selectbox(key=appkit.RUN_KEY).options == ["run-a"]
+    assert at.sidebar.selectbox(key=RUN_KEY).options == ["run-a"]
 
 
 def test_download_offers_the_run_zip(app_dirs, jobs, tiny_run, monkeypatch):
@@ -86,7 +86,7 @@ def test_upload_adds_a_valid_run_and_rejects_anything_else(app_dirs, jobs, tiny_
     at.button(key="runs_import").click().run()
     assert not errors(at), errors(at)
     assert [p.name for p in app_dirs["runs"].iterdir()] == ["From-Laptop"]
-    assert at.session_state[appkit.RUN_KEY] == "From-Laptop"
+    assert at.session_state[RUN_KEY] == "From-Laptop"
     assert any("Added run" in s.value for s in at.success)
 
 
@@ -107,7 +107,7 @@ def test_a_damaged_run_is_listed_with_its_reason_and_can_be_downloaded_and_delet
     _edit(app_dirs["runs"] / copy_run(tiny_run, app_dirs["runs"], "poisoned"), lambda m: m.update(created=1))
     at = app_test(monkeypatch, PAGE)
     assert not errors(at), errors(at)
-    assert at.sidebar.selectbox(key=appkit.RUN_KEY).options == ["good"]  # never offered to the analysis pages
+    assert at.sidebar.selectbox(key=RUN_KEY).options == ["good"]  # never offered to the analysis pages
     assert [r["run"] for r in at.dataframe[0].value.to_dict("records")] == ["good"]
     (bad,) = at.dataframe[1].value.to_dict("records")
     assert bad["run"] == "poisoned" and "bad 'created'" in bad["what is wrong"]

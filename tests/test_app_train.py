@@ -8,7 +8,10 @@ from dataclasses import replace
 
 from streamlit.testing.v1 import AppTest
 
-import appkit
+from appkit.session.current import RUN_KEY, SNAP_KEY
+from appkit.session.owner import IDENTITY_KEY
+from appkit.training import job_spec
+from appkit.training.form import TRAIN_JOB_KEY
 from nnlab import DataConfig, MLPConfig, RecordConfig, TrainConfig
 from nnlab.runs import Run
 from tests import app_harness
@@ -20,13 +23,13 @@ PAGE = "app_pages/train.py"
 
 
 def watched(at, registry):
-    return registry.get(at.session_state[appkit.TRAIN_JOB_KEY])
+    return registry.get(at.session_state[TRAIN_JOB_KEY])
 
 
 def page_watching(monkeypatch, job):
     """The Train page in a new session that watches `job` (as after pressing Start, or Watch)."""
     at = app_test(monkeypatch)
-    at.session_state[appkit.TRAIN_JOB_KEY] = job.id
+    at.session_state[TRAIN_JOB_KEY] = job.id
     return at.switch_page(PAGE).run()
 
 
@@ -87,10 +90,10 @@ def test_training_survives_reruns_widget_changes_page_switches_and_a_reload(app_
     # A reloaded tab is a new session that only has the address: it finds the same job, starts nothing.
     reloaded = AppTest.from_file(str(APP), default_timeout=60)
     reloaded.query_params["job"] = job.id
-    reloaded.session_state[appkit.owner.IDENTITY_KEY] = at.session_state[appkit.owner.IDENTITY_KEY]  # the cookie
+    reloaded.session_state[IDENTITY_KEY] = at.session_state[IDENTITY_KEY]  # the cookie
     reloaded.run()
     reloaded.switch_page(PAGE).run()
-    assert not errors(reloaded) and reloaded.session_state[appkit.TRAIN_JOB_KEY] == job.id
+    assert not errors(reloaded) and reloaded.session_state[TRAIN_JOB_KEY] == job.id
     assert any(job.label in m.value for m in reloaded.markdown)
     # ...and its form shows that job's settings (moons, 4 epochs, 20 snapshots), not the defaults or the other tab's.
     assert reloaded.selectbox(key="train_dataset").value == "moons"
@@ -105,7 +108,7 @@ def test_training_survives_reruns_widget_changes_page_switches_and_a_reload(app_
     assert run.snapshots[-1]["step"] == job.live.view().total_steps
     assert any("Finished" in s.value for s in at.success)
     at.button(key="train_look").click().run()
-    assert at.session_state[appkit.RUN_KEY] == run.id and at.session_state[appkit.SNAP_KEY] == 20
+    assert at.session_state[RUN_KEY] == run.id and at.session_state[SNAP_KEY] == 20
 
 
 def test_stop_ends_training_and_keeps_what_was_recorded(app_dirs, jobs, monkeypatch):
@@ -127,7 +130,7 @@ def test_stop_ends_training_and_keeps_what_was_recorded(app_dirs, jobs, monkeypa
 
 
 def test_a_diverged_run_says_what_happened_and_what_to_try(app_dirs, jobs, monkeypatch):
-    spec = appkit.job_spec(
+    spec = job_spec(
         DataConfig.make("moons", n_samples=200),
         MLPConfig(hidden=(64, 64, 64, 64)),  # SGD at the top of the learning-rate range blows it up
         TrainConfig(optimizer="sgd", lr=10, batch_size=32, epochs=2),
@@ -139,7 +142,7 @@ def test_a_diverged_run_says_what_happened_and_what_to_try(app_dirs, jobs, monke
     text = " ".join(e.value for e in at.error)
     assert "diverged" in text and "smaller" in text and not at.exception
     at.button(key="train_look").click().run()  # what was recorded before it blew up can be opened
-    assert at.session_state[appkit.RUN_KEY] == job.run_id
+    assert at.session_state[RUN_KEY] == job.run_id
 
 
 def test_a_full_server_says_so_and_starts_nothing(app_dirs, jobs, monkeypatch):
@@ -147,12 +150,12 @@ def test_a_full_server_says_so_and_starts_nothing(app_dirs, jobs, monkeypatch):
     at = app_test(monkeypatch, PAGE)
     at.button(key="train_start").click().run()
     assert not at.exception and any("limit" in w.value for w in at.warning)
-    assert appkit.TRAIN_JOB_KEY not in at.session_state and not list(app_dirs["runs"].iterdir())
+    assert TRAIN_JOB_KEY not in at.session_state and not list(app_dirs["runs"].iterdir())
 
 
 def test_a_run_that_did_not_learn_gets_advice(app_dirs, jobs, monkeypatch):
     """Adam at lr 10 on moons completes at chance: the panel says so with the advice the run recorded."""
-    spec = appkit.job_spec(
+    spec = job_spec(
         DataConfig.make("moons", n_samples=200),
         MLPConfig(hidden=(8,)),
         TrainConfig(lr=10, batch_size=32, epochs=2),
@@ -171,7 +174,7 @@ def test_a_run_that_did_not_learn_gets_advice(app_dirs, jobs, monkeypatch):
 
 def test_a_full_disk_says_so_in_words_and_what_was_recorded_can_be_opened(app_dirs, jobs, monkeypatch):
     spec = replace(
-        appkit.job_spec(
+        job_spec(
             DataConfig.make("moons", n_samples=200),
             MLPConfig(hidden=(8,)),
             TrainConfig(batch_size=32, epochs=2),
@@ -185,4 +188,4 @@ def test_a_full_disk_says_so_in_words_and_what_was_recorded_can_be_opened(app_di
     text = " ".join(e.value for e in at.error)
     assert not at.exception and "Training failed" in text and "The disk is full" in text and "error.log" in text
     at.button(key="train_look").click().run()  # the two snapshots before it open
-    assert at.session_state[appkit.RUN_KEY] == job.run_id and len(Run(job.folder)) == 2
+    assert at.session_state[RUN_KEY] == job.run_id and len(Run(job.folder)) == 2

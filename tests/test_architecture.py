@@ -110,11 +110,11 @@ def test_every_nnlab_module_has_a_docstring():
 
 
 def test_every_page_goes_through_the_router():
-    """The router builds its navigation from the one page list (appkit/navigation.py); each entry's script exists in
-    app_pages/ and every script there is an entry. None lives in a folder named pages/: Streamlit runs such a folder
-    as an old-style multipage app until the router has run once, so on a fresh server a link straight to a page
-    (http://host/walkthrough) would open it without the router, the page config or the sidebar."""
-    from appkit import navigation
+    """The router builds its navigation from the one page list (appkit/frame/navigation.py); each entry's script
+    exists in app_pages/ and every script there is an entry. None lives in a folder named pages/: Streamlit runs
+    such a folder as an old-style multipage app until the router has run once, so on a fresh server a link straight
+    to a page (http://host/walkthrough) would open it without the router, the page config or the sidebar."""
+    from appkit.frame import navigation
 
     assert not (ROOT / "pages").exists()
     assert "navigation.st_pages()" in (ROOT / "streamlit_app.py").read_text()
@@ -202,3 +202,26 @@ def test_no_code_outside_the_models_package_branches_on_a_kind():
         if pattern.search(line)
     ]
     assert offenders == []
+
+
+def test_the_app_glue_is_grouped_by_role_behind_a_narrow_facade():
+    """appkit: the shared caches at the top, everything else in a folder named for its role; a page's own glue in
+    panels/<page>.py for a page of that name; the facade about twenty names, none of them a session key."""
+    import appkit
+    from appkit.frame import navigation
+
+    top = sorted(p.name for p in (ROOT / "appkit").glob("*.py"))
+    assert top == ["__init__.py", "caches.py"]
+    assert {p.name for p in (ROOT / "appkit").iterdir() if p.is_dir() and p.name != "__pycache__"} == {
+        "session",
+        "frame",
+        "pickers",
+        "training",
+        "panels",
+    }
+    pages = {e.name for e in navigation.ENTRIES}
+    panels = {p.stem for p in (ROOT / "appkit" / "panels").glob("*.py")} - {"__init__"}
+    strays = [s for s in panels if not any(s == page or s.startswith(f"{page}_") for page in pages)]
+    assert len(panels) >= 9 and strays == []
+    assert len(appkit.__all__) <= 20
+    assert not [n for n in appkit.__all__ if n.endswith("_KEY") or n.isupper()]

@@ -87,4 +87,4 @@ def test_no_page_is_named_by_a_path_relative_to_the_entry_point():
         *sorted((REPO / "app_pages").glob("*.py")),
     ]
     found = [f"{f.relative_to(REPO)}" for f in files if relative.search(f.read_text())]
-    assert not found, f"use appkit.page_file(name) in {found}"
+    assert not found, f"use appkit.frame.navigation.page_file(name) in {found}"

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-import appkit
+from appkit.session.current import PENDING_KEY, RUN_KEY
+from appkit.training import job_spec
+from appkit.training.form import TRAIN_JOB_KEY
+from appkit.training.jobs import OWNER_KEY
 from nnlab import DataConfig, MLPConfig, RecordConfig, TrainConfig
 from nnlab.jobs import RESTART_MESSAGE, JobRegistry
 from tests.app_harness import app_dirs, app_test, errors, jobs  # noqa: F401  (fixtures)
@@ -14,16 +17,16 @@ def test_the_second_quick_start_opens_the_first_ones_run_at_once(app_dirs, jobs,
     first = app_test(monkeypatch)
     first.button(key="home_quick").click().run(timeout=180)
     assert not errors(first), errors(first)
-    run_id = first.session_state[appkit.RUN_KEY]
+    run_id = first.session_state[RUN_KEY]
     second = app_test(monkeypatch)  # another student's session
     second.button(key="home_quick").click().run(timeout=30)
-    assert not errors(second) and second.session_state[appkit.RUN_KEY] == run_id
+    assert not errors(second) and second.session_state[RUN_KEY] == run_id
     assert [p.name for p in app_dirs["runs"].iterdir()] == [run_id]  # trained once
-    assert first.session_state[appkit.training.OWNER_KEY] != second.session_state[appkit.training.OWNER_KEY]
+    assert first.session_state[OWNER_KEY] != second.session_state[OWNER_KEY]
 
 
 def long_spec():
-    return appkit.job_spec(
+    return job_spec(
         DataConfig.make("moons", n_samples=200),
         MLPConfig(hidden=(8,)),
         TrainConfig(batch_size=32, epochs=3000),
@@ -35,11 +38,11 @@ def test_a_waiting_job_shows_its_place_and_can_be_cancelled(app_dirs, jobs, monk
     monkeypatch.setattr(jobs, "max_running", 1)
     running = jobs.start(long_spec(), "someone's", owner="someone")
     quick = TrainConfig(batch_size=32, epochs=2)
-    mine = jobs.start(appkit.job_spec(DataConfig.make("moons", n_samples=200), train=quick), "mine", owner="me")
+    mine = jobs.start(job_spec(DataConfig.make("moons", n_samples=200), train=quick), "mine", owner="me")
     assert mine.queued
     at = app_test(monkeypatch)
-    at.session_state[appkit.training.OWNER_KEY] = "me"
-    at.session_state[appkit.TRAIN_JOB_KEY] = mine.id
+    at.session_state[OWNER_KEY] = "me"
+    at.session_state[TRAIN_JOB_KEY] = mine.id
     at.switch_page("app_pages/train.py").run()
     text = " ".join(i.value for i in at.info)
     assert not errors(at) and "number 1 in the queue, starts in about" in text, text
@@ -50,9 +53,9 @@ def test_a_waiting_job_shows_its_place_and_can_be_cancelled(app_dirs, jobs, monk
 
 
 def _panel(job_id: str) -> None:
-    import appkit
+    from appkit.training import training_panel
 
-    appkit.training_panel(job_id, False)
+    training_panel(job_id, False)
 
 
 def test_a_job_interrupted_by_a_restart_says_so_and_opens_its_run(app_dirs, jobs, monkeypatch):  # noqa: F811
@@ -66,7 +69,7 @@ def test_a_job_interrupted_by_a_restart_says_so_and_opens_its_run(app_dirs, jobs
     text = " ".join(w.value for w in at.warning)
     assert not at.exception and "server was restarted" in text and RESTART_MESSAGE in text
     at.button(key="train_look").click().run()
-    assert at.session_state[appkit.PENDING_KEY] == (job.run_id, None)  # it opens as the current run
+    assert at.session_state[PENDING_KEY] == (job.run_id, None)  # it opens as the current run
 
 
 def test_the_train_page_reloaded_with_an_unknown_job_says_what_happened(app_dirs, jobs, monkeypatch):  # noqa: F811

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from appkit import navigation
+from appkit.frame import navigation
 from tests import app_harness
 from tests.app_harness import app_test, copy_run, errors
 

@@ -274,7 +274,7 @@ def run_ablation_ranking(
 def gentle(on: bool = True):
     """On a background thread: torch's ops on one thread and, on Linux, this thread at the lowest priority (`nice`
     19, for this thread only: it ends with the task), so the pages served meanwhile keep both cores. Torch's thread
-    count is the process's, not the thread's: the app's process already uses one (`appkit.state`); anywhere else
+    count is the process's, not the thread's: the app's process already uses one (`appkit.caches`); anywhere else
     it is one while the task runs and put back after. Nothing changes when called on the main thread."""
     if not on or threading.current_thread() is threading.main_thread():
         yield

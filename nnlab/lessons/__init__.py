@@ -3,7 +3,7 @@
 `load_lessons()` reads the built-in `lessons/` folder and `$NNLAB_LESSONS_DIR`; a lesson's steps name a page,
 a preset run, a question to answer first, a check of what the student did (`checks.CHECKS`) and an answer
 template filled from facts of the student's run (`facts.FACTS`, `template.render`). Streamlit-free: the app's
-side is appkit/lesson.py.
+side is appkit/frame/lesson.py.
 """
 
 from .checks import CHECKS, View, passed

@@ -1,6 +1,6 @@
 """Checks: did the student do what a step asked? Each one reads a `View` of what the app shows now.
 
-Stage 6 (lessons). The app (appkit/lesson.py) fills a `View` from its session and address on every rerun: the
+Stage 6 (lessons). The app (appkit/frame/lesson.py) fills a `View` from its session and address on every rerun: the
 page, the run and snapshot, the page's link parameters and a few widget values; a check is a pure function of
 it, so it is tested without Streamlit. A step's `check` is a name from `CHECKS`, or a table: `{ param = "layer",
 is = "dense1" }` (a link parameter has that value) or `{ run = "wide" }` (that preset's run is the current one).

@@ -326,7 +326,7 @@ class App:
         """Load the app, then (if `title`) click that page's link in the sidebar navigation."""
         self.page.goto(self.url, wait_until="domcontentloaded")
         self.wait_idle()
-        # One click: the anonymous id's cookie is set by a script in the page (appkit/owner.py), not a component
+        # One click: the anonymous id's cookie is set by a script in the page (appkit/session/owner.py), not a component
         # reporting back, so a fresh session no longer reruns itself after its first load and undoes the click.
         if title:
             self.nav_link(title).click()

@@ -112,7 +112,7 @@ def test_every_page_is_in_sight_with_its_own_tab_title(laptop_app):
     page names itself in the browser tab. (The training-time slider below the links is in sight too when this runs
     alone, but after the rest of the browser suite it was measured 100 px lower, cause not found: not asserted; a
     lesson step that needs the slider has its own in the step's box.)"""
-    from appkit import navigation
+    from appkit.frame import navigation
 
     laptop_app.open()
     laptop_app.select_run("digits-mlp")
