@@ -3,8 +3,10 @@
 Not run by pytest: `python bench/train_form.py` (about a minute on 2 cores). The Train page (AppTest, this process)
 is run once to warm it, then re-run `--runs` times with nothing changed (what every widget change elsewhere on the
 page, or the live panel's page-wide redraw, costs), for three networks: the default MLP on two moons, an MLP and a
-CNN on digits. Printed: median and p90 server time of a rerun, in milliseconds, per network; compare them before
-and after a change of the form's code. No training is started (no spare worker either).
+CNN on digits. Printed: median and p90 of a rerun's wall time and of this process's CPU time (steadier on a busy
+machine), in milliseconds, and the parameter tensors made on the meta device per rerun (each time the form sizes
+or draws the network), per network; compare them before and after a change of the form's code. No training is
+started (no spare worker either).
 """
 
 from __future__ import annotations
@@ -27,9 +29,18 @@ CASES = {  # name: the form's widgets set before the first run
 }
 
 
-def reruns(widgets: dict, runs: int) -> list[float]:
-    """Seconds of each warm rerun of the Train page with `widgets` set."""
+def reruns(widgets: dict, runs: int) -> tuple[list[float], list[float], float]:
+    """(wall seconds, CPU seconds of this process) of each warm rerun of the Train page with `widgets` set, and
+    the parameter tensors made on the meta device per rerun (a network sized or drawn: deterministic)."""
+    import torch
     from streamlit.testing.v1 import AppTest
+
+    meta = [0]
+
+    def count(module, name, param):
+        meta[0] += param is not None and param.device.type == "meta"
+
+    torch.nn.modules.module.register_module_parameter_registration_hook(count)
 
     at = AppTest.from_file(str(ROOT / "app_pages" / "train.py"), default_timeout=120)
     for key, value in widgets.items():
@@ -38,13 +49,14 @@ def reruns(widgets: dict, runs: int) -> list[float]:
     if at.exception:
         raise RuntimeError(at.exception[0].value)
     at.run()  # warm: the dataset, the kinds' forms, the caches
-    times = []
+    wall, cpu, meta[0] = [], [], 0
     for _ in range(runs):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         at.run()
-        times.append(time.perf_counter() - t)
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
     assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
-    return times
+    return wall, cpu, meta[0] / runs
 
 
 def main() -> None:
@@ -55,11 +67,15 @@ def main() -> None:
     os.environ["NNLAB_DATA_DIR"] = str(tmp / "data")
     os.environ["NNLAB_RUNS_DIR"] = str(tmp / "runs")
     os.environ["NNLAB_SPARE_WORKER"] = "0"
-    print(f"{'network':28} {'median ms':>9} {'p90 ms':>7}  (one warm rerun of the Train page, {a.runs} runs)")
+    print(f"one warm rerun of the Train page, {a.runs} runs: wall time, and CPU time of this process (the server's")
+    print("own work: it does not count other processes on a busy machine)")
+    print(f"{'network':28} {'wall median':>11} {'p90 ms':>7} {'CPU median':>11} {'p90 ms':>7} {'meta tensors':>12}")
     for name, widgets in CASES.items():
-        times = sorted(reruns(widgets, a.runs))
-        p90 = times[min(len(times) - 1, int(0.9 * len(times)))]
-        print(f"{name:28} {1000 * statistics.median(times):9.1f} {1000 * p90:7.1f}")
+        wall, cpu, meta = reruns(widgets, a.runs)
+        cells = []
+        for times in map(sorted, (wall, cpu)):
+            cells.append(f"{1000 * statistics.median(times):11.1f} {1000 * times[int(0.9 * (len(times) - 1))]:7.1f}")
+        print(f"{name:28} {' '.join(cells)} {meta:12.1f}")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 
