@@ -47,6 +47,7 @@ SECTIONS: dict[str, tuple[PageEntry, ...]] = {
         PageEntry("latent", "Latent space", ":material/scatter_plot:", "latent"),
         PageEntry("attention", "Attention", ":material/visibility:", "attention"),
         PageEntry("units", "Units", ":material/neurology:", "units"),
+        PageEntry("features", "Features", ":material/auto_awesome:", "features"),
         PageEntry("photo", "Your photo", ":material/photo_camera:"),
     ),
     OVER_TIME: (
