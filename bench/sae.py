@@ -10,7 +10,10 @@
    effect on the classes (`logit_effects` of that feature) and its figures, median over the first 20 live features.
 
     python bench/sae.py               # about a minute on 2 idle cores
-    python bench/sae.py --threads 1
+    python bench/sae.py --threads 1   # on a busy machine: one thread wastes no time waiting for the other
+
+Each time is printed as wall-clock seconds (the target's measure) and as this process's CPU seconds, which stay
+steady when other processes share the cores (wall-clock time then grows with the load average).
 """
 
 from __future__ import annotations
@@ -50,9 +53,9 @@ def digits(root: Path) -> None:
         root=root,
         name="digits64",
     )
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     folder = sae.train_in_run(run.folder, "relu1", None, 256, 8)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     run = Run(run.folder)
     model, ds = run.model_at(-1), run.dataset()
     x, idx, labels = units.eval_inputs(run, ds)
@@ -63,6 +66,7 @@ def digits(root: Path) -> None:
     live = ~np.isnan(comp.feature_purity)
     print(f"digits MLP 64-64-10 (test accuracy {run.final_accuracy:.3f}), relu1 → 256 features, k = 8:")
     line("training seconds (1,438 vectors)", seconds, TARGETS["digits_s"], " s")
+    print(f"  (process CPU seconds {cpu:.1f}; load average now {os.getloadavg()[0]:.1f})")
     train = entry["train"]
     line("variance explained (training vectors)", train["variance_explained"], TARGETS["ve"], at_most=False)
     line("dead features (training vectors)", train["dead"], TARGETS["dead"])
@@ -80,16 +84,18 @@ def digits(root: Path) -> None:
 
     from nnlab.figures import features as feature_figures
 
-    times = []
+    times, cpus = [], []
     for f in np.flatnonzero(live)[:20]:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         effect = features.logit_effects(model, m, x, table, point, [int(f)])
         info = features.feature_info(table, int(f), run.class_names, effect=effect[0])
         feature_figures.histogram(info)
         feature_figures.effect_bars(info, run.class_names)
         feature_figures.strongest(info, ds.display_images(ds.x_test[info.top]), run.class_names)
         times.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
     line("one feature's dashboard, warm (median of 20)", 1000 * float(np.median(times)), TARGETS["dashboard_ms"], " ms")
+    print(f"  (process CPU {1000 * float(np.median(cpus)):.0f} ms; load average now {os.getloadavg()[0]:.1f})")
 
 
 def fashion_shaped() -> None:
@@ -99,12 +105,13 @@ def fashion_shaped() -> None:
     idx = torch.stack([torch.randperm(1024, generator=gen)[:6] for _ in range(60_000)])  # (60000, 6)
     weights = torch.rand(60_000, 6, generator=gen) + 0.2
     x = (weights[:, :, None] * atoms[idx]).sum(1).relu()  # (60000, 128)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     m = sae.train_sae(x, 1024, 16)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     q = sae.quality(m, x)
     print("Fashion-MNIST-shaped layer (synthetic: 60,000 vectors of 128), 1,024 features, k = 16:")
     line("training seconds", seconds, TARGETS["fashion_s"], " s")
+    print(f"  (process CPU seconds {cpu:.1f}; load average now {os.getloadavg()[0]:.1f})")
     print(f"  variance explained {q.variance_explained:.3f}, L0 {q.l0:.2f}, dead {q.dead:.3f}, dense {q.dense:.3f}")
 
 
