@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
-from appkit.panels.weights import token_panels
+from appkit.panels.weights import superposition_panels, token_panels
 from appkit.pickers.units import unit_choice
 from nnlab.analysis import weights as wa
 from nnlab.figures import weight_movies as wm
@@ -49,6 +49,7 @@ st.markdown(
 )
 ctx = appkit.page("weights", "its weights", needs_data=False, needs_model=False)
 run, snap = ctx.run, ctx.k
+toy_code = superposition_panels(run, snap)  # a toy model of superposition: its features first
 by_name = {layer.name: layer for layer in layers_of(run)}
 if not by_name:
     st.warning("This run holds no dense or convolutional weights to show.")
@@ -150,5 +151,5 @@ appkit.how_to_read(
 tokens_code = token_panels(run, snap)
 
 appkit.show_code(
-    wa.layer_history, wa.movie_info, wa.select_units, wa.norm_history, wm.weight_movie_figure, *tokens_code
+    wa.layer_history, wa.movie_info, wa.select_units, wa.norm_history, wm.weight_movie_figure, *tokens_code, *toy_code
 )

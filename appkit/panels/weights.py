@@ -1,7 +1,9 @@
-"""A vision transformer's class token and position embeddings on the Weights page.
+"""The Weights page's sections for particular networks: a vision transformer's class token and position embeddings,
+and a toy model of superposition's features.
 
 Used by `app_pages/weights.py`: the tokens come from `nnlab.analysis.positions.token_history`, cached per run,
-and are drawn with `nnlab.figures.positions` at the sidebar's snapshot.
+and are drawn with `nnlab.figures.positions` at the sidebar's snapshot; a toy model's features come from
+`nnlab.analysis.superposition` and are drawn with `nnlab.figures.superposition`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import streamlit as st
 from appkit.caches import network_points, run_cached
 from appkit.frame.notes import how_to_read
 from nnlab.analysis import positions as pa
+from nnlab.analysis import superposition
 from nnlab.figures import positions as pf
+from nnlab.figures import superposition as superposition_figures
 
 
 @run_cached(max_entries=4)
@@ -46,3 +50,59 @@ def token_panels(run, snap: int) -> tuple:
         + pa.describe_positions(similarity, tokens.grid)
     )
     return pa.token_history, pa.position_similarity
+
+
+@run_cached(max_entries=4)
+def toy_history(run) -> tuple | None:
+    """Each feature's norm at every snapshot of a toy model of superposition (None for other networks)."""
+    return superposition.norms_history(run) if superposition.applies(run) else None
+
+
+def superposition_panels(run, snap: int) -> tuple:
+    """The section for a toy model of superposition (nothing for other networks); returns the functions behind it."""
+    history = toy_history(run)
+    if history is None:
+        return ()
+    info = superposition.superposition_info(run, snap)
+    with st.container(key="weights_toy"):
+        st.subheader("Superposition: where each feature sits")
+        st.markdown(
+            f"This toy model squeezes {info.n_features} features into {info.dims} dimensions (h = Wx) and rebuilds "
+            f"them (x' = ReLU(Wᵀh + b)). At step {info.step:,}, {info.n_represented} features are represented "
+            f"(‖Wᵢ‖ ≥ {superposition.REPRESENTED}) and {info.n_superposed} of them share their direction with others."
+        )
+        title = f"at step {info.step:,}"
+        norms = superposition_figures.norms_figure(
+            info.norms, info.superposition, title=f"Each feature's norm, {title}"
+        )
+        if info.dims == 2:  # the hidden space is a plane: the features as arrows in it, beside their norms
+            left, right = st.columns(2)
+            arrows = superposition_figures.arrows_figure(info.weights, title=f"Each feature's direction, {title}")
+            left.plotly_chart(arrows, key="weights_toy_arrows")
+            right.plotly_chart(norms, key="weights_toy_norms")
+        else:
+            st.plotly_chart(norms, key="weights_toy_norms")
+        how_to_read(
+            "With a 2-D hidden space, column i of W is drawn as an arrow: where feature i goes in the hidden "
+            "space. The bars are its length ‖Wᵢ‖: about 1 means the feature is kept, about 0 that it is dropped. The "
+            "colour is Σ_{j≠i}(Ŵᵢ·Wⱼ)², how much of the other features lies along feature i's direction: dark when "
+            "the feature has its direction to itself, bright when it shares it (superposition)."
+        )
+        st.plotly_chart(superposition_figures.gram_figure(info.gram, title=f"WᵀW {title}"), key="weights_toy_gram")
+        how_to_read(
+            "Row i, column j: the dot product of feature i's and feature j's directions. The diagonal is each "
+            "feature's ‖Wᵢ‖². Off the diagonal, zero means the two features do not interfere; red, that reading one "
+            "also reads some of the other; blue, that they point away from each other (a ReLU can cut that off)."
+        )
+        steps, over_time = history
+        st.plotly_chart(
+            superposition_figures.norms_history_figure(steps, over_time, active_step=info.step),
+            key="weights_toy_history",
+        )
+        how_to_read("‖Wᵢ‖ of every feature at every snapshot; the dotted line is the sidebar's training time.")
+    return (
+        superposition.superposition_info,
+        superposition.superposition,
+        superposition.norms_history,
+        superposition_figures.arrows_figure,
+    )
