@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from nnlab.analysis import features, sae
-from nnlab.analysis.units import point_output
+from nnlab.analysis.units import eval_inputs, point_output
 from nnlab.models import CNNConfig, MLPConfig, build_model, layer_points
 
 
@@ -173,3 +173,48 @@ def test_steering_scales_one_feature_as_scaling_that_unit_by_hand(mlp, data):
     assert sorted(s.active.tolist()) == torch.nonzero(h[0] > 0).flatten().tolist()
     with pytest.raises(IndexError, match="no feature 6"):
         features.steer(mlp, m, sample, p, 6, 0.0)
+
+
+@pytest.mark.parametrize("kind", ["vit", "ae"])
+def test_every_kind_of_point_a_vit_residual_stream_and_an_autoencoders_code(kind, tmp_path):
+    """train_in_run, the table and a dashboard on a ViT's tokens (one vector per token, where: the token, its patch
+    on the image) and on an autoencoder's code (no class scores: the spliced-in metric is its reconstruction error,
+    and no effect on classes)."""
+    from nnlab import DataConfig, RecordConfig, TrainConfig, train_run
+    from nnlab.models.autoencoder import AEConfig
+    from nnlab.models.vit import ViTConfig
+    from nnlab.runs import Run
+
+    if kind == "vit":
+        model, name = ViTConfig((1, 8, 8), 10, width=16, depth=1, heads=2), "block1"
+    else:
+        model, name = AEConfig((1, 8, 8), 10, hidden=(16,), code=4), "code"
+    run = train_run(
+        DataConfig.make("digits", train_subset=200),
+        model,
+        TrainConfig(batch_size=50, epochs=1, seed=0),
+        RecordConfig(snapshots=1, eval_size=60),
+        root=tmp_path,
+        name=kind,
+    )
+    saved = sae.train_in_run(run.folder, name, None, 16, 2, epochs=2)
+    run = Run(run.folder)
+    m, entry = sae.load_sae(saved)
+    p, ds = run.point(name), run.dataset()
+    x, idx, labels = eval_inputs(run, ds)
+    model_at = run.model_at(-1)
+    t = features.feature_table(model_at, m, x, p, idx, labels)
+    out = point_output(model_at, x, p.module)
+    vectors = sae.to_vectors(p.layout, out)
+    assert entry["vectors"] == 200 * (len(vectors) // len(x))  # every training sample's tokens, or its one code
+    codes = m.codes(vectors).reshape(len(x), -1, 16)
+    np.testing.assert_allclose(t.acts, codes.max(1).values.numpy(), rtol=1e-5, atol=1e-6)
+    f = int(np.argmax(t.acts.max(0)))
+    info = features.feature_info(t, f, run.class_names, image_hw=(8, 8))
+    effects = features.logit_effects(model_at, m, x, t, p)
+    want = {  # a ViT: 16 patches of 2×2 and the class token; an autoencoder: one code per sample, no classes
+        "vit": ((17,), True, (16, 10), "accuracy"),
+        "ae": (None, False, None, run.model_kind.task.metric_info.label),
+    }[kind]
+    got = (t.map_shape, info.boxes is not None, None if effects is None else effects.shape, t.metric)
+    assert got == want and t.spliced >= 0
