@@ -23,6 +23,14 @@ OPTION_WIDGETS = {  # option → (label, min, max, step, help)
     "n_samples": ("Number of samples", 100, 5000, 100, "How many samples are generated (train and test together)."),
     "noise": ("Noise", 0.0, 1.0, 0.05, "How far samples scatter from their ideal position: more noise, more overlap."),
     "n_classes": ("Classes", 2, 8, 1, "How many classes (arms or clusters)."),
+    "n_features": ("Features", 2, 40, 1, "How many features each sample has."),
+    "sparsity": (
+        "Sparsity",
+        0.0,
+        0.99,
+        0.01,
+        "The share of features that are zero in a sample: each is absent this often.",
+    ),
 }
 
 
