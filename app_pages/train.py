@@ -15,7 +15,6 @@ from appkit.training import job_spec, progress_text, start_job, training_panel
 from appkit.training.form import TRAIN_JOB_KEY
 from appkit.training.jobs import NOT_YOURS
 from nnlab.jobs import JobRegistry
-from nnlab.models import check_budget
 from nnlab.pipeline import default_train, make_trainer
 from nnlab.train import TrainConfig
 
@@ -52,9 +51,9 @@ with config_col:
         st.subheader("4 · Recording", anchor=False)
         seed, record, name = train_form.recording_form(f"{data.name}-{model.kind if model else 'run'}")
         try:
-            train = TrainConfig(**optimizer, seed=seed)
-            if n_params is not None:
-                check_budget(model, train.batch_size)  # the batch's memory, now that its size is known
+            train = TrainConfig(**optimizer, seed=seed)  # validated here, where it enters; it travels as this object
+            if n_params is not None and (problem := train_form.budget_problem(model, train.batch_size)):
+                raise ValueError(problem)  # the batch's memory, now that its size is known (memoised on the config)
         except ValueError as e:
             st.error(f"These settings cannot be used: {e}")
             train = None

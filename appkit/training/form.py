@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pandas
 import streamlit as st
 import torch
 
-from appkit.caches import job_registry
+from appkit.caches import CACHE_TTL, job_registry
 from appkit.session import links
 from nnlab.data import DataConfig, Dataset
 from nnlab.jobs import Job, JobRegistry
 from nnlab.models import MAX_WIDTH, Field, ModelKind, build_model, check_budget, model_kinds, parameter_table
+from nnlab.models.budget import Footprint, footprint, limits
 from nnlab.record import RecordConfig
 from nnlab.train import TrainConfig
 
@@ -118,16 +120,33 @@ def network_form(ds):
         return None
 
 
-def network_table(model) -> int | None:
-    """The layers and their parameter counts, sized on the meta device (nothing allocated); None if over budget."""
-    try:
-        size = check_budget(model)
-    except ValueError as e:
-        st.error(str(e))
-        return None
+@st.cache_data(max_entries=64, ttl=CACHE_TTL, show_spinner=False)
+def _sized(model, server_limits: tuple[int, int]) -> tuple[Footprint, pandas.DataFrame | None]:
+    """A network config's footprint and, within the server's limits, its layer table: built on the meta device
+    (nothing allocated) once per value of the config, not on every rerun of the form."""
+    fp = footprint(model)
+    if fp.params > server_limits[0]:
+        return fp, None
     with torch.device("meta"):
-        net = build_model(model)
-    st.dataframe(parameter_table(net), hide_index=True, width="stretch")
+        return fp, parameter_table(build_model(model))
+
+
+def budget_problem(model, batch_size: int = 1) -> str:
+    """Why `model` trained in batches of `batch_size` is over the server's limits, in words; "" if it is not."""
+    try:
+        check_budget(model, batch_size, _sized(model, limits())[0])
+    except ValueError as e:
+        return str(e)
+    return ""
+
+
+def network_table(model) -> int | None:
+    """The layers and their parameter counts (memoised on the config); None, with the reason, if over budget."""
+    if problem := budget_problem(model):
+        st.error(problem)
+        return None
+    size, table = _sized(model, limits())
+    st.dataframe(table, hide_index=True, width="stretch")
     st.caption(
         f"**{size.params:,} parameters** to learn. Each row is a layer; raw outputs (dense, conv) and activated "
         "outputs (relu, …) are separate points you can look at."
@@ -200,27 +219,28 @@ def recording_form(placeholder: str) -> tuple[int, RecordConfig, str]:
 
 
 def form_values(spec) -> dict:
-    """The form's widget values (session keys) that reproduce a job's spec; values the form cannot show are left out."""
-    data, model, train = spec.data, spec.model or {}, spec.train or {}
-    name = data["name"]
-    values = {f"train_{name}_{k}": v for k, v in data.get("options", {}).items()}
-    values |= {"train_dataset": name, f"train_subset_{name}": data.get("train_subset")}
-    kind = model_kinds().get(model.get("kind"))
+    """The form's widget values (session keys) that reproduce a job's spec (its typed configs); values the form
+    cannot show are left out."""
+    data, model, train = spec.data, spec.model, spec.train
+    name = data.name
+    values = {f"train_{name}_{k}": v for k, v in data.options}
+    values |= {"train_dataset": name, f"train_subset_{name}": data.train_subset}
+    kind = model_kinds().get(getattr(model, "kind", None))
     allowed: dict[str, object] = {}
     if kind is not None:
         values[KIND_KEY] = kind.title
         for f in kind.form:
-            v = model.get(f.name)
+            v = getattr(model, f.name, None)
             values[field_key(kind, f)] = ", ".join(map(str, v)) if f.widget == "ints" and v is not None else v
             if f.widget == "choice":
                 allowed[field_key(kind, f)] = f.choices
-    if train:
-        opt = train.get("optimizer")
-        values |= {"train_optimizer": opt, f"train_lr_{opt}": train.get("lr"), "train_decay": train.get("weight_decay")}
-        values |= {f"train_{k}": train.get(k) for k in ("momentum", "epochs", "schedule", "seed")}
-        values["train_batch"] = train.get("batch_size")
+    if train is not None:
+        opt = train.optimizer
+        values |= {"train_optimizer": opt, f"train_lr_{opt}": train.lr, "train_decay": train.weight_decay}
+        values |= {f"train_{k}": getattr(train, k) for k in ("momentum", "epochs", "schedule", "seed")}
+        values["train_batch"] = train.batch_size
         allowed[f"train_lr_{opt}"] = LRS
-    values["train_snapshots"] = (spec.record or {}).get("snapshots")
+    values["train_snapshots"] = spec.record.snapshots if spec.record is not None else None
     if spec.name and kind is not None and spec.name != f"{name}-{kind.name}":
         values["train_name"] = spec.name
     allowed |= {"train_batch": BATCHES, "train_decay": DECAYS, "train_epochs": EPOCHS, "train_snapshots": SNAPSHOTS}
