@@ -13,15 +13,13 @@ import streamlit as st
 
 import appkit
 from appkit.panels import attribution as explain
-from appkit.pickers import own_input, samples
+from appkit.pickers import own_input, photos, samples
 from nnlab.analysis import attribution
 from nnlab.analysis.boundary import class_probabilities
 from nnlab.figures import attribution as attribution_figures
 
 TARGET = "attr_target"  # whose score is explained: one of TARGETS
 OTHER = "attr_other"  # the class picked with "Another class"
-AVG_METHOD = "attr_avg_method"  # the method of the class averages
-PER_CLASS = "attr_per_class"  # samples per class in the class averages
 TARGETS = ("The prediction", "The truth", "Another class")
 LARGER = "attr_larger"  # the maps three to a row, larger (on by default for small images such as 8×8 digits)
 SMALL_SIDE, LARGER_COLS = 16, 3
@@ -44,11 +42,6 @@ def own_info(run, k: int, sample, target: int, methods: tuple[str, ...], steps: 
     return attribution.input_attribution_info(run, k, ds, x, target, methods, image=image, steps=steps, window=window)
 
 
-@appkit.run_cached(max_entries=16, show_spinner="Averaging the attributions of each class…")
-def class_info(run, k: int, method: str, per_class: int):
-    return attribution.class_average_info(run, k, appkit.run_dataset(run), method, per_class)
-
-
 ctx = appkit.page(
     "attribution",
     "its samples",
@@ -62,30 +55,35 @@ ctx = appkit.page(
 run, ds, k, names = ctx
 why = reasons(run, ds.kind)  # method → why it does not apply (None: it does)
 usable = [m for m, reason in why.items() if reason is None]
-wrong, n_eval = samples.wrong_at(run, k)
-samples.prepare_state(len(ds.y_test), names)
-chosen = own_input.choose(ds, names, wrong, n_eval)
+if run.has_history:
+    wrong, n_eval = samples.wrong_at(run, k)
+    samples.prepare_state(len(ds.y_test), names)
+    chosen = own_input.choose(ds, names, wrong, n_eval)
+else:  # a pretrained network: one of its photos (shared with the walk-through), which have no labels
+    chosen = own_input.Choice(index=photos.choose_photo(run))
 own, index = chosen.own, chosen.index
+truthless = own is not None or not run.has_history  # nothing to be right or wrong about
 if not chosen.ready:
     st.stop()
 x = own.tensor if own else ds.prepare(ds.x_test[index : index + 1])
 probs = class_probabilities(appkit.snapshot_model(run, k), x)[0]
-pred, label = int(probs.argmax()), -1 if own else int(ds.y_test[index])
+pred, label = int(probs.argmax()), -1 if truthless else int(ds.y_test[index])
 
 # --- one sample ---------------------------------------------------------------------------------------------------
-st.subheader(own.label.capitalize() if own else f"Test sample {index}", anchor=False)
-st.markdown(
-    own_input.verdict(ctx.snapshot, names, pred, probs[pred], own.label)
-    if own
-    else samples.verdict(ctx.snapshot, names, pred, label, probs[pred])
-)
-if own and st.session_state.get(TARGET) == TARGETS[1]:
+title = own.label.capitalize() if own else f"Test sample {index}" if run.has_history else run.titles[index]
+st.subheader(title, anchor=False)
+if own:
+    st.markdown(own_input.verdict(ctx.snapshot, names, pred, probs[pred], own.label))
+else:
+    verdict = photos.verdict(names, pred, probs[pred]) if truthless else None
+    st.markdown(verdict or samples.verdict(ctx.snapshot, names, pred, label, probs[pred]))
+if truthless and st.session_state.get(TARGET) == TARGETS[1]:
     st.session_state[TARGET] = TARGETS[0]
 c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
 choice = appkit.links.pick(
     c1.radio,
     "Explain the score of",
-    [t for t in TARGETS if not (own and t == TARGETS[1])],  # your own input has no truth
+    [t for t in TARGETS if not (truthless and t == TARGETS[1])],  # your own input, a photo: no truth
     param="explain",
     what="target",
     horizontal=True,
@@ -139,25 +137,10 @@ if ds.kind == "table" and not own:
     explain.feature_shares(run, k, ds, index, target, names, info.baseline)
 
 # --- each class on average ------------------------------------------------------------------------------------------
-st.subheader("What each class is recognised by, on average", anchor=False)
-methods = attribution.METHODS
-offered = [m for m in shown if methods[m].averaged] or [m for m in usable if methods[m].averaged]
-c1, c2 = st.columns(2)
-method_title = lambda m: methods[m].title
-method = appkit.links.pick(
-    c1.selectbox, "Method", offered, key=AVG_METHOD, param="method", what="method", format_func=method_title
-)
-per_class = c2.select_slider(
-    "Test samples per class", [10, 20, 50, 100], value=20, key=PER_CLASS, help="Seeded, the same at every snapshot."
-)
-avg = class_info(run, k, method, per_class)
-averages = attribution_figures.class_average_figure(avg.values, names, avg.method, feature_names=avg.features or None)
-st.plotly_chart(averages, key="attr_classes")
-appkit.how_to_read(
-    f"Each {'row' if avg.features else 'tile'} is the mean {attribution.METHODS[method].title.lower()} map of a "
-    "class's test samples toward their own class: the evidence the network uses for that class in general, not for one "
-    "sample. Scrub training time to watch it sharpen from noise into shapes."
-)
+if run.has_history:
+    explain.class_averages(run, k, names, shown, usable)
+else:
+    st.caption("Each class on average needs labelled samples; these photos have no labels.")
 
 appkit.show_code(
     attribution.attribution_info,

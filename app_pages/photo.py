@@ -66,6 +66,7 @@ appkit.how_to_read(
     "A photo of something that is not among the classes still gets spread over the closest ones; a low top "
     "probability means the network is unsure."
 )
+photo_panel.look_inside(loaded, photo.rgb)
 
 
 @st.fragment
@@ -151,6 +152,7 @@ with st.expander("The network as a diagram", icon=":material/account_tree:"):
         "Each box is a layer with its output's shape (channels × height × width) and its parameters, from the "
         "input at the top to the class scores at the bottom; the dashed groups are blocks (here a stage: a stack "
         "of MBConv blocks, each an expansion, a depthwise convolution and a projection, with a skip connection "
-        "where the shape allows). A folded block is one box with its total."
+        "where the shape allows). A folded block is one box with its total. Click a block to open it in the "
+        "layer walk-through (in a new tab, on the sample photos: a photo of yours stays in this tab)."
     )
 appkit.show_code(photo_analysis.preprocess, photo_analysis.look, photo_analysis.stage_maps, photo_analysis.grad_cam)

@@ -87,7 +87,8 @@ if ds.is_image:
         info.high_boxes is not None
     )
     appkit.how_to_read(
-        f"Each tile is one of the {len(table.values):,} evaluation samples, with the {word}'s value ({how}) under "
+        f"Each tile is one of the {len(table.values):,} {'evaluation samples' if run.has_history else 'photos'}, "
+        f"with the {word}'s value ({how}) under "
         f"it, highest first.{patch} What the top tiles share is what the {word} looks for."
     )
 else:
@@ -112,6 +113,9 @@ appkit.how_to_read(
 
 # --- ablation --------------------------------------------------------------------------------------------------------
 st.subheader(f"Switch {word}s off", anchor=False)
+if not run.has_history:  # a pretrained network's photos: no labels to measure accuracy against
+    st.caption(f"Switching {word}s off is measured in accuracy, and these photos have no labels to be right about.")
+    st.stop()
 if run.model_kind is not None and run.model_kind.task.name != "classification":
     st.caption(f"Switching {word}s off is measured in accuracy, and a {run.model_kind.title} has no class scores.")
     st.stop()

@@ -14,7 +14,7 @@ import streamlit as st
 import appkit
 from appkit.panels import features as features_appkit
 from appkit.panels import walkthrough as walk_appkit
-from appkit.pickers import own_input, samples
+from appkit.pickers import own_input, photos, samples
 from nnlab.analysis import layers
 from nnlab.figures import layers as layers_figures
 
@@ -40,9 +40,18 @@ ctx = appkit.page(
     ),
 )
 run, ds, k, names = ctx
-wrong, n_eval = samples.wrong_at(run, k)
-samples.prepare_state(len(ds.y_test), names)
-playing = bool(st.session_state.get(samples.PLAY, False)) and own_input.is_test(ds)
+if run.has_history:
+    wrong, n_eval = samples.wrong_at(run, k)
+    samples.prepare_state(len(ds.y_test), names)
+playing = run.has_history and bool(st.session_state.get(samples.PLAY, False)) and own_input.is_test(ds)
+
+
+def photo_view() -> None:
+    """A pretrained network (no history): one of its photos, stem to head, one block at a time."""
+    i = photos.choose_photo(run)
+    walk = replay_sample(run, k, ds.prepare(ds.x_test[i : i + 1]), -1, i)
+    walk_appkit.photo_panel(ctx, walk, run.titles[i])
+    walk_appkit.layers_panel(ctx, walk)
 
 
 @st.fragment(run_every=PLAY_EVERY if playing else None)
@@ -72,7 +81,10 @@ def sample_view() -> None:
     features_appkit.steering_panel(run, k, names, x)
 
 
-sample_view()
+if run.has_history:
+    sample_view()
+else:
+    photo_view()
 appkit.show_code(
     layers.replay,
     layers.walk_sample,

@@ -52,13 +52,20 @@ def open_run(run_id: str) -> Run | None:
 
 
 @st.cache_resource(max_entries=4, ttl=CACHE_TTL, show_spinner="Loading the dataset…")
-def _run_dataset(folder: str) -> Dataset:
-    return Run(folder).dataset()
+def _run_dataset(key: str, _run: Run) -> Dataset:
+    return _run.dataset()
 
 
 def run_dataset(run: Run) -> Dataset:
-    """The run's dataset, normalised as it was for training (shared, read-only: never mutate it)."""
-    return _run_dataset(str(run.folder))
+    """The run's dataset, normalised as it was for training (shared, read-only: never mutate it); a pretrained
+    network's: its photos (`nnlab.runs.pretrained`)."""
+    return _run_dataset(run.key, run)
+
+
+def _network_key(run: Run) -> str:
+    """What a run's network is cached under: its folder; a network without history (a pretrained one) is the same
+    network whatever photos it was opened with: its id."""
+    return run.key if run.has_history else run.id
 
 
 @st.cache_resource(max_entries=4, ttl=CACHE_TTL, show_spinner="Loading the dataset…")
@@ -79,7 +86,7 @@ def _snapshot_model(_run: Run, folder: str, k: int, step: int):
 def snapshot_model(run: Run, k: int):
     """The network at snapshot k, shared read-only between sessions: eval mode, never trained, never hooked (copy it
     for anything that registers hooks)."""
-    return _snapshot_model(run, str(run.folder), k, run.snapshots[k]["step"])
+    return _snapshot_model(run, _network_key(run), k, run.snapshots[k]["step"])
 
 
 @st.cache_data(max_entries=8, ttl=CACHE_TTL, show_spinner=False)
@@ -89,7 +96,7 @@ def _network_points(_run: Run, folder: str):
 
 def network_points(run: Run):
     """The points (name, role, layer, shape) of the run's network, from its saved config."""
-    return _network_points(run, str(run.folder))
+    return _network_points(run, _network_key(run))
 
 
 @st.cache_resource(show_spinner=False, on_release=lambda reg: reg.shutdown())
@@ -116,10 +123,10 @@ class RunStamp:
 
 def run_stamp(run: Run) -> RunStamp:
     try:
-        mtime = (run.folder / "manifest.json").stat().st_mtime_ns
+        mtime = (run.folder / "manifest.json").stat().st_mtime_ns if run.has_history else 0  # a pretrained one: no file
     except OSError:
         mtime = 0
-    return RunStamp(str(run.folder), len(run), mtime)
+    return RunStamp(run.key, len(run), mtime)
 
 
 def run_cached(*, max_entries: int = 8, show_spinner: bool | str = False, ttl: float = CACHE_TTL):
@@ -168,7 +175,7 @@ def snapshot_cached(*, max_entries: int = 4096, ttl: float = CACHE_TTL):
         @functools.wraps(fn)
         def call(run: Run, k: int, *args, **kwargs):
             keyed = tuple((n, v) for n, v in kwargs.items() if not n.startswith("_"))
-            key = (str(run.folder), run.manifest.get("created"), run.snapshots[k]["file"], k, args, keyed)
+            key = (run.key, run.manifest.get("created"), run.snapshots[k]["file"], k, args, keyed)
             return memo.get(key, lambda: fn(run, k, *args, **kwargs))
 
         call.clear = memo.clear

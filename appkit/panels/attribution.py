@@ -22,6 +22,9 @@ SANITY = "attr_sanity"  # the model randomisation check is on
 PICKED = "attr_methods"  # the methods shown side by side
 STEPS = "attr_steps"  # integrated gradients' path steps
 WINDOW = "attr_window"  # occlusion's patch side
+WINDOW_SIDE = "attr_window_side"  # the image side it was chosen for (4 pixels suit a digit, not a photo)
+AVG_METHOD = "attr_avg_method"  # the method of the class averages
+PER_CLASS = "attr_per_class"  # samples per class in the class averages
 
 
 def method_picker(usable: list[str]) -> tuple[str, ...]:
@@ -57,6 +60,9 @@ def method_settings(ds, shown: tuple[str, ...]) -> tuple[int, int]:
         window = 4
         if "occlusion" in shown:
             sides, default = attribution.occlusion_windows(ds)
+            if st.session_state.get(WINDOW_SIDE) != min(ds.input_shape[1:]):  # other images: their own default
+                st.session_state.pop(WINDOW, None)
+                st.session_state[WINDOW_SIDE] = min(ds.input_shape[1:])
             window = s2.select_slider(
                 "Occlusion: patch side (pixels)",
                 sides,
@@ -148,4 +154,34 @@ def feature_shares(run, k: int, ds, index: int, target: int, names: list[str], b
         f"up, blue bars down, from {baseline}. Right: the mean absolute value over {share.per_class_n} test samples "
         "of each class, each toward its own class: the features the network leans on for that class, whatever "
         "their direction."
+    )
+
+
+@run_cached(max_entries=16, show_spinner="Averaging the attributions of each class…")
+def class_info(run, k: int, method: str, per_class: int):
+    return attribution.class_average_info(run, k, run_dataset(run), method, per_class)
+
+
+def class_averages(run, k: int, names: list[str], shown: tuple[str, ...], usable: list[str]) -> None:
+    """Each class's mean map toward its own class, for the method picked among the fast ones."""
+    st.subheader("What each class is recognised by, on average", anchor=False)
+    methods = attribution.METHODS
+    offered = [m for m in shown if methods[m].averaged] or [m for m in usable if methods[m].averaged]
+    c1, c2 = st.columns(2)
+    method_title = lambda m: methods[m].title
+    method = links.pick(
+        c1.selectbox, "Method", offered, key=AVG_METHOD, param="method", what="method", format_func=method_title
+    )
+    per_class = c2.select_slider(
+        "Test samples per class", [10, 20, 50, 100], value=20, key=PER_CLASS, help="Seeded, the same at every snapshot."
+    )
+    avg = class_info(run, k, method, per_class)
+    averages = attribution_figures.class_average_figure(
+        avg.values, names, avg.method, feature_names=avg.features or None
+    )
+    st.plotly_chart(averages, key="attr_classes")
+    how_to_read(
+        f"Each {'row' if avg.features else 'tile'} is the mean {attribution.METHODS[method].title.lower()} map of a "
+        "class's test samples toward their own class: the evidence the network uses for that class in general, not for "
+        "one sample. Scrub training time to watch it sharpen from noise into shapes."
     )

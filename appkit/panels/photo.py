@@ -12,18 +12,21 @@ import functools
 import hashlib
 import threading
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import numpy as np
 import streamlit as st
 import torch
 
 from appkit.caches import CACHE_TTL
+from appkit.frame.navigation import page_file
+from appkit.pickers import photos as photo_picker
+from appkit.session import current, photos
 from nnlab.analysis import diagram as network_diagram
 from nnlab.analysis import photo as photo_analysis
-from nnlab.data.own_input import OwnInputError
 from nnlab.figures import diagram as diagram_figures
-from nnlab.models import build_model
-from nnlab.models.pretrained import PretrainedConfig, PretrainedNet, pretrained_network, pretrained_networks
+from nnlab.models.pretrained import PretrainedNet, pretrained_network, pretrained_networks
+from nnlab.runs.pretrained import run_id
 
 NETWORK, SOURCE, SAMPLE, UPLOAD, CAMERA = (
     "photo_network",
@@ -49,8 +52,7 @@ class Loaded:
 
 @st.cache_resource(max_entries=2, ttl=CACHE_TTL, show_spinner="Loading the pretrained network…")
 def _loaded(name: str) -> Loaded:
-    model = build_model(PretrainedConfig(name))
-    model.requires_grad_(False)  # nothing here trains it; Grad-CAM needs gradients of the maps only
+    model = photos.pretrained_model(name)  # the one module of the server: the analysis pages copy it
     net = pretrained_network(name)
     return Loaded(net, model, photo_analysis.shaped(model, list(net.points), net.input_shape), threading.Lock())
 
@@ -65,25 +67,11 @@ def network_choice() -> Loaded | None:
     return _loaded(name)
 
 
-@st.cache_data(max_entries=1, show_spinner=False)  # a singleton: two small bundled photos, kept
-def _samples() -> dict[str, np.ndarray]:
-    from sklearn.datasets import load_sample_images
-
-    images = load_sample_images()
-    titles = {"china.jpg": "A Chinese temple (china.jpg)", "flower.jpg": "A flower (flower.jpg)"}
-    return {titles.get(f.rsplit("/", 1)[-1], f): img for f, img in zip(images.filenames, images.images, strict=True)}
-
-
-@st.cache_data(max_entries=8, ttl=CACHE_TTL, show_spinner="Reading the photo…")
-def _decoded(data: bytes) -> photo_analysis.Photo:
-    return photo_analysis.read_photo(data)
-
-
 def photo_input() -> tuple[photo_analysis.Photo, str] | None:
     """The photo the user picked (and what it is called), or None with the reason on the page."""
     source = st.segmented_control("Where the photo comes from", SOURCES, default=SOURCES[0], key=SOURCE) or SOURCES[0]
     if source == SOURCES[0]:
-        samples = _samples()
+        samples = photos.sample_photos()
         title = st.radio("Sample", list(samples), key=SAMPLE, horizontal=True)
         return photo_analysis.photo_of(samples[title]), title
     if source == SOURCES[1]:
@@ -93,14 +81,30 @@ def photo_input() -> tuple[photo_analysis.Photo, str] | None:
     if file is None:
         st.info("Pick a photo above to see what the network makes of it.")
         return None
-    try:
-        photo = _decoded(file.getvalue())
-    except OwnInputError as e:
-        st.error(str(e))
+    photo = photos.read_upload(file)
+    if photo is None:
         return None
-    for note in photo.notes:
-        st.caption(note)
+    photos.add_photo(photo.rgb)  # one of this session's photos: the analysis pages take it too
     return photo, "your photo"
+
+
+PAGES = (  # where the photo can be looked into next: (page, button, icon)
+    ("walkthrough", "Walk it through the network layer by layer", ":material/layers:"),
+    ("attribution", "Which parts of it drive the answer", ":material/center_focus_strong:"),
+    ("units", "Which photos each channel likes most", ":material/neurology:"),
+)
+
+
+def look_inside(loaded: Loaded, rgb: np.ndarray) -> None:
+    """Buttons that open the walk-through, Attribution or Units on this photo, with the pretrained network as the
+    sidebar's current run (listed as a run: its one state, the samples and this session's photos)."""
+    number = next((i for i, s in enumerate(photos.sample_photos().values()) if np.array_equal(s, rgb)), None)
+    number = photos.add_photo(rgb) if number is None else number
+    for col, (page, label, icon) in zip(st.columns(len(PAGES)), PAGES, strict=True):
+        if col.button(label, key=f"photo_open_{page}", icon=icon, width="stretch"):
+            current.set_current_run(run_id(loaded.net.name), 0)
+            st.session_state[photo_picker.PICK] = number
+            st.switch_page(page_file(page))
 
 
 def digest(rgb: np.ndarray) -> str:
@@ -194,6 +198,8 @@ def diagram(loaded: Loaded) -> None:
     info = _diagram(loaded.net.name)
     groups = list(dict.fromkeys(b.group for b in info.boxes if b.group))
     unfold = st.multiselect("Open blocks", groups, default=[], key="photo_unfold", placeholder="Blocks to open")
-    st.graphviz_chart(
-        diagram_figures.diagram_dot(info, fold=set(groups) - set(unfold)), width="content"
-    )  # its natural size
+    opens = network_diagram.block_points(info, loaded.points)  # a block → the point the walk-through opens at
+    run = quote(run_id(loaded.net.name), safe="")
+    links = {group: f"walkthrough?run={run}&layer={quote(point)}" for group, point in opens.items()}
+    dot = diagram_figures.diagram_dot(info, fold=set(groups) - set(unfold), links=links, target="_blank")
+    st.graphviz_chart(dot, width="content")  # its natural size

@@ -11,18 +11,22 @@ import streamlit as st
 from appkit.caches import network_points
 from appkit.frame.navigation import page_file
 from appkit.frame.notes import how_to_read
-from appkit.pickers import own_input, samples
+from appkit.pickers import own_input, photos, samples
+from appkit.session import links
 from nnlab.analysis import latent
 from nnlab.analysis import layers as layers_analysis
 from nnlab.figures import layers as layers_figures
 
 AFTER = {  # what the activation does, for the captions
     "relu": "after ReLU every blue value becomes exactly zero, the rest keep theirs (sequential colours, dark = 0)",
+    "relu6": "after ReLU6 every blue value becomes exactly zero and none passes 6 (sequential colours, dark = 0)",
     "leaky_relu": "after leaky ReLU blue values shrink to a hundredth and the rest keep theirs",
     "sigmoid": "the sigmoid squashes every value into 0…1 (sequential colours, dark = 0)",
     "tanh": "tanh squashes every value into −1…1 (still blue below zero, red above)",
     "gelu": "GELU keeps positive values and pulls negative ones close to zero",
 }
+BLOCK = "walk_block"  # the block shown when the network has too many to show at once (kept in the address: layer)
+MAX_MAP_LAYERS = 4  # layers of feature maps drawn all at once; a deeper network (a pretrained one) shows one block
 
 
 def reconstruction_panel(ctx, walk: layers_analysis.SampleWalk, choice: own_input.Choice) -> None:
@@ -92,6 +96,30 @@ def sample_panel(ctx, walk: layers_analysis.SampleWalk, choice: own_input.Choice
     )
 
 
+def photo_panel(ctx, walk: layers_analysis.SampleWalk, title: str) -> None:
+    """A pretrained network's photo: the crop it sees, what it says (it has no truth), its likeliest classes."""
+    ds, names = ctx.data, ctx.names
+    st.subheader(title, anchor=False)
+    st.markdown(photos.verdict(names, walk.pred, float(walk.probs[walk.pred])))
+    left, right = st.columns([1, 1.4])
+    with left:
+        image = ds.display_images(ds.x_test[walk.index : walk.index + 1])[0]
+        st.plotly_chart(layers_figures.image_input_figure(image, title="Input"), key="walk_input")
+    with right:
+        st.plotly_chart(layers_figures.probability_figure(walk, names, top=10), key="walk_probs")
+    how_to_read(
+        f"Left, what goes in: the photo's centre square as the network's preprocessing cuts it; right, the ten most "
+        f"likely of its {len(names):,} classes. Nobody said what the photo shows, so the answer is blue, not right or "
+        "wrong. The walk below shows one block at a time: pick it, or click a block of the diagram on the Your photo "
+        "page."
+    )
+    st.page_link(
+        page_file("attribution"),
+        label="Which parts of this photo drive the answer? The Attribution page",
+        icon=":material/center_focus_strong:",
+    )
+
+
 def tokens_panel(tokens: list[layers_analysis.PointOutput]) -> None:
     """A transformer's tokens: its patch embeddings and each block's output, as tokens × width heatmaps."""
     if not tokens:
@@ -114,9 +142,14 @@ def layers_panel(ctx, walk: layers_analysis.SampleWalk) -> None:
     st.subheader("Layer by layer", anchor=False)
     act = next((p.activation for p in network_points(run) if p.activation), "")
     after = AFTER.get(act, "the activation reshapes each value")
-    zeros = [f"{p.name}: {p.off_fraction:.0%}" for p in walk.points if p.off_fraction is not None]
+    shown = _block(walk)  # the one layer shown, for a deep network; None: all
+    zeros = [
+        f"{p.name}: {p.off_fraction:.0%}"
+        for p in walk.points
+        if p.off_fraction is not None and (shown is None or p.layer == shown)
+    ]
     if zeros:
-        word = "zero" if act == "relu" else "switched off (negative side)"
+        word = "zero" if act in ("relu", "relu6") else "switched off (negative side)"
         st.markdown("Share of values the activation left " + word + ": " + " · ".join(zeros))
     dense, strips = [], []
 
@@ -132,11 +165,15 @@ def layers_panel(ctx, walk: layers_analysis.SampleWalk) -> None:
     for layer, pts in walk.layers():
         if pts[0].layout in ("tokens", "attention"):  # drawn together by show_tokens; attention on its own page
             continue
+        if shown is not None and layer != shown:
+            continue
         if pts[0].is_map:
             draw_dense()  # an autoencoder's decoder has maps after its code
             c, h, w = pts[0].values.shape
             st.markdown(f"**Layer {layer}** · {' → '.join(p.name for p in pts)}: {c} feature maps of {h}×{w}")
             st.plotly_chart(layers_figures.feature_maps_figure(pts), key=f"walk_maps{layer}")
+            if shown is not None:
+                dense.extend(p for p in pts if not p.is_map)  # a block's pooled output, drawn as a strip
         else:
             dense.extend(pts)
     if any(p.is_map for p in walk.points):
@@ -151,3 +188,27 @@ def layers_panel(ctx, walk: layers_analysis.SampleWalk) -> None:
             f"zero and red above; {after}. The last strip holds the logits that the softmax turns into the "
             "probabilities above."
         )
+
+
+def _block(walk: layers_analysis.SampleWalk) -> int | None:
+    """For a network with more than MAX_MAP_LAYERS layers of maps, the layer to show, picked by its last point
+    (a stage's output; `?layer=stage3` in the address, as the network diagram links); None: show every layer."""
+    layers = [(layer, pts) for layer, pts in walk.layers() if pts[0].layout not in ("tokens", "attention")]
+    if sum(1 for _, pts in layers if pts[0].is_map) <= MAX_MAP_LAYERS:
+        return None
+    blocks = {pts[-1].name: layer for layer, pts in layers}
+    words = {
+        name: f"{name} · " + ("×".join(map(str, pts[-1].values.shape)) if pts[-1].is_map else f"{pts[-1].values.size}")
+        for name, (layer, pts) in zip(blocks, layers, strict=True)
+    }
+    name = links.pick(
+        st.select_slider,
+        "Block",
+        list(blocks),
+        key=BLOCK,
+        param="layer",
+        what="block",
+        format_func=words.get,
+        help="This network has more blocks than fit a page: one at a time, from the input's side to the output.",
+    )
+    return blocks[name]

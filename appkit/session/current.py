@@ -13,7 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from appkit.caches import job_registry, open_run, runs_root
-from appkit.session import links, owner
+from appkit.session import links, owner, photos
 from nnlab.runs import Run, list_runs
 
 RUN_KEY = "app_run"  # id (folder name) of the current run; also the run picker's widget key
@@ -26,6 +26,7 @@ _FOLLOW_KEY = "app_follow"  # False once the student moved the slider back from 
 _ENDED_KEY = "app_live_ended"  # the run whose end this session has already announced
 _LIVE_SEEN_KEY = "app_live_seen"  # the run this session last watched while it trained
 _GONE_KEY = "app_run_gone"  # the run this session was looking at when it was deleted or stopped being shared with it
+_PRETRAINED_KEY = "app_pretrained_seen"  # this session has opened a pretrained network: the picker lists it
 LIVE_EVERY = 0.4  # seconds between two looks at a run that is still training (under 0.5: twice a second, with room)
 _NEWEST = 10**9  # a snapshot index the picker clamps to the newest one
 
@@ -63,7 +64,12 @@ def current_run() -> Run | None:
     opened = st.session_state.get(_OPENED_KEY)
     if opened is not None and opened.id == run_id:
         return opened
-    return open_run(run_id)
+    return _open(run_id)
+
+
+def _open(run_id: str):
+    """A recorded run (the server's shared copy), or a pretrained network with this session's photos."""
+    return photos.pretrained_run(run_id) if photos.is_pretrained_id(run_id) else open_run(run_id)
 
 
 def current_snapshot(run: Run) -> int:
@@ -96,16 +102,22 @@ def picker() -> Run | None:
     st.session_state[_VISIBLE_KEY] = visible = visible_runs()  # yours and the shared ones: decided once per rerun
     runs = [r for r in visible if len(r) > 0]
     ids, names = [r.id for r in runs], owner.labels(runs)
-    link = links.run_link(ids)
+    pretrained = photos.pretrained_ids()  # made current by the Photo page's buttons or a link, then listed
+    link = links.run_link(ids + pretrained)
     if link is not None:
         set_current_run(*link)
-    _adopt_pending(ids)
+    _adopt_pending(ids + pretrained)
+    if st.session_state.get(RUN_KEY) in pretrained:
+        st.session_state[_PRETRAINED_KEY] = True
+    listed = pretrained if st.session_state.get(_PRETRAINED_KEY) else []
     if _GONE_KEY in st.session_state:
         st.warning(gone_words(), icon=":material/delete:")
-    if not ids:
+    if not ids and not listed:
         st.caption("No runs yet. Train one on the **Train** page, or use the quick start on **Home**.")
         st.session_state.pop(RUN_KEY, None)
         return None
+    ids += listed  # after the recorded runs, from the first time this session opened one on
+    names.update({i: photos.label(i) for i in listed})
     if st.session_state.get(RUN_KEY) not in ids and _GONE_KEY not in st.session_state:
         st.session_state[RUN_KEY] = ids[0]
     run_id = st.selectbox(
@@ -120,7 +132,7 @@ def picker() -> Run | None:
     )
     if run_id is None:
         return None
-    run = open_run(run_id)  # the server's shared copy (its caches with it), opened once per rerun
+    run = _open(run_id)  # the server's shared copy (its caches with it), opened once per rerun
     if run is None or len(run) == 0:
         st.warning("This run cannot be read.")
         return None
@@ -146,6 +158,14 @@ def _adopt_pending(ids: list[str]) -> None:
 
 
 def _slider(run: Run) -> None:
+    if not run.has_history:  # a pretrained network: one state, nothing to scrub
+        st.caption(
+            f"Trained elsewhere: no training history here, so no training-time slider. Its samples: "
+            f"{len(run.titles)} photos (the samples and yours)."
+        )
+        links.write_run_link(run.id, 0)
+        st.session_state[SNAP_KEY] = 0
+        return
     n = len(run)
     links.check_snapshot(st.session_state.get(SNAP_KEY), n)
     snap = st.session_state.get(SNAP_KEY, n - 1)
