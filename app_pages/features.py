@@ -41,7 +41,7 @@ with st.expander("Train a sparse autoencoder on this layer", expanded=not featur
     width = c1.select_slider(
         "Features", features_appkit.WIDTHS, value=features_appkit.default_width(d), key="features_width"
     )
-    top_k = c2.number_input("Active at once (k)", 1, 64, min(8, width), key="features_k")
+    top_k = c2.number_input("Active at once (k)", 1, 64, features_appkit.default_k(width), key="features_k")
     c3.write("")
     if c3.button("Train features", key="features_train", type="primary", icon=":material/auto_awesome:"):
         features_appkit.start(run, point.name, k, int(width), int(top_k))
@@ -106,7 +106,8 @@ if ds.is_image:
 left, right = st.columns(2)
 left.plotly_chart(feature_figures.histogram(info), key="features_histogram")
 right.plotly_chart(feature_figures.class_shares(info, names), key="features_classes")
-st.plotly_chart(feature_figures.effect_bars(info, names), key="features_effect")
+if info.effect is not None:
+    st.plotly_chart(feature_figures.effect_bars(info, names), key="features_effect")
 appkit.how_to_read(
     "The sentence is written from the numbers below it. **Strongest samples**: the evaluation samples where the "
     "feature is largest"
@@ -119,7 +120,8 @@ appkit.how_to_read(
 # --- neurons against features -----------------------------------------------------------------------------------------
 st.subheader("Neurons against features", anchor=False)
 st.plotly_chart(feature_figures.purity_figure(comp), key="features_purity")
-st.plotly_chart(feature_figures.split_figure(comp, names), key="features_split")
+if comp.neuron >= 0:
+    st.plotly_chart(feature_figures.split_figure(comp, names), key="features_split")
 st.markdown(features_appkit.split_words(comp, names, point.per_unit))
 appkit.how_to_read(
     f"Purity of every {point.per_unit} of {point.name} (grey) and every live feature (green): the share of its "

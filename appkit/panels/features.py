@@ -45,6 +45,11 @@ def default_width(d: int) -> int:
     return next((w for w in WIDTHS if w >= 4 * d), WIDTHS[-1])
 
 
+def default_k(width: int) -> int:
+    """Features active at once: one in 32 of them (8 of 256, as Gao et al.'s small runs), from 2 to 16."""
+    return min(16, max(2, width // 32))
+
+
 @st.cache_resource(max_entries=8, ttl=30 * 60)
 def _load(folder: str, name: str, created: str):
     return sae.load_sae(Path(folder) / sae.FEATURES_DIR / name)

@@ -184,7 +184,8 @@ class Comparison:
 
 def neurons_vs_features(table: FeatureTable, sae: sae_lib.TopKSae, n_classes: int) -> Comparison:
     """Purity of the neurons and of the features, and the most polysemantic neuron with the features that split it:
-    for each of its main classes, the feature that adds most to the neuron (its value × its decoder's weight on the
+    for each of its main classes (those with a tenth of its strongest responses or more, at least its two largest,
+    at most four), the feature that adds most to the neuron (its value × its decoder's weight on the
     neuron) over the neuron's strongest samples of that class."""
     labels = table.labels
     n_pur, _, n_shares = purity(table.neurons, labels, n_classes)
@@ -194,7 +195,9 @@ def neurons_vs_features(table: FeatureTable, sae: sae_lib.TopKSae, n_classes: in
     classes, splitters = [], []
     if neuron >= 0:
         shares = n_shares[neuron]
-        classes = [(int(c), float(shares[c])) for c in np.argsort(-shares, kind="stable") if shares[c] >= 0.15][:4]
+        order = [int(c) for c in np.argsort(-shares, kind="stable") if shares[c] > 0]
+        main = [c for c in order if shares[c] >= 0.1][:4]
+        classes = [(c, float(shares[c])) for c in (main if len(main) >= 2 else order[:2])]  # its two largest at least
         rows = strong_rows(table.neurons[:, neuron])
         weight = sae.directions()[:, neuron].numpy()  # (F,) what one unit of each feature adds to the neuron
         for c, _ in classes:

@@ -463,7 +463,7 @@ def train_spec(
         "train": {"variance_explained": q.variance_explained, "l0": q.l0, "dead": q.dead, "dense": q.dense},
     }
     saved = save_sae(run.folder, sae, info)
-    say(1.0, f"saved: {q.variance_explained:.0%} of the variance explained, {q.l0:.1f} features per vector")
+    say(1.0, f"{q.variance_explained:.0%} of the variance explained, {q.l0:.1f} features active per vector")
     return saved
 
 
