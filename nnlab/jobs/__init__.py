@@ -6,13 +6,13 @@ Ray actor), feeding a `LiveMetrics` store that a live panel reads; identical wor
 queue holds what waits, and who may see and stop a job follows the run's owners. `BackgroundTasks` runs
 t-SNE/UMAP-like computations on a thread pool and keeps their results. Nothing here imports streamlit.
 
-The Features page starts one as (`viewer`: who asks, `nnlab.runs.Viewer`; a student may use runs they may see):
+The Features page starts one as (`viewer`: who asks, a `nnlab.runs.Viewer`; only runs they may see are taken):
 
-    job = registry.start(FeaturesSpec(str(run.folder), "hidden.0", snapshot=None, width=256, k=8),
-                         "features of hidden.0", owner=viewer.id, viewer=viewer)
-    job.live.view().fraction, job.live.view().words   # progress, as the trainer says it
-    job.stop()                                         # (or registry.stop(job.id, viewer): as for a training)
-    job.output                 # once job.status == "complete": the saved autoencoder's folder in the run
+    spec = FeaturesSpec(str(run.folder), "relu1", snapshot=None, width=256, k=8)  # SaeSpec.check'ed first
+    job = registry.start(spec, "features of relu1", owner=viewer.id, viewer=viewer)  # NotYours, JobsFull
+    job.live.view().fraction, job.live.view().words  # its progress, in train_in_run's own words
+    registry.stop(job.id, viewer)  # as for a training: the one who asked first, or the teacher
+    job.output  # once job.status == "complete": the saved autoencoder's folder inside the run
 """
 
 from .keys import RunIndex, config_key
