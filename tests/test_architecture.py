@@ -225,3 +225,41 @@ def test_the_app_glue_is_grouped_by_role_behind_a_narrow_facade():
     assert len(panels) >= 9 and strays == []
     assert len(appkit.__all__) <= 20
     assert not [n for n in appkit.__all__ if n.endswith("_KEY") or n.isupper()]
+
+
+def _data_guarded_asserts(tree) -> list[int]:
+    """Lines of `if <condition>: assert ...` in a test whose condition reads anything but the test's parameters (a
+    branch on a parametrized case is fine; one on what the run happened to produce can skip the assert)."""
+    lines = []
+    for fn in ast.walk(tree):
+        if not (isinstance(fn, ast.FunctionDef) and fn.name.startswith("test_")):
+            continue
+        params = {a.arg for a in fn.args.args}
+        for node in ast.walk(fn):
+            if isinstance(node, ast.If) and any(isinstance(child, ast.Assert) for child in node.body):
+                names = {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)}
+                if not names <= params:
+                    lines.append(node.lineno)
+    return lines
+
+
+def test_every_page_has_its_own_test_module():
+    """Tests mirror the code: tests/test_page_<page>.py for every page of the one page list, no test module grouped
+    by navigation section, and no assert in them behind a condition on the data."""
+    from appkit.frame import navigation
+
+    missing = [e.name for e in navigation.ENTRIES if not (ROOT / "tests" / f"test_page_{e.name}.py").is_file()]
+    assert missing == []
+    assert sorted(p.name for p in (ROOT / "tests").glob("test_app_*.py")) == []
+    guarded = [
+        f"{p.name}:{line}"
+        for p in sorted((ROOT / "tests").glob("test_page_*.py"))
+        for line in _data_guarded_asserts(ast.parse(p.read_text()))
+    ]
+    assert guarded == []
+
+
+def test_the_guarded_assert_check_tells_a_data_branch_from_a_parameter_branch():
+    data = ast.parse("def test_a(run):\n    wrong = run.wrong()\n    if len(wrong):\n        assert wrong[0] > 0\n")
+    case = ast.parse("def test_b(which):\n    if which == 2:\n        assert True\n")
+    assert _data_guarded_asserts(data) == [3] and _data_guarded_asserts(case) == []

@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests import app_harness
 from tests.app_harness import errors
-from tests.test_app_lessons import TINY as LESSON  # a three-step lesson whose preset trains in a second
+from tests.test_page_lessons import TINY as LESSON  # a three-step lesson whose preset trains in a second
 
 REPO = Path(__file__).resolve().parents[1]
 CLOUD = REPO / "cloud"

@@ -3,7 +3,6 @@ rollout and attention distance on matrices worked out on paper, learning on real
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -204,21 +203,6 @@ def test_every_page_renders_a_vit_run(app_env, runs, page):
     at.switch_page(page).run()
     assert not errors(at), errors(at)
     assert at.get("plotly_chart") or page in ("app_pages/runs.py", "app_pages/compare.py"), f"{page} drew no chart"
-
-
-def test_attention_page_after_a_widget_change_and_on_a_cnn(app_env, runs):
-    _, run, cnn = runs
-    at = app_test(app_env)
-    at.session_state["app_run"] = run.id
-    at.switch_page("app_pages/attention.py").run()
-    at.selectbox(key="attn_block").select("attn2").run()
-    at.selectbox(key="attn_head").select(2).run()
-    assert not errors(at), errors(at)
-    token_matrix = json.loads(at.get("plotly_chart")[1].proto.spec)  # parsed: the encoder may escape "·" or not
-    assert "attn2 · head 2" in token_matrix["layout"]["title"]["text"]
-    at.session_state["app_run"] = cnn.id
-    at.run()
-    assert not errors(at) and at.info[0].value.startswith("Attention needs a vision transformer")
 
 
 def test_weights_page_shows_the_token_embeddings_at_the_sidebars_snapshot(app_env, runs):

@@ -5,7 +5,7 @@ The run is started on the Train page: a wide CNN for 50 epochs on a seeded drop-
 test was done clicking). After each disturbance the page must show the same job still running, further along than
 before. Then Stop ends it cleanly: exactly one new run, "stopped", with the snapshots recorded until then and its
 original settings.
-(`tests/test_app_train.py` lets a run finish while the app reruns and switches pages, and counts every snapshot.)
+(`tests/test_page_train.py` lets a run finish while the app reruns and switches pages, and counts every snapshot.)
 The live panel's refresh rate is measured on the way and printed (`pytest -s` shows it); it is not asserted, since a
 loaded CI machine is slower.
 """

@@ -18,8 +18,8 @@ from nnlab.data import own_input as OI
 from nnlab.models import AEConfig, ConvAEConfig
 from tests import app_harness
 from tests.app_harness import app_test, errors
-from tests.test_app_own_input import draw, upload
 from tests.test_data_own_input import digit_picture, draw_three, encoded
+from tests.test_pickers_own_input import draw, upload
 
 jobs = app_harness.jobs
 app_env = app_harness.app_env
