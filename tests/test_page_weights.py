@@ -1,8 +1,5 @@
-"""AppTest of the "Learning over time" pages (weight evolution, decision boundary) through the whole app.
-
-Each page on a 2-D run and on image runs: first load, a widget change, a snapshot change
-with the sidebar's training-time slider, and the empty state without any run.
-"""
+"""AppTest of the Weight evolution page through the whole app: a 2-D run and image runs (first load, a widget change, a
+snapshot change with the sidebar's slider), and a run of your own module."""
 
 from __future__ import annotations
 
@@ -15,9 +12,10 @@ from tests import app_harness
 from tests.app_harness import app_test, errors, plotly_array
 
 jobs = app_harness.jobs  # the app's job registry, released after this module
+
 app_env, app_dirs = app_harness.app_env, app_harness.app_dirs
 
-WEIGHTS, BOUNDARY = "app_pages/weights.py", "app_pages/boundary.py"
+WEIGHTS = "app_pages/weights.py"
 
 
 @pytest.fixture(scope="module")
@@ -96,54 +94,35 @@ def test_weights_page_on_image_runs(app_env, runs):
     assert len(plotly_array(specs(at)[0]["data"][1]["x"])) == 4 * 3  # every (filter, input channel) kernel
 
 
-def test_boundary_page_on_moons(app_env, runs):
-    at = open_page(app_env, runs, "moons", BOUNDARY)
-    movie, units = specs(at)
-    assert len(movie["frames"]) == len(runs[1]["moons"]) and movie["data"][0]["type"] == "image"
-    at.segmented_control(key="boundary_mode").set_value("regions")
-    rerun(at)
-    at.pills(key="boundary_splits").set_value(["test"])
-    rerun(at)
-    assert all(t.get("visible") == "legendonly" for t in specs(at)[0]["data"][1:] if "(train)" in t["name"])
-    assert at.selectbox(key="boundary_unit_point").value == "relu1"
-    at.selectbox(key="boundary_unit_point").set_value("dense2")
-    rerun(at)
-    assert "dense2" in specs(at)[1]["layout"]["title"]["text"]
-    at.slider(key="app_snapshot").set_value(0)
-    rerun(at)
-    assert specs(at)[0]["layout"]["sliders"][0]["active"] == 0
+def test_the_weights_page_draws_a_run_of_your_own_module(app_dirs, jobs, monkeypatch):
+    import torch
+    from torch import nn
 
+    from nnlab.loop import record_loop
 
-def test_boundary_page_on_image_runs(app_env, runs):
-    at = open_page(app_env, runs, "mlp", BOUNDARY)
-    assert "PC1" in specs(at)[0]["layout"]["xaxis"]["title"]["text"]
-    assert any("What it hides" in c.value for c in at.caption)
-    at.selectbox(key="boundary_plane").set_value("relu1")
-    rerun(at)
-    assert len(specs(at)[0]["frames"][0]["data"]) > 1  # the samples move with the plane in every frame
-    at.slider(key="app_snapshot").set_value(1)
-    rerun(at)
-    at = open_page(app_env, runs, "cnn", BOUNDARY)
-    at.selectbox(key="boundary_plane").set_value("pool1")
-    rerun(at)
-
-
-@pytest.mark.parametrize("page", [WEIGHTS, BOUNDARY])
-def test_pages_without_a_run_offer_the_quick_start(page, app_dirs, jobs, monkeypatch):
-    at = app_test(monkeypatch, page)
-    assert not errors(at)
-    assert not at.get("plotly_chart")
-    assert any("Quick start" in b.label for b in at.button)
-
-
-def test_boundary_page_when_the_data_is_gone(app_dirs, runs, jobs, monkeypatch):
-    run_id = app_harness.copy_run(runs[1]["moons"], app_dirs["runs"])
-    manifest = app_dirs["runs"] / run_id / "manifest.json"
-    m = json.loads(manifest.read_text())
-    m["data"]["name"] = "a-file-since-deleted"
-    manifest.write_text(json.dumps(m))
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(), nn.Flatten(), nn.Linear(3 * 6 * 6, 2))
+    x, y = torch.randn(32, 1, 8, 8), torch.arange(32) % 2
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    folder, record = app_dirs["runs"] / "own", RecordConfig(snapshots=2, eval_size=32)
+    with record_loop(model, opt, folder, x, y, ["a", "b"], total_steps=2, steps_per_epoch=2, record=record) as rec:
+        for _ in range(2):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            rec.step_done(loss.item())
+        rec.epoch(train_loss=loss.item())
     at = app_test(monkeypatch)
-    at.session_state["app_run"] = run_id
-    at.switch_page(BOUNDARY).run()
-    assert not at.exception
-    assert any("cannot be loaded" in e.value for e in at.error)
+    at.session_state["app_run"] = "own"
+    at.switch_page("app_pages/weights.py").run()
+    assert not errors(at), errors(at)
+    assert at.selectbox(key="weights_layer").options == ["0 (3×1×3×3 weights)", "3 (2×108 weights)"]
+    movie = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(plotly_array(movie["data"][1]["x"])) == 3  # one hover point per filter of the conv
+    at.selectbox(key="weights_layer").set_value("3").run()
+    assert not errors(at) and at.radio(key="weights_matrix_mode")  # the dense layer: a matrix, up close too
+    at.switch_page("app_pages/home.py").run()  # Home offers the views that read only the recording
+    assert not errors(at), errors(at)
+    offered = {element.proto.label for element in at.get("page_link")}
+    assert {"Weight evolution", "Compare runs"} <= offered and "Layer walk-through" not in offered
