@@ -15,7 +15,6 @@ from appkit.frame.navigation import look_inside
 from appkit.frame.notes import how_to_read
 from appkit.session import owner
 from appkit.session.current import set_current_run
-from nnlab.analysis.learning import did_not_learn
 from nnlab.data import DataConfig, data_dir
 from nnlab.jobs import Job, JobsFull, JobSpec, worker_threads
 from nnlab.jobs.queue import wait_words
@@ -195,8 +194,8 @@ def _outcome(job: Job, v) -> None:
             f"Finished: {acc_text}{v.snapshots} snapshots recorded in {v.elapsed:.0f} s.",
             icon=":material/check_circle:",
         )
-        if run is not None and (advice := did_not_learn(v.loss, acc, len(run.class_names), run.train_config)):
-            st.warning(advice, icon=":material/trending_down:")
+        if run is not None and run.manifest.get("did_not_learn"):  # the trainer's own check, recorded with advice
+            st.warning(run.message, icon=":material/trending_down:")
     elif job.status == "stopped":
         st.info(
             f"Stopped at step {v.step} of {v.total_steps} (epoch {v.epoch:.1f}). Everything recorded until "
