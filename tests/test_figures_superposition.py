@@ -29,6 +29,7 @@ def test_norms_figure_bars_are_norms_coloured_by_superposition():
     np.testing.assert_allclose(np.asarray(bar.x), [1, 1, 0.6 * np.sqrt(2), 0], atol=1e-6)
     np.testing.assert_allclose(np.asarray(bar.marker.color), info.superposition, atol=1e-6)
     assert bar.marker.cmin == 0
+    np.testing.assert_allclose(np.asarray(bar.marker.opacity), [1, 1, 1, 0.35])  # feature 3 is dropped: faint
     assert fig.layout.shapes[0].x0 == 0.5  # the "represented" line
 
 

@@ -85,8 +85,9 @@ def superposition_panels(run, snap: int) -> tuple:
         how_to_read(
             "With a 2-D hidden space, column i of W is drawn as an arrow: where feature i goes in the hidden "
             "space. The bars are its length ‖Wᵢ‖: about 1 means the feature is kept, about 0 that it is dropped. The "
-            "colour is Σ_{j≠i}(Ŵᵢ·Wⱼ)², how much of the other features lies along feature i's direction: dark when "
-            "the feature has its direction to itself, bright when it shares it (superposition)."
+            "colour is the sum of (Ŵᵢ·Wⱼ)² over the other features j, how much of them lies along feature i's "
+            "direction: dark when the feature has its direction to itself, bright when it shares it (superposition); "
+            "a dropped feature's bar is faint."
         )
         st.plotly_chart(superposition_figures.gram_figure(info.gram, title=f"WᵀW {title}"), key="weights_toy_gram")
         how_to_read(

@@ -38,8 +38,9 @@ def gram_figure(gram: np.ndarray, *, title: str = "", height: int = 380) -> go.F
             colorbar={"title": {"text": "Wᵢ·Wⱼ"}, "thickness": 12},
         )
     )
-    fig.update_yaxes(autorange="reversed", title="feature i", scaleanchor="x", constrain="domain")
-    fig.update_xaxes(title="feature j", constrain="domain")
+    tick = 1 if len(g) <= 20 else None  # every feature named while they fit
+    fig.update_yaxes(autorange="reversed", title="feature i", scaleanchor="x", constrain="domain", dtick=tick)
+    fig.update_xaxes(title="feature j", constrain="domain", dtick=tick)
     fig.update_layout(title=title or "WᵀW", height=height, margin={"l": 60, "r": 10, "t": 50, "b": 50})
     return fig
 
@@ -64,6 +65,7 @@ def norms_figure(
                 "cmin": 0,
                 "cmax": max(1.0, float(sup.max())),
                 "colorbar": {"title": {"text": "Σ(Ŵᵢ·Wⱼ)²"}, "thickness": 12},
+                "opacity": np.where(norms >= threshold, 1.0, 0.35),  # a dropped feature's colour means little
             },
             customdata=sup,
             hovertemplate="feature %{y}<br>‖W‖ = %{x:.3f}<br>shared: %{customdata:.3f}<extra></extra>",
