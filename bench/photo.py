@@ -119,6 +119,32 @@ def main() -> None:
         f"{warm / home_warm:.1f}× Home's {home_warm:.2f} s measured beside it"
     )
     print(f"Photo page, {len(charts)} figures sent:    {sent / 1e6:.2f} MB = {sent / PAGE_BYTES:.2f} of the 3 MB bar")
+    for page, state in (
+        ("walkthrough", {}),
+        ("walkthrough", {"walk_block": "stage2"}),  # the largest block: 144 channels of 56×56, raw and after ReLU6
+        ("units", {"units_point": "stage4_relu"}),
+        ("attribution", {"attr_methods": ["grad_cam", "grad_cam_pp", "cam"]}),  # the others: seconds (above)
+    ):
+        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=600)
+        at.run()
+        at.session_state["app_pending_run"] = ("pretrained:efficientnet-lite0", None)
+        for key, value in state.items():
+            at.session_state[key] = value
+        at.switch_page(f"app_pages/{page}.py").run()  # cold: the network, the photos' first pass
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            at.run()
+            times.append(time.perf_counter() - start)
+        if at.exception:
+            raise SystemExit(f"{page} failed on the pretrained network: {[e.value for e in at.exception]}")
+        warm = statistics.median(times)
+        sent = sum(len(json.dumps(json.loads(chart.proto.spec))) for chart in at.get("plotly_chart"))
+        print(
+            f"{page} {state.get('walk_block', '')} on the pretrained network, warm: {warm:.2f} s = "
+            f"{warm / PAGE_S:.2f} of the {PAGE_S:.0f} s bar, "
+            f"{warm / home_warm:.1f}× Home's; {sent / 1e6:.2f} MB of figures = {sent / PAGE_BYTES:.2f} of 3 MB"
+        )
 
 
 WALK_MS = 150.0  # the walk-through's bar for any sample (SPEC, quality bars)
