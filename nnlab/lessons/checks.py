@@ -48,6 +48,15 @@ def _wrong_sample(view: View) -> bool:
     return index in set(misclassified(idx, labels, view.run.snapshot(view.snapshot)["pred"].numpy()).tolist())
 
 
+def _features_trained(view: View) -> bool:
+    """A sparse autoencoder is saved in the current run (trained on the Features page)."""
+    if view.run is None:
+        return False
+    from ..analysis.sae import list_saes
+
+    return bool(list_saes(view.run.folder))
+
+
 @dataclass(frozen=True)
 class Check:
     doc: str  # what the student is asked to do, in words (shown while the check waits)
@@ -70,6 +79,7 @@ CHECKS: dict[str, Check] = {
         slider=True,
     ),
     "misclassified_sample": Check("open a sample the network gets wrong", _wrong_sample),
+    "features_trained": Check("train a sparse autoencoder on the Features page", _features_trained),
     "lr_changed": Check(
         "change the learning rate on the Train page",
         lambda v: v.values.get("lr") is not None and v.values.get("lr") != v.values.get("lr_default"),

@@ -183,6 +183,70 @@ def _mixed(run, at: At):
     return mixed_unit(table.values, table.labels)
 
 
+def _purity_shares(values: np.ndarray) -> tuple[float, float] | None:
+    """(median purity, share over 80% pure) of the columns with a purity (NaN: too rare to say); None if none."""
+    values = values[~np.isnan(values)]
+    return (float(np.median(values)), float((values >= 0.8).mean())) if len(values) else None
+
+
+def _neurons(run, at: At):
+    """The step's point's neurons' class purity (`nnlab.analysis.features.purity`, as the Features page's)."""
+    from ..analysis.features import purity
+    from ..analysis.units import run_unit_table
+
+    point = _point(run, at)
+    if point is None or run.model_kind is None:
+        return None
+    table = run_unit_table(run, _k(run, at), run.dataset(), point)
+    return _purity_shares(purity(table.values, table.labels, len(run.class_names))[0])
+
+
+def _features(run, at: At):
+    """The newest sparse autoencoder saved on the step's point at the step's snapshot, read over the evaluation
+    subset as the Features page reads it: its table, the neurons against its features, and its purest feature's
+    dashboard; None when the run has none."""
+    from types import SimpleNamespace
+
+    from ..analysis import features, sae
+    from ..analysis.units import eval_inputs
+
+    point, k = _point(run, at), _k(run, at)
+    entries = [e for e in sae.list_saes(run.folder) if e["point"] == point and e["snapshot"] == k]
+    if point is None or not entries:
+        return None
+    entry = max(entries, key=lambda e: e.get("created", ""))
+    model_sae, _ = sae.load_sae(run.folder / sae.FEATURES_DIR / entry["name"])
+    ds, model = run.dataset(), run.model_at(k)
+    x, idx, labels = eval_inputs(run, ds)
+    names = list(run.class_names)
+    table = features.feature_table(model, model_sae, x, run.point(point), idx, labels)
+    comp = features.neurons_vs_features(table, model_sae, max(len(names), int(labels.max()) + 1))
+    pur = np.nan_to_num(comp.feature_purity, nan=-1.0)
+    purest = int(np.lexsort((-table.frequency, -pur))[0])  # the purest, the most frequent of equally pure ones
+    effect = features.logit_effects(model, model_sae, x, table, run.point(point), features=[purest])
+    info = features.feature_info(table, purest, names, effect=None if effect is None else effect[0])
+    name = lambda c: names[c] if 0 <= c < len(names) else str(c)  # noqa: E731
+    return SimpleNamespace(
+        quality=table.quality,
+        shares=_purity_shares(comp.feature_purity),
+        comp=comp,
+        purest=purest,
+        sentence=info.sentence,
+        split_classes=_and([name(c) for c, _ in comp.neuron_classes]),
+        split_features=_and([str(f) for _, f, _ in comp.splitters]),
+    )
+
+
+def _and(words: list[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else "".join(words)
+
+
+def _feature_fact(run, at: At, what):
+    found = _features(run, at)
+    return None if found is None else what(found)
+
+
 def _acc(run, k: int) -> float | None:
     acc = run.snapshots[k].get("eval_acc")
     return None if acc is None or acc != acc else float(acc)
@@ -288,6 +352,47 @@ FACTS: dict[str, Fact] = {
     ),
     "mixed_unit_classes": Fact(
         "how many classes its 9 strongest samples span", lambda r, a: None if (m := _mixed(r, a)) is None else m.classes
+    ),
+    # a sparse autoencoder on the step's point (nnlab.analysis.features): the newest saved at the step's snapshot
+    "neuron_purity": Fact(
+        "median class purity of the point's neurons: the share of a neuron's strongest responses from its most "
+        "common class (0–1)",
+        lambda r, a: None if (n := _neurons(r, a)) is None else n[0],
+    ),
+    "pure_neurons": Fact(
+        "share of the point's neurons over 80% pure (0–1)", lambda r, a: None if (n := _neurons(r, a)) is None else n[1]
+    ),
+    "feature_purity": Fact(
+        "median class purity of the SAE's live features (0–1)",
+        lambda r, a: _feature_fact(r, a, lambda f: None if f.shares is None else f.shares[0]),
+    ),
+    "pure_features": Fact(
+        "share of the SAE's live features over 80% pure (0–1)",
+        lambda r, a: _feature_fact(r, a, lambda f: None if f.shares is None else f.shares[1]),
+    ),
+    "sae_variance_explained": Fact(
+        "share of the point's variance the SAE rebuilds, over the evaluation samples (0–1)",
+        lambda r, a: _feature_fact(r, a, lambda f: f.quality.variance_explained),
+    ),
+    "sae_active": Fact("SAE features active per sample (L0)", lambda r, a: _feature_fact(r, a, lambda f: f.quality.l0)),
+    "sae_dead": Fact(
+        "share of the SAE's features that never fire (0–1)", lambda r, a: _feature_fact(r, a, lambda f: f.quality.dead)
+    ),
+    "split_neuron": Fact("the point's least pure neuron", lambda r, a: _feature_fact(r, a, lambda f: f.comp.neuron)),
+    "split_classes": Fact(
+        'its main classes, as words ("3, 5 and 8")', lambda r, a: _feature_fact(r, a, lambda f: f.split_classes)
+    ),
+    "split_features": Fact(
+        'the SAE\'s features that carry it on each of those classes ("41, 88 and 203")',
+        lambda r, a: _feature_fact(r, a, lambda f: f.split_features),
+    ),
+    "purest_feature": Fact(
+        "the SAE's purest live feature (the most frequent of equally pure ones)",
+        lambda r, a: _feature_fact(r, a, lambda f: f.purest),
+    ),
+    "purest_sentence": Fact(
+        "that feature's sentence, as the Features page writes it",
+        lambda r, a: _feature_fact(r, a, lambda f: f.sentence),
     ),
     "mixed_unit_purity": Fact(
         "share of those 9 from its most common class (0–1)",

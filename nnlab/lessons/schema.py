@@ -38,6 +38,7 @@ PAGES = (
     "boundary",
     "compare",
     "units",
+    "features",
 )
 APP_PAGES = Path(__file__).resolve().parents[2] / "app_pages"
 
