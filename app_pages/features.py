@@ -121,7 +121,7 @@ appkit.how_to_read(
 st.subheader("Neurons against features", anchor=False)
 st.plotly_chart(feature_figures.purity_figure(comp), key="features_purity")
 if comp.neuron >= 0:
-    st.plotly_chart(feature_figures.split_figure(comp, names), key="features_split")
+    st.plotly_chart(feature_figures.split_figure(comp, names, per_unit=point.per_unit), key="features_split")
 st.markdown(features_appkit.split_words(comp, names, point.per_unit))
 appkit.how_to_read(
     f"Purity of every {point.per_unit} of {point.name} (grey) and every live feature (green): the share of its "

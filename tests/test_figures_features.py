@@ -47,6 +47,8 @@ def test_strongest_outlines_the_patches():
     images = np.zeros((3, 8, 8), np.uint8)
     fig = figures.strongest(info(boxes=np.array([[0, 2, 0, 2]] * 3)), images, ["a", "b", "c"])
     assert fig.data[0].type == "image" and len(fig.layout.shapes) == 3
+    box = fig.layout.shapes[0]
+    assert box.x1 - box.x0 == 8 and box.y1 - box.y0 == 8  # the 2×2 patch of an 8×8 image enlarged 4× toward 32
     assert "classes b, b, a" in fig.layout.annotations[0].text
     assert len(figures.strongest(info(), images, ["a", "b", "c"]).layout.shapes) == 0
     assert "fires on no" in figures.strongest(info(top=0), images[:0], ["a"]).layout.title.text

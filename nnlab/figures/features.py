@@ -18,6 +18,7 @@ from .units import top_examples_figure
 
 RAISED, LOWERED = "#D55E00", "#0072B2"  # Okabe-Ito vermilion and blue
 NEURONS, FEATURES = "#999999", "#009E73"
+ZOOM_TO = 32  # thumbnails smaller than this many pixels a side are enlarged toward it
 
 
 def _name(class_names: Sequence[str], c: int) -> str:
@@ -30,8 +31,12 @@ def strongest(info: FeatureInfo, images: np.ndarray | None, class_names: Sequenc
     if images is None or len(info.top) == 0:
         return empty_figure(f"Feature {info.feature} fires on no evaluation sample")
     classes = ", ".join(_name(class_names, int(c)) for c in info.top_labels)
+    images = np.asarray(images)
+    zoom = max(1, ZOOM_TO // max(images.shape[1], 1))  # small images (8×8 digits) enlarged by whole pixels
+    images = images.repeat(zoom, axis=1).repeat(zoom, axis=2)
+    boxes = None if info.boxes is None else np.asarray(info.boxes) * zoom
     return top_examples_figure(
-        [(f"strongest samples (classes {classes})", images, info.top_values, info.boxes)],
+        [(f"strongest samples (classes {classes})", images, info.top_values, boxes)],
         title=f"Feature {info.feature}: where it fires most",
     )
 
@@ -143,7 +148,7 @@ def purity_figure(comp: Comparison) -> go.Figure:
     return fig
 
 
-def split_figure(comp: Comparison, class_names: Sequence[str]) -> go.Figure:
+def split_figure(comp: Comparison, class_names: Sequence[str], *, per_unit: str = "neuron") -> go.Figure:
     """The most polysemantic neuron's classes, and the feature that carries it on each."""
     if comp.neuron < 0 or not comp.neuron_classes:
         return empty_figure("No live neuron to split")
@@ -166,11 +171,15 @@ def split_figure(comp: Comparison, class_names: Sequence[str]) -> go.Figure:
         )
     )
     fig.update_layout(
-        title=dict(text=f"Neuron {comp.neuron}: its classes, and the feature that takes each"),
+        title=dict(text=f"{per_unit.capitalize()} {comp.neuron}: its classes, and the feature that takes each"),
         height=300,
         margin=dict(l=10, r=10, t=50, b=40),
         xaxis=dict(type="category", title=dict(text="class")),
-        yaxis=dict(title=dict(text="share of its strongest responses"), tickformat=".0%", range=[0, 1.1]),
+        yaxis=dict(
+            title=dict(text="share of its strongest responses"),
+            tickformat=".0%",
+            range=[0, 1.4 * max(s for _, s in comp.neuron_classes)],  # room for the labels above the bars
+        ),
     )
     return fig
 
