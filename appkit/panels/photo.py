@@ -103,7 +103,7 @@ def look_inside(loaded: Loaded, rgb: np.ndarray) -> None:
     for col, (page, label, icon) in zip(st.columns(len(PAGES)), PAGES, strict=True):
         if col.button(label, key=f"photo_open_{page}", icon=icon, width="stretch"):
             current.set_current_run(run_id(loaded.net.name), 0)
-            st.session_state[photo_picker.PICK] = number
+            photo_picker.show(number)
             st.switch_page(page_file(page))
 
 

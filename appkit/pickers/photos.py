@@ -12,7 +12,9 @@ import streamlit as st
 
 from appkit.session import links, photos
 
-PICK = "photo_pick"  # the photo shown: its number among the run's samples
+SHOWN = "photo_shown"  # the photo shown, its number among the run's samples: kept across pages (Streamlit drops a
+# widget's own key on a page that does not draw it), the picker seeded from it
+PICK = "photo_pick"  # the picker's widget key
 ADD = "photo_add"  # the uploader that adds a photo
 ADDED = "photo_added"  # the number the last added photo got (it is shown once, when it arrives)
 KINDS = ["png", "jpg", "jpeg", "webp", "gif"]
@@ -32,12 +34,13 @@ def choose_photo(run) -> int:
             number = photos.add_photo(photo.rgb)
             if st.session_state.get(ADDED) != number:  # just arrived: show it (the run's samples changed: rerun)
                 st.session_state[ADDED] = number
-                st.session_state[PICK] = number
+                show(number)
                 st.rerun()
     titles = run.titles
-    if st.session_state.get(PICK) not in range(len(titles)):
-        st.session_state[PICK] = 0
-    return links.pick(
+    if st.session_state.get(SHOWN) not in range(len(titles)):
+        st.session_state[SHOWN] = 0
+    st.session_state[PICK] = st.session_state[SHOWN]
+    shown = links.pick(
         st.selectbox,
         "Photo",
         list(range(len(titles))),
@@ -46,7 +49,15 @@ def choose_photo(run) -> int:
         what="photo",
         format_func=lambda i: titles[i] if 0 <= i < len(titles) else str(i),
         help=f"The sample photos and the ones you gave in this session (the last {photos.MAX_PHOTOS} are kept).",
+        on_change=lambda: show(st.session_state[PICK]),
     )
+    show(shown)
+    return shown
+
+
+def show(number: int) -> None:
+    """Show the photo `number` on the pages that take one (the walk-through and Attribution share it)."""
+    st.session_state[SHOWN] = int(number)
 
 
 def verdict(names: list[str], pred: int, prob: float) -> str:
