@@ -105,6 +105,11 @@ def start(run, point: str, k: int, width: int, top_k: int) -> None:
         str(run.folder), point, snapshot=k, width=width, k=top_k, torch_threads=worker_threads(MAX_JOBS)
     )
     try:
+        sae.SaeSpec(point, k, width, top_k).check(sae.point_width(run.point(point)))  # in words, before a job starts
+    except ValueError as e:
+        st.warning(str(e), icon=":material/warning:")
+        return
+    try:
         job = job_registry().start(spec, f"features of {point}", owner=owner.identity(), viewer=owner.viewer())
     except (JobsFull, NotYours) as e:
         st.warning(str(e), icon=":material/hourglass_top:")

@@ -30,17 +30,21 @@ def test_train_features_from_the_page_and_open_one(app):
     said = app.page.locator(MAIN).inner_text()
     assert "Variance explained" in said and "spliced in" in said and "Feature " in said
     assert "the least pure, fires for" in said
-    first = app.page.locator(MAIN).get_by_role("combobox", name="Feature", exact=True).first.input_value()
-    options = app.page.locator(MAIN).get_by_role("combobox", name="Feature", exact=True).first
-    options.click()
-    app.page.get_by_role("option").nth(1).click()
+    box = app.page.locator(MAIN).get_by_role("combobox", name="Feature", exact=True).first
+    first = box.input_value()
+    box.scroll_into_view_if_needed()
+    box.click()
+    app.page.keyboard.press("ArrowDown")  # the next feature of the list
+    app.page.keyboard.press("Enter")
     app.page.wait_for_timeout(300)
     app.wait_idle()
-    assert options.input_value() != first
+    assert box.input_value() != first
+    assert f"Feature {box.input_value()} " in app.page.locator(MAIN).inner_text()  # its sentence
     app.wait_charts(5)
     app.assert_clean()
 
     app.open("Layer walk-through")
+    app.select_run("digits-mlp")  # a fresh load opens the newest run
     wait_for_text(app, "Steer a feature")
     app.check_page("features-steering", min_charts=1)
     assert "With feature" in app.page.locator(MAIN).inner_text()
