@@ -100,3 +100,14 @@ def test_the_photo_pages_button_opens_the_walk_through_on_that_photo(app_dirs, j
     assert not errors(at), errors(at)
     assert at.selectbox(key="photo_pick").value == 1 and at.sidebar.selectbox(key="app_run").value == RUN
     assert _probabilities(at)["data"][0]["y"][0] == "daisy"
+
+
+def test_the_pages_that_need_a_history_or_labels_say_so(app_dirs, jobs, monkeypatch):
+    for page, words in (
+        ("features", "sparse autoencoder learns from"),
+        ("hidden", "a few photos"),
+        ("weights", "no training history"),
+        ("class_averages", "training set"),
+    ):
+        at = _on(monkeypatch, f"app_pages/{page}.py")
+        assert any(words in i.value for i in at.info), (page, [i.value for i in at.info])

@@ -163,6 +163,8 @@ SKIPS = {
     "latent": "it has no code: it is a classifier, not an autoencoder",
     "hidden": "a map of a layer's outputs needs hundreds of samples with their classes, and its samples are a few "
     "photos with none",
+    "features": "a sparse autoencoder learns from a layer's outputs over thousands of samples and is saved in the "
+    "run's folder; a pretrained network opened on a few photos has neither",
 }
 
 
