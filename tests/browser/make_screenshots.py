@@ -48,6 +48,8 @@ PICKS = {
     "backprop": ["backprop-moons-edited", "backprop-moons"],
     "sidebar": ["sidebar-1280x800"],
     "photo": ["photo-upload"],
+    "features": ["features"],
+    "pretrained-walkthrough": ["pretrained-walkthrough"],
 }
 
 
