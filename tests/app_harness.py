@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +22,9 @@ def app_test(monkeypatch: pytest.MonkeyPatch, page: str | None = None, timeout: 
     return at
 
 
-def open_with_run(monkeypatch: pytest.MonkeyPatch, run, page: str) -> AppTest:
+def open_with_run(monkeypatch: pytest.MonkeyPatch, run, page: str, timeout: float = 60) -> AppTest:
     """The whole app on `page` with `run` as the sidebar's current run, run once and checked for errors."""
-    at = app_test(monkeypatch)
+    at = app_test(monkeypatch, timeout=timeout)
     at.session_state["app_run"] = run.id
     at.switch_page(page).run()
     assert not errors(at), errors(at)
@@ -42,6 +43,30 @@ def plotly_array(v) -> np.ndarray:
 def errors(at: AppTest) -> list[str]:
     """Exceptions and error boxes on the page, as text (empty when all is well)."""
     return [str(e.value) for e in at.exception] + [str(e.value) for e in at.error]
+
+
+def rerun(at: AppTest) -> AppTest:
+    """Rerun after a widget change and check the page raised nothing."""
+    at.run()
+    assert not errors(at), errors(at)
+    return at
+
+
+def specs(at: AppTest) -> list[dict]:
+    """The page's plotly figures as parsed JSON, in page order."""
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def figures_bytes(at: AppTest) -> int:
+    """What the page's figures weigh as sent to the browser."""
+    return sum(len(c.proto.spec) for c in at.get("plotly_chart"))
+
+
+def shown_sample(at: AppTest) -> int:
+    """The walk-through's sample index, from its one "Test sample N" heading."""
+    heads = [h.value for h in at.subheader if h.value.startswith("Test sample")]
+    assert len(heads) == 1, heads
+    return int(heads[0].split()[-1])
 
 
 @pytest.fixture
@@ -79,6 +104,22 @@ def copy_run(run, root: Path, name: str | None = None) -> str:
     dst = root / (name or run.id)
     shutil.copytree(run.folder, dst)
     return dst.name
+
+
+def learning_runs(root: Path) -> dict:
+    """Two moons (MLP), and an MLP and a CNN on 200 digits, in `root`; 3 snapshots plus the start each."""
+    from nnlab import CNNConfig, DataConfig, MLPConfig, RecordConfig, TrainConfig, train_run
+
+    train, record = TrainConfig(batch_size=32, epochs=1, seed=0), RecordConfig(snapshots=3, eval_size=60)
+    digits = DataConfig.make("digits", train_subset=200)
+    return {
+        "moons": train_run(DataConfig.make("moons", n_samples=200), MLPConfig(hidden=(8, 8)), train, record,
+                           root=root, name="moons"),
+        "mlp": train_run(digits, MLPConfig(input_shape=(1, 8, 8), n_classes=10, hidden=(12, 6)), train, record,
+                         root=root, name="mlp"),
+        "cnn": train_run(digits, CNNConfig(input_shape=(1, 8, 8), n_classes=10, channels=(3, 4), hidden=(6,)),
+                         train, record, root=root, name="cnn"),
+    }  # fmt: skip
 
 
 def small_runs(root: Path, *, cnn_snapshots: int = 2):

@@ -7,9 +7,8 @@ import json
 
 import pytest
 
-from nnlab import CNNConfig, DataConfig, MLPConfig, RecordConfig, TrainConfig, train_run
 from tests import app_harness
-from tests.app_harness import app_test, errors
+from tests.app_harness import app_test, rerun, specs
 
 jobs = app_harness.jobs  # the app's job registry, released after this module
 
@@ -20,38 +19,13 @@ BOUNDARY = "app_pages/boundary.py"
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Two moons (MLP), and an MLP and a CNN on 200 digits, in one runs folder; 3 snapshots plus the start."""
     root = tmp_path_factory.mktemp("learning-runs")
-    train, record = TrainConfig(batch_size=32, epochs=1, seed=0), RecordConfig(snapshots=3, eval_size=60)
-    digits = DataConfig.make("digits", train_subset=200)
-    return root, {
-        "moons": train_run(DataConfig.make("moons", n_samples=200), MLPConfig(hidden=(8, 8)), train, record,
-                           root=root, name="moons"),
-        "mlp": train_run(digits, MLPConfig(input_shape=(1, 8, 8), n_classes=10, hidden=(12, 6)), train, record,
-                         root=root, name="mlp"),
-        "cnn": train_run(digits, CNNConfig(input_shape=(1, 8, 8), n_classes=10, channels=(3, 4), hidden=(6,)),
-                         train, record, root=root, name="cnn"),
-    }  # fmt: skip
+    return root, app_harness.learning_runs(root)
 
 
 def open_page(app_env, runs, which: str, page: str):
     """The whole app on `page`, showing run `which`."""
-    at = app_test(app_env, timeout=120)
-    at.session_state["app_run"] = runs[1][which].id
-    at.switch_page(page).run()
-    assert not errors(at)
-    return at
-
-
-def specs(at) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-
-
-def rerun(at):
-    """Rerun after a widget change and check the page raised nothing."""
-    at.run()
-    assert not errors(at)
-    return at
+    return app_harness.open_with_run(app_env, runs[1][which], page, timeout=120)
 
 
 def test_boundary_page_on_moons(app_env, runs):

@@ -11,7 +11,7 @@ import pytest
 from nnlab import list_runs
 from nnlab.analysis import classes as C
 from tests import app_harness
-from tests.app_harness import app_test, errors, plotly_array
+from tests.app_harness import errors, figures_bytes, plotly_array, shown_sample
 
 jobs = app_harness.jobs  # the app's job registry, released after this module
 
@@ -28,23 +28,8 @@ def runs(tmp_path_factory):
 
 def open_page(app_env, runs, which: str, page: str):
     """The whole app on `page`, showing the MLP or the CNN run."""
-    _, mlp, cnn = runs
-    run = mlp if which == "mlp" else cnn
-    at = app_test(app_env)
-    at.session_state["app_run"] = run.id
-    at.switch_page(page).run()
-    assert not errors(at)
-    return at, run
-
-
-def shown_sample(at) -> int:
-    heads = [h.value for h in at.subheader if h.value.startswith("Test sample")]
-    assert len(heads) == 1, heads
-    return int(heads[0].split()[-1])
-
-
-def figures_bytes(at) -> int:
-    return sum(len(c.proto.spec) for c in at.get("plotly_chart"))
+    run = runs[1] if which == "mlp" else runs[2]
+    return app_harness.open_with_run(app_env, run, page), run
 
 
 def test_class_averages_page(app_env, runs):
