@@ -12,6 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
+from appkit.frame.gate import end_page
 from appkit.panels import attribution as explain
 from appkit.pickers import own_input, photos, samples
 from nnlab.analysis import attribution
@@ -64,7 +65,7 @@ else:  # a pretrained network: one of its photos (shared with the walk-through),
 own, index = chosen.own, chosen.index
 truthless = own is not None or not run.has_history  # nothing to be right or wrong about
 if not chosen.ready:
-    st.stop()
+    end_page()
 x = own.tensor if own else ds.prepare(ds.x_test[index : index + 1])
 probs = class_probabilities(appkit.snapshot_model(run, k), x)[0]
 pred, label = int(probs.argmax()), -1 if truthless else int(ds.y_test[index])

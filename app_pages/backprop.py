@@ -12,6 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
+from appkit.frame.gate import end_page
 from appkit.panels import backprop as panels
 from appkit.panels import backprop_network as hand_network
 from appkit.pickers import own_input, samples
@@ -36,12 +37,12 @@ if ctx.kind.task.name != "classification":
         "Backpropagation is shown for classifiers: the loss here is cross-entropy against a class.",
         icon=":material/info:",
     )
-    st.stop()
+    end_page()
 wrong, n_eval = samples.wrong_at(run, k)
 samples.prepare_state(len(ds.y_test), names)
 choice = own_input.choose(ds, names, wrong, n_eval)
 if not choice.ready:
-    st.stop()
+    end_page()
 truth = None if choice.own is not None else int(ds.y_test[choice.index])
 target = panels.target_picker(names, truth)
 if choice.own is not None and truth is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
+from appkit.frame.gate import end_page
 from appkit.frame.navigation import page_file
 from appkit.pickers.runs_table import RUNS_COLUMNS, runs_table
 from appkit.session import owner
@@ -53,7 +54,7 @@ if len(ids) < 2:
         "learning rate, the width, the optimizer) and come back."
     )
     st.page_link(page_file("train"), label="Train another run", icon=":material/model_training:")
-    st.stop()
+    end_page()
 if (linked := appkit.links.incoming("runs")) is not None:  # a link's runs, comma-separated
     found = [i for i in linked.split(",") if i in ids]
     if len(found) < 2:
@@ -74,7 +75,7 @@ appkit.links.keep("runs", ",".join(chosen))
 runs = [r for r in (appkit.open_run(i) for i in chosen) if r is not None and len(r) > 0]
 if len(runs) < 2:
     st.info("Pick at least two runs above.")
-    st.stop()
+    end_page()
 
 st.dataframe(
     owner.runs_table(runs, runs_table),
@@ -98,7 +99,7 @@ for r, label in zip(runs, labels, strict=True):
         st.warning(f"{e} It is left out of the comparison.", icon=":material/broken_image:")
 if len(rows) < 2:
     st.info("Pick at least two runs that can be read above.")
-    st.stop()
+    end_page()
 
 st.subheader("Learning curves", anchor=False)
 st.plotly_chart(compare_figures.curves_figure(rows), key="compare_curves")

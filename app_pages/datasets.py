@@ -3,6 +3,7 @@
 import streamlit as st
 
 import appkit
+from appkit.frame.gate import end_page
 from appkit.pickers.datasets import data_cached, data_key, picked_dataset, skipped_files_note, upload_panel
 from appkit.pickers.maps import map_controls
 from nnlab.analysis import data as data_analysis
@@ -25,7 +26,7 @@ skipped_files_note()
 with pick_col:
     data, ds = picked_dataset("data")
 if ds is None:
-    st.stop()  # a download is needed first, or the dataset does not load: the picker says which
+    end_page()  # a download is needed first, or the dataset does not load: the picker says which
 names = list(ds.class_names)
 
 c = st.columns(4)

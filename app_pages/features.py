@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
+from appkit.frame.gate import end_page
 from appkit.panels import features as features_appkit
 from nnlab.analysis import features as features_analysis
 from nnlab.analysis import sae as sae_analysis
@@ -55,7 +56,7 @@ features_appkit.progress_panel()
 entries = features_appkit.saved(run, point.name, k)
 if not entries:
     st.info(f"No sparse autoencoder on {point.name} at this snapshot yet: train one above.", icon=":material/info:")
-    st.stop()
+    end_page()
 labels = {e["name"]: f"{e['width']} features, k = {e['k']} (trained {e.get('created', '')[:16]})" for e in entries}
 name = st.selectbox("Sparse autoencoder", list(labels), format_func=labels.get, key=SAE)
 entry = next(e for e in entries if e["name"] == name)
@@ -91,7 +92,7 @@ listing = features_appkit.feature_list(table, effects, comp, names, sort)
 st.dataframe(listing.head(200), key="features_list", height=240, hide_index=True)
 if listing.empty:
     st.warning("No feature fires on the evaluation samples: train again with a larger k.")
-    st.stop()
+    end_page()
 if st.session_state.get(FEATURE) not in listing["feature"].tolist():
     st.session_state[FEATURE] = int(listing["feature"].iloc[0])
 f = st.selectbox("Feature", listing["feature"].tolist(), key=FEATURE)

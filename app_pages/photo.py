@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
+from appkit.frame.gate import end_page
 from appkit.panels import photo as photo_panel
 from nnlab.analysis import photo as photo_analysis
 from nnlab.figures import photo as photo_figures
@@ -23,7 +24,7 @@ st.caption(
 )
 loaded = photo_panel.network_choice()
 if loaded is None:
-    st.stop()
+    end_page()
 st.info(
     f"**{loaded.net.title}** — {loaded.net.help} It was trained elsewhere, so it has no training history here: "
     "nothing on this page moves with the sidebar's training-time slider.",
@@ -31,7 +32,7 @@ st.info(
 )
 picked = photo_panel.photo_input()
 if picked is None:
-    st.stop()
+    end_page()
 photo, label = picked
 looked = photo_panel.look(loaded, photo.rgb)
 steps, seen, ranked = looked.steps, looked.seen, looked.ranked

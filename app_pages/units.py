@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 import appkit
+from appkit.frame.gate import end_page
 from nnlab.analysis import ablation as ablation_analysis
 from nnlab.analysis import units as units_analysis
 from nnlab.analysis.attribution import feature_names
@@ -115,10 +116,10 @@ appkit.how_to_read(
 st.subheader(f"Switch {word}s off", anchor=False)
 if not run.has_history:  # a pretrained network's photos: no labels to measure accuracy against
     st.caption(f"Switching {word}s off is measured in accuracy, and these photos have no labels to be right about.")
-    st.stop()
+    end_page()
 if run.model_kind is not None and run.model_kind.task.name != "classification":
     st.caption(f"Switching {word}s off is measured in accuracy, and a {run.model_kind.title} has no class scores.")
-    st.stop()
+    end_page()
 c1, c2 = st.columns([3, 2])
 st.session_state[OFF] = [u for u in st.session_state.get(OFF, [int(unit)]) if u < table.n_units]
 off = c1.multiselect(f"{word.capitalize()}s to switch off", list(range(table.n_units)), key=OFF)

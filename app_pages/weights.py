@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 import appkit
+from appkit.frame.gate import end_page
 from appkit.panels.weights import superposition_panels, token_panels
 from appkit.pickers.units import unit_choice
 from nnlab.analysis import weights as wa
@@ -53,7 +54,7 @@ toy_code = superposition_panels(run, snap)  # a toy model of superposition: its 
 by_name = {layer.name: layer for layer in layers_of(run)}
 if not by_name:
     st.warning("This run holds no dense or convolutional weights to show.")
-    st.stop()
+    end_page()
 if st.session_state.get("weights_layer") not in by_name:
     st.session_state["weights_layer"] = next(iter(by_name))
 name = appkit.links.pick(

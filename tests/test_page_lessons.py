@@ -216,3 +216,12 @@ def test_the_training_bar_says_what_happens_after_the_last_step():
     done = LiveView(step=500, total_steps=500, steps_per_epoch=25, elapsed=20.0, started=True)
     assert "last snapshot" in bar_words(done, "…")
     assert bar_words(LiveView(), "Starting…") == "Starting…"  # before the first step: the job's own words
+
+
+def test_the_step_is_drawn_above_a_page_that_ends_early(teacher):
+    """The Decision boundary page without a run ends at its gate (the quick start); the lesson's step still shows
+    above it: pages end with end_page(), after which the router draws the step (after st.stop() nothing is drawn)."""
+    at = opened(page="app_pages/boundary.py", lesson="tiny", step=1)
+    assert not at.exception
+    assert any("Quick start" in b.label for b in at.button)  # the gate said why the page ends here
+    assert "step 1 of 3" in panel_text(at) and at.button(key="lesson_next")

@@ -8,6 +8,7 @@ a view this kind has, its data) and returns a `PageContext`; when there is nothi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NoReturn
 
 import streamlit as st
 
@@ -18,6 +19,16 @@ from appkit.training import jobs
 from nnlab.analysis import views
 from nnlab.data import Dataset
 from nnlab.runs import Run
+
+
+class PageEnd(Exception):
+    """The page has said why it ends here (`end_page()`); the router ends the script as if the page had run to its
+    end, so the running lesson's step is still drawn above it (after `end_page()` Streamlit draws nothing more)."""
+
+
+def end_page() -> NoReturn:
+    """End the page here, after it said why (instead of `end_page()`, which would also hide the lesson's step)."""
+    raise PageEnd
 
 
 @dataclass(frozen=True)
@@ -73,25 +84,25 @@ def page(
     reason = kind.skip_reason(view) if kind is not None else None
     if reason:
         st.info(f"This page does not apply to a {kind.title} run: {reason}", icon=":material/info:")
-        st.stop()
+        end_page()
     needs = views.missing(view, network_points(run)) if kind is not None else None  # Home's rule too
     if needs:
         name = next((e.title for e in navigation.ENTRIES if e.view == view), "This page")
         st.info(f"{name} {needs}.", icon=":material/info:")
-        st.stop()
+        end_page()
     ds = require_run_data(what)[1] if needs_data else None
     names = list(run.class_names or (ds.class_names if ds is not None else []))
     return PageContext(run, ds, current.current_snapshot(run), names)
 
 
 def require_run(*, needs_model: bool = True) -> Run:
-    """The current run, or a friendly empty state with a quick start, then `st.stop()`."""
+    """The current run, or a friendly empty state with a quick start, then `end_page()`."""
     run = current.current_run()
     if run is not None and len(run) > 0 and (not needs_model or run.model_config is not None):
         return run
     if run is None and current.gone():
         st.warning(current.gone_words(), icon=":material/delete:")
-        st.stop()
+        end_page()
     if run is not None and needs_model and run.model_config is None:
         st.info(
             "This run was recorded from a custom PyTorch model, so this page cannot rebuild it. "
@@ -100,7 +111,7 @@ def require_run(*, needs_model: bool = True) -> Run:
     else:
         st.info("There is no run to look at yet. Train a small network on two moons in a few seconds:")
         jobs.quick_start_button("empty_quick")
-    st.stop()
+    end_page()
 
 
 def require_run_data(what: str) -> tuple[Run, Dataset]:
@@ -119,4 +130,4 @@ def require_run_data(what: str) -> tuple[Run, Dataset]:
             "another run in the sidebar.",
             icon=":material/error:",
         )
-        st.stop()
+        end_page()

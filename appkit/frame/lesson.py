@@ -20,6 +20,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 from appkit.caches import CACHE_TTL, job_registry, load_data, open_run
+from appkit.frame.gate import PageEnd
 from appkit.frame.navigation import page_file, pages_by_section
 from appkit.session import links
 from appkit.session.current import current_run, current_snapshot, show_snapshot
@@ -417,7 +418,9 @@ def run(nav) -> None:
     slot = st.container()
     try:
         nav.run()
-    except StopException:
+    except PageEnd:  # the page said why it ends early: the step is drawn all the same
+        pass
+    except StopException:  # st.stop(): Streamlit draws nothing more after it (pages call end_page() instead)
         _fill(slot)
         raise
     _fill(slot)
