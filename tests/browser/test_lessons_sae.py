@@ -43,9 +43,8 @@ def test_lesson_11_sparse_autoencoder(app):
     choose(app, "Each fires mostly for one digit")
     click(app, "Set it up", timeout_ms=SETUP_TIMEOUT_MS)
     assert "Features" in app.page.locator("h1").first.inner_text()
-    # Known issue: with no SAE yet the Features page ends in st.stop(), and since Streamlit keeps a stopped script
-    # stopped, appkit/frame/lesson.py can no longer draw the step's box after it; the box comes back once the SAE
-    # is saved (the page reruns). So the box is looked for only after training.
+    # With no SAE yet the Features page ends early (end_page): the step's box is still drawn above it.
+    expect(panel(app).get_by_text("Train a sparse autoencoder", exact=True)).to_be_visible()
     app.screenshot("lesson11-step2-setup")
     main = app.page.locator(MAIN)
     main.get_by_role("button", name="Train features").click()  # what the step says: keep the defaults, train
