@@ -122,6 +122,34 @@ def learning_runs(root: Path) -> dict:
     }  # fmt: skip
 
 
+TINY_VIT = dict(input_shape=(1, 8, 8), n_classes=10, width=16, depth=2, heads=2)
+
+
+def vit_runs(root: Path):
+    """A tiny ViT on 300 digits (the newest, so the sidebar's default) and a CNN on the same data, in `root`.
+    Returns (root, vit, cnn)."""
+    from nnlab import CNNConfig, DataConfig, RecordConfig, TrainConfig, ViTConfig, train_run
+
+    data = DataConfig.make("digits", train_subset=300)
+    cnn = train_run(
+        data,
+        CNNConfig(input_shape=(1, 8, 8), n_classes=10, channels=(4,), hidden=(8,)),
+        TrainConfig(batch_size=50, epochs=1, seed=0),
+        RecordConfig(snapshots=2, eval_size=100),
+        root=root,
+        name="cnn",
+    )
+    vit = train_run(
+        data,
+        ViTConfig(**TINY_VIT),
+        TrainConfig(batch_size=50, epochs=2, seed=0),
+        RecordConfig(snapshots=3, eval_size=100),
+        root=root,
+        name="vit",
+    )
+    return root, vit, cnn
+
+
 def small_runs(root: Path, *, cnn_snapshots: int = 2):
     """Two tiny finished runs for the analysis pages, in `root`: a CNN on digits and an MLP on two moons (the newest,
     so the sidebar's default). Returns (root, mlp, cnn)."""

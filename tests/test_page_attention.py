@@ -7,38 +7,16 @@ import json
 
 import pytest
 
-from nnlab import CNNConfig, DataConfig, RecordConfig, TrainConfig, ViTConfig, train_run
 from tests import app_harness
 from tests.app_harness import app_test, errors
 
 jobs = app_harness.jobs
 app_env = app_harness.app_env
 
-TINY = dict(input_shape=(1, 8, 8), n_classes=10, width=16, depth=2, heads=2)
-
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """A tiny ViT on digits (the newest, so the sidebar's default) and a CNN on the same data."""
-    root = tmp_path_factory.mktemp("attention-runs")
-    data = DataConfig.make("digits", train_subset=300)
-    cnn = train_run(
-        data,
-        CNNConfig(input_shape=(1, 8, 8), n_classes=10, channels=(4,), hidden=(8,)),
-        TrainConfig(batch_size=50, epochs=1, seed=0),
-        RecordConfig(snapshots=2, eval_size=100),
-        root=root,
-        name="cnn",
-    )
-    vit = train_run(
-        data,
-        ViTConfig(**TINY),
-        TrainConfig(batch_size=50, epochs=2, seed=0),
-        RecordConfig(snapshots=3, eval_size=100),
-        root=root,
-        name="vit",
-    )
-    return root, vit, cnn
+    return app_harness.vit_runs(tmp_path_factory.mktemp("attention-runs"))
 
 
 def test_attention_page_after_a_widget_change_and_on_a_cnn(app_env, runs):

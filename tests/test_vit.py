@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from nnlab import CNNConfig, DataConfig, Dataset, RecordConfig, TrainConfig, ViTConfig, make_trainer, train_run
+from nnlab import DataConfig, Dataset, RecordConfig, TrainConfig, ViTConfig, make_trainer
 from nnlab.analysis import attention as A
 from nnlab.analysis import positions as P
 from nnlab.analysis.attribution import METHODS
@@ -24,7 +24,7 @@ from tests.app_harness import app_test, errors
 jobs = app_harness.jobs
 app_env = app_harness.app_env
 MNIST_TEST = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist-test"
-TINY = dict(input_shape=(1, 8, 8), n_classes=10, width=16, depth=2, heads=2)
+TINY = app_harness.TINY_VIT
 
 
 # --- the model -----------------------------------------------------------------------------------------------------
@@ -114,25 +114,7 @@ def test_figures_by_structure():
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """A tiny ViT on digits (the newest, so the sidebar's default) and a CNN on the same data for Compare."""
-    root = tmp_path_factory.mktemp("vit-runs")
-    data = DataConfig.make("digits", train_subset=300)
-    cnn = train_run(
-        data,
-        CNNConfig(input_shape=(1, 8, 8), n_classes=10, channels=(4,), hidden=(8,)),
-        TrainConfig(batch_size=50, epochs=1, seed=0),
-        RecordConfig(snapshots=2, eval_size=100),
-        root=root,
-        name="cnn",
-    )
-    vit = train_run(
-        data,
-        ViTConfig(**TINY),
-        TrainConfig(batch_size=50, epochs=2, seed=0),
-        RecordConfig(snapshots=3, eval_size=100),
-        root=root,
-        name="vit",
-    )
-    return root, vit, cnn
+    return app_harness.vit_runs(tmp_path_factory.mktemp("vit-runs"))
 
 
 def test_the_recorder_keeps_each_heads_attention_per_class(runs):
