@@ -116,26 +116,16 @@ def purity_figure(comp: Comparison) -> go.Figure:
     if n.size == 0 and f.size == 0:
         return empty_figure("No neuron or feature fires often enough to measure its purity")
     bins = dict(start=0, end=1.0001, size=0.05)
+    groups = (("neurons", n, comp.neuron_median, NEURONS), ("features", f, comp.feature_median, FEATURES))
     fig = go.Figure(
         [
             go.Histogram(
-                x=n,
-                xbins=bins,
-                name=f"neurons (median {comp.neuron_median:.2f})",
-                marker_color=NEURONS,
-                histnorm="percent",
+                x=x, xbins=bins, name=f"{what} (median {median:.2f})", marker_color=color, histnorm="percent",
                 opacity=0.75,
-            ),
-            go.Histogram(
-                x=f,
-                xbins=bins,
-                name=f"features (median {comp.feature_median:.2f})",
-                marker_color=FEATURES,
-                histnorm="percent",
-                opacity=0.75,
-            ),
+            )
+            for what, x, median, color in groups
         ]
-    )
+    )  # fmt: skip
     fig.update_layout(
         barmode="overlay",
         title=dict(text="Class purity: neurons against features"),
