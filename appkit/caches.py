@@ -17,8 +17,9 @@ from pathlib import Path
 import streamlit as st
 import torch
 
+from nnlab.analysis.background import BackgroundTasks
 from nnlab.data import DataConfig, Dataset, data_dir, load_dataset
-from nnlab.jobs import BackgroundTasks, JobRegistry
+from nnlab.jobs import JobRegistry
 from nnlab.memo import Memo
 from nnlab.runs import Run, RunError, runs_dir
 
@@ -27,7 +28,7 @@ MAX_JOBS = int(os.environ.get("NNLAB_MAX_JOBS", "2"))  # trainings at once per s
 CACHE_TTL = 30 * 60  # seconds an unused cached object is kept (memory comes back after a class leaves)
 
 # Page work in this process gets one torch thread: training runs in worker processes (see nnlab.jobs) that use
-# every core while the machine is idle and leave one to the app while it is not (nnlab.jobs.threads).
+# every core while the machine is idle and leave one to the app while it is not (nnlab.threads).
 CORES = torch.get_num_threads()  # torch's default: what `python -m nnlab train` uses; a worker may use as many
 torch.set_num_threads(1)
 

@@ -4,7 +4,7 @@ Not run by pytest: `python bench/app_training.py` (about 15 minutes on 2 cores; 
 A Fashion-MNIST-sized set (60k 28×28 images, 784-128-64-10 MLP, batches of 128, default recording) is
 trained (a) headless, as `python -m nnlab train` does (this process, torch's default threads, and 1 thread),
 and (b) as the app does: a background job in a worker process (`nnlab.jobs`: one torch thread while the machine
-is busy, every core while it is idle, see `nnlab.jobs.threads`), with the app idle, with a user watching (the
+is busy, every core while it is idle, see `nnlab.threads`), with the app idle, with a user watching (the
 live panel's refreshes), and as busy as it gets: the Train page watching the job, re-run back to back (each run
 redraws the live panel, the curves and the form).
 For comparison, once: the worker fixed at 1 and at 2 torch threads, and training in a thread of the app's own
@@ -38,7 +38,9 @@ DEFAULT_THREADS = torch.get_num_threads()  # before appkit sets the app's own to
 LIVE_EVERY = 0.1  # the Train page's live panel: run_every (app_pages/train.py)
 
 from nnlab import DataConfig, MLPConfig, RecordConfig, TrainConfig, load_dataset, make_trainer  # noqa: E402
-from nnlab.jobs import JobRegistry, JobSpec, LiveMetrics, worker_threads  # noqa: E402
+from nnlab.jobs import JobRegistry, JobSpec  # noqa: E402
+from nnlab.live import LiveMetrics  # noqa: E402
+from nnlab.threads import worker_threads  # noqa: E402
 
 MODEL = MLPConfig(input_shape=(1, 28, 28), n_classes=10, hidden=(128, 64))
 RECORD = RecordConfig()  # --snapshots replaces it: a page following live redraws more of a run with more snapshots

@@ -3,7 +3,7 @@
 Beside stage 3 (train). The trainer, the worker processes and the command line turn whatever
 ended a run (a full disk, an overflow, running out of memory, any other error) into one or two
 sentences with what to try, and append the traceback to `error.log` in the run folder, or to
-`errors.log` in the runs folder when the run folder does not exist yet.
+`errors.log` in the runs folder when the run folder does not exist yet (`failure_report`: all three for a job).
 """
 
 from __future__ import annotations
@@ -63,3 +63,25 @@ def write_error_log(path: Path | str, error: BaseException, context: str = "") -
     except OSError:
         return None  # a full disk: the message in words is all there is
     return path
+
+
+def failure_report(error: Exception, trainer, root: Path | str) -> dict:
+    """What a background job that raised `error` tells the app: the reason in words (`error`), the `traceback`, and
+    the `log` it was appended to ("" if none could be written).
+
+    A trainer that ran has already marked its run failed (with the same words) and logged the traceback in the run
+    folder; an error before training started (no run folder is left then) is logged in the runs folder's
+    `errors.log`.
+    """
+    if trainer is not None and trainer.status == "failed":
+        message = trainer.message
+        log = trainer.error_log if trainer.error_log is not None and trainer.error_log.is_file() else None
+    else:
+        if isinstance(error, ValueError | KeyError):  # they say what is wrong in words already
+            message = str(error.args[0]) if error.args else type(error).__name__
+        else:
+            message = explain_failure(error, 0).replace("Training ended at step 0 by", "Training could not start:")
+        log = write_error_log(error_log_path(None, root), error, "a background job failed before it started")
+        if log is not None:
+            message += f" The traceback is in {log.name} in the runs folder."
+    return {"error": message, "traceback": "".join(traceback.format_exception(error)), "log": str(log or "")}

@@ -10,8 +10,9 @@ import textwrap
 
 import pytest
 
-from nnlab.jobs import RESTART_MESSAGE, JobRegistry, RunIndex
+from nnlab.jobs import RESTART_MESSAGE, JobRegistry
 from nnlab.runs import Run
+from nnlab.runs.index import RunIndex
 from tests.jobs_specs import spec, until
 
 

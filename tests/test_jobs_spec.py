@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from multiprocessing import Pipe
 
 from nnlab import DataConfig, TrainConfig
-from nnlab.jobs import JobSpec
+from nnlab.jobs import FeaturesSpec, JobSpec
 from nnlab.jobs.worker import Control, run_job
 from nnlab.runs import Run, store
 from tests.jobs_specs import TINY, spec
@@ -40,3 +41,31 @@ def test_only_the_recorder_writes_the_manifest_and_it_starts_with_who_finds_it(t
     assert run_job(job, events.append, Control(), job_id="j2", key=job.key()) == "complete"
     assert written and all(m["job_id"] == "j2" and m["owner"] == "alice" for m in written)  # from the first write
     assert all(m["config_key"] == job.key() for m in written) and written[-1]["status"] == "complete"
+
+
+# The keys an older nnlab (specs of config dicts, before typed configs) wrote into manifests for these specs.
+OLD_KEYS = {"quick start": "902d609a3cc3d478", "tests.jobs_specs.spec": "bb5124df3979da56"}
+
+
+def test_config_key_names_the_training_not_where_or_how_fast(tmp_path):
+    a = spec(tmp_path)
+    assert a.key() == spec(tmp_path / "elsewhere", name="other", torch_threads=3, max_threads=8).key()
+    assert a.key() != spec(tmp_path, seed=1).key() != spec(tmp_path, epochs=3).key()
+    assert a.key() != replace(a, record=replace(a.record, snapshots=5)).key()
+    assert len(a.key()) == 16 and all(c in "0123456789abcdef" for c in a.key())
+
+
+def test_config_key_is_the_one_runs_on_disk_were_found_by():
+    """The key is the hash of the configs' saved forms, as before specs carried typed configs: runs trained
+    before still count as done (the value below is the key an older nnlab wrote for this spec)."""
+    assert JobSpec.make(DataConfig.make("moons"), root="runs").key() == OLD_KEYS["quick start"]
+    assert spec("elsewhere").key() == OLD_KEYS["tests.jobs_specs.spec"]
+
+
+def test_features_key_is_the_run_the_point_the_snapshot_the_width_and_k(tmp_path):
+    (tmp_path / "run-a").mkdir()
+    a = FeaturesSpec(str(tmp_path / "run-a"), "hidden.0", snapshot=None, width=64, k=4)
+    assert a.key() == FeaturesSpec(str(tmp_path / "run-a"), "hidden.0", width=64, k=4, seed=3).key()
+    others = [replace(a, point="hidden.1"), replace(a, snapshot=2), replace(a, width=128), replace(a, k=8)]
+    assert len({a.key(), *(o.key() for o in others)}) == 5
+    assert a.key() != replace(a, folder=str(tmp_path / "run-b")).key()

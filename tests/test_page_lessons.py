@@ -207,7 +207,7 @@ def test_the_count_agrees_with_lesson_complete(teacher, jobs):
 
 def test_the_training_bar_says_what_happens_after_the_last_step():
     from appkit.frame.lesson import bar_words
-    from nnlab.jobs.live import LiveView
+    from nnlab.live import LiveView
 
     during = LiveView(step=100, total_steps=500, steps_per_epoch=25, elapsed=4.0, started=True)
     assert bar_words(during, "Epoch 4.0 of 20") == "Epoch 4.0 of 20"

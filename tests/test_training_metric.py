@@ -13,7 +13,8 @@ import numpy as np
 from appkit.training.form import TRAIN_JOB_KEY
 from nnlab import DataConfig, MLPConfig, RecordConfig, TrainConfig, train_run
 from nnlab.figures.training import training_curves
-from nnlab.jobs import Job, JobSpec, LiveMetrics
+from nnlab.jobs import Job, JobSpec
+from nnlab.live import LiveMetrics
 from nnlab.models import AEConfig
 from nnlab.runs.store import read_manifest
 from nnlab.tasks import ACCURACY, CLASSIFICATION, RECONSTRUCTION_ERROR, Metric, Reconstruction, metric_named

@@ -25,9 +25,9 @@ from appkit.frame.navigation import page_file, pages_by_section
 from appkit.session import links
 from appkit.session.current import current_run, current_snapshot, show_snapshot
 from appkit.training.jobs import job_spec, progress_text, start_job
-from nnlab.jobs.keys import RunIndex, config_key
 from nnlab.lessons import CHECKS, At, Lesson, LessonError, View, fact, fields, lesson_dirs, load_lessons, render
 from nnlab.lessons.checks import describe, passed
+from nnlab.runs.index import RunIndex
 
 LESSON, STEP, FOCUS, DONE, GUESSES = "lesson", "step", "focus", "done", "guesses"  # the address's parameters
 NAME_KEY, STEP_KEY, FOCUS_KEY = "lesson_name", "lesson_step", "lesson_focus"  # the running lesson, its step (0-based)
@@ -161,7 +161,7 @@ def run_id(lesson: Lesson, preset: str) -> str | None:
     if known and open_run(known) is not None:
         return known
     spec = spec_for(lesson, preset)
-    key = config_key(spec)
+    key = spec.key()
     found = [(f, e) for f, e in _index().entries(spec.root) if e.get("config_key") == key]
     found = [(f, e) for f, e in found if e.get("status") in ("complete", "diverged")]
     return max(found, key=lambda fe: fe[1].get("finished") or 0.0)[0].name if found else None

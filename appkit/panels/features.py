@@ -18,8 +18,9 @@ from appkit.frame.notes import how_to_read
 from appkit.session import owner
 from nnlab.analysis import features, sae, units
 from nnlab.figures import features as feature_figures
-from nnlab.jobs import FeaturesSpec, JobsFull, worker_threads
+from nnlab.jobs import FeaturesSpec, JobsFull
 from nnlab.runs import NotYours
+from nnlab.threads import worker_threads
 
 JOB = "features_job"  # session key: id of this session's features job
 WIDTHS = (64, 128, 256, 512, 1024, 2048, 4096)

@@ -16,10 +16,11 @@ from appkit.frame.notes import how_to_read
 from appkit.session import owner
 from appkit.session.current import set_current_run
 from nnlab.data import DataConfig, data_dir
-from nnlab.jobs import Job, JobsFull, JobSpec, worker_threads
+from nnlab.jobs import Job, JobsFull, JobSpec
 from nnlab.jobs.queue import wait_words
 from nnlab.runs import NotYours
 from nnlab.tasks import ACCURACY
+from nnlab.threads import worker_threads
 
 OWNER_KEY = owner.IDENTITY_KEY  # this session's requester id (a test sets it to act as someone)
 NOT_YOURS = "That training is not one of yours, so this page does not show it."
@@ -65,7 +66,7 @@ def job_spec(
         name=name,
         data_dir=str(data_dir()),
         torch_threads=worker_threads(MAX_JOBS),
-        max_threads=CORES,  # while nothing else runs on the machine (nnlab.jobs.threads)
+        max_threads=CORES,  # while nothing else runs on the machine (nnlab.threads)
         shared=shared,
     )
 

@@ -1,12 +1,10 @@
-"""Background work for an app: trainings and sparse autoencoders in worker processes, slow analyses in threads.
+"""Background work for an app: trainings and sparse autoencoders in worker processes or Ray actors, a fair queue.
 
 Beside stage 3 (train). `JobRegistry.start(spec, label, owner=...)` runs a `JobSpec` (a training) or a
 `FeaturesSpec` (a sparse autoencoder on one point of a run, saved in the run) in a warmed-up worker process (or a
-Ray actor), feeding a `LiveMetrics` store that a live panel reads; identical work (`spec.key()`) is done once, a fair
-queue holds what waits, and who may see and stop a job follows the run's owners. `BackgroundTasks` runs
-t-SNE/UMAP-like computations on a thread pool and keeps their results. Nothing here imports streamlit.
-
-The Features page starts one as (`viewer`: who asks, a `nnlab.runs.Viewer`; only runs they may see are taken):
+Ray actor), feeding the job's `nnlab.live.LiveMetrics` that a live panel reads; identical work (`spec.key()`) is
+done once, a fair queue holds what waits, and who may see and stop a job follows the run's owners. Nothing here
+imports streamlit. The Features page starts one as (`viewer`: who asks, a `nnlab.runs.Viewer`):
 
     spec = FeaturesSpec(str(run.folder), "relu1", snapshot=None, width=256, k=8)  # SaeSpec.check'ed first
     job = registry.start(spec, "features of relu1", owner=viewer.id, viewer=viewer)  # NotYours, JobsFull
@@ -15,30 +13,10 @@ The Features page starts one as (`viewer`: who asks, a `nnlab.runs.Viewer`; only
     job.output  # once job.status == "complete": the saved autoencoder's folder inside the run
 """
 
-from .keys import RunIndex, config_key
-from .live import LiveMetrics, LiveView
 from .queue import wait_words
-from .registry import ANONYMOUS, Job, JobRegistry, JobsFull, QueueFull, worker_threads
+from .registry import ANONYMOUS, Job, JobRegistry, JobsFull, QueueFull
 from .spec import FeaturesSpec, JobSpec
-from .tasks import BackgroundTasks, Task
 from .worker import INTERRUPTED, RESTART_MESSAGE
 
-__all__ = [
-    "ANONYMOUS",
-    "INTERRUPTED",
-    "RESTART_MESSAGE",
-    "BackgroundTasks",
-    "FeaturesSpec",
-    "Job",
-    "JobRegistry",
-    "JobSpec",
-    "JobsFull",
-    "LiveMetrics",
-    "LiveView",
-    "QueueFull",
-    "RunIndex",
-    "Task",
-    "config_key",
-    "wait_words",
-    "worker_threads",
-]
+__all__ = ["ANONYMOUS", "INTERRUPTED", "RESTART_MESSAGE", "FeaturesSpec", "Job", "JobRegistry", "JobSpec", "JobsFull"]
+__all__ += ["QueueFull", "wait_words"]

@@ -19,26 +19,16 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..live import LiveMetrics
+from ..runs.index import RunIndex
 from ..runs.owners import NotYours, Viewer, can_see, share_with
 from ..runs.store import RunError, read_manifest
-from .keys import RunIndex
-from .live import LiveMetrics
 from .queue import DEFAULT_DURATION_S, estimated_starts, next_to_start, start_order, wait_words
 from .spec import FeaturesSpec, JobSpec
 
 ACTIVE = ("queued", "starting", "running")
 TRAINING = ("starting", "running")
 ANONYMOUS = "anonymous"
-
-
-def worker_threads(max_running: int, cpus: int | None = None) -> int:
-    """Intra-op threads per worker: one core left to the app, the rest shared by the job slots (at least 1).
-
-    On two cores that is 1: torch's threads wait for each other at every op, and one sharing a core with the app
-    holds them all up (measured: 4-10× slower epochs while the app is busy).
-    """
-    cpus = cpus or os.cpu_count() or 1
-    return max(1, (cpus - 1) // max(max_running, 1))
 
 
 class JobsFull(RuntimeError):

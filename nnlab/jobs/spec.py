@@ -37,7 +37,7 @@ class JobSpec:
     name: str | None = None  # prefix of the run folder's name
     data_dir: str | None = None  # NNLAB_DATA_DIR for the worker (None: inherit)
     imports: tuple[str, ...] = ()  # modules to import first (your own @register_dataset loaders)
-    torch_threads: int = 1  # intra-op threads of the worker (see nnlab.jobs.registry.worker_threads)
+    torch_threads: int = 1  # intra-op threads of the worker (see nnlab.threads.worker_threads)
     max_threads: int = 0  # more than torch_threads: use up to this many while the machine is idle (jobs.threads)
     owner: str | None = None  # the run's owner (an anonymous id, nnlab.runs.owners); None: shared with everyone
     shared: bool = False  # shared with everyone (a lesson preset): written without an owner, the teacher's to change

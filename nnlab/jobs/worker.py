@@ -13,11 +13,10 @@ import os
 import signal
 import threading
 import time
-import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from ..failures import error_log_path, explain_failure, write_error_log
+from ..failures import failure_report
 from .spec import FeaturesSpec, JobSpec
 
 STEP_FLUSH_S = 0.1  # the most time step metrics (or a features job's progress) wait before they are sent
@@ -121,7 +120,7 @@ def run_job(spec: JobSpec | FeaturesSpec, send, control: Control, *, job_id: str
             return _features(spec, send, control)
         from ..pipeline import make_trainer
         from ..record import Recorder
-        from .threads import ThreadGovernor
+        from ..threads import ThreadGovernor
 
         found_by = {"job_id": job_id, "config_key": key, "owner": spec.owner, "shared": spec.shared}
         trainer, folder = make_trainer(
@@ -142,7 +141,7 @@ def run_job(spec: JobSpec | FeaturesSpec, send, control: Control, *, job_id: str
         send({"event": "end", "status": trainer.status, "message": trainer.message, "thread_seconds": governor.seconds})
         return trainer.status
     except Exception as e:
-        send(failure_event(e, trainer, spec.root))
+        send({"event": "error", **failure_report(e, trainer, spec.root)})
         return "failed"
 
 
@@ -166,32 +165,6 @@ def _features(spec: FeaturesSpec, send, control: Control) -> str:
         status = "complete"
     send({"event": "end", "status": status, "message": "", "output": str(path) if path else ""})
     return status
-
-
-def failure_event(error: Exception, trainer, root: str) -> dict:
-    """The `error` event for an exception: the reason in words, the traceback, and the log it was appended to.
-
-    A trainer that ran has already marked its run failed (with the same words) and logged the traceback in the
-    run folder; an error before training started (no run folder is left then) is logged in the runs folder's
-    `errors.log`.
-    """
-    if trainer is not None and trainer.status == "failed":
-        message = trainer.message
-        log = trainer.error_log if trainer.error_log is not None and trainer.error_log.is_file() else None
-    else:
-        if isinstance(error, ValueError | KeyError):  # they say what is wrong in words already
-            message = str(error.args[0]) if error.args else type(error).__name__
-        else:
-            message = explain_failure(error, 0).replace("Training ended at step 0 by", "Training could not start:")
-        log = write_error_log(error_log_path(None, root), error, "a background job failed before it started")
-        if log is not None:
-            message += f" The traceback is in {log.name} in the runs folder."
-    return {
-        "event": "error",
-        "error": message,
-        "traceback": "".join(traceback.format_exception(error)),
-        "log": str(log) if log is not None else "",
-    }
 
 
 def _receive(inbox: Connection) -> object:

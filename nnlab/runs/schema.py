@@ -173,7 +173,7 @@ class Manifest(_Record):
     finished: float | None = None
     did_not_learn: bool | None = None
     # Optional, written by the app's training jobs (nnlab.jobs): the key of the whole training configuration
-    # (nnlab.jobs.keys.config_key: data, model, training with its seed, recording), so that an identical request
+    # (nnlab.jobs.spec.JobSpec.key: data, model, training with its seed, recording), so that an identical request
     # opens this run instead of training again, and the id of the job that trained it (for a reloaded ?job= link).
     config_key: Annotated[str, Field(pattern=r"^[0-9a-f]{1,64}$")] | None = None
     job_id: Annotated[str, Field(max_length=64)] | None = None

@@ -1,8 +1,10 @@
-"""nnlab.jobs.threads: the worker's torch thread count follows how busy the rest of the machine is."""
+"""nnlab.threads: the worker's torch thread count follows how busy the rest of the machine is."""
 
 from __future__ import annotations
 
 import pytest
+
+from nnlab.threads import worker_threads
 
 
 # --- ThreadGovernor ------------------------------------------------------------------------------------------------
@@ -19,7 +21,7 @@ class Machine:
         self.busy += (own_cores + other_cores) * seconds
 
     def governor(self, low=1, high=2):
-        from nnlab.jobs.threads import ThreadGovernor
+        from nnlab.threads import ThreadGovernor
 
         return ThreadGovernor(
             low,
@@ -58,7 +60,7 @@ def test_thread_governor_takes_every_core_only_while_nothing_else_runs():
 
 
 def test_thread_governor_stays_put_without_a_readable_machine_or_a_choice():
-    from nnlab.jobs.threads import ThreadGovernor, machine_busy_seconds
+    from nnlab.threads import ThreadGovernor, machine_busy_seconds
 
     calls = []
     blind = ThreadGovernor(1, 4, busy_seconds=lambda: None, set_threads=calls.append)
@@ -69,3 +71,8 @@ def test_thread_governor_stays_put_without_a_readable_machine_or_a_choice():
     assert not fixed.enabled
     busy = machine_busy_seconds()
     assert busy is None or busy > 0  # Linux: seconds since boot; elsewhere: None
+
+
+def test_workers_leave_one_core_to_the_app_and_share_the_rest():
+    assert worker_threads(2, cpus=2) == 1 and worker_threads(1, cpus=2) == 1
+    assert worker_threads(2, cpus=4) == 1 and worker_threads(1, cpus=4) == 3 and worker_threads(2, cpus=16) == 7

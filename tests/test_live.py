@@ -1,4 +1,4 @@
-"""nnlab.jobs.live: the live metrics store a job's panel reads while a worker feeds it."""
+"""nnlab.live: the live metrics store a job's panel reads while a worker feeds it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from nnlab.jobs import LiveMetrics
+from nnlab.live import LiveMetrics
 
 
 def test_live_metrics_view_reports_progress_epochs_and_eta():

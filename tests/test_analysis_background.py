@@ -1,10 +1,10 @@
-"""nnlab.jobs.tasks: slow analyses on a thread pool, one computation per key, results kept."""
+"""nnlab.analysis.background: slow analyses on a thread pool, one computation per key, results kept."""
 
 from __future__ import annotations
 
 import threading
 
-from nnlab.jobs import BackgroundTasks
+from nnlab.analysis.background import BackgroundTasks
 
 
 def test_background_task_runs_once_per_key_and_keeps_its_result():

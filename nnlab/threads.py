@@ -19,6 +19,16 @@ BUSY_CORES = 0.2  # other work using more than this (in cores) counts as busy
 QUIET_WINDOWS = 2  # windows without other work before going back to `high`
 
 
+def worker_threads(max_running: int, cpus: int | None = None) -> int:
+    """Intra-op threads per training worker: one core left to the app, the rest shared by the job slots (at least 1).
+
+    On two cores that is 1: torch's threads wait for each other at every op, and one sharing a core with the app
+    holds them all up (measured: 4-10× slower epochs while the app is busy).
+    """
+    cpus = cpus or os.cpu_count() or 1
+    return max(1, (cpus - 1) // max(max_running, 1))
+
+
 def machine_busy_seconds() -> float | None:
     """CPU seconds all cores together have spent busy since boot (Linux), or None where that cannot be read."""
     try:

@@ -1,8 +1,8 @@
-"""Live progress of a job: a thread-safe store of the latest step, epoch and loss curves, or a share done and words.
+"""Live progress of a training: a thread-safe store of the latest steps, epochs and loss curves (or a share done).
 
-Beside stage 3 (train). The app's live panel reads a `LiveView` copy twice a second while the worker's events feed
-the store (`Job.apply`). As a `Callback` the same store follows a `Trainer` in this process; `of_run` fills one once
-from a finished run folder (a reused run: the manifest and the steps file the recorder wrote).
+Stage 3 (train), a callback beside the recorder. The app's live panel reads a `LiveView` copy twice a second while
+a job's worker events feed the store (`nnlab.jobs.Job.apply`). As a `Callback` the same store follows a `Trainer` in
+this process; `of_run` fills one once from a finished run folder (the manifest and the steps file the recorder wrote).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..tasks import ACCURACY, Metric, metric_named
-from ..train import Callback
+from .tasks import ACCURACY, Metric, metric_named
+from .train import Callback
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,8 @@
-"""Which run a training request is: the key of its configuration, and the runs on disk that have it.
+"""Which run folders hold which work: the `config_key`, `job_id` and status of each run under a root.
 
-Beside stage 4 (run folders). `config_key(spec)` is the spec's `key()`: what decides the trained network (data,
-model, training with its seed, recording, the plug-in modules imported), not where it is written or how many threads
-train it. The worker stores the key and the job id in the run's manifest (`config_key`, `job_id`), so `RunIndex`
-finds a finished run of the same configuration, or the run of a job the server no longer knows.
+Stage 4 (run folders). A job's worker writes its work's key (`JobSpec.key()`: data, model, training with its seed,
+recording, plug-in modules) and its id into the run's manifest, so `RunIndex` finds a finished run of the same
+configuration (trained once, reused by whoever asks next), or the run of a job the server no longer knows.
 """
 
 from __future__ import annotations
@@ -12,13 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from ..runs.store import MANIFEST
-from .spec import FeaturesSpec, JobSpec
-
-
-def config_key(spec: JobSpec | FeaturesSpec) -> str:
-    """A 16-hex-digit key of the spec's work: equal for identical work, whoever asks and wherever."""
-    return spec.key()
+from .store import MANIFEST
 
 
 class RunIndex:
