@@ -102,8 +102,12 @@ def network_points(run: Run):
 
 @st.cache_resource(show_spinner=False, on_release=lambda reg: reg.shutdown())
 def job_registry() -> JobRegistry:
-    """The server's training jobs (one registry for every session; jobs outlive pages and sessions)."""
-    return JobRegistry(MAX_JOBS, spare=os.environ.get("NNLAB_SPARE_WORKER", "1") != "0")
+    """The server's training jobs (one registry for every session; jobs outlive pages and sessions), with the
+    server's settings (the README's Deploy section)."""
+    env = os.environ.get
+    spare = env("NNLAB_SPARE_WORKER", "1") != "0"
+    waiting, idle = int(env("NNLAB_MAX_QUEUE", "20")), float(env("NNLAB_SPARE_IDLE_S", "300"))
+    return JobRegistry(MAX_JOBS, spare=spare, max_queue=waiting, spare_idle_s=idle)
 
 
 @st.cache_resource(show_spinner=False)

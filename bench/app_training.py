@@ -270,7 +270,7 @@ def main() -> None:
     _compile_once()
 
     threads = worker_threads(appkit.caches.MAX_JOBS)  # what the app gives a worker on this machine
-    spec = JobSpec.make(
+    spec = JobSpec(
         data,
         MODEL,
         train,

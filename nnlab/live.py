@@ -3,6 +3,7 @@
 Stage 3 (train), a callback beside the recorder. The app's live panel reads a `LiveView` copy twice a second while
 a job's worker events feed the store (`nnlab.jobs.Job.apply`). As a `Callback` the same store follows a `Trainer` in
 this process; `of_run` fills one once from a finished run folder (the manifest and the steps file the recorder wrote).
+`LiveReporter` is the worker's end: a training callback that sends the store's calls as events.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import numpy as np
 
 from .tasks import ACCURACY, Metric, metric_named
 from .train import Callback
+
+STEP_FLUSH_S = 0.1  # the most time a worker's step metrics wait before they are sent
 
 
 @dataclass(frozen=True)
@@ -149,3 +152,40 @@ class LiveMetrics(Callback):
         started, finished = manifest.get("started"), manifest.get("finished")
         live._t0, live._t1 = 0.0, float(finished - started) if started and finished else 0.0
         return live
+
+
+class LiveReporter(Callback):
+    """The other end of `LiveMetrics`, in a job's worker: a training callback sending the calls that the app's store
+    replays (`{"event": "add_steps", "losses": ..., ...}` → `live.add_steps(losses=..., ...)`), steps batched every
+    `STEP_FLUSH_S`. `send(dict)`: a pipe to the app, or a Ray actor's list of events."""
+
+    def __init__(self, send, recorder):
+        self.send, self.recorder = send, recorder
+        self.losses, self.accs, self.last = [], [], time.monotonic()
+
+    def flush(self, trainer) -> None:
+        snapshots = self.recorder.snapshots_written if self.recorder else 0
+        steps = dict(losses=self.losses, accs=self.accs, step=trainer.step, snapshots=snapshots)
+        self.send(dict(event="add_steps", **steps, elapsed=time.monotonic() - self.t0))
+        self.losses, self.accs, self.last = [], [], time.monotonic()
+
+    def on_train_start(self, trainer) -> None:
+        self.t0 = time.monotonic()
+        sizes = dict(total_steps=trainer.total_steps, steps_per_epoch=trainer.steps_per_epoch)
+        planned = len(self.recorder.schedule) if self.recorder else 0
+        metric = trainer.task.metric_info.to_json()  # what the steps' "accs" hold, in words
+        self.send(dict(event="start", **sizes, planned_snapshots=planned, metric=metric))
+        self.flush(trainer)
+
+    def on_step_end(self, trainer, loss: float, acc: float) -> None:
+        self.losses.append(loss)
+        self.accs.append(acc)
+        if time.monotonic() - self.last > STEP_FLUSH_S:
+            self.flush(trainer)
+
+    def on_epoch_end(self, trainer, metrics: dict) -> None:
+        self.flush(trainer)
+        self.send({"event": "add_epoch", "metrics": metrics})
+
+    def on_train_end(self, trainer) -> None:
+        self.flush(trainer)

@@ -12,7 +12,7 @@ TINY = MLPConfig(hidden=(8,))
 
 def spec(root, *, epochs=2, seed=0, lr=3e-3, optimizer="adam", n=200, model=TINY, snapshots=4, name="job", **kwargs):
     """Two moons of `n` points, a 2-8-2 MLP, batches of 32 (5 steps an epoch at n=200), `snapshots` snapshots."""
-    return JobSpec.make(
+    return JobSpec(
         DataConfig.make("moons", n_samples=n),
         model,
         TrainConfig(optimizer=optimizer, lr=lr, batch_size=32, epochs=epochs, seed=seed),

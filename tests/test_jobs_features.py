@@ -1,6 +1,6 @@
 """A features job (a sparse autoencoder trained in a run) through the registry: the same queue, ownership, progress,
 stop and identical-work key as a training. The worker runs `tests/sae_double.py`'s stand-in for
-`nnlab.analysis.sae.train_in_run` (its signature and contract), so these tests hold the registry's side whatever the
+`nnlab.analysis.sae.train_spec` (its signature and contract), so these tests hold the registry's side whatever the
 autoencoder does; `test_a_real_features_job...` runs the real function on a tiny run.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from nnlab import DataConfig, MLPConfig, RecordConfig, TrainConfig, train_run
+from nnlab.analysis.sae import SaeSpec
 from nnlab.jobs import FeaturesSpec, JobRegistry
 from nnlab.runs import NotYours, Viewer
 from tests.jobs_specs import spec, until
@@ -37,7 +38,7 @@ def registry():
 
 
 def features(run, **kwargs) -> FeaturesSpec:
-    return FeaturesSpec(str(run.folder), "relu1", imports=("tests.sae_double",), **kwargs)
+    return FeaturesSpec(str(run.folder), SaeSpec("relu1", **kwargs), imports=("tests.sae_double",))
 
 
 def test_a_features_job_reports_progress_is_done_once_and_saves_in_the_run(registry, alices_run):
@@ -77,7 +78,7 @@ def test_a_features_job_waits_in_the_same_queue_and_stops_as_a_training(registry
 
 
 def test_a_real_features_job_trains_a_sparse_autoencoder_in_a_tiny_run(registry, alices_run):
-    spec_ = FeaturesSpec(str(alices_run.folder), "relu1", width=8, k=2, epochs=2)
+    spec_ = FeaturesSpec(str(alices_run.folder), SaeSpec("relu1", width=8, k=2, epochs=2))
     job = registry.start(spec_, "features", owner="alice", viewer=ALICE)
     assert job.wait(120) and job.status == "complete", job.error or job.traceback
     assert (job.output / "sae.safetensors").is_file() and job.output.parent.parent == alices_run.folder

@@ -64,7 +64,7 @@ import sys, time
 from nnlab import DataConfig, MLPConfig, RecordConfig, TrainConfig
 from nnlab.jobs import JobRegistry, JobSpec
 if __name__ == "__main__":
-    spec = JobSpec.make(DataConfig.make("moons", n_samples=200), MLPConfig(hidden=(8,)),
+    spec = JobSpec(DataConfig.make("moons", n_samples=200), MLPConfig(hidden=(8,)),
         TrainConfig(batch_size=32, epochs=2000), RecordConfig(snapshots=400, eval_size=40), root=sys.argv[1])
     job = JobRegistry(1, spare=False).start(spec, "long")
     while job.live.view().snapshots < 2:

@@ -6,6 +6,7 @@ from dataclasses import replace
 from multiprocessing import Pipe
 
 from nnlab import DataConfig, TrainConfig
+from nnlab.analysis.sae import SaeSpec
 from nnlab.jobs import FeaturesSpec, JobSpec
 from nnlab.jobs.worker import Control, run_job
 from nnlab.runs import Run, store
@@ -37,7 +38,7 @@ def test_only_the_recorder_writes_the_manifest_and_it_starts_with_who_finds_it(t
     write = store.write_manifest
     monkeypatch.setattr(store, "write_manifest", lambda folder, m: written.append(dict(m)) or write(folder, m))
     events = []
-    job = JobSpec.make(spec(tmp_path).data, TINY, spec(tmp_path).train, root=tmp_path, owner="alice")
+    job = JobSpec(spec(tmp_path).data, TINY, spec(tmp_path).train, root=tmp_path, owner="alice")
     assert run_job(job, events.append, Control(), job_id="j2", key=job.key()) == "complete"
     assert written and all(m["job_id"] == "j2" and m["owner"] == "alice" for m in written)  # from the first write
     assert all(m["config_key"] == job.key() for m in written) and written[-1]["status"] == "complete"
@@ -58,14 +59,15 @@ def test_config_key_names_the_training_not_where_or_how_fast(tmp_path):
 def test_config_key_is_the_one_runs_on_disk_were_found_by():
     """The key is the hash of the configs' saved forms, as before specs carried typed configs: runs trained
     before still count as done (the value below is the key an older nnlab wrote for this spec)."""
-    assert JobSpec.make(DataConfig.make("moons"), root="runs").key() == OLD_KEYS["quick start"]
+    assert JobSpec(DataConfig.make("moons"), root="runs").key() == OLD_KEYS["quick start"]
     assert spec("elsewhere").key() == OLD_KEYS["tests.jobs_specs.spec"]
 
 
 def test_features_key_is_the_run_the_point_the_snapshot_the_width_and_k(tmp_path):
     (tmp_path / "run-a").mkdir()
-    a = FeaturesSpec(str(tmp_path / "run-a"), "hidden.0", snapshot=None, width=64, k=4)
-    assert a.key() == FeaturesSpec(str(tmp_path / "run-a"), "hidden.0", width=64, k=4, seed=3).key()
-    others = [replace(a, point="hidden.1"), replace(a, snapshot=2), replace(a, width=128), replace(a, k=8)]
+    a = FeaturesSpec(str(tmp_path / "run-a"), SaeSpec("hidden.0", snapshot=None, width=64, k=4))
+    assert a.key() == FeaturesSpec(str(tmp_path / "run-a"), SaeSpec("hidden.0", width=64, k=4, seed=3)).key()
+    changes = [dict(point="hidden.1"), dict(snapshot=2), dict(width=128), dict(k=8)]
+    others = [replace(a, sae=replace(a.sae, **change)) for change in changes]
     assert len({a.key(), *(o.key() for o in others)}) == 5
     assert a.key() != replace(a, folder=str(tmp_path / "run-b")).key()

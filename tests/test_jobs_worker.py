@@ -19,7 +19,7 @@ class StopAt:
 
     def __call__(self, event: dict) -> None:
         self.events.append(event)
-        if event["event"] == "steps" and event["step"] >= self.step:
+        if event["event"] == "add_steps" and event["step"] >= self.step:
             self.control.request(self.reason)
 
 
@@ -33,7 +33,7 @@ def test_a_stop_ends_the_training_after_the_step_and_keeps_the_run(tmp_path, rea
         == status
     )
     kinds = [e["event"] for e in send.events]
-    assert kinds[:2] == ["created", "started"] and kinds[-1] == "end" and send.events[-1]["status"] == status
+    assert kinds[:2] == ["created", "start"] and kinds[-1] == "end" and send.events[-1]["status"] == status
     run = Run(send.events[0]["folder"])
     assert (
         run.status == status
@@ -57,7 +57,7 @@ DEEP = MLPConfig(hidden=(64, 64, 64, 64))  # SGD at the top of the learning-rate
 
 def test_diverging_and_failing_jobs_say_what_happened(registry, tmp_path):
     diverges = registry.start(spec(tmp_path, optimizer="sgd", lr=10, model=DEEP), "diverges")
-    broken = registry.start(JobSpec.make(DataConfig.make("no-such-dataset"), root=tmp_path), "broken")
+    broken = registry.start(JobSpec(DataConfig.make("no-such-dataset"), root=tmp_path), "broken")
     assert diverges.wait(120) and broken.wait(120)
     assert diverges.status == "diverged" and "learning rate" in diverges.message and "smaller" in diverges.message
     run = Run(diverges.folder)

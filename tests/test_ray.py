@@ -55,7 +55,7 @@ def ray_env():
 
 
 def spec(root, epochs: int) -> JobSpec:
-    return JobSpec.make(
+    return JobSpec(
         DataConfig.make("moons", n_samples=200),
         MLPConfig(hidden=(8,)),
         TrainConfig(batch_size=32, epochs=epochs),

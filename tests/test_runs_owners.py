@@ -15,6 +15,7 @@ from nnlab.runs.owners import (
     SHARED_WITH_YOU,
     YOURS,
     can_see,
+    check_may_see,
     may_change,
     relation,
     set_shared,
@@ -74,11 +75,23 @@ def test_rename_and_delete_refuse_someone_elses_run(tiny_run, runs_root):
     assert not any(runs_root.iterdir())
 
 
+def test_only_who_may_see_a_folders_run_passes_the_check(tiny_run, runs_root):
+    name = owned(tiny_run, runs_root, "alices", owner="alice")
+    check_may_see(runs_root / name, ALICE, "no")
+    check_may_see(runs_root / name, TEACHER, "no")
+    with pytest.raises(NotYours, match="^not for carol$"):
+        check_may_see(runs_root / name, Viewer("carol"), "not for carol")
+    with pytest.raises(NotYours, match="^gone$"):
+        check_may_see(runs_root / "no-such-run", TEACHER, "gone")  # a folder that cannot be read: nobody's to see
+
+
 def test_share_with_and_the_teachers_switch(tiny_run, runs_root):
     name = owned(tiny_run, runs_root, "alices", owner="alice")
     assert share_with(runs_root / name, ["bob", "alice", "bob"])
     assert manifest(runs_root, name)["shared_with"] == ["bob"]
     assert not share_with(runs_root / name, ["bob"])  # already
+    assert not share_with(runs_root / "deleted-meanwhile", ["bob"])  # nothing to share, and nothing written
+    assert not (runs_root / "deleted-meanwhile").exists()
     with pytest.raises(NotYours):
         set_shared(runs_root / name, True, ALICE)
     set_shared(runs_root / name, True, TEACHER)
@@ -107,7 +120,7 @@ def test_registry_writes_the_owner_and_shares_a_reused_run(tmp_path, runs_root):
     """A's training is A's run; B asking for the same configuration gets it shared read-only, and cannot stop it."""
     from nnlab import DataConfig, MLPConfig, RecordConfig, TrainConfig
 
-    spec = JobSpec.make(
+    spec = JobSpec(
         DataConfig.make("moons", n_samples=100),
         MLPConfig(hidden=(4,)),
         TrainConfig(batch_size=50, epochs=1),
@@ -139,9 +152,9 @@ def test_a_waiting_job_cannot_be_cancelled_by_a_stranger(runs_root):
     reg = JobRegistry(0, spare=False)  # nothing trains: every job would wait; use one by hand instead
     try:
         reg.max_running = 1
-        long = JobSpec.make(DataConfig.make("moons", n_samples=100), train=TrainConfig(epochs=500), root=runs_root)
+        long = JobSpec(DataConfig.make("moons", n_samples=100), train=TrainConfig(epochs=500), root=runs_root)
         first = reg.start(long, owner="alice")
-        waiting = reg.start(JobSpec.make(DataConfig.make("moons", n_samples=120), root=runs_root), owner="bob")
+        waiting = reg.start(JobSpec(DataConfig.make("moons", n_samples=120), root=runs_root), owner="bob")
         assert waiting.queued
         assert not reg.cancel(waiting.id, owner="carol") and waiting.queued
         assert reg.cancel(waiting.id, owner="bob") and waiting.status == "cancelled"

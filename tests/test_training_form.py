@@ -53,7 +53,7 @@ def test_the_network_is_sized_once_per_change_of_the_form_not_per_rerun(app_dirs
 
 
 def test_a_jobs_typed_spec_reads_back_as_the_forms_values(tmp_path):
-    spec = JobSpec.make(
+    spec = JobSpec(
         DataConfig.make("digits", train_subset=500),
         CNNConfig(input_shape=(1, 8, 8), n_classes=10, channels=(4, 8)),
         TrainConfig(optimizer="sgd", lr=0.03, momentum=0.5, batch_size=128, epochs=3, seed=7),
@@ -67,5 +67,5 @@ def test_a_jobs_typed_spec_reads_back_as_the_forms_values(tmp_path):
     assert values["train_optimizer"] == "sgd" and values["train_lr_sgd"] == 0.03 and values["train_momentum"] == 0.5
     assert values["train_batch"] == 128 and values["train_epochs"] == 3 and values["train_seed"] == 7
     assert values["train_snapshots"] == 20 and values["train_name"] == "mine"
-    default = train_form.form_values(JobSpec.make(DataConfig.make("moons"), MLPConfig(hidden=(8,)), root=tmp_path))
+    default = train_form.form_values(JobSpec(DataConfig.make("moons"), MLPConfig(hidden=(8,)), root=tmp_path))
     assert default["train_dataset"] == "moons" and "train_optimizer" not in default and "train_snapshots" not in default

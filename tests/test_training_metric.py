@@ -47,9 +47,9 @@ def test_live_metrics_keep_the_events_metric_and_default_to_accuracy():
     old.start(10, 5, 2)  # an event from before the metric was named
     assert old.view().metric == ACCURACY
     job = Job("ae", None, status="starting")
-    event = {"event": "started", "total_steps": 4, "steps_per_epoch": 2, "metric": RECONSTRUCTION_ERROR.to_json()}
+    event = {"event": "start", "total_steps": 4, "steps_per_epoch": 2, "metric": RECONSTRUCTION_ERROR.to_json()}
     job.apply(event)
-    job.apply({"event": "steps", "step": 2, "loss": [0.2, None], "acc": [0.1, 0.09]})
+    job.apply({"event": "add_steps", "step": 2, "losses": [0.2, float("nan")], "accs": [0.1, 0.09]})
     v = job.live.view()
     assert v.metric == RECONSTRUCTION_ERROR and job.status == "running"
     np.testing.assert_allclose(v.acc, [0.1, 0.09])
@@ -100,7 +100,7 @@ def test_the_curves_name_the_metric_and_its_direction():
 
 
 def test_the_train_page_labels_an_autoencoders_curve(app_dirs, jobs, monkeypatch):
-    spec = JobSpec.make(
+    spec = JobSpec(
         DataConfig.make("digits", train_subset=100),
         AE,
         TINY_TRAIN,

@@ -1,7 +1,7 @@
 """The Features page's glue: the SAEs saved in a run, training one as a background job (progress and Stop), the
 per-feature numbers cached per SAE, the sortable list of features, and steering on the walk-through.
 
-A sparse autoencoder is trained by the server's `JobRegistry` as a `FeaturesSpec` (`nnlab.analysis.sae.train_in_run`
+A sparse autoencoder is trained by the server's `JobRegistry` as a `FeaturesSpec` (`nnlab.analysis.sae.train_spec`
 in a worker process), so leaving or reloading the page never stops it; the page finds it again by the session key.
 """
 
@@ -102,14 +102,13 @@ def feature_list(table, effects, comp, names, sort: str) -> pd.DataFrame:
 # --- training one: a background job ---------------------------------------------------------------------------------
 def start(run, point: str, k: int, width: int, top_k: int) -> None:
     """Ask the server's job registry for an SAE on `point` at snapshot `k`; remember the job in the session."""
-    spec = FeaturesSpec(
-        str(run.folder), point, snapshot=k, width=width, k=top_k, torch_threads=worker_threads(MAX_JOBS)
-    )
+    wanted = sae.SaeSpec(point, k, width, top_k)
     try:
-        sae.SaeSpec(point, k, width, top_k).check(sae.point_width(run.point(point)))  # in words, before a job starts
+        wanted.check(sae.point_width(run.point(point)))  # in words, before a job starts
     except ValueError as e:
         st.warning(str(e), icon=":material/warning:")
         return
+    spec = FeaturesSpec(str(run.folder), wanted, torch_threads=worker_threads(MAX_JOBS))
     try:
         job = job_registry().start(spec, f"features of {point}", owner=owner.identity(), viewer=owner.viewer())
     except (JobsFull, NotYours) as e:

@@ -57,7 +57,7 @@ def job_spec(
 ) -> JobSpec:
     """A job spec writing into this app's runs folder and reading this app's data folder; `shared`: a preset's run
     (a lesson's), shared with everyone and nobody's own (the teacher's to rename or delete)."""
-    return JobSpec.make(
+    return JobSpec(
         data,
         model,
         train,

@@ -6,7 +6,7 @@ Ray actor), feeding the job's `nnlab.live.LiveMetrics` that a live panel reads; 
 done once, a fair queue holds what waits, and who may see and stop a job follows the run's owners. Nothing here
 imports streamlit. The Features page starts one as (`viewer`: who asks, a `nnlab.runs.Viewer`):
 
-    spec = FeaturesSpec(str(run.folder), "relu1", snapshot=None, width=256, k=8)  # SaeSpec.check'ed first
+    spec = FeaturesSpec(str(run.folder), SaeSpec("relu1", snapshot=None, width=256, k=8))  # .check'ed first
     job = registry.start(spec, "features of relu1", owner=viewer.id, viewer=viewer)  # NotYours, JobsFull
     job.live.view().fraction, job.live.view().words  # its progress, in train_in_run's own words
     registry.stop(job.id, viewer)  # as for a training: the one who asked first, or the teacher

@@ -1,7 +1,8 @@
-"""`python -m nnlab.jobs IN OUT`: a training worker process on two pipe ends (see `nnlab.jobs.worker`)."""
+"""`python -m nnlab.jobs IN OUT`: a local worker process on the two pipe ends (file descriptors) the app passed it."""
 
 import sys
+from multiprocessing.connection import Connection
 
-from .worker import main
+from .local import serve
 
-sys.exit(main(sys.argv[1:]))
+serve(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False))

@@ -19,7 +19,6 @@ NAMESPACE = "nnlab"
 PREFIX = "nnlab-job-"  # + the job's id: the actor's name
 POLL_S = 0.5  # the longest an events call waits for a new event
 UNCLAIMED_S = 600.0  # an actor whose end nobody took (no app running) ends itself after this long
-LAST = ("end", "error")
 
 
 class JobActor:
@@ -55,7 +54,7 @@ class JobActor:
         with self._new:
             self._new.wait_for(lambda: len(self._events) > since, timeout=POLL_S)
             new = self._events[since:]
-        if any(e["event"] in LAST for e in new):
+        if any(e["event"] == "end" for e in new):
             self._claimed.set()
         return new
 
@@ -81,7 +80,7 @@ class _Followed:
                 return
             yield from new
             seen += len(new)
-            if any(e["event"] in LAST for e in new):
+            if any(e["event"] == "end" for e in new):
                 ray.kill(self.actor)  # a detached actor is ended by whoever took its end
                 return
 
@@ -104,13 +103,9 @@ class RayWorkers:
         self.root = Path(root).resolve()
         self.cpus = float(os.environ.get("NNLAB_RAY_CPUS", "1"))
         self.gpus = float(os.environ.get("NNLAB_RAY_GPUS", "0"))
-        if not ray.is_initialized():
-            ray.init(
-                address=address,
-                namespace=NAMESPACE,
-                log_to_driver=False,
-                runtime_env={"py_modules": [str(Path(nnlab.__file__).resolve().parent)]},  # this nnlab on every node
-            )
+        if not ray.is_initialized():  # with this nnlab on every node
+            here = {"py_modules": [str(Path(nnlab.__file__).resolve().parent)]}
+            ray.init(address=address, namespace=NAMESPACE, log_to_driver=False, runtime_env=here)
         self._actor = ray.remote(JobActor)
         self._closed = threading.Event()
 
@@ -121,14 +116,10 @@ class RayWorkers:
     def launch(self, job) -> _Followed:
         """Create the job's actor (it works at once)."""
         ticket = {"id": job.id, "key": job.key, "label": job.label, "owners": job.owners, "submitted": job.created}
-        actor = self._actor.options(
-            name=PREFIX + job.id,
-            namespace=NAMESPACE,
-            lifetime="detached",  # it outlives this app process; whoever takes its end kills it
-            max_concurrency=4,  # threaded: `stop` and `events` are answered while it works
-            num_cpus=self.cpus,
-            num_gpus=self.gpus,
-        ).remote({**ticket, "spec": job.spec})
+        # Detached: it outlives this app process, and whoever takes its end kills it. Threaded: `stop` and `events`
+        # are answered while it works.
+        how = dict(name=PREFIX + job.id, namespace=NAMESPACE, lifetime="detached", max_concurrency=4)
+        actor = self._actor.options(**how, num_cpus=self.cpus, num_gpus=self.gpus).remote({**ticket, "spec": job.spec})
         return _Followed(actor, self._closed)
 
     def recover(self) -> list[tuple[dict, _Followed]]:

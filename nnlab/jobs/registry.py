@@ -1,11 +1,9 @@
 """The job registry: background work of one server, identical work done once, a fair queue, honest restarts.
 
-Stage 3 (train) for an app, one registry per server. `start(spec, owner=...)` returns a `Job` at once: the finished
-run of the same configuration (`spec.key()`), the job already doing the same work (joined), a new job in a free
-slot, or one waiting in the fair queue (`queue.py`). A job is a training (`JobSpec`) or a sparse autoencoder trained
-in a run (`FeaturesSpec`). Jobs run in local worker processes (`local.py`; one process and one torch thread each,
-so that a page rerun does not hold the GIL the training needs: `bench/app_training.py`), or as Ray actors when
-`NNLAB_RAY_ADDRESS` is set (`ray_backend.py`); either way a follower thread applies the worker's events to the job.
+Stage 3 (train) for an app. `start(spec, owner=...)` returns a `Job` at once: the finished run of the same work
+(`spec.key()`), the job already doing it (joined), a new job in a free slot, or one waiting in the fair queue
+(`queue.py`). Jobs run in local worker processes (`local.py`) or, when `NNLAB_RAY_ADDRESS` is set, Ray actors
+(`ray_backend.py`); either way a follower thread applies the worker's events (`worker.py`) to the job.
 """
 
 from __future__ import annotations
@@ -21,7 +19,7 @@ from pathlib import Path
 
 from ..live import LiveMetrics
 from ..runs.index import RunIndex
-from ..runs.owners import NotYours, Viewer, can_see, share_with
+from ..runs.owners import NotYours, Viewer, check_may_see, share_with
 from ..runs.store import RunError, read_manifest
 from .queue import DEFAULT_DURATION_S, estimated_starts, next_to_start, start_order, wait_words
 from .spec import FeaturesSpec, JobSpec
@@ -36,7 +34,7 @@ class JobsFull(RuntimeError):
 
 
 class QueueFull(JobsFull):
-    """The queue is at its bound (`NNLAB_MAX_QUEUE`); the message says how long to wait."""
+    """The queue is at its bound (`max_queue`); the message says how long to wait."""
 
 
 @dataclass(eq=False)
@@ -82,6 +80,10 @@ class Job:
         """Everyone's to see (a lesson preset, or asked for by nobody in particular)."""
         return getattr(self.spec, "shared", False) or self.owner == ANONYMOUS
 
+    def visible_to(self, viewer: Viewer) -> bool:
+        """The teacher sees every job, a student theirs (asked for or joined) and the shared ones."""
+        return viewer.teacher or viewer.id in self.owners or self.shared
+
     @property
     def run_id(self) -> str | None:
         """The run folder's name (the id the runs list and the sidebar use), once created."""
@@ -100,36 +102,20 @@ class Job:
         return self._done.wait(timeout)
 
     def apply(self, event: dict) -> None:
-        """One event of its worker (`worker.run_job`): its folder, progress, and how it ended."""
-        kind, live = event.get("event"), self.live
+        """One event of its worker (`worker.run_job`): its folder, its progress (`LiveMetrics`' own calls with their
+        arguments), and how it ended."""
+        kind, args = event["event"], {k: v for k, v in event.items() if k != "event"}
         if kind == "created":
-            self.folder = Path(event["folder"])
-        elif kind == "started":
-            live.start(
-                event["total_steps"], event["steps_per_epoch"], event.get("planned_snapshots", 0), event.get("metric")
-            )
-            self.status = "running"
-        elif kind == "steps":
-            losses = [float("nan") if v is None else v for v in event["loss"]]
-            live.add_steps(losses, event["acc"], event["step"], event.get("snapshots"), event.get("elapsed"))
-        elif kind == "epoch":
-            live.add_epoch(event["metrics"])
-        elif kind == "progress":
-            live.progress(event["share"], event.get("words", ""))
-            self.status = "running"
-        elif kind == "end":
-            live.finish()  # now, not when the worker process has exited (that takes a moment more)
-            self.message, self.output = event.get("message", ""), Path(event["output"]) if event.get("output") else None
-            self.thread_seconds = {int(k): v for k, v in event.get("thread_seconds", {}).items()}
-            self.status = event["status"]
-        elif kind == "error":
-            live.finish()
-            self.error, self.traceback, self.log = (
-                event.get("error", ""),
-                event.get("traceback", ""),
-                event.get("log", ""),
-            )
-            self.status = "failed"
+            self.folder = Path(args["folder"])
+        elif kind != "end":  # start, add_steps, add_epoch or progress
+            getattr(self.live, kind)(**args)
+            self.status = "running" if kind in ("start", "progress") else self.status
+        else:
+            self.live.finish()  # now, not when the worker process has exited (that takes a moment more)
+            for name in ("message", "error", "traceback", "log", "thread_seconds"):
+                setattr(self, name, args.get(name, getattr(self, name)))
+            self.output = Path(args["output"]) if args.get("output") else None
+            self.status = args["status"]
 
 
 class JobRegistry:
@@ -140,8 +126,8 @@ class JobRegistry:
         spare: keep one worker process warmed up once `warm()` was called, so that the next job starts in well under
             a second; it costs an idle process (~300 MB) and is ended after `spare_idle_s` without a start.
         keep: how many finished jobs to remember.
-        max_queue: how many jobs may wait (default `$NNLAB_MAX_QUEUE`, else 20).
-        spare_idle_s: seconds an unused spare is kept (default `$NNLAB_SPARE_IDLE_S`, else 300).
+        max_queue: how many jobs may wait.
+        spare_idle_s: seconds an unused spare is kept.
         backend: "local" or "ray" (default: "ray" when `$NNLAB_RAY_ADDRESS` is set, else "local").
         root: the runs folder a Ray registry looks in for jobs another app process started (default `runs_dir()`).
     """
@@ -152,14 +138,12 @@ class JobRegistry:
         *,
         spare: bool = True,
         keep: int = 20,
-        max_queue: int | None = None,
-        spare_idle_s: float | None = None,
+        max_queue: int = 20,
+        spare_idle_s: float = 300.0,
         backend: str | None = None,
         root: Path | str | None = None,
     ):
-        self.max_running, self.keep = max_running, keep
-        self.max_queue = int(max_queue if max_queue is not None else _env_number("NNLAB_MAX_QUEUE", 20))
-        idle = spare_idle_s if spare_idle_s is not None else _env_number("NNLAB_SPARE_IDLE_S", 300)
+        self.max_running, self.keep, self.max_queue = max_running, keep, max_queue
         if (backend or ("ray" if os.environ.get("NNLAB_RAY_ADDRESS") else "local")) == "ray":
             from ..runs import runs_dir
             from .ray_backend import RayWorkers  # imports ray: only when asked for
@@ -168,7 +152,7 @@ class JobRegistry:
         else:
             from .local import LocalWorkers
 
-            self.backend = LocalWorkers(spare=spare, spare_idle_s=idle)
+            self.backend = LocalWorkers(spare=spare, spare_idle_s=spare_idle_s)
         self._jobs: dict[str, Job] = {}
         self._waiting: list[Job] = []  # in arrival order
         self._durations: deque[float] = deque(maxlen=10)  # seconds the last jobs took
@@ -208,9 +192,8 @@ class JobRegistry:
             return [self._waiting[i] for i in order]
 
     def visible(self, viewer: Viewer) -> list[Job]:
-        """The jobs `viewer` may see, newest first: the teacher every one, a student theirs (asked for or joined)
-        and the shared ones (lesson presets, jobs without an owner)."""
-        return [j for j in self.jobs() if viewer.teacher or viewer.id in j.owners or j.shared]
+        """The jobs `viewer` may see (`Job.visible_to`), newest first."""
+        return [j for j in self.jobs() if j.visible_to(viewer)]
 
     def may_stop(self, job: Job, viewer: Viewer) -> bool:
         """The teacher stops any job; a student only the one they asked for first (not one they joined)."""
@@ -219,7 +202,7 @@ class JobRegistry:
     def stop(self, job_id: str, viewer: Viewer) -> None:
         """Stop (or, waiting, cancel) a job for `viewer`; `NotYours` when they may not (see `may_stop`)."""
         job = self.get(job_id)
-        if job is None or not (viewer.teacher or viewer.id in job.owners or job.shared):
+        if job is None or not job.visible_to(viewer):
             raise NotYours("No such job")
         if not self.may_stop(job, viewer):
             raise NotYours("This job is not yours to stop: others asked for it first, and it goes on for them")
@@ -233,9 +216,7 @@ class JobRegistry:
         from ..runs import runs_dir
 
         job = self.get(job_id)
-        if job is not None and job.folder is not None:
-            return job.folder
-        return self._index.for_job(root or runs_dir(), job_id)
+        return job.folder if job is not None and job.folder else self._index.for_job(root or runs_dir(), job_id)
 
     def finished_run(self, spec: JobSpec) -> Path | None:
         """The complete run on disk trained from `spec`'s configuration (what `start` would reuse), or None."""
@@ -244,9 +225,7 @@ class JobRegistry:
     def place(self, job: Job) -> tuple[int, float] | None:
         """(position from 1, estimated seconds until it starts) of a waiting job; None for any other job."""
         order = self.waiting()
-        if job not in order:
-            return None
-        return order.index(job) + 1, self._starts(len(order))[order.index(job)]
+        return (order.index(job) + 1, self._starts(len(order))[order.index(job)]) if job in order else None
 
     # --- starting and stopping --------------------------------------------------------
     def start(
@@ -257,15 +236,16 @@ class JobRegistry:
         `QueueFull` (saying how long to wait) when the queue is full, and `NotYours` for features of a run that
         `viewer` (default: `owner`, a student) may not see."""
         if isinstance(spec, FeaturesSpec):
-            _check_may_see(spec.folder, viewer or Viewer(owner))
+            check_may_see(
+                spec.folder, viewer or Viewer(owner), "No such run: features are trained only on a run you may see"
+            )
         elif spec.owner is None and not spec.shared and owner != ANONYMOUS:
             spec = dataclasses.replace(spec, owner=owner)  # the worker writes it into the manifest
         key = spec.key()
         with self._lock:
-            same = next((j for j in self._jobs.values() if j.alive and j.key == key and _same_root(j, spec)), None)
+            same = next((j for j in self._jobs.values() if j.alive and (j.key, j.spec.root) == (key, spec.root)), None)
             if same is not None:
-                if owner not in same.owners:
-                    same.owners.append(owner)
+                same.owners += [owner] if owner not in same.owners else []
                 return same
             done = self._index.complete(spec.root, key) if isinstance(spec, JobSpec) else None
             if done is not None:
@@ -289,11 +269,10 @@ class JobRegistry:
             self._jobs[job.id] = job
             if free:
                 self._launch(job)
-                if len(training) + 1 < self.max_running:
-                    self.backend.warm(wanted_now=False)  # the next start finds a warm worker too
             else:
                 self._waiting.append(job)
             self._forget_old()
+        self._warm_for_next()
         return job
 
     def cancel(self, job_id: str, owner: str | None = None) -> bool:
@@ -303,8 +282,8 @@ class JobRegistry:
         if job is None or not job.queued or (owner is not None and owner not in job.owners):
             return False
         with self._lock:
-            if owner is not None and owner in job.owners and len(job.owners) > 1:
-                job.owners.remove(owner)
+            if owner is not None and len(job.owners) > 1:
+                job.owners.remove(owner)  # the others still want it
                 return True
         self._cancel(job)
         return True
@@ -355,7 +334,7 @@ class JobRegistry:
     def _reused(self, spec: JobSpec, label: str, key: str, owner: str, folder: Path) -> Job:
         """A finished job for a run already on disk: no training, its progress read from the folder."""
         job = Job(uuid.uuid4().hex[:10], spec, label, key, [owner], status="complete", folder=folder, reused=True)
-        _grant(folder, [owner])  # a finished run of someone else's: shared with this requester, read-only
+        share_with(folder, [owner] if owner != ANONYMOUS else [])  # someone else's finished run: theirs to see too
         try:
             manifest = read_manifest(folder)
         except RunError:
@@ -378,13 +357,17 @@ class JobRegistry:
         """A job is over: note how long it took, and give its slot to the next in the queue."""
         v = job.live.view()
         if job.folder is not None and len(job.owners) > 1:
-            _grant(job.folder, job.owners[1:])  # who joined it watches the run read-only (the worker has ended)
+            share_with(job.folder, [o for o in job.owners[1:] if o != ANONYMOUS])  # who joined it sees it, read-only
         if job.status == "complete" and v.elapsed > 0:
             self._durations.append(v.elapsed)
         if not self._closed.is_set():
             self._schedule()
-            if len(self.training()) < self.max_running:
-                self.backend.warm(wanted_now=False)  # a warm worker for the next start, if one was asked for lately
+            self._warm_for_next()
+
+    def _warm_for_next(self) -> None:
+        """A slot is free: have a warm worker for the next start (if one was wanted lately: `LocalWorkers.warm`)."""
+        if len(self.training()) < self.max_running:
+            self.backend.warm(wanted_now=False)
 
     def _schedule(self) -> None:
         with self._lock:
@@ -409,31 +392,3 @@ class JobRegistry:
         while not self._closed.wait(min(5.0, max(self.backend.spare_idle_s, 0.2))):
             self.backend.reap()
             self._schedule()
-
-
-def _env_number(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:  # a setting that is not a number: the default
-        return default
-
-
-def _check_may_see(folder: str, viewer: Viewer) -> None:
-    """`NotYours` unless `viewer` may see the run in `folder` (features are made only from runs one may see)."""
-    try:
-        visible = can_see(read_manifest(Path(folder)), viewer)
-    except (RunError, OSError):
-        visible = False
-    if not visible:
-        raise NotYours("No such run: features are trained only on a run you may see")
-
-
-def _grant(folder: Path, owners: list[str]) -> None:
-    try:
-        share_with(folder, [o for o in owners if o != ANONYMOUS])
-    except (RunError, OSError):
-        pass  # a run that cannot be read (deleted meanwhile) has nobody to share with
-
-
-def _same_root(job: Job, spec: JobSpec | FeaturesSpec) -> bool:
-    return os.path.abspath(job.spec.root) == os.path.abspath(spec.root)

@@ -13,10 +13,14 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..data import DataConfig
 from ..record import RecordConfig
 from ..train import TrainConfig
+
+if TYPE_CHECKING:  # imported by the worker that trains it (torch modules of its own)
+    from ..analysis.sae import SaeSpec
 
 
 def _digest(work: dict) -> str:
@@ -42,41 +46,29 @@ class JobSpec:
     owner: str | None = None  # the run's owner (an anonymous id, nnlab.runs.owners); None: shared with everyone
     shared: bool = False  # shared with everyone (a lesson preset): written without an owner, the teacher's to change
 
-    @classmethod
-    def make(cls, data, model=None, train=None, record=None, *, root, **kwargs) -> JobSpec:
-        """A spec writing under `root` (made absolute)."""
-        return cls(
-            data, model, train, record, str(os.path.abspath(root)), imports=tuple(kwargs.pop("imports", ())), **kwargs
-        )
+    def __post_init__(self):  # the runs folder absolute (the worker's cwd does not matter), the imports a tuple
+        object.__setattr__(self, "root", os.path.abspath(self.root))
+        object.__setattr__(self, "imports", tuple(self.imports))
 
     def key(self) -> str:
         """What decides the trained network: data, model, training with its seed, recording, plug-in modules."""
-        return _digest(
-            {
-                "data": self.data.to_dict(),
-                "model": asdict(self.model) if self.model is not None else None,
-                "train": self.train.to_dict() if self.train is not None else None,
-                "record": self.record.to_dict() if self.record is not None else None,
-                "imports": list(self.imports),
-            }
-        )
+        configs = {"data": self.data, "train": self.train, "record": self.record}
+        work = {name: config.to_dict() if config is not None else None for name, config in configs.items()}
+        model = asdict(self.model) if self.model is not None else None
+        return _digest({**work, "model": model, "imports": list(self.imports)})
 
 
 @dataclass(frozen=True)
 class FeaturesSpec:
-    """A sparse autoencoder trained on one point of a run (`nnlab.analysis.sae.train_in_run`) and saved in it."""
+    """A sparse autoencoder (`SaeSpec`: point, snapshot, width, k, checked where it was asked for) trained on one point
+    of the run in `folder` (`nnlab.analysis.sae.train_spec`) and saved in it."""
 
-    folder: str  # the run folder (absolute)
-    point: str  # the network point whose activations it learns
-    snapshot: int | None = None  # which snapshot's network (None: the last)
-    width: int = 256  # features
-    k: int = 8  # features active per sample (TopK)
-    seed: int = 0
-    epochs: int | None = None  # None: train_in_run's default
+    folder: str  # the run folder (made absolute)
+    sae: SaeSpec
     torch_threads: int = 1
     imports: tuple[str, ...] = ()  # modules to import first (a plug-in model kind's)
 
-    def __post_init__(self):  # the width, k and epochs are checked against the point by the page (SaeSpec.check)
+    def __post_init__(self):
         object.__setattr__(self, "folder", str(Path(self.folder).resolve()))
 
     @property
@@ -85,6 +77,6 @@ class FeaturesSpec:
         return str(Path(self.folder).parent)
 
     def key(self) -> str:
-        """The run, the point, the snapshot, the width and k: one job for them, whoever asks."""
-        run = Path(self.folder).name
-        return _digest({"features": [run, self.point, self.snapshot, self.width, self.k]})
+        """The run, the point, the snapshot, the width and k: one job for them, whoever asks (not the seed)."""
+        sae = self.sae
+        return _digest({"features": [Path(self.folder).name, sae.point, sae.snapshot, sae.width, sae.k]})

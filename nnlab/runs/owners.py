@@ -73,10 +73,24 @@ def check_may_change(manifest: dict, viewer: Viewer | None, run_id: str, what: s
     raise NotYours(f"Run {run_id!r} is not yours: it is shared with you read-only, so it cannot be {what}")
 
 
+def check_may_see(folder: Path | str, viewer: Viewer, why: str) -> None:
+    """Raise `NotYours(why)` unless `viewer` may see the run in `folder` (one that cannot be read: nobody)."""
+    try:
+        visible = can_see(read_manifest(Path(folder)), viewer)
+    except (RunError, OSError):
+        visible = False
+    if not visible:
+        raise NotYours(why)
+
+
 def share_with(folder: Path | str, ids) -> bool:
-    """Let `ids` see the run read-only (a reused or joined training); True if the manifest changed."""
+    """Let `ids` see the run read-only (a reused or joined training); True if the manifest changed (False also for
+    a run that cannot be read: deleted meanwhile, it has nobody to share with)."""
     folder = Path(folder)
-    manifest = read_manifest(folder)
+    try:
+        manifest = read_manifest(folder)
+    except (RunError, OSError):
+        return False
     have = list(manifest.get("shared_with") or [])
     new = [i for i in dict.fromkeys(ids) if i and i not in have and i != owner_of(manifest)]
     if not new or is_shared(manifest):
