@@ -49,9 +49,9 @@ ctx = appkit.page(
     title="Attribution: why this prediction?",
     intro=(
         "Which parts of the input make the network choose a class? Several methods answer, each in its own way; "
-        "where they agree, trust the answer more. Pick a sample (the layer walk-through shares it) and move the "
-        "**training time** slider to see what the network looked at early and late in training."
+        "where they agree, trust the answer more. Pick a sample (the layer walk-through shares it)."
     ),
+    over_time="Move the **training time** slider to see what the network looked at early and late in training.",
 )
 run, ds, k, names = ctx
 why = reasons(run, ds.kind)  # method → why it does not apply (None: it does)

@@ -45,9 +45,9 @@ ctx = appkit.page(
     title="Units: what each one responds to, and what breaks without it",
     intro=(
         "A layer is made of units (a convolution's are its channels). Which inputs drive one unit highest? How often "
-        "does it fire at all? And what does the network lose when it is switched off? Scrub the sidebar's **training "
-        "time** to watch a unit specialise."
+        "does it fire at all? And what does the network lose when it is switched off?"
     ),
+    over_time="Scrub the sidebar's **training time** to watch a unit specialise.",
 )
 run, ds, k, names = ctx
 points = units_analysis.unit_points(appkit.network_points(run))
@@ -109,7 +109,8 @@ dead = units_analysis.dead_units(table)
 appkit.how_to_read(
     f"The histogram of the {word}'s value ({how}) over the evaluation subset. A tall bar at zero after a ReLU means "
     f"it is silent for most samples; a {word} that is zero for all of them is dead and passes nothing on. "
-    f"{len(dead)} of {table.n_units} {word}s of {name} are dead at this snapshot."
+    f"{len(dead)} of {table.n_units} {word}s of {name} are dead "
+    + ("at this snapshot." if run.has_history else "on these photos.")
 )
 
 # --- ablation --------------------------------------------------------------------------------------------------------

@@ -35,9 +35,9 @@ ctx = appkit.page(
     title="Layer walk-through",
     intro=(
         "Follow one sample through the network: what each layer computes from it, where ReLU puts zeros, "
-        "and how sure the network is at the end. Move the **training time** slider in the sidebar to watch "
-        "the same sample at another moment of training."
+        "and how sure the network is at the end."
     ),
+    over_time="Move the **training time** slider in the sidebar to see the same sample at another moment of training.",
 )
 run, ds, k, names = ctx
 if run.has_history:

@@ -38,6 +38,8 @@ def _probabilities(at) -> dict:
 def _no_slider(at) -> None:
     assert "Training time (snapshot)" not in [s.label for s in at.slider]
     assert any("no training history" in c.value for c in at.sidebar.caption)
+    slider = [m.value for m in at.markdown if "training time slider" in m.value.replace("*", "").lower()]
+    assert not slider  # neither the intro nor the sanity check asks to move one
 
 
 def test_a_fresh_session_is_not_offered_it_until_it_opens_it(app_dirs, jobs, monkeypatch):

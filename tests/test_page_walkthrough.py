@@ -34,6 +34,7 @@ def open_page(app_env, runs, which: str, page: str):
 def test_walkthrough_mlp_sample_and_snapshot(app_env, runs):
     at, run = open_page(app_env, runs, "mlp", WALK)
     assert at.title[0].value == "Layer walk-through" and shown_sample(at) == 0
+    assert any("**training time** slider" in m.value for m in at.markdown)  # a trained run has a history to scrub
     charts = at.get("plotly_chart")
     assert len(charts) == 3  # the input point, the probabilities, the dense strips
     dense = json.loads(charts[2].proto.spec)

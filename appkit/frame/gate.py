@@ -63,6 +63,7 @@ def page(
     *,
     title: str | None = None,
     intro: str | None = None,
+    over_time: str | None = None,
     needs_data: bool = True,
     needs_model: bool = True,
 ) -> PageContext:
@@ -70,6 +71,8 @@ def page(
 
     Args:
         title, intro: the page's title and its opening paragraph (Markdown), drawn first.
+        over_time: the intro's last sentence, on moving through training time: left out for a run that has no
+            training history (a pretrained network).
         view: the page's view name (`nnlab.models.VIEWS`): a kind that skips it gets one sentence instead.
         what: ends "… so <what> cannot be shown" when the run's data is gone.
         needs_data: load the run's dataset (normalised as in training).
@@ -78,7 +81,9 @@ def page(
     if title:
         st.title(title)
     if intro:
-        st.markdown(intro)
+        shown = current.current_run()
+        history = over_time and (shown is None or shown.has_history)
+        st.markdown(f"{intro} {over_time}" if history else intro)
     run = require_run(needs_model=needs_model)
     kind = run.model_kind
     reason = kind.skip_reason(view) if kind is not None else None

@@ -97,12 +97,14 @@ def sanity_check(run, k: int, index: int | None, target: int, methods: tuple[str
     """The check's explanation, its switch, and (once computed) the maps, their rank correlations and the verdict
     for test sample `index` (None: an input of your own, which the check does not take)."""
     st.subheader("Sanity check: which maps can you trust?", anchor=False)
+    free = (
+        " **A second check for free:** move the training time slider to snapshot 0, the untrained network; a map "
+        "that looks the same there did not need the training."
+    )
     st.markdown(
         "A map that explains the network should fall apart when the network's weights are replaced by noise "
         "([Adebayo et al. 2018](https://arxiv.org/abs/1810.03292)). The check re-initialises the layers from the "
-        "output down, one more at each step, and redraws every map above. **A second check for free:** move the "
-        "training time slider to snapshot 0, the untrained network; a map that looks the same there did not need "
-        "the training."
+        "output down, one more at each step, and redraws every map above." + (free if run.has_history else "")
     )
     if index is None:
         st.caption("The check runs on test samples: choose one above to run it.")
