@@ -105,12 +105,11 @@ st.plotly_chart(
     units_figures.density_figure(info.values, info.zero_share, dead=info.dead, title=f"{name}, {word} {unit}"),
     key="units_density",
 )
-dead = units_analysis.dead_units(table)
+dead, when = units_analysis.dead_units(table), "at this snapshot" if run.has_history else "on these photos"
 appkit.how_to_read(
     f"The histogram of the {word}'s value ({how}) over the evaluation subset. A tall bar at zero after a ReLU means "
     f"it is silent for most samples; a {word} that is zero for all of them is dead and passes nothing on. "
-    f"{len(dead)} of {table.n_units} {word}s of {name} are dead "
-    + ("at this snapshot." if run.has_history else "on these photos.")
+    f"{len(dead)} of {table.n_units} {word}s of {name} are dead {when}."
 )
 
 # --- ablation --------------------------------------------------------------------------------------------------------
