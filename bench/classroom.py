@@ -8,11 +8,14 @@ waits for the run, then asks for the same preset every student of a lesson asks 
 and waits for it, then opens the walk-through, class averages, decision boundary and weights with the quick-start
 run. Printed per N:
 click → run ready (median, max), page server time (median, p90), refusals (warnings that no training could be
-had, and page errors), peak memory of this process and its workers (RSS and PSS, from /proc/*/smaps_rollup), and
-the memory a minute after the sessions ended. Every N starts on an empty runs folder and a fresh registry.
+had, and page errors), peak memory of this process and its workers (RSS and PSS, from /proc/*/smaps_rollup) with
+its breakdown (the server, each training worker and the idle spare at the peak; the most the server alone and any
+one worker reached), and the memory a minute after the sessions ended. Every N starts on an empty runs folder and
+a fresh registry.
 
     python bench/classroom.py            # N = 5, 10, 30; about five minutes on 2 cores
     python bench/classroom.py 5 10       # other class sizes
+    CLASSROOM_TIMELINE=t.txt python bench/classroom.py 20  # also each memory sample, per process, in t.txt
 """
 
 from __future__ import annotations
@@ -52,32 +55,74 @@ def _tree(root: int) -> list[int]:
     return out
 
 
+def _smaps(pid: int) -> tuple[int, int] | None:
+    """(RSS, PSS) in kB of one process; None once it is gone."""
+    rss = pss = 0
+    try:
+        for line in open(f"/proc/{pid}/smaps_rollup"):
+            if line.startswith("Rss:"):
+                rss = int(line.split()[1])
+            elif line.startswith("Pss:"):
+                pss = int(line.split()[1])
+    except OSError:
+        return None
+    return rss, pss
+
+
+def memory_by_process() -> dict[int, tuple[int, int]]:
+    """{pid: (RSS, PSS) in kB} of this process and its workers."""
+    return {pid: m for pid in _tree(os.getpid()) if (m := _smaps(pid)) is not None}
+
+
 def memory_mb() -> tuple[float, float]:
     """(RSS, PSS) in MB of this process and its workers."""
-    rss = pss = 0
-    for pid in _tree(os.getpid()):
-        try:
-            for line in open(f"/proc/{pid}/smaps_rollup"):
-                if line.startswith("Rss:"):
-                    rss += int(line.split()[1])
-                elif line.startswith("Pss:"):
-                    pss += int(line.split()[1])
-        except OSError:
-            continue
-    return rss / 1024, pss / 1024
+    ms = memory_by_process().values()
+    return sum(r for r, _ in ms) / 1024, sum(p for _, p in ms) / 1024
+
+
+def spare_pid() -> int | None:
+    """The pid of the registry's idle spare worker (None: no spare, or a backend without one)."""
+    import appkit
+
+    spare = getattr(appkit.job_registry().backend, "_spare", None)
+    return spare.proc.pid if spare is not None and spare.alive() else None
 
 
 class Peak(threading.Thread):
-    """Samples memory_mb() four times a second; keeps the peaks."""
+    """Samples the memory of each process four times a second; keeps the peaks and the breakdown at the peak.
+
+    `roles` at the sample of the highest total PSS: (role, RSS MB, PSS MB) of the server, each worker training
+    ("worker") and the idle spare ("spare"); `server` and `worker` are the highest (RSS, PSS) the server alone
+    and any one worker reached at any time; `seen` holds the worker processes seen, `most` the most alive at once.
+    """
 
     def __init__(self):
         super().__init__(daemon=True)
         self.rss = self.pss = 0.0
+        self.server = self.worker = (0.0, 0.0)
+        self.roles: list[tuple[str, float, float]] = []
+        self.seen: set[int] = set()
+        self.most = 0
+        self.timeline: list[str] = []  # per sample: "seconds server=PSS worker=PSS spare=PSS" ($CLASSROOM_TIMELINE)
         self.done = threading.Event()
 
     def run(self):
+        me, t0 = os.getpid(), time.monotonic()
         while not self.done.wait(0.25):
-            rss, pss = memory_mb()
+            spare, ms = spare_pid(), memory_by_process()
+            rss, pss = sum(r for r, _ in ms.values()) / 1024, sum(p for _, p in ms.values()) / 1024
+            self.seen |= set(ms) - {me}
+            self.most = max(self.most, len(set(ms) - {me}))
+            for pid, (r, p) in ms.items():
+                mb = (r / 1024, p / 1024)
+                if pid == me:
+                    self.server = max(self.server, mb, key=lambda m: m[1])
+                else:
+                    self.worker = max(self.worker, mb, key=lambda m: m[1])
+            t, role = time.monotonic() - t0, {me: "server", spare: "spare"}
+            self.timeline.append(f"{t:.2f} " + " ".join(f"{role.get(p, 'worker')}={ms[p][1] // 1024}" for p in ms))
+            if pss > self.pss:
+                self.roles = sorted((role.get(pid, "worker"), r / 1024, p / 1024) for pid, (r, p) in ms.items())
             self.rss, self.pss = max(self.rss, rss), max(self.pss, pss)
 
 
@@ -149,6 +194,7 @@ def classroom(n: int) -> dict:
         appkit.job_registry.clear()
         gc.collect()
         base = memory_mb()
+        appkit.job_registry()  # the one every student's session gets: the sampler asks it which worker is the spare
         peak = Peak()
         peak.start()
         out: dict = {}
@@ -161,6 +207,8 @@ def classroom(n: int) -> dict:
             t.join()
         wall = time.perf_counter() - t0
         peak.done.set()
+        if os.environ.get("CLASSROOM_TIMELINE"):
+            Path(os.environ["CLASSROOM_TIMELINE"]).write_text("\n".join(peak.timeline) + "\n")
         folders = len(list((Path(tmp) / "runs").iterdir()))
         results = dict(out)
         out.clear()
@@ -180,6 +228,10 @@ def classroom(n: int) -> dict:
         "refusals": sum(r["refusals"] for r in results.values()),
         "errors": [e for r in results.values() for e in r["errors"]],
         "peak": (peak.rss, peak.pss),
+        "at_peak": peak.roles,
+        "server": peak.server,
+        "worker": peak.worker,
+        "workers": (len(peak.seen), peak.most),
         "base": base,
         "after": after,
         "folders": folders,
@@ -206,6 +258,13 @@ def main(sizes=(5, 10, 30)) -> None:
             f"{len(r['errors']):>3} | {r['peak'][0]:6.0f} / {r['peak'][1]:6.0f} | {r['after'][0]:6.0f} / "
             f"{r['after'][1]:6.0f} | {r['folders']}",
             flush=True,
+        )
+        parts = ", ".join(f"{role} {rss:.0f}/{pss:.0f}" for role, rss, pss in r["at_peak"])
+        print(f"    at peak PSS, RSS/PSS MB: {parts}")
+        print(
+            f"    highest alone: server {r['server'][0]:.0f}/{r['server'][1]:.0f}, one worker "
+            f"{r['worker'][0]:.0f}/{r['worker'][1]:.0f}; worker processes: {r['workers'][0]} started, "
+            f"{r['workers'][1]} at once at most"
         )
         for e in r["errors"][:3]:
             print("    error:", str(e)[:200])
