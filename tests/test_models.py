@@ -109,6 +109,19 @@ def test_batch_norm_and_dropout_variants():
     assert not cnn.training
 
 
+def test_a_server_asking_for_shapes_does_not_import_torchs_compiler():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from nnlab.models import CNNConfig, build_model, layer_points; "
+        "net = build_model(CNNConfig(input_shape=(1, 8, 8), channels=(3,), hidden=(4,), batch_norm=True)); "
+        "print([p.shape for p in layer_points(net)][-2:], 'torch._dynamo' in sys.modules, 'sympy' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[(10,), (10,)] False False", out.stderr
+
+
 def test_dropout_is_active_in_training_and_off_in_eval():
     torch.manual_seed(0)
     net = build_model(MLPConfig(hidden=(64,), dropout=0.5))

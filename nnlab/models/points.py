@@ -75,18 +75,27 @@ def module_of(model: nn.Module, name: str) -> str | None:
 def layer_points(model: nn.Module) -> list[Point]:
     """Every declared point of the network in order, with one sample's output shape.
 
-    The shapes come from a dry run on torch's meta device (no memory, no change to `model`).
+    The shapes come from a dry run of a copy of the architecture (see `with_shapes`; no change to `model`).
     """
     return with_shapes(model.config, _declared(model))
 
 
 def with_shapes(config, points: list[Point]) -> list[Point]:
-    """`points` with their one-sample shapes, from a dry run of `config`'s network on the meta device."""
+    """`points` with their one-sample shapes, from a dry run of `config`'s network on one sample of zeros.
+
+    The network is built on the meta device (no weights are initialised or loaded) and then given zeroed CPU memory
+    for its parameters: one forward pass on the meta device would send its layers through torch's Python
+    decompositions, which import torch's compiler (about 70 MB in a server that needs it for nothing else; a
+    training worker imports it anyway, with its optimizer). The weights cost at most the server's parameter limit,
+    and only during the call.
+    """
     with torch.device("meta"):
         net = model_kind(config.kind).build(config).eval()
-        x = torch.zeros(1, *config.input_shape)
+    # zeros of each parameter's and buffer's shape, as `to_empty` gives memory (its empty_like of a meta tensor
+    # imports sympy through torch's reference ops)
+    net = net._apply(lambda t: torch.zeros(t.shape, dtype=t.dtype))
     with Capture(net, _capture_names(points), copy=False) as cap, torch.no_grad():
-        logits = net(x)
+        logits = net(torch.zeros(1, *config.input_shape))
     return [replace(p, shape=tuple((cap[p.module] if p.module else logits).shape[1:])) for p in points]
 
 
