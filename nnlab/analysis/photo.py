@@ -86,8 +86,7 @@ def transformed(rgb: np.ndarray, *, rotate: float = 0.0, keep: float = 1.0, flip
 
 def shaped(model: nn.Module, points: list[Point], input_shape: tuple[int, ...]) -> list[Point]:
     """`points` with their one-sample shapes from one forward pass of zeros. For a pretrained network this replaces
-    `layer_points`, whose dry run on the meta device sends BatchNorm through torch's Python decompositions (seconds
-    and about 75 MB the first time, per server)."""
+    `layer_points`, whose dry run builds the network a second time (its weights read again)."""
     with torch.no_grad():
         out = forward_points(model, torch.zeros(1, *input_shape))
     return [replace(p, shape=tuple(out[p.name].shape[1:])) for p in points]
