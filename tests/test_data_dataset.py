@@ -139,3 +139,39 @@ def test_a_worker_drawing_two_moons_does_not_import_scikit_learn():
     code = "import sys; from nnlab.data import load_dataset; load_dataset('moons'); print('sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False", out.stderr
+
+
+@pytest.mark.parametrize("n, noise, seed, k", [(1000, 1.0, 0, 4), (17, 0.0, 3, 3), (801, 2.5, 12345, 5)])
+def test_blobs_are_scikit_learns_numbers_drawn_without_it(n, noise, seed, k):
+    from sklearn.datasets import make_blobs
+
+    from nnlab.data.dataset import split
+
+    x, y = make_blobs(n, centers=k, cluster_std=noise, random_state=seed)
+    ours = load_dataset("blobs", n_samples=n, noise=noise, seed=seed, n_classes=k)
+    theirs = split(x.astype(np.float32), y.astype(np.int64), seed=seed)
+    for a, b in zip((ours.x_train, ours.y_train, ours.x_test, ours.y_test), theirs, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_digits_are_scikit_learns_read_from_its_file():
+    from sklearn.datasets import load_digits
+
+    from nnlab.data.dataset import split
+
+    d = load_digits()
+    ours = load_dataset("digits", seed=3)
+    x = (d.images * (255 / 16)).round().astype(np.uint8)[:, None]
+    theirs = split(x, d.target.astype(np.int64), seed=3)
+    for a, b in zip((ours.x_train, ours.y_train, ours.x_test, ours.y_test), theirs, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_worker_loading_digits_or_blobs_does_not_import_scikit_learn():
+    import subprocess
+    import sys
+
+    code = "import sys; from nnlab.data import load_dataset; [load_dataset(d) for d in ('digits', 'blobs')]; "
+    code += "print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stderr

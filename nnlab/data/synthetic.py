@@ -1,7 +1,7 @@
 """Built-in datasets that need no download: generated 2-D sets (moons and friends) and scikit-learn's digits.
 
 Stage 1 of the pipeline (data). Each generator checks its sample count against the dataset
-budget before it draws anything.
+budget before it draws anything. None imports scikit-learn: a training worker would pay about 100 MB for it.
 """
 
 from __future__ import annotations
@@ -89,10 +89,16 @@ def spirals(n_samples: int = 1500, noise: float = 0.2, seed: int = 0, n_classes:
 )
 def blobs(n_samples: int = 1000, noise: float = 1.0, seed: int = 0, n_classes: int = 4) -> Dataset:
     check_values("blobs", n_samples, 2)
-    from sklearn.datasets import make_blobs
-
-    x, y = make_blobs(n_samples, centers=n_classes, cluster_std=noise, random_state=seed)
-    return plane("blobs", x, y, seed, "")
+    # scikit-learn's make_blobs(n_samples, centers=n_classes, cluster_std=noise, random_state=seed), drawn with numpy
+    # alone in its order (the same numbers: tests/test_data_dataset.py): centres, each class's points, the shuffle
+    rng = np.random.RandomState(seed)
+    centers = rng.uniform(-10.0, 10.0, size=(n_classes, 2))
+    counts = [n_samples // n_classes + (c < n_samples % n_classes) for c in range(n_classes)]
+    x = np.concatenate([rng.normal(c, noise, size=(n, 2)) for c, n in zip(centers, counts, strict=True)])
+    y = np.repeat(np.arange(n_classes), counts)
+    order = np.arange(n_samples)
+    rng.shuffle(order)
+    return plane("blobs", x[order], y[order], seed, "")
 
 
 @register_dataset(
@@ -102,9 +108,24 @@ def blobs(n_samples: int = 1000, noise: float = 1.0, seed: int = 0, n_classes: i
     description="scikit-learn's 1,797 handwritten digits, 8×8 pixels: bundled, works offline.",
 )
 def digits(seed: int = 0) -> Dataset:
-    from sklearn.datasets import load_digits
-
-    d = load_digits()
-    x = (d.images * (255 / 16)).round().astype(np.uint8)[:, None]  # (N, 1, 8, 8), 0..16 → 0..255
-    x_tr, y_tr, x_te, y_te = split(x, d.target.astype(np.int64), seed=seed)
+    images, target = _digits_file()
+    x = (images * (255 / 16)).round().astype(np.uint8)[:, None]  # (N, 1, 8, 8), 0..16 → 0..255
+    x_tr, y_tr, x_te, y_te = split(x, target.astype(np.int64), seed=seed)
     return Dataset("digits", x_tr, y_tr, x_te, y_te, tuple(str(i) for i in range(10)), "")
+
+
+def _digits_file() -> tuple[np.ndarray, np.ndarray]:
+    """The images `(N, 8, 8)` and labels of scikit-learn's digits, read from the file it ships as `load_digits` does
+    (the same arrays: `tests/test_data_dataset.py`), without importing scikit-learn: its import (pandas, scipy)
+    costs a training worker about 100 MB and seconds of CPU."""
+    import gzip
+    from importlib.util import find_spec
+    from pathlib import Path
+
+    spec = find_spec("sklearn")  # finds the package without running it
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("The digits dataset is the one scikit-learn ships: install scikit-learn")
+    path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
+    with gzip.open(path, "rt") as f:
+        data = np.loadtxt(f, delimiter=",")
+    return data[:, :-1].reshape(-1, 8, 8), data[:, -1].astype(int)
