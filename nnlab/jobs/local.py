@@ -24,7 +24,6 @@ from pathlib import Path
 from .worker import Control, run_job, warm_up
 
 KILLED = ": it was killed, most often because the machine ran out of memory. Try a smaller network or batch size."
-IDLE_BEFORE_EXTRAS_S = 0.2  # a spare with no job by then imports scikit-learn too (a job arriving first skips it)
 
 
 class _Worker:
@@ -154,8 +153,6 @@ def serve(inbox: Connection, events: Connection) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)  # Ctrl-C reaches the whole process group: stop cleanly too
     warm_up()
-    if not inbox.poll(IDLE_BEFORE_EXTRAS_S):  # idle: import scikit-learn (digits and blobs load through it) now
-        import sklearn.datasets  # noqa: F401
     job = _receive(inbox)
     if not isinstance(job, dict) or "spec" not in job:
         return  # the app went away, or ended this spare
