@@ -37,7 +37,7 @@ def test_job_trains_in_a_worker_and_records_every_snapshot(registry, tmp_path):
     assert len(v.loss) == 10 and np.isfinite(v.loss).all() and len(v.epochs) == 2
     assert len(run) == v.snapshots == v.planned_snapshots == 5  # the initial state and 4 more
     np.testing.assert_allclose(run.steps()["loss"], v.loss, rtol=1e-6)
-    assert registry.job_for_run(run.id) is job and job not in registry.running()
+    assert [j for j in registry.jobs() if j.run_id == run.id] == [job] and job not in registry.running()
     assert sum(job.thread_seconds.values()) > 0  # the governor's booking came back with the end
 
 

@@ -208,9 +208,6 @@ class JobRegistry:
             raise NotYours("This job is not yours to stop: others asked for it first, and it goes on for them")
         job.stop()
 
-    def job_for_run(self, run_id: str) -> Job | None:
-        return next((j for j in self.jobs() if j.run_id == run_id), None)
-
     def find_run(self, job_id: str, root: Path | str | None = None) -> Path | None:
         """The run folder that job `job_id` wrote, found on disk (for a job the server no longer knows)."""
         from ..runs import runs_dir
