@@ -72,7 +72,9 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     app = item.funcargs.get("app") if hasattr(item, "funcargs") else None
-    if report.when == "call" and report.failed and isinstance(app, App):
+    # Not isinstance(app, App): the modules that import this file as `tests.browser.conftest` (the lessons' own
+    # `app` fixtures) hold a second copy of the module, whose App is another class.
+    if report.when == "call" and report.failed and type(app).__name__ == "App" and hasattr(app, "screenshot"):
         name = "FAILED-" + "".join(c if c.isalnum() or c in "-_" else "-" for c in item.name)
         try:
             app.screenshot(name)
@@ -158,8 +160,11 @@ def _healthy(url: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def server(app_dirs, trained_runs) -> str:
-    """`streamlit run streamlit_app.py` on 127.0.0.1 and a free port; yields its base URL, always killed at the end."""
+def server(app_dirs, request) -> str:
+    """`streamlit run streamlit_app.py` on 127.0.0.1 and a free port; yields its base URL, always killed at the end.
+
+    The process starts before `trained_runs` trains (its start, mostly imports, overlaps the training; no page runs
+    before a browser connects, so every page sees the runs), and the URL is handed out once both are done."""
     if skip_reason():
         pytest.skip(skip_reason())
     port = _free_port()
@@ -195,6 +200,7 @@ def server(app_dirs, trained_runs) -> str:
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
+        request.getfixturevalue("trained_runs")
         deadline = time.monotonic() + SERVER_START_S
         while not _healthy(url):
             if proc.poll() is not None or time.monotonic() > deadline:
@@ -322,9 +328,10 @@ class App:
             if time.monotonic() > deadline:
                 raise TimeoutError("the app kept re-running its script")
 
-    def open(self, title: str | None = None) -> None:
-        """Load the app, then (if `title`) click that page's link in the sidebar navigation."""
-        self.page.goto(self.url, wait_until="domcontentloaded")
+    def open(self, title: str | None = None, *, query: str = "") -> None:
+        """Load the app (with `query` in its address: `run=<id>` opens it on that run, as a link does), then (if
+        `title`) click that page's link in the sidebar navigation."""
+        self.page.goto(f"{self.url}/?{query}" if query else self.url, wait_until="domcontentloaded")
         self.wait_idle()
         # One click: the anonymous id's cookie is set by a script in the page (appkit/session/owner.py), not a component
         # reporting back, so a fresh session no longer reruns itself after its first load and undoes the click.
