@@ -86,6 +86,21 @@ def test_a_finished_run_has_no_live_badge(app_env, runs):
     assert not badge(at) and not errors(at)
 
 
+def test_the_pickers_own_default_is_the_linked_run_so_a_redrawn_box_names_it(app_env, runs):
+    """A link to an older run: on the rerun that adopts it Streamlit sends the box its value; on every later rerun the
+    box's default is that run too (it was the newest run, index 0), so a browser that mounts the box afresh, as when
+    the sidebar changes above it, names the run the page shows (seen in Chromium: 2 of 19 linked visits)."""
+    _, mlp, cnn = runs
+    at = app_test(app_env)
+    at.query_params["run"] = cnn.id  # older than the moons MLP: not the sidebar's default
+    at.switch_page(BOUNDARY).run()
+    picker = at.sidebar.selectbox(key="app_run")
+    assert picker.value == cnn.id and picker.options[0] != picker.options[picker.index]
+    at.switch_page("app_pages/weights.py").run()  # a click on another page: nothing sets the run now
+    picker = at.sidebar.selectbox(key="app_run")
+    assert picker.value == cnn.id and picker.proto.default == picker.index == 1 and not errors(at)
+
+
 def test_an_older_address_coming_back_from_the_browser_is_not_a_link(app_env, growing):
     """A browser's request can leave before this session's newest address reaches it (the watcher's timer fires
     while the page reruns), so it carries an older snapshot or choice: that echo must not pull the view back (in

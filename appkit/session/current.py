@@ -106,7 +106,7 @@ def picker() -> Run | None:
     link = links.run_link(ids + pretrained)
     if link is not None:
         set_current_run(*link)
-    _adopt_pending(ids + pretrained)
+    assigned = _adopt_pending(ids + pretrained)
     if st.session_state.get(RUN_KEY) in pretrained:
         st.session_state[_PRETRAINED_KEY] = True
     listed = pretrained if st.session_state.get(_PRETRAINED_KEY) else []
@@ -119,13 +119,16 @@ def picker() -> Run | None:
     ids += listed  # after the recorded runs, from the first time this session opened one on
     names.update({i: photos.label(i) for i in listed})
     if st.session_state.get(RUN_KEY) not in ids and _GONE_KEY not in st.session_state:
-        st.session_state[RUN_KEY] = ids[0]
+        st.session_state[RUN_KEY], assigned = ids[0], True
+    # The box's own default is the current run too (not the newest), so a browser that draws it afresh (the sidebar
+    # changed above it) shows the run the page shows; on the rerun that sets it, Streamlit sends the value itself.
+    shown = st.session_state.get(RUN_KEY)
     run_id = st.selectbox(
         "Run",
         ids,
         key=RUN_KEY,
         format_func=lambda i: names.get(i, i),
-        index=None if _GONE_KEY in st.session_state else 0,  # no run until the student picks one
+        index=None if _GONE_KEY in st.session_state else 0 if assigned else ids.index(shown),  # gone: none
         placeholder="Pick a run",
         label_visibility="collapsed",  # "Current run" above says it; the slider stays in sight at 800 px
         help="Every analysis page shows this run: yours, and the runs shared with you (marked).",
@@ -141,9 +144,11 @@ def picker() -> Run | None:
     return run
 
 
-def _adopt_pending(ids: list[str]) -> None:
+def _adopt_pending(ids: list[str]) -> bool:
+    """Make the pending run current (or say the current one is gone); True if the current run was set here."""
     pending = st.session_state.pop(PENDING_KEY, None)
-    if pending and pending[0] in ids:
+    assigned = bool(pending and pending[0] in ids)
+    if assigned:
         st.session_state.pop(_GONE_KEY, None)
         st.session_state[RUN_KEY] = pending[0]
         st.session_state.pop(_SNAP_N_KEY, None)
@@ -155,6 +160,7 @@ def _adopt_pending(ids: list[str]) -> None:
         st.session_state[RUN_KEY] = None
     elif shown:
         st.session_state.pop(_GONE_KEY, None)
+    return assigned
 
 
 def _slider(run: Run) -> None:
