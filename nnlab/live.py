@@ -19,6 +19,7 @@ from .tasks import ACCURACY, Metric, metric_named
 from .train import Callback
 
 STEP_FLUSH_S = 0.1  # the most time a worker's step metrics wait before they are sent
+CALLS = ("start", "add_steps", "add_epoch", "progress")  # the LiveMetrics calls a worker sends as events
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,8 @@ def test_live_metrics_keep_the_events_metric_and_default_to_accuracy():
     v = job.live.view()
     assert v.metric == RECONSTRUCTION_ERROR and job.status == "running"
     np.testing.assert_allclose(v.acc, [0.1, 0.09])
+    job.apply({"event": "_change", "step": 99})  # not one of the calls a worker sends: no other method is reached
+    assert job.live.view().step == 2 and job.status == "running"
     legacy = Job("old", None, status="starting")
     legacy.apply({k: v for k, v in event.items() if k != "metric"})
     assert legacy.live.view().metric == ACCURACY

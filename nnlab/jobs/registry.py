@@ -17,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..live import LiveMetrics
+from ..live import CALLS, LiveMetrics
 from ..runs.index import RunIndex
 from ..runs.owners import NotYours, Viewer, check_may_see, share_with
 from ..runs.store import RunError, read_manifest
@@ -107,10 +107,10 @@ class Job:
         kind, args = event["event"], {k: v for k, v in event.items() if k != "event"}
         if kind == "created":
             self.folder = Path(args["folder"])
-        elif kind != "end":  # start, add_steps, add_epoch or progress
+        elif kind in CALLS:  # the job's LiveMetrics, called as the worker's LiveReporter was
             getattr(self.live, kind)(**args)
             self.status = "running" if kind in ("start", "progress") else self.status
-        else:
+        elif kind == "end":
             self.live.finish()  # now, not when the worker process has exited (that takes a moment more)
             for name in ("message", "error", "traceback", "log", "thread_seconds"):
                 setattr(self, name, args.get(name, getattr(self, name)))
@@ -242,7 +242,8 @@ class JobRegistry:
         with self._lock:
             same = next((j for j in self._jobs.values() if j.alive and (j.key, j.spec.root) == (key, spec.root)), None)
             if same is not None:
-                same.owners += [owner] if owner not in same.owners else []
+                if owner not in same.owners:
+                    same.owners.append(owner)
                 return same
             done = self._index.complete(spec.root, key) if isinstance(spec, JobSpec) else None
             if done is not None:
